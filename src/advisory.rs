@@ -1,0 +1,166 @@
+//! OSV vulnerability records as lockgate uses them, parsed leniently from OSV's JSON schema.
+
+use serde::Deserialize;
+
+/// One OSV record (`/v1/vulns/{id}`), reduced to what lockgate reads.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Advisory {
+    /// The record's id (`MAL-2025-1234`, `GHSA-…`).
+    pub id: String,
+    /// Other ids for the same issue.
+    pub aliases: Vec<String>,
+    /// One-line summary.
+    pub summary: Option<String>,
+    /// Longer description.
+    pub details: Option<String>,
+    /// RFC 3339 time of the last change.
+    pub modified: Option<String>,
+    /// Set when the record was retracted; a withdrawn record never blocks.
+    pub withdrawn: Option<String>,
+    /// The packages and versions it affects.
+    pub affected: Vec<Affected>,
+}
+
+/// One `affected[]` entry of a record.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Affected {
+    /// The affected package.
+    pub package: Option<AffectedPackage>,
+    /// Affected version ranges.
+    pub ranges: Vec<Range>,
+    /// Affected versions, listed one by one.
+    pub versions: Vec<String>,
+}
+
+/// The package an `affected[]` entry names.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct AffectedPackage {
+    /// OSV ecosystem name (`npm`, `PyPI`, …).
+    pub ecosystem: String,
+    /// Package name as the ecosystem spells it.
+    pub name: String,
+}
+
+/// One `ranges[]` entry: a type and its ordered events.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Range {
+    /// `SEMVER`, `ECOSYSTEM` or `GIT`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `introduced` / `fixed` / `last_affected` / `limit` events.
+    pub events: Vec<Event>,
+}
+
+/// One range event; exactly one field is set in a well-formed record.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Event {
+    /// First affected version (inclusive); `"0"` means from the start.
+    pub introduced: Option<String>,
+    /// First fixed version (exclusive).
+    pub fixed: Option<String>,
+    /// Last affected version (inclusive).
+    pub last_affected: Option<String>,
+    /// Upper bound of the range (exclusive).
+    pub limit: Option<String>,
+}
+
+impl Advisory {
+    /// Parses one OSV record.
+    pub fn from_json(text: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(text)
+    }
+
+    /// Malware, not a bug: the id or any alias is an OpenSSF Malicious Packages id (`MAL-`).
+    /// Some malware reaches OSV under another id with the `MAL-` id only among the aliases.
+    pub fn is_malicious(&self) -> bool {
+        std::iter::once(&self.id)
+            .chain(&self.aliases)
+            .any(|id| id.starts_with("MAL-"))
+    }
+
+    /// The fixed versions the record names for `package`, in record order, without repeats.
+    pub fn fixed_versions(&self, ecosystem: &str, name: &str) -> Vec<String> {
+        let mut fixed: Vec<String> = Vec::new();
+        let events =
+            self.affected
+                .iter()
+                .filter(|affected| {
+                    affected.package.as_ref().is_some_and(|package| {
+                        package.ecosystem == ecosystem && package.name == name
+                    })
+                })
+                .flat_map(|affected| &affected.ranges)
+                .flat_map(|range| &range.events);
+        for version in events.filter_map(|event| event.fixed.as_ref()) {
+            if !fixed.contains(version) {
+                fixed.push(version.clone());
+            }
+        }
+        fixed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared(path: &str) -> Vec<u8> {
+        let full = format!("{}/../shared/data/osv/{path}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&full).unwrap_or_else(|error| panic!("{full}: {error}"))
+    }
+
+    #[test]
+    fn every_shared_record_parses() {
+        let root = format!("{}/../shared/data/osv", env!("CARGO_MANIFEST_DIR"));
+        let mut count = 0;
+        for family in [
+            "malicious/npm",
+            "malicious/pypi",
+            "advisories/npm",
+            "advisories/pypi",
+        ] {
+            for entry in std::fs::read_dir(format!("{root}/{family}")).unwrap() {
+                let path = entry.unwrap().path();
+                let record = Advisory::from_json(&std::fs::read(&path).unwrap())
+                    .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+                assert_eq!(
+                    record.is_malicious(),
+                    family.starts_with("malicious"),
+                    "{}",
+                    record.id
+                );
+                count += 1;
+            }
+        }
+        assert_eq!(count, 459);
+    }
+
+    #[test]
+    fn malicious_by_id_or_alias() {
+        // MAL-2025-46974 is the compromised debug@4.4.2 (../shared/data/osv/malicious/npm).
+        let record = Advisory::from_json(&shared("malicious/npm/MAL-2025-46974.json")).unwrap();
+        assert!(record.is_malicious());
+        let alias_only = Advisory {
+            id: "GHSA-aaaa-bbbb-cccc".into(),
+            aliases: vec!["CVE-2025-1".into(), "MAL-2025-9".into()],
+            ..Advisory::default()
+        };
+        assert!(alias_only.is_malicious());
+        let plain =
+            Advisory::from_json(&shared("advisories/npm/GHSA-jf85-cpcp-j695.json")).unwrap();
+        assert!(!plain.is_malicious());
+    }
+
+    #[test]
+    fn fixed_versions_of_one_package() {
+        // GHSA-jf85-cpcp-j695 lists lodash, lodash-es, lodash-amd, lodash.defaultsdeep.
+        let record =
+            Advisory::from_json(&shared("advisories/npm/GHSA-jf85-cpcp-j695.json")).unwrap();
+        assert_eq!(record.fixed_versions("npm", "lodash"), ["4.17.12"]);
+    }
+}

@@ -1,0 +1,82 @@
+//! The one error type at the library boundary: things that stopped lockgate from checking.
+//!
+//! Findings (malware, out-of-sync lockfiles) are not errors; they live in the report.
+
+use std::path::PathBuf;
+
+/// Why lockgate could not check a change. Each variant maps to exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No git repository where git's environment or the working directory points.
+    #[error("not inside a git repository (run lockgate from a repository, or as its git hook)")]
+    NotARepository(#[source] git2::Error),
+
+    /// A git operation failed.
+    #[error("git: could not {action}")]
+    Git {
+        /// What lockgate was doing.
+        action: String,
+        /// libgit2's error.
+        #[source]
+        source: git2::Error,
+    },
+
+    /// A lockfile (or manifest) is larger than lockgate will read.
+    #[error("{path}: {size} bytes is more than the {limit} bytes lockgate reads from one file")]
+    TooLarge {
+        /// The file, relative to the repository root.
+        path: String,
+        /// Its size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+
+    /// A lockfile could not be parsed.
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        /// The file, relative to the repository root.
+        path: String,
+        /// 1-based line of the problem (0 when unknown).
+        line: usize,
+        /// 1-based column of the problem (0 when unknown).
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// The advisory database could not be asked, and lockgate fails closed.
+    #[error(
+        "could not check packages against OSV ({url}); the commit is blocked because lockgate \
+         fails closed.\n  Retry, or set --fail-open (LOCKGATE_FAIL_OPEN=1) to warn and allow"
+    )]
+    Osv {
+        /// The OSV base URL.
+        url: String,
+        /// What went wrong.
+        #[source]
+        source: crate::osv::OsvError,
+    },
+
+    /// A file lockgate writes or reads outside the repository failed.
+    #[error("could not {action} {}", path.display())]
+    Io {
+        /// What lockgate was doing.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Wraps a libgit2 error with what lockgate was trying to do.
+    pub fn git(action: impl Into<String>, source: git2::Error) -> Self {
+        Error::Git {
+            action: action.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Lockfile families lockgate understands, recognised by file name, and the dispatch to their
+//! parsers. Parsers are pure functions from text to a [`LockedSet`]; they never see a path.
+
+pub mod npm;
+
+use crate::package::LockedSet;
+use std::fmt;
+
+/// A lockfile format, recognised from its file name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LockfileKind {
+    /// npm's `package-lock.json`.
+    NpmPackageLock,
+    /// npm's `npm-shrinkwrap.json` (same format; wins over package-lock.json).
+    NpmShrinkwrap,
+}
+
+impl LockfileKind {
+    /// Every supported kind.
+    pub const ALL: [LockfileKind; 2] = [LockfileKind::NpmPackageLock, LockfileKind::NpmShrinkwrap];
+
+    /// The file name this kind is stored under.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            LockfileKind::NpmPackageLock => "package-lock.json",
+            LockfileKind::NpmShrinkwrap => "npm-shrinkwrap.json",
+        }
+    }
+
+    /// The kind of the lockfile at `path` (a repository path with `/` separators), if any.
+    pub fn from_path(path: &str) -> Option<Self> {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        Self::ALL.into_iter().find(|kind| kind.file_name() == name)
+    }
+
+    /// Parses the lockfile text.
+    pub fn parse(self, text: &str) -> Result<LockedSet, ParseError> {
+        check_conflict_markers(text)?;
+        match self {
+            LockfileKind::NpmPackageLock | LockfileKind::NpmShrinkwrap => {
+                npm::NpmLock::parse(text).map(|lock| lock.locked_set())
+            }
+        }
+    }
+}
+
+/// Turns raw blob bytes into text, or says where they stop being UTF-8.
+pub fn decode(bytes: &[u8]) -> Result<&str, ParseError> {
+    std::str::from_utf8(bytes).map_err(|error| {
+        let valid = &bytes[..error.valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = valid.len() - valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1) + 1;
+        ParseError::new(line, column, "the file is not UTF-8 text")
+    })
+}
+
+/// Where and why a lockfile could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    /// 1-based line, 0 when unknown.
+    pub line: usize,
+    /// 1-based column, 0 when unknown.
+    pub column: usize,
+    /// What is wrong, in the user's terms.
+    pub message: String,
+}
+
+impl ParseError {
+    /// An error at `line`:`column`.
+    pub fn new(line: usize, column: usize, message: impl Into<String>) -> Self {
+        ParseError {
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    /// Converts a serde_json error, keeping its position but not repeating it in the message.
+    pub fn from_json(error: &serde_json::Error) -> Self {
+        let message = error.to_string();
+        let message = match message.rfind(" at line ") {
+            Some(at) => message[..at].to_string(),
+            None => message,
+        };
+        let message = match error.classify() {
+            serde_json::error::Category::Eof => format!("the file ends too early ({message})"),
+            _ => message,
+        };
+        ParseError::new(error.line(), error.column(), message)
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.line, self.column, self.message)
+    }
+}
+
+/// Git leaves `<<<<<<<`, `=======` and `>>>>>>>` lines in a file whose merge conflicted. Such a
+/// file records two sides at once, so it is refused rather than read as either.
+fn check_conflict_markers(text: &str) -> Result<(), ParseError> {
+    for (index, line) in text.lines().enumerate() {
+        let marker = ["<<<<<<<", "=======", ">>>>>>>", "|||||||"]
+            .into_iter()
+            .find(|marker| {
+                line.strip_prefix(marker)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+            });
+        if marker.is_some() {
+            return Err(ParseError::new(
+                index + 1,
+                1,
+                "merge-conflict marker: resolve the conflict and regenerate the lockfile",
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_lockfiles_by_exact_file_name() {
+        let cases = [
+            ("package-lock.json", Some(LockfileKind::NpmPackageLock)),
+            (
+                "web/app/package-lock.json",
+                Some(LockfileKind::NpmPackageLock),
+            ),
+            ("npm-shrinkwrap.json", Some(LockfileKind::NpmShrinkwrap)),
+            ("old-package-lock.json", None),
+            ("package-lock.json.bak", None),
+            ("package.json", None),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(LockfileKind::from_path(path), expected, "{path}");
+        }
+    }
+
+    #[test]
+    fn conflict_markers_are_refused_with_their_line() {
+        let text = "{\n<<<<<<< HEAD\n  \"a\": 1\n=======\n  \"a\": 2\n>>>>>>> branch\n}\n";
+        let error = LockfileKind::NpmPackageLock.parse(text).unwrap_err();
+        assert_eq!((error.line, error.column), (2, 1));
+        assert!(error.message.contains("merge-conflict"));
+    }
+
+    #[test]
+    fn invalid_utf8_is_located() {
+        let error = decode(b"{\n  \"a\": \"\xff\"\n}").unwrap_err();
+        assert_eq!((error.line, error.column), (2, 9));
+    }
+}

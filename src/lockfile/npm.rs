@@ -1,0 +1,486 @@
+//! Parser for npm's `package-lock.json` and `npm-shrinkwrap.json`, lockfileVersion 1, 2 and 3.
+//!
+//! Versions 2 and 3 list every installed package under `packages`, keyed by its folder
+//! (`node_modules/a/node_modules/b`); version 1 nests `dependencies`. Both are read into the same
+//! [`NpmLock`] of folders, which the advisory check and the sync check share.
+
+use super::ParseError;
+use crate::package::{Ecosystem, LockedSet, NonRegistry, Package, SourceKind};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// A parsed npm lockfile: one [`Node`] per folder, `""` being the project root.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NpmLock {
+    /// `lockfileVersion` (0 when absent).
+    pub lockfile_version: u64,
+    /// Version 1's top-level `requires`: whether entries record their own dependency ranges.
+    pub requires: bool,
+    /// Folders by location, relative to the project root.
+    pub nodes: BTreeMap<String, Node>,
+}
+
+/// One folder of the install tree, as the lockfile records it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Node {
+    /// The real package name when it differs from the folder name (aliases, workspaces).
+    pub name: Option<String>,
+    /// The installed version, when recorded.
+    pub version: Option<String>,
+    /// Where it was fetched from (a URL, `git+…#commit`, `file:…`, or a link target folder).
+    pub resolved: Option<String>,
+    /// A link to another folder of the project (workspaces, `file:` directories).
+    pub link: bool,
+    /// Only needed for development.
+    pub dev: bool,
+    /// Only needed as an optional dependency.
+    pub optional: bool,
+    /// Shipped inside another package's tarball.
+    pub in_bundle: bool,
+    /// Ranges of `dependencies` (version 1: `requires`).
+    pub dependencies: BTreeMap<String, String>,
+    /// Ranges of `optionalDependencies`.
+    pub optional_dependencies: BTreeMap<String, String>,
+    /// Ranges of `peerDependencies`.
+    pub peer_dependencies: BTreeMap<String, String>,
+    /// Names of peer dependencies marked optional in `peerDependenciesMeta`.
+    pub optional_peers: Vec<String>,
+    /// Ranges of `devDependencies` (only recorded for the root and workspaces).
+    pub dev_dependencies: BTreeMap<String, String>,
+}
+
+impl Node {
+    /// The package name installed at `location`: the recorded `name`, else the folder name.
+    pub fn package_name<'a>(&'a self, location: &'a str) -> &'a str {
+        self.name
+            .as_deref()
+            .unwrap_or_else(|| folder_package_name(location))
+    }
+}
+
+/// The package name a `node_modules` folder stands for (`node_modules/@s/a` → `@s/a`).
+pub fn folder_package_name(location: &str) -> &str {
+    match location.rfind("node_modules/") {
+        Some(at) => &location[at + "node_modules/".len()..],
+        None => location.rsplit('/').next().unwrap_or(location),
+    }
+}
+
+#[derive(Deserialize)]
+struct WireLock {
+    #[serde(rename = "lockfileVersion", default)]
+    lockfile_version: Option<u64>,
+    #[serde(default)]
+    requires: Option<bool>,
+    #[serde(default)]
+    packages: Option<BTreeMap<String, WireNode>>,
+    #[serde(default)]
+    dependencies: Option<BTreeMap<String, WireV1Node>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireNode {
+    name: Option<String>,
+    version: Option<String>,
+    resolved: Option<String>,
+    #[serde(default)]
+    link: bool,
+    #[serde(default)]
+    dev: bool,
+    #[serde(default)]
+    optional: bool,
+    #[serde(default)]
+    dev_optional: bool,
+    #[serde(default)]
+    in_bundle: bool,
+    #[serde(default)]
+    dependencies: BTreeMap<String, String>,
+    #[serde(default)]
+    optional_dependencies: BTreeMap<String, String>,
+    #[serde(default)]
+    peer_dependencies: BTreeMap<String, String>,
+    #[serde(default)]
+    peer_dependencies_meta: BTreeMap<String, WirePeerMeta>,
+    #[serde(default)]
+    dev_dependencies: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct WirePeerMeta {
+    #[serde(default)]
+    optional: bool,
+}
+
+#[derive(Deserialize)]
+struct WireV1Node {
+    version: Option<String>,
+    resolved: Option<String>,
+    #[serde(default)]
+    dev: bool,
+    #[serde(default)]
+    optional: bool,
+    #[serde(default)]
+    bundled: bool,
+    #[serde(default)]
+    requires: BTreeMap<String, String>,
+    #[serde(default)]
+    dependencies: BTreeMap<String, WireV1Node>,
+}
+
+impl NpmLock {
+    /// Parses lockfile text. Unknown fields are ignored; a known field of the wrong type is an
+    /// error at its line and column.
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
+        if text.trim().is_empty() {
+            return Err(ParseError::new(1, 1, "the lockfile is empty"));
+        }
+        let wire: WireLock =
+            serde_json::from_str(text).map_err(|error| ParseError::from_json(&error))?;
+        let mut lock = NpmLock {
+            lockfile_version: wire.lockfile_version.unwrap_or(0),
+            requires: wire.requires.unwrap_or(false),
+            nodes: BTreeMap::new(),
+        };
+        if let Some(packages) = wire.packages {
+            lock.nodes = packages
+                .into_iter()
+                .map(|(location, node)| (location, Node::from(node)))
+                .collect();
+        } else if let Some(dependencies) = wire.dependencies {
+            add_v1_nodes(&mut lock.nodes, "", dependencies);
+        }
+        Ok(lock)
+    }
+
+    /// The registry packages and other sources this lockfile installs.
+    pub fn locked_set(&self) -> LockedSet {
+        let mut set = LockedSet::default();
+        for (location, node) in &self.nodes {
+            // The root, workspace folders and `file:` directories are the project's own code.
+            if node.link || !location.contains("node_modules/") {
+                continue;
+            }
+            let name = node.package_name(location);
+            match classify(name, node.version.as_deref(), node.resolved.as_deref()) {
+                Some(Source::Registry(version)) => {
+                    set.packages
+                        .insert(Package::new(Ecosystem::Npm, name, version));
+                }
+                Some(Source::Other(kind, source)) => {
+                    set.non_registry.insert(NonRegistry {
+                        name: folder_package_name(location).to_string(),
+                        kind,
+                        source: source.to_string(),
+                    });
+                }
+                None => {}
+            }
+        }
+        set
+    }
+}
+
+impl From<WireNode> for Node {
+    fn from(wire: WireNode) -> Self {
+        Node {
+            name: wire.name,
+            version: wire.version,
+            resolved: wire.resolved,
+            link: wire.link,
+            dev: wire.dev || wire.dev_optional,
+            optional: wire.optional || wire.dev_optional,
+            in_bundle: wire.in_bundle,
+            dependencies: wire.dependencies,
+            optional_dependencies: wire.optional_dependencies,
+            peer_dependencies: wire.peer_dependencies,
+            optional_peers: wire
+                .peer_dependencies_meta
+                .into_iter()
+                .filter(|(_, meta)| meta.optional)
+                .map(|(name, _)| name)
+                .collect(),
+            dev_dependencies: wire.dev_dependencies,
+        }
+    }
+}
+
+/// Flattens version 1's nested `dependencies` into folder locations, turning its spec-like
+/// `version` values (`npm:real@1.0.0`, `git+…`, `file:…`, URLs) into name, version and resolved.
+fn add_v1_nodes(
+    nodes: &mut BTreeMap<String, Node>,
+    parent: &str,
+    deps: BTreeMap<String, WireV1Node>,
+) {
+    for (name, wire) in deps {
+        let location = if parent.is_empty() {
+            format!("node_modules/{name}")
+        } else {
+            format!("{parent}/node_modules/{name}")
+        };
+        let mut node = Node {
+            version: wire.version.clone(),
+            resolved: wire.resolved,
+            dev: wire.dev,
+            optional: wire.optional,
+            in_bundle: wire.bundled,
+            dependencies: wire.requires,
+            ..Node::default()
+        };
+        if let Some(version) = wire.version.as_deref() {
+            if let Some((real, real_version)) = version
+                .strip_prefix("npm:")
+                .and_then(|alias| split_name_at_version(alias))
+            {
+                node.name = Some(real.to_string());
+                node.version = Some(real_version.to_string());
+            } else if is_spec(version) {
+                // Version 1 records a git/file/URL dependency's source in `version`.
+                node.resolved = Some(version.to_string());
+                node.version = None;
+            }
+        }
+        nodes.insert(location.clone(), node);
+        add_v1_nodes(nodes, &location, wire.dependencies);
+    }
+}
+
+/// Splits `name@version`, where a scoped name starts with `@`.
+pub fn split_name_at_version(spec: &str) -> Option<(&str, &str)> {
+    let at = spec.get(1..)?.find('@')? + 1;
+    Some((&spec[..at], &spec[at + 1..]))
+}
+
+fn is_spec(version: &str) -> bool {
+    version.contains(':') || version.contains('/')
+}
+
+enum Source<'a> {
+    Registry(&'a str),
+    Other(SourceKind, &'a str),
+}
+
+/// Decides whether a locked entry came from a registry (and can be asked about by version) or
+/// from git, a local path or a plain URL.
+fn classify<'a>(
+    name: &str,
+    version: Option<&'a str>,
+    resolved: Option<&'a str>,
+) -> Option<Source<'a>> {
+    let Some(resolved) = resolved else {
+        // npm can be set to omit registry URLs; a bare version is a registry package.
+        return version
+            .filter(|version| !is_spec(version))
+            .map(Source::Registry);
+    };
+    let lower = resolved.to_ascii_lowercase();
+    if [
+        "git+",
+        "git:",
+        "git@",
+        "github:",
+        "gitlab:",
+        "bitbucket:",
+        "gist:",
+    ]
+    .iter()
+    .any(|prefix| lower.starts_with(prefix))
+    {
+        return Some(Source::Other(SourceKind::Git, resolved));
+    }
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        return match version {
+            Some(version) if is_registry_tarball(&lower, name, version) => {
+                Some(Source::Registry(version))
+            }
+            _ => Some(Source::Other(SourceKind::Remote, resolved)),
+        };
+    }
+    Some(Source::Other(SourceKind::File, resolved))
+}
+
+/// Registries serve tarballs at `…/<name>/-/<unscoped name>-<version>.tgz`; any other URL is a
+/// tarball someone put somewhere, not a published version.
+fn is_registry_tarball(url: &str, name: &str, version: &str) -> bool {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let unscoped = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
+    let file = format!("/-/{unscoped}-{}.tgz", version.to_ascii_lowercase());
+    path.ends_with(&file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packages(text: &str) -> Vec<String> {
+        let set = NpmLock::parse(text).unwrap().locked_set();
+        set.packages.iter().map(ToString::to_string).collect()
+    }
+
+    fn sources(text: &str) -> Vec<(String, SourceKind, String)> {
+        let set = NpmLock::parse(text).unwrap().locked_set();
+        set.non_registry
+            .into_iter()
+            .map(|entry| (entry.name, entry.kind, entry.source))
+            .collect()
+    }
+
+    #[test]
+    fn v3_registry_packages_alias_link_and_workspace() {
+        // Shapes taken from ../shared/npm-sync-cases/30-alias-in-sync, 48-workspace-in-sync and
+        // 57-link-dir-in-sync.
+        let text = r#"{"lockfileVersion": 3, "requires": true, "packages": {
+            "": {"name": "case", "dependencies": {"num": "npm:is-number@^7.0.0"}},
+            "node_modules/num": {"name": "is-number", "version": "7.0.0",
+                "resolved": "https://registry.example.test/is-number/-/is-number-7.0.0.tgz"},
+            "node_modules/@scope/pkg": {"version": "1.2.3",
+                "resolved": "https://registry.example.test/@scope/pkg/-/pkg-1.2.3.tgz"},
+            "node_modules/a": {"resolved": "packages/a", "link": true},
+            "packages/a": {"version": "1.0.0", "dependencies": {"left-pad": "^1.3.0"}},
+            "node_modules/a/node_modules/left-pad": {"version": "1.3.0", "dev": true},
+            "local/ldep": {"version": "1.0.0"}
+        }}"#;
+        assert_eq!(
+            packages(text),
+            ["@scope/pkg@1.2.3", "is-number@7.0.0", "left-pad@1.3.0"]
+        );
+        assert!(sources(text).is_empty());
+    }
+
+    #[test]
+    fn v3_git_file_and_remote_sources_are_not_registry_packages() {
+        // From ../shared/npm-sync-cases/61-git-in-sync and 54-file-tarball-in-sync.
+        let text = r#"{"lockfileVersion": 3, "packages": {
+            "node_modules/gdep": {"version": "1.0.0",
+                "resolved": "git+file:///srv/git/gdep#df8644ee06362d06c17e5e258af740b2b8f67bac"},
+            "node_modules/tdep": {"version": "1.0.0", "resolved": "file:vendor/tdep-1.0.0.tgz"},
+            "node_modules/rdep": {"version": "2.0.0", "resolved": "https://cdn.example.test/builds/rdep.tgz"}
+        }}"#;
+        assert!(packages(text).is_empty());
+        assert_eq!(
+            sources(text),
+            [
+                (
+                    "gdep".to_string(),
+                    SourceKind::Git,
+                    "git+file:///srv/git/gdep#df8644ee06362d06c17e5e258af740b2b8f67bac".to_string()
+                ),
+                (
+                    "rdep".to_string(),
+                    SourceKind::Remote,
+                    "https://cdn.example.test/builds/rdep.tgz".to_string()
+                ),
+                (
+                    "tdep".to_string(),
+                    SourceKind::File,
+                    "file:vendor/tdep-1.0.0.tgz".to_string()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn v1_nested_dependencies_and_spec_versions() {
+        // Shape of ../shared/npm-sync-cases/25-lockfile-v1-in-sync, plus v1's spec-in-version forms.
+        let text = r#"{"lockfileVersion": 1, "requires": true, "dependencies": {
+            "is-odd": {"version": "3.0.1", "resolved": "https://registry.example.test/is-odd/-/is-odd-3.0.1.tgz",
+                "requires": {"is-number": "^6.0.0"},
+                "dependencies": {"is-number": {"version": "6.0.0"}}},
+            "num": {"version": "npm:is-number@7.0.0"},
+            "@s/alias": {"version": "npm:@real/pkg@2.0.0"},
+            "gdep": {"version": "git+ssh://git@example.test/x/gdep.git#0123abc", "from": "gdep@git+ssh://git@example.test/x/gdep.git"},
+            "tdep": {"version": "file:vendor/tdep-1.0.0.tgz"}
+        }}"#;
+        assert_eq!(
+            packages(text),
+            [
+                "@real/pkg@2.0.0",
+                "is-number@6.0.0",
+                "is-number@7.0.0",
+                "is-odd@3.0.1"
+            ]
+        );
+        let kinds: Vec<_> = sources(text)
+            .into_iter()
+            .map(|(name, kind, _)| (name, kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("gdep".to_string(), SourceKind::Git),
+                ("tdep".to_string(), SourceKind::File)
+            ]
+        );
+        let lock = NpmLock::parse(text).unwrap();
+        assert!(lock.requires);
+        assert_eq!(
+            lock.nodes["node_modules/is-odd"].dependencies["is-number"],
+            "^6.0.0"
+        );
+    }
+
+    #[test]
+    fn v2_prefers_packages_over_dependencies() {
+        let text = r#"{"lockfileVersion": 2,
+            "packages": {"node_modules/a": {"version": "2.0.0"}},
+            "dependencies": {"a": {"version": "1.0.0"}}}"#;
+        assert_eq!(packages(text), ["a@2.0.0"]);
+    }
+
+    #[test]
+    fn bad_input_is_located() {
+        let cases = [
+            ("", 1, 1, "empty"),
+            (
+                "{\"packages\": {\n  \"node_modules/a\": {\"version\": 1}}}",
+                2,
+                0,
+                "invalid type",
+            ),
+            (
+                "{\"packages\": {\n  \"node_modules/a\": {\"version\": \"1\"",
+                2,
+                0,
+                "ends too early",
+            ),
+            ("{\"packages\": []}", 1, 0, "invalid type"),
+        ];
+        for (text, line, column, message) in cases {
+            let error = NpmLock::parse(text).unwrap_err();
+            assert_eq!(error.line, line, "{text:?}: {error}");
+            if column > 0 {
+                assert_eq!(error.column, column, "{text:?}: {error}");
+            }
+            assert!(error.message.contains(message), "{text:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn real_lockfile_of_2041_packages() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/data/lockfiles/npm-2041-packages/package-lock.json"
+        );
+        let text = std::fs::read_to_string(path).expect("../shared/data sits beside the checkout");
+        let lock = NpmLock::parse(&text).unwrap();
+        let set = lock.locked_set();
+        assert_eq!(lock.lockfile_version, 3);
+        assert!(set.non_registry.is_empty());
+        let folders = lock
+            .nodes
+            .iter()
+            .filter(|(location, node)| location.contains("node_modules/") && !node.link)
+            .count();
+        // 2,041 entries: the root and 2,040 folders, holding 1,794 distinct name@version pairs
+        // (counted independently with Python's json module).
+        assert_eq!(folders, 2040);
+        assert_eq!(set.packages.len(), 1794);
+    }
+
+    #[test]
+    fn split_name_at_version_handles_scopes() {
+        assert_eq!(split_name_at_version("a@1.0.0"), Some(("a", "1.0.0")));
+        assert_eq!(split_name_at_version("@s/a@^1"), Some(("@s/a", "^1")));
+        assert_eq!(split_name_at_version("@s/a"), None);
+    }
+}

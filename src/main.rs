@@ -1,0 +1,36 @@
+//! The `lockgate` command: parse arguments, run, print errors once, map the outcome to an exit code.
+#![forbid(unsafe_code)]
+
+use clap::Parser;
+use lockgate::cli::{Cli, Format};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match lockgate::run(&cli) {
+        Ok(report) => {
+            match cli.format {
+                Format::Text => eprint!("{}", report.to_text()),
+                Format::Json => println!("{}", report.to_json()),
+            }
+            ExitCode::from(report.exit_status().code())
+        }
+        Err(error) => {
+            eprintln!("lockgate: error: {}", clean_lines(&error.to_string()));
+            let mut source = std::error::Error::source(&error);
+            while let Some(cause) = source {
+                eprintln!("  caused by: {}", clean_lines(&cause.to_string()));
+                source = cause.source();
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Cleans each line of an error message; the line breaks lockgate wrote itself stay.
+fn clean_lines(text: &str) -> String {
+    text.lines()
+        .map(|line| lockgate::sanitize::clean(line).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}

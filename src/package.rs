@@ -1,0 +1,144 @@
+//! Domain types for packages found in lockfiles: what OSV is asked about, and what it is not.
+
+use serde::Serialize;
+use std::fmt;
+
+/// A package ecosystem, named as OSV names it (case-sensitive on the wire).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Ecosystem {
+    /// The npm registry (npm, yarn, pnpm and bun lockfiles).
+    #[serde(rename = "npm")]
+    Npm,
+    /// The Python Package Index.
+    #[serde(rename = "PyPI")]
+    PyPI,
+}
+
+impl Ecosystem {
+    /// The ecosystem's name as OSV spells it.
+    pub fn as_osv(self) -> &'static str {
+        match self {
+            Ecosystem::Npm => "npm",
+            Ecosystem::PyPI => "PyPI",
+        }
+    }
+}
+
+impl fmt::Display for Ecosystem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_osv())
+    }
+}
+
+/// A registry package at one exact version: the unit OSV is asked about.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Package {
+    /// Where the package is published.
+    pub ecosystem: Ecosystem,
+    /// The real (un-aliased) package name.
+    pub name: String,
+    /// The exact locked version.
+    pub version: String,
+}
+
+impl Package {
+    /// A package of `ecosystem` named `name` at `version`.
+    pub fn new(ecosystem: Ecosystem, name: impl Into<String>, version: impl Into<String>) -> Self {
+        Package {
+            ecosystem,
+            name: name.into(),
+            version: version.into(),
+        }
+    }
+}
+
+impl fmt::Display for Package {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.name, self.version)
+    }
+}
+
+/// How a dependency that does not come from the registry is fetched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceKind {
+    /// A git repository at some commit.
+    Git,
+    /// A local file or directory (`file:`).
+    File,
+    /// A tarball downloaded from a URL that is not a registry.
+    Remote,
+}
+
+impl SourceKind {
+    /// The kind's name as the JSON report spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Git => "git",
+            SourceKind::File => "file",
+            SourceKind::Remote => "remote",
+        }
+    }
+}
+
+/// A locked dependency that OSV cannot be asked about by version, listed in the report instead.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct NonRegistry {
+    /// The name the dependency is installed under.
+    pub name: String,
+    /// What kind of source it is.
+    pub kind: SourceKind,
+    /// Where it comes from, as the lockfile records it (git URL and commit, path, URL).
+    pub source: String,
+}
+
+/// Everything one lockfile locks, split into what OSV can be asked about and what it cannot.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LockedSet {
+    /// Registry packages, queried by exact version.
+    pub packages: std::collections::BTreeSet<Package>,
+    /// Git, `file:` and remote-tarball dependencies.
+    pub non_registry: std::collections::BTreeSet<NonRegistry>,
+}
+
+impl LockedSet {
+    /// What `self` locks that `old` did not: the packages a change adds or moves to a new version.
+    pub fn added_since(&self, old: &LockedSet) -> LockedSet {
+        LockedSet {
+            packages: self.packages.difference(&old.packages).cloned().collect(),
+            non_registry: self
+                .non_registry
+                .difference(&old.non_registry)
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// Whether nothing is locked.
+    pub fn is_empty(&self) -> bool {
+        self.packages.is_empty() && self.non_registry.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(packages: &[(&str, &str)]) -> LockedSet {
+        LockedSet {
+            packages: packages
+                .iter()
+                .map(|(name, version)| Package::new(Ecosystem::Npm, *name, *version))
+                .collect(),
+            non_registry: Default::default(),
+        }
+    }
+
+    #[test]
+    fn added_since_keeps_new_names_and_changed_versions_only() {
+        let old = set(&[("debug", "4.4.1"), ("ms", "2.1.3"), ("gone", "1.0.0")]);
+        let new = set(&[("debug", "4.4.2"), ("ms", "2.1.3"), ("fresh", "0.1.0")]);
+        let added = new.added_since(&old);
+        assert_eq!(added, set(&[("debug", "4.4.2"), ("fresh", "0.1.0")]));
+    }
+}

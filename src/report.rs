@@ -1,0 +1,342 @@
+//! The outcome of a check: findings and problems, the exit decision, and its text and JSON forms.
+//!
+//! Every string that came from a lockfile, a file name or OSV is cleaned of terminal control
+//! characters when it enters the report, so no renderer can forget to.
+
+use crate::package::{NonRegistry, Package};
+use crate::sanitize::clean;
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// Version of the JSON report; fields may be added, never renamed.
+pub const JSON_VERSION: u32 = 1;
+
+/// What was checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Lockfile changes staged for commit.
+    Staged,
+    /// Every lockfile tracked in the index.
+    All,
+}
+
+/// One advisory that affects one locked package.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The OSV id.
+    pub id: String,
+    /// Other ids of the same advisory.
+    pub aliases: Vec<String>,
+    /// Malware (`MAL-` id or alias) rather than a vulnerability.
+    pub malicious: bool,
+    /// Whether this finding blocks.
+    pub blocking: bool,
+    /// The advisory's summary.
+    pub summary: String,
+    /// The affected package.
+    pub package: Package,
+    /// The lockfile that locks it.
+    pub lockfile: String,
+    /// Versions the advisory says fix it.
+    pub fixed: Vec<String>,
+}
+
+impl Finding {
+    /// A finding, with every untrusted string cleaned.
+    pub fn new(
+        advisory: &crate::advisory::Advisory,
+        package: &Package,
+        lockfile: &str,
+        blocking: bool,
+    ) -> Self {
+        let summary = advisory
+            .summary
+            .as_deref()
+            .or(advisory.details.as_deref())
+            .unwrap_or("(no summary)");
+        Finding {
+            id: clean(&advisory.id).into_owned(),
+            aliases: advisory
+                .aliases
+                .iter()
+                .map(|alias| clean(alias).into_owned())
+                .collect(),
+            malicious: advisory.is_malicious(),
+            blocking,
+            summary: clean(summary).chars().take(300).collect(),
+            package: Package::new(
+                package.ecosystem,
+                clean(&package.name).into_owned(),
+                clean(&package.version).into_owned(),
+            ),
+            lockfile: clean(lockfile).into_owned(),
+            fixed: advisory
+                .fixed_versions(package.ecosystem.as_osv(), &package.name)
+                .iter()
+                .map(|version| clean(version).into_owned())
+                .collect(),
+        }
+    }
+
+    /// The advisory's page on osv.dev.
+    pub fn url(&self) -> String {
+        format!("https://osv.dev/vulnerability/{}", self.id)
+    }
+}
+
+/// What kind of problem lockgate found besides advisories.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProblemKind {
+    /// OSV could not be asked and lockgate was told to fail open.
+    AdvisorySourceUnavailable,
+}
+
+/// A problem that is not an advisory: found by lockgate itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// What kind.
+    pub kind: ProblemKind,
+    /// The file it concerns (or the URL of the service).
+    pub path: String,
+    /// What is wrong and what to do.
+    pub message: String,
+    /// Whether it blocks.
+    pub blocking: bool,
+}
+
+impl Problem {
+    /// A problem, with every untrusted string cleaned.
+    pub fn new(kind: ProblemKind, path: &str, message: &str, blocking: bool) -> Self {
+        Problem {
+            kind,
+            path: clean(path).into_owned(),
+            message: clean(message).into_owned(),
+            blocking,
+        }
+    }
+}
+
+/// A dependency that is not from a registry, with the lockfile that brings it in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NonRegistryEntry {
+    /// The lockfile.
+    pub lockfile: String,
+    /// The dependency.
+    #[serde(flatten)]
+    pub dependency: NonRegistry,
+}
+
+/// Everything one run found.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// What was checked.
+    pub mode: Mode,
+    /// Lockfiles read.
+    pub lockfiles: Vec<String>,
+    /// Packages asked about (each counted once, however many lockfiles lock it).
+    pub checked: usize,
+    /// Advisories that affect checked packages.
+    pub findings: Vec<Finding>,
+    /// Problems lockgate found itself.
+    pub problems: Vec<Problem>,
+    /// Dependencies that could not be asked about by version.
+    pub non_registry: Vec<NonRegistryEntry>,
+}
+
+/// How the process should end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Nothing blocks (exit 0).
+    Allowed,
+    /// A finding or problem blocks (exit 1).
+    Blocked,
+}
+
+impl ExitStatus {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            ExitStatus::Allowed => 0,
+            ExitStatus::Blocked => 1,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    version: u32,
+    blocked: bool,
+    #[serde(flatten)]
+    report: &'a Report,
+}
+
+impl Report {
+    /// An empty report for `mode`.
+    pub fn new(mode: Mode) -> Self {
+        Report {
+            mode,
+            lockfiles: Vec::new(),
+            checked: 0,
+            findings: Vec::new(),
+            problems: Vec::new(),
+            non_registry: Vec::new(),
+        }
+    }
+
+    /// Whether anything blocks.
+    pub fn blocked(&self) -> bool {
+        self.findings.iter().any(|finding| finding.blocking)
+            || self.problems.iter().any(|problem| problem.blocking)
+    }
+
+    /// The exit decision.
+    pub fn exit_status(&self) -> ExitStatus {
+        if self.blocked() {
+            ExitStatus::Blocked
+        } else {
+            ExitStatus::Allowed
+        }
+    }
+
+    /// The JSON report (see DESIGN.md), one line.
+    pub fn to_json(&self) -> String {
+        let json = JsonReport {
+            version: JSON_VERSION,
+            blocked: self.blocked(),
+            report: self,
+        };
+        serde_json::to_string_pretty(&json).expect("the report is plain data")
+    }
+
+    /// The human report, for stderr. Empty when nothing was there to check.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        if self.lockfiles.is_empty() && self.problems.is_empty() {
+            return out;
+        }
+        for finding in &self.findings {
+            let what = if finding.malicious {
+                "is MALWARE"
+            } else {
+                "has a known vulnerability"
+            };
+            let _ = writeln!(
+                out,
+                "lockgate: {}: {} {what}",
+                finding.lockfile, finding.package
+            );
+            let _ = write!(out, "  {}: {}", finding.id, finding.summary);
+            if !finding.fixed.is_empty() {
+                let _ = write!(out, " (fixed in {})", finding.fixed.join(", "));
+            }
+            let _ = writeln!(out, "\n  {}", finding.url());
+        }
+        for entry in &self.non_registry {
+            let dependency = &entry.dependency;
+            let _ = writeln!(
+                out,
+                "lockgate: {}: {} comes from {} ({}), not a registry; OSV cannot check it, review it yourself",
+                entry.lockfile,
+                dependency.name,
+                dependency.kind.as_str(),
+                dependency.source,
+            );
+        }
+        for problem in &self.problems {
+            let label = if problem.blocking { "error" } else { "warning" };
+            let _ = writeln!(
+                out,
+                "lockgate: {label}: {}: {}",
+                problem.path, problem.message
+            );
+        }
+        out.push_str(&self.verdict());
+        out.push('\n');
+        out
+    }
+
+    fn verdict(&self) -> String {
+        let malware: Vec<&str> = unique(
+            self.findings
+                .iter()
+                .filter(|f| f.malicious)
+                .map(|f| f.id.as_str()),
+        );
+        let vulnerable = unique(
+            self.findings
+                .iter()
+                .filter(|f| !f.malicious)
+                .map(|f| f.id.as_str()),
+        )
+        .len();
+        let blocking_vulns = self.findings.iter().any(|f| !f.malicious && f.blocking);
+        let what = match self.mode {
+            Mode::Staged => "commit",
+            Mode::All => "check",
+        };
+        let packages = plural(self.checked, "package", "packages");
+        if self.blocked() {
+            let mut reasons = Vec::new();
+            if !malware.is_empty() {
+                reasons.push(format!(
+                    "{} ({})",
+                    plural(malware.len(), "malware advisory", "malware advisories"),
+                    malware.join(", ")
+                ));
+            }
+            if blocking_vulns {
+                reasons.push(format!(
+                    "{} (--fail-on-vuln)",
+                    plural(vulnerable, "vulnerability", "vulnerabilities")
+                ));
+            }
+            let blocking_problems = self.problems.iter().filter(|p| p.blocking).count();
+            if blocking_problems > 0 {
+                reasons.push(plural(blocking_problems, "problem", "problems"));
+            }
+            let mut line = format!("lockgate: {what} BLOCKED: {}", reasons.join(", "));
+            if !malware.is_empty() {
+                line.push_str(
+                    ".\n  Remove the malicious package from the lockfile (and what depends on it). If it was \
+                     ever installed, treat that machine as compromised: its install scripts have run",
+                );
+            }
+            return line;
+        }
+        if self
+            .problems
+            .iter()
+            .any(|p| p.kind == ProblemKind::AdvisorySourceUnavailable)
+        {
+            return format!(
+                "lockgate: {what} allowed WITHOUT an advisory check of {packages} (--fail-open)"
+            );
+        }
+        if vulnerable > 0 {
+            return format!(
+                "lockgate: {what} allowed: {packages} checked; {} reported, not blocking (--fail-on-vuln blocks)",
+                plural(vulnerable, "known vulnerability", "known vulnerabilities")
+            );
+        }
+        if self.checked == 0 {
+            return format!("lockgate: {what} allowed: no new registry packages to check");
+        }
+        format!("lockgate: {what} allowed: {packages} checked, no known malware or vulnerabilities")
+    }
+}
+
+fn unique<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut seen = Vec::new();
+    for id in ids {
+        if !seen.contains(&id) {
+            seen.push(id);
+        }
+    }
+    seen
+}
+
+fn plural(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
