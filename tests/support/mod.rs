@@ -1,0 +1,13 @@
+//! Support code for lockgate's integration tests: a local OSV server, hermetic git repositories
+//! that run the compiled binary, and npm lockfile fixtures.
+
+// Each test module uses a different part of this; unused helpers are not mistakes.
+#![allow(dead_code)]
+
+pub mod lockfiles;
+pub mod osv_server;
+pub mod repo;
+
+pub use lockfiles::{npm_lock_v1, npm_lock_v2, npm_lock_v3, package_json, package_json_matching};
+pub use osv_server::{unreachable_url, Fault, OsvServer};
+pub use repo::{Run, TestRepo};
