@@ -28,7 +28,7 @@ pub struct Cli {
     pub format: Format,
 
     /// When OSV cannot be asked, warn and allow instead of blocking.
-    #[arg(long, env = "LOCKGATE_FAIL_OPEN")]
+    #[arg(long, env = "LOCKGATE_FAIL_OPEN", value_parser = clap::builder::BoolishValueParser::new())]
     pub fail_open: bool,
 
     /// Block on ordinary vulnerabilities too, not only on malware.

@@ -1,0 +1,503 @@
+//! The pre-commit mode end to end: staged npm lockfiles in real repositories, the compiled
+//! binary, and the OSV server on 127.0.0.1 over the real records.
+
+use crate::support::{
+    npm_lock_v1, npm_lock_v3, package_json_matching, unreachable_url, Fault, OsvServer, TestRepo,
+};
+use serde_json::json;
+
+/// debug@4.4.2 is MAL-2025-46974 (the September 2025 compromise) in ../shared/data/osv.
+const MALWARE: (&str, &str) = ("debug", "4.4.2");
+/// No record in ../shared/data/osv names these.
+const CLEAN: [(&str, &str); 2] = [("left-pad", "1.3.0"), ("is-number", "7.0.0")];
+
+/// Writes and stages an npm project (package.json and package-lock.json in sync) in `dir`.
+fn stage_project(repo: &TestRepo, dir: &str, packages: &[(&str, &str)]) {
+    let prefix = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    repo.write_and_stage(
+        &format!("{prefix}package.json"),
+        package_json_matching(packages),
+    );
+    repo.write_and_stage(&format!("{prefix}package-lock.json"), npm_lock_v3(packages));
+}
+
+fn osv_args(server: &OsvServer) -> Vec<String> {
+    vec!["--osv-url".into(), server.url()]
+}
+
+fn run(repo: &TestRepo, server: &OsvServer, extra: &[&str]) -> crate::support::Run {
+    let mut args: Vec<String> = osv_args(server);
+    args.extend(extra.iter().map(|arg| arg.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    repo.lockgate(&args)
+}
+
+fn queried(server: &OsvServer) -> Vec<String> {
+    let mut queries: Vec<String> = server
+        .querybatch_queries()
+        .into_iter()
+        .map(|(ecosystem, name, version)| format!("{ecosystem}:{name}@{version}"))
+        .collect();
+    queries.sort();
+    queries
+}
+
+#[test]
+fn staged_malware_blocks_with_id_summary_and_link() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    stage_project(&repo, "", &[MALWARE, CLEAN[0]]);
+    let run = run(&repo, &server, &[]);
+    run.assert_code(1)
+        .assert_stderr_contains("package-lock.json: debug@4.4.2 is MALWARE")
+        .assert_stderr_contains("MAL-2025-46974")
+        .assert_stderr_contains("https://osv.dev/vulnerability/MAL-2025-46974")
+        .assert_stderr_contains("commit BLOCKED");
+    assert_eq!(server.fetched_vuln_ids(), ["MAL-2025-46974"]);
+}
+
+#[test]
+fn clean_addition_passes_after_one_batched_round_trip() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    stage_project(&repo, "", &CLEAN);
+    run(&repo, &server, &[])
+        .assert_code(0)
+        .assert_stderr_contains("2 packages checked, no known malware");
+    assert_eq!(server.request_count(), 1, "{:?}", server.requests());
+}
+
+#[test]
+fn commit_without_lockfile_changes_makes_no_request_and_prints_nothing() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    stage_project(&repo, "", &[MALWARE]);
+    repo.commit("malware already in HEAD (checked by --all, not by the commit hook)");
+    repo.write_and_stage("README.md", "hello\n");
+    repo.write_and_stage("src/index.js", "console.log(1)\n");
+    let run = run(&repo, &server, &[]);
+    run.assert_code(0);
+    assert_eq!(run.stderr, "");
+    assert_eq!(server.request_count(), 0);
+}
+
+#[test]
+fn only_added_or_changed_packages_are_queried() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    stage_project(
+        &repo,
+        "",
+        &[("left-pad", "1.3.0"), ("ms", "2.1.2"), ("gone", "1.0.0")],
+    );
+    repo.commit("before");
+    stage_project(
+        &repo,
+        "",
+        &[
+            ("left-pad", "1.3.0"),
+            ("ms", "2.1.3"),
+            ("is-number", "7.0.0"),
+        ],
+    );
+    run(&repo, &server, &[]).assert_code(0);
+    assert_eq!(queried(&server), ["npm:is-number@7.0.0", "npm:ms@2.1.3"]);
+}
+
+#[test]
+fn first_commit_checks_everything_staged() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    assert!(repo.head().is_none());
+    stage_project(&repo, "", &[MALWARE, CLEAN[0], CLEAN[1]]);
+    run(&repo, &server, &[]).assert_code(1);
+    assert_eq!(
+        queried(&server),
+        [
+            "npm:debug@4.4.2",
+            "npm:is-number@7.0.0",
+            "npm:left-pad@1.3.0"
+        ]
+    );
+}
+
+#[test]
+fn lockfile_in_a_subdirectory_is_found_and_named() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.write_and_stage("README.md", "monorepo\n");
+    repo.commit("root");
+    stage_project(&repo, "services/web", &[MALWARE]);
+    run(&repo, &server, &[])
+        .assert_code(1)
+        .assert_stderr_contains("services/web/package-lock.json: debug@4.4.2 is MALWARE");
+}
+
+#[test]
+fn shrinkwrap_and_lockfile_v1_are_read() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.write_and_stage("package.json", package_json_matching(&[MALWARE]));
+    repo.write_and_stage("npm-shrinkwrap.json", npm_lock_v1(&[MALWARE]));
+    run(&repo, &server, &[])
+        .assert_code(1)
+        .assert_stderr_contains("npm-shrinkwrap.json: debug@4.4.2 is MALWARE");
+}
+
+#[test]
+fn deleted_lockfile_adds_nothing() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    stage_project(&repo, "", &[MALWARE]);
+    repo.commit("before");
+    repo.remove_and_stage("package-lock.json");
+    repo.remove_and_stage("package.json");
+    run(&repo, &server, &[]).assert_code(0);
+    assert_eq!(server.request_count(), 0);
+}
+
+/// `git commit <path>` commits from a temporary index that git names in GIT_INDEX_FILE for the
+/// hook; `.git/index` holds something else. lockgate must judge the temporary one.
+#[test]
+fn real_git_commit_with_paths_uses_the_temporary_index() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    stage_project(&repo, "", &CLEAN);
+    repo.commit("clean");
+    repo.install_pre_commit_hook(&["--osv-url", &server.url()], &[]);
+
+    // Malware in the work tree only, committed with `git commit <path>`: not in .git/index.
+    repo.write("package.json", package_json_matching(&[MALWARE, CLEAN[1]]));
+    repo.write("package-lock.json", npm_lock_v3(&[MALWARE, CLEAN[1]]));
+    let refused = repo.git(&[
+        "commit",
+        "-m",
+        "add debug",
+        "package.json",
+        "package-lock.json",
+    ]);
+    assert_ne!(refused.code, Some(0), "{}", refused.output());
+    assert!(
+        refused.stderr.contains("MAL-2025-46974"),
+        "{}",
+        refused.output()
+    );
+
+    // `git commit -a` also commits from a temporary index.
+    let refused = repo.git(&["commit", "-a", "-m", "add debug"]);
+    assert_ne!(refused.code, Some(0), "{}", refused.output());
+    assert!(
+        refused.stderr.contains("MAL-2025-46974"),
+        "{}",
+        refused.output()
+    );
+
+    // Malware staged in .git/index, but the commit names only README.md: the temporary index
+    // holds HEAD plus README.md, so there is nothing to check and the commit goes through.
+    repo.stage("package.json").stage("package-lock.json");
+    repo.write("README.md", "docs\n");
+    repo.git(&["add", "-N", "README.md"]).assert_success();
+    let allowed = repo.git(&["commit", "-m", "docs only", "README.md"]);
+    allowed.assert_success();
+    assert!(!allowed.stderr.contains("MAL-"), "{}", allowed.output());
+}
+
+#[test]
+fn real_git_commit_of_a_clean_change_goes_through() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.install_pre_commit_hook(&["--osv-url", &server.url()], &[]);
+    stage_project(&repo, "", &CLEAN);
+    repo.git(&["commit", "-m", "clean"]).assert_success();
+    assert!(repo.head().is_some());
+    assert_eq!(server.querybatch_request_count(), 1);
+}
+
+#[test]
+fn more_than_a_thousand_changed_packages_take_two_batches() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    let names: Vec<String> = (0..1001).map(|i| format!("pkg-{i:04}")).collect();
+    let packages: Vec<(&str, &str)> = names.iter().map(|name| (name.as_str(), "1.0.0")).collect();
+    stage_project(&repo, "", &packages);
+    run(&repo, &server, &[]).assert_code(0);
+    let batches: Vec<usize> = server
+        .requests()
+        .iter()
+        .filter(|request| request.path == "/v1/querybatch")
+        .map(|request| {
+            let body: serde_json::Value = serde_json::from_str(&request.body).unwrap();
+            body["queries"].as_array().unwrap().len()
+        })
+        .collect();
+    assert_eq!(batches, [1000, 1]);
+    assert_eq!(server.querybatch_queries().len(), 1001);
+}
+
+#[test]
+fn paginated_answers_are_followed_to_the_end() {
+    // lodash@4.17.4 is affected by three advisories in ../shared/data/osv; one per page, and a
+    // first page that holds only a token (OSV may do that; it does not mean "done").
+    let server = OsvServer::builder().page_size(1).empty_first_page().start();
+    let repo = TestRepo::new();
+    stage_project(&repo, "", &[("lodash", "4.17.4"), CLEAN[0]]);
+    let run = run(&repo, &server, &["--format", "json"]);
+    run.assert_code(0);
+    let report = run.stdout_json();
+    let mut ids: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|finding| finding["id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        [
+            "GHSA-35jh-r3h4-6jhm",
+            "GHSA-jf85-cpcp-j695",
+            "GHSA-p6mc-m468-83gw"
+        ]
+    );
+    let tokens = server
+        .querybatch_queries_with_page_tokens()
+        .iter()
+        .filter(|query| query.page_token.is_some())
+        .count();
+    assert!(
+        tokens >= 3,
+        "expected the pages to be followed, saw {tokens} token re-sends"
+    );
+}
+
+#[test]
+fn malware_known_only_by_an_alias_blocks() {
+    let record = json!({
+        "id": "GHSA-zzzz-alias-only", "modified": "2025-09-09T00:00:00Z",
+        "aliases": ["MAL-2099-0001"],
+        "summary": "Malicious code in quiet-helper (npm)",
+        "affected": [{"package": {"ecosystem": "npm", "name": "quiet-helper"}, "versions": ["1.0.1"]}]
+    });
+    let server = OsvServer::builder().record(record).start();
+    let repo = TestRepo::new();
+    stage_project(&repo, "", &[("quiet-helper", "1.0.1")]);
+    run(&repo, &server, &[])
+        .assert_code(1)
+        .assert_stderr_contains("quiet-helper@1.0.1 is MALWARE")
+        .assert_stderr_contains("GHSA-zzzz-alias-only");
+}
+
+#[test]
+fn vulnerabilities_are_reported_and_block_only_with_fail_on_vuln() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    stage_project(&repo, "", &[("minimist", "1.2.5")]);
+    run(&repo, &server, &[])
+        .assert_code(0)
+        .assert_stderr_contains("minimist@1.2.5 has a known vulnerability")
+        .assert_stderr_contains("GHSA-xvch-5gv4-984h")
+        .assert_stderr_contains("fixed in 1.2.6");
+    run(&repo, &server, &["--fail-on-vuln"])
+        .assert_code(1)
+        .assert_stderr_contains("BLOCKED");
+}
+
+#[test]
+fn withdrawn_records_never_block() {
+    // MAL-2025-7048 (@amber-team/amazon-utils) was withdrawn upstream.
+    let server = OsvServer::builder().return_withdrawn().start();
+    let repo = TestRepo::new();
+    stage_project(&repo, "", &[("@amber-team/amazon-utils", "1.0.0")]);
+    let run = run(&repo, &server, &[]);
+    run.assert_code(0);
+    assert!(!run.stderr.contains("MAL-2025-7048"), "{}", run.output());
+    assert_eq!(server.fetched_vuln_ids(), ["MAL-2025-7048"]);
+}
+
+#[test]
+fn unreachable_osv_fails_closed_and_fail_open_allows_with_a_warning() {
+    let repo = TestRepo::new();
+    stage_project(&repo, "", &[MALWARE]);
+    let url = unreachable_url();
+    repo.lockgate(&["--osv-url", &url, "--retries", "0"])
+        .assert_code(2)
+        .assert_stderr_contains("could not check packages against OSV")
+        .assert_stderr_contains("--fail-open");
+    repo.lockgate(&["--osv-url", &url, "--retries", "0", "--fail-open"])
+        .assert_code(0)
+        .assert_stderr_contains("warning")
+        .assert_stderr_contains("WITHOUT an advisory check");
+    repo.lockgate_command(&["--osv-url", &url, "--retries", "0"])
+        .env("LOCKGATE_FAIL_OPEN", "1")
+        .run()
+        .assert_code(0);
+}
+
+#[test]
+fn server_errors_are_retried_then_fail_closed() {
+    let server = OsvServer::builder()
+        .fail_first(1, Fault::Status(503))
+        .start();
+    let repo = TestRepo::new();
+    stage_project(&repo, "", &[MALWARE]);
+    run(&repo, &server, &[]).assert_code(1);
+
+    let server = OsvServer::builder().fail_always(Fault::Status(500)).start();
+    run(&repo, &server, &["--retries", "1"])
+        .assert_code(2)
+        .assert_stderr_contains("HTTP 500");
+    assert_eq!(server.request_count(), 2);
+
+    let server = OsvServer::builder().fail_always(Fault::NotJson).start();
+    run(&repo, &server, &[])
+        .assert_code(2)
+        .assert_stderr_contains("unreadable answer");
+
+    let server = OsvServer::builder()
+        .fail_always(Fault::MissingResults)
+        .start();
+    run(&repo, &server, &[])
+        .assert_code(2)
+        .assert_stderr_contains("0 results for 1 queries");
+}
+
+#[test]
+fn malformed_lockfile_stops_the_commit_naming_file_and_line() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.write_and_stage("app/package.json", package_json_matching(&CLEAN));
+    let truncated = npm_lock_v3(&CLEAN);
+    let truncated = &truncated[..truncated.len() / 2];
+    repo.write_and_stage("app/package-lock.json", truncated);
+    let run = run(&repo, &server, &[]);
+    run.assert_code(2)
+        .assert_stderr_contains("app/package-lock.json:");
+    assert!(run.stderr.contains("ends too early"), "{}", run.output());
+    assert_eq!(server.request_count(), 0);
+
+    repo.write_and_stage(
+        "app/package-lock.json",
+        r#"{"packages": {"node_modules/a": {"version": 7}}}"#,
+    );
+    run_expect_parse_error(&repo, &server, "app/package-lock.json:1:");
+}
+
+fn run_expect_parse_error(repo: &TestRepo, server: &OsvServer, needle: &str) {
+    run(repo, server, &[])
+        .assert_code(2)
+        .assert_stderr_contains(needle);
+}
+
+#[test]
+fn escape_sequences_from_osv_are_not_printed() {
+    let record = json!({
+        "id": "MAL-2099-0002", "modified": "2025-09-09T00:00:00Z",
+        "summary": "Malicious code \u{1b}[2J\u{1b}]0;owned\u{7}in \u{1b}[31mtrap\u{1b}[0m (npm)",
+        "affected": [{"package": {"ecosystem": "npm", "name": "trap"}, "versions": ["0.0.1"]}]
+    });
+    let server = OsvServer::builder().record(record).start();
+    let repo = TestRepo::new();
+    stage_project(&repo, "", &[("trap", "0.0.1")]);
+    let text = run(&repo, &server, &[]);
+    text.assert_code(1)
+        .assert_stderr_contains("Malicious code in trap (npm)");
+    assert!(
+        !text.stderr.contains('\u{1b}') && !text.stderr.contains('\u{7}'),
+        "{:?}",
+        text.stderr
+    );
+    let json = run(&repo, &server, &["--format", "json"]);
+    assert!(!json.stdout.contains("\\u001b"), "{}", json.stdout);
+}
+
+#[test]
+fn json_report_follows_the_design_contract() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    stage_project(&repo, "web", &[MALWARE, CLEAN[0]]);
+    let run = run(&repo, &server, &["--format", "json"]);
+    run.assert_code(1);
+    let report = run.stdout_json();
+    assert_eq!(report["version"], 1);
+    assert_eq!(report["mode"], "staged");
+    assert_eq!(report["blocked"], true);
+    assert_eq!(report["checked"], 2);
+    let finding = &report["findings"][0];
+    assert_eq!(finding["id"], "MAL-2025-46974");
+    assert_eq!(finding["malicious"], true);
+    assert_eq!(finding["blocking"], true);
+    assert_eq!(finding["lockfile"], "web/package-lock.json");
+    assert_eq!(
+        finding["package"],
+        json!({"ecosystem": "npm", "name": "debug", "version": "4.4.2"})
+    );
+    assert!(finding["aliases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a == "GHSA-8mgj-vmr8-frr6"));
+    assert!(report["problems"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn non_registry_sources_are_listed_not_queried() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    let lock = json!({
+        "name": "app", "version": "1.0.0", "lockfileVersion": 3, "requires": true,
+        "packages": {
+            "": {"name": "app", "version": "1.0.0", "dependencies": {
+                "gdep": "git+ssh://git@git.example.test/team/gdep.git#v1",
+                "tdep": "file:vendor/tdep-1.0.0.tgz",
+                "left-pad": "^1.3.0"}},
+            "node_modules/gdep": {"version": "1.0.0",
+                "resolved": "git+ssh://git@git.example.test/team/gdep.git#df8644ee06362d06c17e5e258af740b2b8f67bac"},
+            "node_modules/tdep": {"version": "1.0.0", "resolved": "file:vendor/tdep-1.0.0.tgz"},
+            "node_modules/left-pad": {"version": "1.3.0",
+                "resolved": "https://registry.example.test/left-pad/-/left-pad-1.3.0.tgz"}
+        }
+    });
+    let manifest = json!({"name": "app", "version": "1.0.0", "dependencies": {
+        "gdep": "git+ssh://git@git.example.test/team/gdep.git#v1",
+        "tdep": "file:vendor/tdep-1.0.0.tgz",
+        "left-pad": "^1.3.0"}});
+    repo.write_and_stage(
+        "package.json",
+        serde_json::to_string_pretty(&manifest).unwrap(),
+    );
+    repo.write_and_stage(
+        "package-lock.json",
+        serde_json::to_string_pretty(&lock).unwrap(),
+    );
+    repo.write_and_stage("vendor/tdep-1.0.0.tgz", "not really a tarball");
+    let run = run(&repo, &server, &["--format", "json"]);
+    run.assert_code(0);
+    assert_eq!(queried(&server), ["npm:left-pad@1.3.0"]);
+    let report = run.stdout_json();
+    let kinds: Vec<(&str, &str)> = report["non_registry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            (
+                entry["name"].as_str().unwrap(),
+                entry["kind"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(kinds, [("gdep", "git"), ("tdep", "file")]);
+}
+
+#[test]
+fn outside_a_repository_is_exit_two() {
+    let repo = TestRepo::new();
+    repo.lockgate_command(&[])
+        .current_dir("..")
+        .run()
+        .assert_code(2)
+        .assert_stderr_contains("not inside a git repository");
+}
