@@ -501,3 +501,26 @@ fn outside_a_repository_is_exit_two() {
         .assert_code(2)
         .assert_stderr_contains("not inside a git repository");
 }
+
+#[test]
+fn proxy_variables_are_honoured_and_no_proxy_bypasses_them() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    stage_project(&repo, "", &CLEAN);
+    let dead_proxy = unreachable_url();
+    repo.lockgate_command(&["--osv-url", &server.url(), "--retries", "0"])
+        .env("HTTPS_PROXY", &dead_proxy)
+        .run()
+        .assert_code(2);
+    assert_eq!(
+        server.request_count(),
+        0,
+        "the request went around the proxy"
+    );
+    repo.lockgate_command(&["--osv-url", &server.url(), "--retries", "0"])
+        .env("HTTPS_PROXY", &dead_proxy)
+        .env("NO_PROXY", "127.0.0.1")
+        .run()
+        .assert_code(0);
+    assert_eq!(server.request_count(), 1);
+}

@@ -1,0 +1,200 @@
+//! Benchmark of the pre-commit hook as git runs it: the compiled binary in a real repository.
+//!
+//! Scenarios: a commit that touches no lockfile in a repository of 20,000 files (the common
+//! case, which must cost milliseconds and no network), and a commit that adds a lockfile of
+//! 5,055 real packages, answered by a local OSV stand-in (one batched round trip per 1,000).
+//! Run with `cargo bench --bench hook`; figures go in BENCHMARKS.md.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const RUNS: usize = 30;
+
+fn main() {
+    let server = EmptyOsv::start();
+    let small = repository(40);
+    report(
+        "no lockfile staged, 2,000-file repository",
+        &time(small.path(), &server.url),
+    );
+    let dir = repository(400);
+    let repo = dir.path().to_path_buf();
+
+    // 1. A commit that touches no lockfile.
+    report(
+        "no lockfile staged, 20,000-file repository",
+        &time(&repo, &server.url),
+    );
+    assert_eq!(server.requests(), 0, "the fast path must not reach OSV");
+
+    // 2. A commit that adds a real lockfile of 5,055 packages.
+    let data = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/data/lockfiles/npm-5055-packages"
+    );
+    for file in ["package.json", "package-lock.json", ".npmrc"] {
+        if let Ok(text) = std::fs::read(format!("{data}/{file}")) {
+            std::fs::write(repo.join(file), text).unwrap();
+        }
+    }
+    git(&repo, &["add", "."]);
+    let before = server.requests();
+    let timings = time(&repo, &server.url);
+    report(
+        "5,055-package lockfile added (local OSV, no hits)",
+        &timings,
+    );
+    println!(
+        "  querybatch requests per run: {}",
+        (server.requests() - before) / timings.len()
+    );
+}
+
+/// A committed repository of `folders` × 50 files with README.md changed and staged.
+fn repository(folders: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = dir.path();
+    git(repo, &["init", "-q", "-b", "main"]);
+    for folder in 0..folders {
+        let folder_path = repo.join(format!("src/module{folder:03}"));
+        std::fs::create_dir_all(&folder_path).unwrap();
+        for file in 0..50 {
+            std::fs::write(
+                folder_path.join(format!("file{file:02}.js")),
+                format!("// {folder} {file}\n"),
+            )
+            .unwrap();
+        }
+    }
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-q", "-m", "tree"]);
+    std::fs::write(repo.join("README.md"), "changed\n").unwrap();
+    git(repo, &["add", "README.md"]);
+    dir
+}
+
+fn time(repo: &Path, osv_url: &str) -> Vec<Duration> {
+    (0..RUNS)
+        .map(|_| {
+            let start = Instant::now();
+            let output = Command::new(env!("CARGO_BIN_EXE_lockgate"))
+                .args(["--osv-url", osv_url, "--format", "json"])
+                .current_dir(repo)
+                .env_remove("GIT_DIR")
+                .env_remove("GIT_INDEX_FILE")
+                .output()
+                .expect("run lockgate");
+            let elapsed = start.elapsed();
+            assert!(
+                output.status.code().is_some_and(|code| code <= 1),
+                "{output:?}"
+            );
+            elapsed
+        })
+        .collect()
+}
+
+fn report(name: &str, timings: &[Duration]) {
+    let mut sorted = timings.to_vec();
+    sorted.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{name}: median {:.1} ms, p90 {:.1} ms, min {:.1} ms ({} runs)",
+        ms(sorted[sorted.len() / 2]),
+        ms(sorted[sorted.len() * 9 / 10]),
+        ms(sorted[0]),
+        sorted.len()
+    );
+}
+
+fn git(repo: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args([
+            "-c",
+            "user.name=bench",
+            "-c",
+            "user.email=bench@lockgate.invalid",
+        ])
+        .args(args)
+        .current_dir(repo)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .status()
+        .expect("run git");
+    assert!(status.success(), "git {args:?}");
+}
+
+/// An OSV stand-in that answers every querybatch with no hits. Written on std's TcpListener with
+/// TCP_NODELAY and one write per answer, so the figures show lockgate, not Nagle's algorithm.
+struct EmptyOsv {
+    url: String,
+    count: Arc<AtomicUsize>,
+}
+
+impl EmptyOsv {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let count = Arc::new(AtomicUsize::new(0));
+        let seen = count.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let seen = seen.clone();
+                std::thread::spawn(move || serve(stream, &seen));
+            }
+        });
+        EmptyOsv { url, count }
+    }
+
+    fn requests(&self) -> usize {
+        self.count.load(Ordering::SeqCst)
+    }
+}
+
+/// Answers requests on one keep-alive connection until the client closes it.
+fn serve(stream: TcpStream, seen: &AtomicUsize) {
+    stream.set_nodelay(true).unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    loop {
+        let mut length = 0;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            if line == "\r\n" {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        seen.fetch_add(1, Ordering::SeqCst);
+        let queries = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|value| value["queries"].as_array().map(Vec::len))
+            .unwrap_or(0);
+        let answer =
+            serde_json::json!({ "results": vec![serde_json::json!({}); queries] }).to_string();
+        let response = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{answer}",
+            answer.len()
+        );
+        if writer.write_all(response.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
