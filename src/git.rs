@@ -142,3 +142,36 @@ impl Repo {
         Ok(blob.content().to_vec())
     }
 }
+
+/// The index as a read-only file tree: every staged file (stage 0 blobs), read on demand.
+pub struct IndexTree<'r> {
+    repo: &'r Repo,
+    files: std::collections::BTreeMap<String, Oid>,
+}
+
+impl<'r> IndexTree<'r> {
+    /// Lists the index once; contents are read only when asked for.
+    pub fn new(repo: &'r Repo) -> Result<Self, Error> {
+        Ok(IndexTree {
+            repo,
+            files: repo.staged_files(|_| true)?.into_iter().collect(),
+        })
+    }
+}
+
+impl crate::npm_sync::Tree for IndexTree<'_> {
+    fn paths(&self) -> Box<dyn Iterator<Item = &str> + '_> {
+        Box::new(self.files.keys().map(String::as_str))
+    }
+
+    fn contains(&self, path: &str) -> bool {
+        self.files.contains_key(path)
+    }
+
+    fn read(&self, path: &str) -> Result<Option<Vec<u8>>, Error> {
+        match self.files.get(path) {
+            Some(oid) => self.repo.read_blob(path, *oid).map(Some),
+            None => Ok(None),
+        }
+    }
+}

@@ -1,7 +1,8 @@
 //! lockgate: a git hook that stops malicious and vulnerable dependencies before they are committed.
 //!
 //! [`run`] is the whole program in order: collect lockfile changes from git → parse both sides →
-//! work out what is new → ask OSV about exactly that → decide → hand back a [`Report`].
+//! work out what is new → local checks (lockfile presence and sync with package.json) → ask OSV
+//! about exactly what is new → decide → hand back a [`Report`].
 #![forbid(unsafe_code)]
 
 pub mod advisory;
@@ -10,6 +11,7 @@ pub mod cli;
 pub mod error;
 pub mod git;
 pub mod lockfile;
+pub mod npm_sync;
 pub mod osv;
 pub mod package;
 pub mod report;
@@ -34,11 +36,27 @@ struct LockfileToCheck {
 pub fn run(cli: &Cli) -> Result<Report, Error> {
     let mode = if cli.all { Mode::All } else { Mode::Staged };
     let repo = git::Repo::open()?;
-    let lockfiles = match mode {
-        Mode::Staged => staged_additions(&repo)?,
-        Mode::All => tracked_lockfiles(&repo)?,
+    let (lockfiles, sync_triggers) = match mode {
+        Mode::Staged => {
+            let changes = repo.staged_changes(|path| {
+                LockfileKind::from_path(path).is_some() || npm_sync::is_trigger(path)
+            })?;
+            let triggers: Vec<String> = changes
+                .iter()
+                .filter(|change| npm_sync::is_trigger(&change.path))
+                .map(|change| change.path.clone())
+                .collect();
+            (staged_additions(&repo, changes)?, triggers)
+        }
+        Mode::All => (tracked_lockfiles(&repo)?, Vec::new()),
     };
     let mut report = Report::new(mode);
+
+    // Local checks: each npm project the change touches needs a lockfile npm ci would accept.
+    report
+        .problems
+        .extend(local_checks(&repo, mode, &sync_triggers)?);
+
     if lockfiles.is_empty() {
         return Ok(report);
     }
@@ -114,9 +132,34 @@ pub fn run(cli: &Cli) -> Result<Report, Error> {
     Ok(report)
 }
 
+/// Lockfile presence and sync with package.json, read from the index, offline. In the staged
+/// mode only the projects whose package.json or npm lockfile changed are read; a commit that
+/// touches neither costs nothing here.
+fn local_checks(
+    repo: &git::Repo,
+    mode: Mode,
+    sync_triggers: &[String],
+) -> Result<Vec<Problem>, Error> {
+    if mode == Mode::Staged && sync_triggers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tree = git::IndexTree::new(repo)?;
+    let projects = match mode {
+        Mode::Staged => npm_sync::staged_projects(&tree, sync_triggers)?,
+        Mode::All => npm_sync::all_projects(&tree)?,
+    };
+    let mut problems = Vec::new();
+    for project in projects {
+        problems.extend(npm_sync::check_project(&tree, &project)?);
+    }
+    Ok(problems)
+}
+
 /// Staged lockfiles, each with what it locks that `HEAD`'s version did not.
-fn staged_additions(repo: &git::Repo) -> Result<Vec<LockfileToCheck>, Error> {
-    let changes = repo.staged_changes(|path| LockfileKind::from_path(path).is_some())?;
+fn staged_additions(
+    repo: &git::Repo,
+    changes: Vec<git::Change>,
+) -> Result<Vec<LockfileToCheck>, Error> {
     let mut lockfiles = Vec::new();
     for change in changes {
         let (Some(new), Some(kind)) = (change.new, LockfileKind::from_path(&change.path)) else {

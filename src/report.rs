@@ -91,6 +91,20 @@ impl Finding {
 pub enum ProblemKind {
     /// OSV could not be asked and lockgate was told to fail open.
     AdvisorySourceUnavailable,
+    /// A project with dependencies has no usable npm lockfile (absent or empty).
+    LockfileMissing,
+    /// The lockfile npm would use cannot be read (not JSON, merge-conflict markers, not UTF-8).
+    LockfileUnreadable,
+    /// The lockfile and package.json disagree the way `npm ci` checks them, or the lockfile
+    /// would install something other than what package.json asks for.
+    LockfileOutOfSync,
+    /// A lockfile is committed without the package.json npm needs beside it.
+    PackageJsonMissing,
+    /// A package.json (of the project or a workspace) is not valid JSON of the right shape.
+    PackageJsonUnreadable,
+    /// A package.json that npm refuses as written (an override that conflicts with a direct
+    /// dependency).
+    PackageJsonInvalid,
 }
 
 /// A problem that is not an advisory: found by lockgate itself.
@@ -250,6 +264,22 @@ impl Report {
                 out,
                 "lockgate: {label}: {}: {}",
                 problem.path, problem.message
+            );
+        }
+        let out_of_sync: std::collections::BTreeSet<&str> = self
+            .problems
+            .iter()
+            .filter(|problem| problem.kind == ProblemKind::LockfileOutOfSync)
+            .map(|problem| problem.path.as_str())
+            .collect();
+        for path in out_of_sync {
+            let folder = path
+                .rsplit_once('/')
+                .map_or("the repository root", |(folder, _)| folder);
+            let _ = writeln!(
+                out,
+                "  {path} is out of sync with its package.json: run `npm install` in {folder} and \
+                 stage {path}"
             );
         }
         out.push_str(&self.verdict());

@@ -98,7 +98,7 @@ impl fmt::Display for ParseError {
 
 /// Git leaves `<<<<<<<`, `=======` and `>>>>>>>` lines in a file whose merge conflicted. Such a
 /// file records two sides at once, so it is refused rather than read as either.
-fn check_conflict_markers(text: &str) -> Result<(), ParseError> {
+pub fn check_conflict_markers(text: &str) -> Result<(), ParseError> {
     for (index, line) in text.lines().enumerate() {
         let marker = ["<<<<<<<", "=======", ">>>>>>>", "|||||||"]
             .into_iter()

@@ -47,6 +47,10 @@ pub struct Node {
     pub optional_peers: Vec<String>,
     /// Ranges of `devDependencies` (only recorded for the root and workspaces).
     pub dev_dependencies: BTreeMap<String, String>,
+    /// Names listed in `bundleDependencies`: shipped inside this package's own tarball.
+    pub bundle_dependencies: Vec<String>,
+    /// The package ships its own `npm-shrinkwrap.json`, which decides its dependencies.
+    pub has_shrinkwrap: bool,
 }
 
 impl Node {
@@ -104,6 +108,11 @@ struct WireNode {
     peer_dependencies_meta: BTreeMap<String, WirePeerMeta>,
     #[serde(default)]
     dev_dependencies: BTreeMap<String, String>,
+    /// An array of names, or `true` for "all of them" (then the entries carry `inBundle`).
+    #[serde(default, alias = "bundledDependencies")]
+    bundle_dependencies: serde_json::Value,
+    #[serde(default)]
+    has_shrinkwrap: bool,
 }
 
 #[derive(Deserialize)]
@@ -201,6 +210,14 @@ impl From<WireNode> for Node {
                 .map(|(name, _)| name)
                 .collect(),
             dev_dependencies: wire.dev_dependencies,
+            bundle_dependencies: wire
+                .bundle_dependencies
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|name| name.as_str().map(str::to_string))
+                .collect(),
+            has_shrinkwrap: wire.has_shrinkwrap,
         }
     }
 }
@@ -234,6 +251,15 @@ fn add_v1_nodes(
             {
                 node.name = Some(real.to_string());
                 node.version = Some(real_version.to_string());
+            } else if let Some(folder) = version
+                .strip_prefix("file:")
+                .filter(|path| !is_tarball_path(path))
+            {
+                // A `file:` directory is a link to a folder of the project, as version 2 says
+                // with `link: true`.
+                node.link = true;
+                node.resolved = Some(folder.to_string());
+                node.version = None;
             } else if is_spec(version) {
                 // Version 1 records a git/file/URL dependency's source in `version`.
                 node.resolved = Some(version.to_string());
@@ -249,6 +275,14 @@ fn add_v1_nodes(
 pub fn split_name_at_version(spec: &str) -> Option<(&str, &str)> {
     let at = spec.get(1..)?.find('@')? + 1;
     Some((&spec[..at], &spec[at + 1..]))
+}
+
+/// Whether a `file:` path names a tarball rather than a folder (npm-package-arg's rule).
+pub fn is_tarball_path(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    [".tgz", ".tar.gz", ".tar"]
+        .iter()
+        .any(|suffix| lower.ends_with(suffix))
 }
 
 fn is_spec(version: &str) -> bool {
@@ -417,6 +451,32 @@ mod tests {
             lock.nodes["node_modules/is-odd"].dependencies["is-number"],
             "^6.0.0"
         );
+    }
+
+    #[test]
+    fn v1_file_directory_is_a_link_and_bundles_are_recorded() {
+        // v1 writes a `file:` directory dependency as `"version": "file:local/ldep"` (npm 6);
+        // v3 entries carry `bundleDependencies` and `hasShrinkwrap` (67-bundled-entry-removed-from-lock).
+        let v1 = NpmLock::parse(
+            r#"{"lockfileVersion": 1, "dependencies": {
+                "ldep": {"version": "file:local/ldep"},
+                "tdep": {"version": "file:vendor/tdep-1.0.0.tgz"}}}"#,
+        )
+        .unwrap();
+        let link = &v1.nodes["node_modules/ldep"];
+        assert!(link.link);
+        assert_eq!(link.resolved.as_deref(), Some("local/ldep"));
+        assert!(!v1.nodes["node_modules/tdep"].link);
+
+        let v3 = NpmLock::parse(
+            r#"{"lockfileVersion": 3, "packages": {
+                "node_modules/bdep": {"version": "1.0.0", "bundleDependencies": ["ms"], "hasShrinkwrap": true},
+                "node_modules/all": {"version": "1.0.0", "bundleDependencies": true}}}"#,
+        )
+        .unwrap();
+        assert_eq!(v3.nodes["node_modules/bdep"].bundle_dependencies, ["ms"]);
+        assert!(v3.nodes["node_modules/bdep"].has_shrinkwrap);
+        assert!(v3.nodes["node_modules/all"].bundle_dependencies.is_empty());
     }
 
     #[test]

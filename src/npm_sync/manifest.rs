@@ -1,0 +1,215 @@
+//! `package.json` as the sync check needs it: dependency ranges, workspaces, overrides and
+//! `packageManager`. A private wire type mirrors the JSON; [`Manifest`] is what the rules read.
+
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The parts of a `package.json` that decide what `npm ci` installs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Manifest {
+    /// `name`.
+    pub name: Option<String>,
+    /// `version`.
+    pub version: Option<String>,
+    /// `dependencies`.
+    pub dependencies: BTreeMap<String, String>,
+    /// `devDependencies`.
+    pub dev_dependencies: BTreeMap<String, String>,
+    /// `optionalDependencies`.
+    pub optional_dependencies: BTreeMap<String, String>,
+    /// `peerDependencies`.
+    pub peer_dependencies: BTreeMap<String, String>,
+    /// Peer dependencies that `peerDependenciesMeta` marks optional.
+    pub optional_peers: BTreeSet<String>,
+    /// `workspaces` globs (the array form, or the `packages` of the object form).
+    pub workspaces: Vec<String>,
+    /// `overrides`, as written (strings and nested objects).
+    pub overrides: Option<serde_json::Value>,
+    /// `packageManager`, e.g. `pnpm@9.1.0`.
+    pub package_manager: Option<String>,
+}
+
+/// Why a `package.json` could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManifestError {
+    /// 1-based line (0 when unknown).
+    pub line: usize,
+    /// 1-based column (0 when unknown).
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line == 0 {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}:{}: {}", self.line, self.column, self.message)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireManifest {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    dependencies: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    dev_dependencies: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    optional_dependencies: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    peer_dependencies: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    peer_dependencies_meta: Option<BTreeMap<String, WirePeerMeta>>,
+    #[serde(default)]
+    workspaces: Option<WireWorkspaces>,
+    #[serde(default)]
+    overrides: Option<serde_json::Value>,
+    #[serde(default)]
+    package_manager: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WirePeerMeta {
+    #[serde(default)]
+    optional: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum WireWorkspaces {
+    List(Vec<String>),
+    Object {
+        #[serde(default)]
+        packages: Vec<String>,
+    },
+}
+
+impl Manifest {
+    /// Parses `package.json` text. Unknown fields are ignored; a known field of the wrong type
+    /// (say, `dependencies` as an array) is an error, because npm would refuse it too.
+    pub fn parse(text: &str) -> Result<Self, ManifestError> {
+        // serde would read a struct from a JSON array too; npm wants an object.
+        let start = text.trim_start();
+        if !start.is_empty() && !start.starts_with('{') {
+            let before = &text[..text.len() - start.len()];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |at| at + 1) + 1;
+            return Err(ManifestError {
+                line,
+                column,
+                message: "package.json must be a JSON object".to_string(),
+            });
+        }
+        let wire: WireManifest = serde_json::from_str(text).map_err(|error| {
+            let message = error.to_string();
+            let message = match message.rfind(" at line ") {
+                Some(at) => message[..at].to_string(),
+                None => message,
+            };
+            ManifestError {
+                line: error.line(),
+                column: error.column(),
+                message,
+            }
+        })?;
+        Ok(Manifest {
+            name: wire.name,
+            version: wire.version,
+            dependencies: wire.dependencies.unwrap_or_default(),
+            dev_dependencies: wire.dev_dependencies.unwrap_or_default(),
+            optional_dependencies: wire.optional_dependencies.unwrap_or_default(),
+            peer_dependencies: wire.peer_dependencies.unwrap_or_default(),
+            optional_peers: wire
+                .peer_dependencies_meta
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(_, meta)| meta.optional)
+                .map(|(name, _)| name)
+                .collect(),
+            workspaces: match wire.workspaces {
+                Some(WireWorkspaces::List(globs)) => globs,
+                Some(WireWorkspaces::Object { packages }) => packages,
+                None => Vec::new(),
+            },
+            overrides: wire.overrides,
+            package_manager: wire.package_manager,
+        })
+    }
+
+    /// Whether it declares anything to install from elsewhere.
+    pub fn has_dependencies(&self) -> bool {
+        !(self.dependencies.is_empty()
+            && self.dev_dependencies.is_empty()
+            && self.optional_dependencies.is_empty()
+            && self.peer_dependencies.is_empty())
+    }
+
+    /// Whether `packageManager` names npm (`npm@10.8.0`), so only an npm lockfile counts.
+    pub fn names_npm(&self) -> bool {
+        self.package_manager
+            .as_deref()
+            .is_some_and(|manager| manager.trim() == "npm" || manager.trim().starts_with("npm@"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_what_npm_reads() {
+        // Shapes from ../shared/npm-sync-cases/43-peer-optional-added-not-in-lock and
+        // 48-workspace-in-sync, and npm's documented `packageManager` (corepack) field.
+        let manifest = Manifest::parse(
+            r#"{"name": "case", "version": "1.0.0",
+                "dependencies": {"is-odd": "^3.0.1"},
+                "peerDependencies": {"is-even": "^1.0.0"},
+                "peerDependenciesMeta": {"is-even": {"optional": true}},
+                "workspaces": {"packages": ["packages/*"]},
+                "packageManager": "npm@11.1.0",
+                "scripts": {"test": "x"}}"#,
+        )
+        .unwrap();
+        assert_eq!(manifest.dependencies["is-odd"], "^3.0.1");
+        assert!(manifest.optional_peers.contains("is-even"));
+        assert_eq!(manifest.workspaces, ["packages/*"]);
+        assert!(manifest.names_npm());
+        assert!(manifest.has_dependencies());
+    }
+
+    #[test]
+    fn package_manager_names() {
+        let cases = [
+            (r#"{"packageManager": "npm@10.8.0"}"#, true),
+            (r#"{"packageManager": "pnpm@9.1.0"}"#, false),
+            (r#"{"packageManager": "yarn@4.1.0"}"#, false),
+            (r#"{}"#, false),
+        ];
+        for (text, npm) in cases {
+            assert_eq!(Manifest::parse(text).unwrap().names_npm(), npm, "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_input_is_an_error_with_a_position() {
+        // ../shared/npm-sync-cases/83-package-json-invalid-json is truncated like the first.
+        let cases = [
+            ("{ \"name\": \"case\", ", 1),
+            ("{\n\"dependencies\": [\"a\"]}", 2),
+            ("{\"dependencies\": {\"a\": 1}}", 1),
+            ("[]", 1),
+        ];
+        for (text, line) in cases {
+            let error = Manifest::parse(text).unwrap_err();
+            assert_eq!(error.line, line, "{text:?}: {error}");
+        }
+        assert!(Manifest::parse("{\"dependencies\": null}").is_ok());
+    }
+}

@@ -1,0 +1,434 @@
+//! The lockfile check: every npm project a commit touches must have a lockfile that `npm ci`
+//! would accept, judged offline from the files being committed (a [`Tree`]), never the working
+//! tree. The rules are npm's (`../shared/npm-sync-cases/README.md`); the findings are report
+//! [`Problem`]s.
+
+mod glob;
+pub mod manifest;
+pub mod overrides;
+pub mod rules;
+pub mod spec;
+
+use crate::error::Error;
+use crate::lockfile::npm::NpmLock;
+use crate::report::{Problem, ProblemKind};
+use manifest::Manifest;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// A read-only view of the files being committed (the index, or a map in tests).
+pub trait Tree {
+    /// Every file path, `/`-separated and relative to the repository root.
+    fn paths(&self) -> Box<dyn Iterator<Item = &str> + '_>;
+    /// Whether `path` is a file.
+    fn contains(&self, path: &str) -> bool;
+    /// The content of `path`; `None` when there is no such file.
+    fn read(&self, path: &str) -> Result<Option<Vec<u8>>, Error>;
+}
+
+/// Paths to file contents: the tree the unit tests and the benchmark use.
+impl Tree for BTreeMap<String, String> {
+    fn paths(&self) -> Box<dyn Iterator<Item = &str> + '_> {
+        Box::new(self.keys().map(String::as_str))
+    }
+
+    fn contains(&self, path: &str) -> bool {
+        self.contains_key(path)
+    }
+
+    fn read(&self, path: &str) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self.get(path).map(|text| text.as_bytes().to_vec()))
+    }
+}
+
+const PACKAGE_JSON: &str = "package.json";
+const SHRINKWRAP: &str = "npm-shrinkwrap.json";
+const PACKAGE_LOCK: &str = "package-lock.json";
+/// Lockfiles of other package managers: their presence is enough here (another check reads them).
+const FOREIGN_LOCKFILES: [&str; 4] = ["yarn.lock", "pnpm-lock.yaml", "bun.lock", "bun.lockb"];
+
+/// Whether a staged change to `path` calls for checking its folder's project: a `package.json`
+/// or npm lockfile outside `node_modules`.
+pub fn is_trigger(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    matches!(name, PACKAGE_JSON | SHRINKWRAP | PACKAGE_LOCK) && !in_node_modules(path)
+}
+
+fn in_node_modules(path: &str) -> bool {
+    path.split('/').any(|segment| segment == "node_modules")
+}
+
+/// The folder of a repository path (`""` for the root).
+fn folder_of(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(folder, _)| folder)
+}
+
+/// `folder/name`, or `name` at the root.
+fn join_path(folder: &str, name: &str) -> String {
+    if folder.is_empty() {
+        name.to_string()
+    } else {
+        format!("{folder}/{name}")
+    }
+}
+
+/// Reads and caches `package.json` files, so a folder's ancestors are read once per run.
+struct Manifests<'t, T: Tree + ?Sized> {
+    tree: &'t T,
+    cache: HashMap<String, Option<Manifest>>,
+}
+
+impl<'t, T: Tree + ?Sized> Manifests<'t, T> {
+    fn new(tree: &'t T) -> Self {
+        Manifests {
+            tree,
+            cache: HashMap::new(),
+        }
+    }
+
+    /// The readable `package.json` of `folder`, if any.
+    fn get(&mut self, folder: &str) -> Result<Option<&Manifest>, Error> {
+        if !self.cache.contains_key(folder) {
+            let path = join_path(folder, PACKAGE_JSON);
+            let manifest = match self.tree.read(&path)? {
+                Some(bytes) => std::str::from_utf8(&bytes)
+                    .ok()
+                    .and_then(|text| Manifest::parse(text).ok()),
+                None => None,
+            };
+            self.cache.insert(folder.to_string(), manifest);
+        }
+        Ok(self.cache.get(folder).and_then(Option::as_ref))
+    }
+
+    /// The nearest ancestor of `folder` whose `workspaces` claim it.
+    fn workspace_root(&mut self, folder: &str) -> Result<Option<String>, Error> {
+        let mut ancestor = folder;
+        while !ancestor.is_empty() {
+            ancestor = folder_of(ancestor);
+            let relative = match folder.strip_prefix(ancestor) {
+                Some(rest) if ancestor.is_empty() => rest,
+                Some(rest) => rest.trim_start_matches('/'),
+                None => continue,
+            };
+            if let Some(manifest) = self.get(ancestor)? {
+                if glob::is_member(&manifest.workspaces, relative) {
+                    return Ok(Some(ancestor.to_string()));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The projects to check for a commit that changes `changed` (paths passing [`is_trigger`],
+/// deleted ones included): each file's folder, or the workspace root that claims it.
+pub fn staged_projects<T: Tree + ?Sized>(
+    tree: &T,
+    changed: &[String],
+) -> Result<BTreeSet<String>, Error> {
+    let mut manifests = Manifests::new(tree);
+    let mut projects = BTreeSet::new();
+    for path in changed.iter().filter(|path| is_trigger(path)) {
+        let folder = folder_of(path);
+        let project = manifests
+            .workspace_root(folder)?
+            .unwrap_or_else(|| folder.to_string());
+        projects.insert(project);
+    }
+    Ok(projects)
+}
+
+/// Every project root in the tree: each folder with a `package.json` (outside `node_modules`)
+/// that no ancestor's `workspaces` claims.
+pub fn all_projects<T: Tree + ?Sized>(tree: &T) -> Result<BTreeSet<String>, Error> {
+    let folders: Vec<String> = tree
+        .paths()
+        .filter(|path| is_trigger(path))
+        .map(|path| folder_of(path).to_string())
+        .collect();
+    let mut manifests = Manifests::new(tree);
+    let mut projects = BTreeSet::new();
+    for folder in folders {
+        if !tree.contains(&join_path(&folder, PACKAGE_JSON)) {
+            // A lockfile alone is judged from its folder too: npm ci would refuse it.
+            projects.insert(folder);
+            continue;
+        }
+        if manifests.workspace_root(&folder)?.is_none() {
+            projects.insert(folder);
+        }
+    }
+    Ok(projects)
+}
+
+/// Checks one project folder: that it has a lockfile if it needs one, that `package.json` and
+/// the lockfile can be read, and that they are in sync as `npm ci` judges it.
+pub fn check_project<T: Tree + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Problem>, Error> {
+    let at = |name: &str| join_path(folder, name);
+    let where_ = if folder.is_empty() {
+        "the repository root".to_string()
+    } else {
+        folder.to_string()
+    };
+
+    // npm's choice: a non-empty shrinkwrap, else a non-empty package-lock.json.
+    let mut lockfile: Option<(String, Vec<u8>)> = None;
+    let mut empty_lockfile: Option<String> = None;
+    for name in [SHRINKWRAP, PACKAGE_LOCK] {
+        let path = at(name);
+        match tree.read(&path)? {
+            Some(bytes) if bytes.is_empty() => {
+                empty_lockfile.get_or_insert(path);
+            }
+            Some(bytes) => {
+                lockfile = Some((path, bytes));
+                break;
+            }
+            None => {}
+        }
+    }
+
+    let manifest_path = at(PACKAGE_JSON);
+    let Some(manifest_bytes) = tree.read(&manifest_path)? else {
+        return Ok(match &lockfile {
+            Some((lock_path, _)) => vec![Problem::new(
+                ProblemKind::PackageJsonMissing,
+                &manifest_path,
+                &format!(
+                    "{lock_path} has no package.json beside it, and npm ci refuses to install \
+                     without one: stage the package.json, or remove the lockfile too"
+                ),
+                true,
+            )],
+            None => Vec::new(), // No project here (any more).
+        });
+    };
+    let manifest = match read_manifest(&manifest_bytes) {
+        Ok(manifest) => manifest,
+        Err(message) => {
+            return Ok(vec![Problem::new(
+                ProblemKind::PackageJsonUnreadable,
+                &manifest_path,
+                &format!("{message}; npm ci refuses a package.json it cannot parse"),
+                true,
+            )])
+        }
+    };
+
+    // Workspace members, from the globs expanded over the tree.
+    let mut problems = Vec::new();
+    let mut folders: BTreeMap<String, Manifest> = BTreeMap::new();
+    let mut workspaces: BTreeMap<String, String> = BTreeMap::new();
+    if !manifest.workspaces.is_empty() {
+        let prefix = if folder.is_empty() {
+            String::new()
+        } else {
+            format!("{folder}/")
+        };
+        let members: Vec<(String, String)> = tree
+            .paths()
+            .filter(|path| path.ends_with("/package.json") && !in_node_modules(path))
+            .filter_map(|path| {
+                let relative = path.strip_prefix(&prefix)?;
+                let member = folder_of(relative);
+                glob::is_member(&manifest.workspaces, member)
+                    .then(|| (path.to_string(), member.to_string()))
+            })
+            .collect();
+        for (path, member) in members {
+            let Some(bytes) = tree.read(&path)? else {
+                continue;
+            };
+            match read_manifest(&bytes) {
+                Ok(member_manifest) => {
+                    let name = member_manifest.name.clone().unwrap_or_else(|| {
+                        member.rsplit('/').next().unwrap_or(&member).to_string()
+                    });
+                    workspaces.insert(member.clone(), name);
+                    folders.insert(member, member_manifest);
+                }
+                Err(message) => problems.push(Problem::new(
+                    ProblemKind::PackageJsonUnreadable,
+                    &path,
+                    &format!("{message}; npm ci refuses a workspace it cannot read"),
+                    true,
+                )),
+            }
+        }
+        if !problems.is_empty() {
+            return Ok(problems);
+        }
+    }
+
+    let Some((lock_path, lock_bytes)) = lockfile else {
+        let needs_lockfile =
+            manifest.has_dependencies() || folders.values().any(Manifest::has_dependencies);
+        if !needs_lockfile {
+            return Ok(Vec::new());
+        }
+        let mut foreign = None;
+        for name in FOREIGN_LOCKFILES {
+            if tree.read(&at(name))?.is_some_and(|bytes| !bytes.is_empty()) {
+                foreign = Some(name);
+                break;
+            }
+        }
+        let message = match (foreign, manifest.names_npm(), &empty_lockfile) {
+            (Some(_), false, _) => return Ok(Vec::new()),
+            (Some(name), true, _) => format!(
+                "packageManager names npm, and {name} is not an npm lockfile: run `npm install` \
+                 in {where_} and stage {}",
+                at(PACKAGE_LOCK)
+            ),
+            (None, _, Some(empty)) => format!(
+                "{empty} is empty, so the dependencies are not locked: run `npm install` in \
+                 {where_} and stage {empty}"
+            ),
+            (None, _, None) => format!(
+                "package.json declares dependencies but nothing locks them: run `npm install` in \
+                 {where_} and stage {}",
+                at(PACKAGE_LOCK)
+            ),
+        };
+        let path = empty_lockfile.unwrap_or_else(|| at(PACKAGE_LOCK));
+        // A package nested in a locked project that is not one of its workspaces (a fixture, an
+        // example, a workspace just removed from the list) is not what `npm ci` installs there:
+        // say so, but it is not the missing lockfile of a project.
+        if let Some(outer) = enclosing_locked_project(tree, folder) {
+            let outer = if outer.is_empty() {
+                "the repository root".to_string()
+            } else {
+                outer
+            };
+            return Ok(vec![Problem::new(
+                ProblemKind::LockfileMissing,
+                &path,
+                &format!(
+                    "{manifest_path} declares dependencies that nothing locks: it is inside the                      project at {outer} but not one of its workspaces; add it to `workspaces`                      there, or run `npm install` in {where_} and stage {path}"
+                ),
+                false,
+            )]);
+        }
+        return Ok(vec![Problem::new(
+            ProblemKind::LockfileMissing,
+            &path,
+            &message,
+            true,
+        )]);
+    };
+
+    let lock = match read_lock(&lock_bytes) {
+        Ok(lock) => lock,
+        Err(message) => {
+            return Ok(vec![Problem::new(
+                ProblemKind::LockfileUnreadable,
+                &lock_path,
+                &format!(
+                    "{message}; npm ci cannot use it: fix it or run `npm install` in {where_}, \
+                     and stage {lock_path}"
+                ),
+                true,
+            )])
+        }
+    };
+
+    // Folders npm reads package.json from itself: `file:` directory targets inside the project.
+    for node in lock.nodes.values().filter(|node| node.link) {
+        let target = spec::join("", node.resolved.as_deref().unwrap_or_default());
+        if target.starts_with("..") || target.starts_with('/') || folders.contains_key(&target) {
+            continue;
+        }
+        if let Some(bytes) = tree.read(&join_path(&join_path(folder, &target), PACKAGE_JSON))? {
+            // npm falls back to the lockfile entry when it cannot read the folder's package.json.
+            if let Ok(target_manifest) = read_manifest(&bytes) {
+                folders.insert(target, target_manifest);
+            }
+        }
+    }
+
+    let legacy_peer_deps = match tree.read(&at(".npmrc"))? {
+        Some(bytes) => legacy_peer_deps(&String::from_utf8_lossy(&bytes)),
+        None => false,
+    };
+    let project = rules::Project {
+        manifest: &manifest,
+        lock: &lock,
+        folders: &folders,
+        workspaces: &workspaces,
+        legacy_peer_deps,
+    };
+    Ok(rules::check(&project)
+        .into_iter()
+        .map(|mismatch| {
+            if mismatch.is_package_json_error() {
+                Problem::new(
+                    ProblemKind::PackageJsonInvalid,
+                    &manifest_path,
+                    &mismatch.to_string(),
+                    true,
+                )
+            } else {
+                Problem::new(
+                    ProblemKind::LockfileOutOfSync,
+                    &lock_path,
+                    &mismatch.to_string(),
+                    true,
+                )
+            }
+        })
+        .collect())
+}
+
+/// The nearest ancestor of `folder` that is a project with a lockfile of its own.
+fn enclosing_locked_project<T: Tree + ?Sized>(tree: &T, folder: &str) -> Option<String> {
+    let mut ancestor = folder;
+    while !ancestor.is_empty() {
+        ancestor = folder_of(ancestor);
+        let has = |name: &str| tree.contains(&join_path(ancestor, name));
+        if has(PACKAGE_JSON)
+            && [SHRINKWRAP, PACKAGE_LOCK]
+                .into_iter()
+                .chain(FOREIGN_LOCKFILES)
+                .any(has)
+        {
+            return Some(ancestor.to_string());
+        }
+    }
+    None
+}
+
+fn read_manifest(bytes: &[u8]) -> Result<Manifest, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
+    // npm strips a byte-order mark before parsing.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    Manifest::parse(text).map_err(|error| format!("not valid package.json ({error})"))
+}
+
+fn read_lock(bytes: &[u8]) -> Result<NpmLock, String> {
+    let text = crate::lockfile::decode(bytes).map_err(|error| error.to_string())?;
+    crate::lockfile::check_conflict_markers(text).map_err(|error| {
+        format!(
+            "line {}: merge-conflict marker: resolve the conflict",
+            error.line
+        )
+    })?;
+    NpmLock::parse(text).map_err(|error| format!("not a valid lockfile ({error})"))
+}
+
+/// `legacy-peer-deps` from `.npmrc` text (ini: `key = value`, `;`/`#` comments, last wins).
+fn legacy_peer_deps(npmrc: &str) -> bool {
+    let mut enabled = false;
+    for line in npmrc.lines() {
+        let line = line.trim();
+        if line.starts_with(';') || line.starts_with('#') {
+            continue;
+        }
+        if let Some((key, value)) = line.split_once('=') {
+            if key.trim() == "legacy-peer-deps" {
+                let value = value.trim().trim_matches('"').trim_matches('\'');
+                enabled = value == "true";
+            }
+        }
+    }
+    enabled
+}

@@ -1,0 +1,240 @@
+//! Lockfile enforcement end to end: npm's own verdicts (`../shared/npm-sync-cases/`) replayed as
+//! staged changes in real repositories, and the staged-mode triggers of the sync check.
+
+use crate::support::{npm_lock_v3, package_json_matching, OsvServer, Run, TestRepo};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+/// npm's verdicts on package.json ↔ lockfile sync, one folder per case.
+const CASES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/npm-sync-cases");
+
+/// No record in ../shared/data/osv names these.
+const CLEAN: [(&str, &str); 2] = [("left-pad", "1.3.0"), ("is-number", "7.0.0")];
+
+fn files_under(root: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut folders = vec![root.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).expect("read a case folder") {
+            let path = entry.expect("read a case entry").path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn run_json(repo: &TestRepo, server: &OsvServer) -> Run {
+    repo.lockgate(&["--osv-url", &server.url(), "--format", "json"])
+}
+
+/// The problems of a JSON report as `kind path`.
+fn problems(run: &Run) -> Vec<String> {
+    run.stdout_json()["problems"]
+        .as_array()
+        .expect("problems is an array")
+        .iter()
+        .map(|problem| format!("{} {}", problem["kind"], problem["path"]))
+        .collect()
+}
+
+/// lockgate's verdict on one case, or why it could not be read. A pass is exit 0; a block is
+/// exit 1 from a sync problem (never from an advisory: the cases name only clean packages), or
+/// exit 2 naming the lockfile that cannot be parsed (the staged-lockfile contract of exit 2).
+fn verdict(name: &str, run: &Run) -> Result<&'static str, String> {
+    match run.code {
+        Some(0) => Ok("pass"),
+        Some(1) => {
+            let report: Value = run.stdout_json();
+            let blocking_findings = report["findings"]
+                .as_array()
+                .is_some_and(|findings| findings.iter().any(|f| f["blocking"] == true));
+            let blocking_problems = report["problems"]
+                .as_array()
+                .is_some_and(|problems| problems.iter().any(|p| p["blocking"] != false));
+            if blocking_findings || !blocking_problems {
+                return Err(format!(
+                    "{name}: blocked for another reason\n{}",
+                    run.output()
+                ));
+            }
+            Ok("block")
+        }
+        Some(2) if run.stderr.contains("package-lock.json") => Ok("block"),
+        _ => Err(format!("{name}: unexpected outcome\n{}", run.output())),
+    }
+}
+
+#[test]
+fn every_npm_sync_case_agrees_with_its_expected_verdict() {
+    let server = OsvServer::start();
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(CASES_DIR)
+        .expect("../shared/npm-sync-cases is beside the repository")
+        .map(|entry| entry.expect("read a case").path())
+        .filter(|path| path.join("case.json").is_file())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 50, "only {} cases found", cases.len());
+
+    let mut disagreements = Vec::new();
+    for case in &cases {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let meta: Value =
+            serde_json::from_str(&std::fs::read_to_string(case.join("case.json")).unwrap())
+                .unwrap_or_else(|e| panic!("{name}/case.json: {e}"));
+        let expect = meta["expect"].as_str().expect("case.json has expect");
+
+        let repo = TestRepo::new();
+        for file in files_under(case) {
+            let relative = file
+                .strip_prefix(case)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if relative != "case.json" {
+                repo.write(&relative, std::fs::read(&file).unwrap());
+            }
+        }
+        repo.stage_all();
+        let run = run_json(&repo, &server);
+        match verdict(&name, &run) {
+            Ok(got) if got == expect => {}
+            Ok(got) => disagreements.push(format!(
+                "{name}: expected {expect}, lockgate said {got}\n{}",
+                run.output()
+            )),
+            Err(why) => disagreements.push(why),
+        }
+    }
+    eprintln!(
+        "npm-sync-cases: lockgate agrees on {} of {} cases",
+        cases.len() - disagreements.len(),
+        cases.len()
+    );
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n\n"));
+}
+
+#[test]
+fn package_json_staged_without_its_lockfile_blocks_with_what_to_run() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.write_and_stage("web/package.json", package_json_matching(&CLEAN));
+    let run = repo.lockgate(&["--osv-url", &server.url()]);
+    run.assert_code(1)
+        .assert_stderr_contains("web/package-lock.json")
+        .assert_stderr_contains("run `npm install` in web");
+    assert_eq!(server.request_count(), 0, "the sync check is offline");
+    assert_eq!(
+        problems(&run_json(&repo, &server)),
+        [r#""lockfile-missing" "web/package-lock.json""#]
+    );
+}
+
+#[test]
+fn package_json_edit_out_of_sync_with_the_committed_lockfile_blocks() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.write_and_stage("package.json", package_json_matching(&CLEAN));
+    repo.write_and_stage("package-lock.json", npm_lock_v3(&CLEAN));
+    repo.commit("project");
+
+    // Only package.json is staged: the lockfile is unchanged, so nothing is queried, but the
+    // committed lockfile no longer answers the new dependency.
+    let mut manifest: Value = serde_json::from_str(&package_json_matching(&CLEAN)).unwrap();
+    manifest["dependencies"]["is-even"] = json!("^1.0.0");
+    repo.write_and_stage("package.json", manifest.to_string());
+    let run = run_json(&repo, &server);
+    run.assert_code(1);
+    assert_eq!(
+        problems(&run),
+        [r#""lockfile-out-of-sync" "package-lock.json""#]
+    );
+    let message = run.stdout_json()["problems"][0]["message"].clone();
+    assert_eq!(message, "Missing: is-even@^1.0.0 from lock file");
+    assert_eq!(server.request_count(), 0);
+}
+
+#[test]
+fn deleting_the_lockfile_while_package_json_stays_blocks() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.write_and_stage("package.json", package_json_matching(&CLEAN));
+    repo.write_and_stage("package-lock.json", npm_lock_v3(&CLEAN));
+    repo.commit("project");
+    repo.remove_and_stage("package-lock.json");
+    let run = run_json(&repo, &server);
+    run.assert_code(1);
+    assert_eq!(
+        problems(&run),
+        [r#""lockfile-missing" "package-lock.json""#]
+    );
+}
+
+#[test]
+fn a_workspace_member_change_is_judged_through_its_root() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    let root = json!({"name": "mono", "version": "1.0.0", "workspaces": ["packages/*"]});
+    let member = json!({"name": "a", "version": "1.0.0", "dependencies": {"left-pad": "^1.3.0"}});
+    let lock = json!({"name": "mono", "version": "1.0.0", "lockfileVersion": 3, "requires": true,
+        "packages": {
+            "": {"name": "mono", "version": "1.0.0", "workspaces": ["packages/*"]},
+            "node_modules/a": {"resolved": "packages/a", "link": true},
+            "node_modules/left-pad": {"version": "1.3.0"},
+            "packages/a": {"name": "a", "version": "1.0.0", "dependencies": {"left-pad": "^1.3.0"}}}});
+    repo.write_and_stage("package.json", root.to_string());
+    repo.write_and_stage("packages/a/package.json", member.to_string());
+    repo.write_and_stage("package-lock.json", lock.to_string());
+    repo.commit("monorepo");
+
+    // The member asks for something the root's lockfile does not hold; the member has no
+    // lockfile of its own and must not be told to get one.
+    let mut member = member;
+    member["dependencies"]["is-even"] = json!("^1.0.0");
+    repo.write_and_stage("packages/a/package.json", member.to_string());
+    let run = run_json(&repo, &server);
+    run.assert_code(1);
+    assert_eq!(
+        problems(&run),
+        [r#""lockfile-out-of-sync" "package-lock.json""#]
+    );
+    assert_eq!(
+        run.stdout_json()["problems"][0]["message"],
+        "Missing: is-even@^1.0.0 from lock file"
+    );
+}
+
+#[test]
+fn unrelated_files_trigger_no_check_and_no_parsing() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    // A package.json that does not even parse, committed earlier: untouched, it is not read.
+    repo.write_and_stage("package.json", "{ not json");
+    repo.commit("broken manifest, committed before lockgate");
+    repo.write_and_stage("src/index.js", "console.log('hi')\n");
+    repo.write_and_stage("node_modules/x/package.json", "{ also not json");
+    let run = run_json(&repo, &server);
+    run.assert_success();
+    assert!(problems(&run).is_empty());
+    assert_eq!(server.request_count(), 0);
+}
+
+#[test]
+fn all_mode_checks_every_project_root() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.write_and_stage("a/package.json", package_json_matching(&CLEAN));
+    repo.write_and_stage("a/package-lock.json", npm_lock_v3(&CLEAN));
+    repo.write_and_stage("b/package.json", package_json_matching(&CLEAN));
+    repo.commit("two projects, one without a lockfile");
+    let run = repo.lockgate(&["--osv-url", &server.url(), "--format", "json", "--all"]);
+    run.assert_code(1);
+    assert_eq!(
+        problems(&run),
+        [r#""lockfile-missing" "b/package-lock.json""#]
+    );
+}
