@@ -2,7 +2,8 @@
 //!
 //! Scenarios: a commit that touches no lockfile in a repository of 20,000 files (the common
 //! case, which must cost milliseconds and no network), and a commit that adds a lockfile of
-//! 5,055 real packages, answered by a local OSV stand-in (one batched round trip per 1,000).
+//! 5,055 real packages, answered by a local OSV stand-in (one batched round trip per 1,000), and a
+//! package.json edit over that lockfile (the offline sync check alone).
 //! Run with `cargo bench --bench hook`; figures go in BENCHMARKS.md.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -53,6 +54,20 @@ fn main() {
         "  querybatch requests per run: {}",
         (server.requests() - before) / timings.len()
     );
+
+    // 3. A package.json edit over that lockfile, committed: the sync check reads and judges the
+    // 5,055-entry lockfile, offline; nothing is queried.
+    git(&repo, &["commit", "-q", "-m", "lockfile"]);
+    let manifest = std::fs::read_to_string(repo.join("package.json")).unwrap();
+    let edited = manifest.replacen('{', "{\n  \"description\": \"edited\",", 1);
+    std::fs::write(repo.join("package.json"), edited).unwrap();
+    git(&repo, &["add", "package.json"]);
+    let before = server.requests();
+    report(
+        "package.json edited, 5,055-package lockfile committed (sync check only)",
+        &time(&repo, &server.url),
+    );
+    assert_eq!(server.requests(), before, "the sync check is offline");
 }
 
 /// A committed repository of `folders` × 50 files with README.md changed and staged.

@@ -29,6 +29,10 @@ impl Repo {
     /// Opens the repository git's environment points at, else the one around the working
     /// directory.
     pub fn open() -> Result<Self, Error> {
+        // libgit2 re-hashes every object it reads (with collision detection, which costs more
+        // than inflating it); git itself does not on ordinary reads. These are the user's own
+        // objects, read to be parsed as hostile input anyway: skip the re-hash, as git does.
+        git2::opts::strict_hash_verification(false);
         Repository::open_from_env()
             .map(|inner| Repo { inner })
             .map_err(Error::NotARepository)
@@ -101,12 +105,8 @@ impl Repo {
             .map_err(|error| Error::git("read the index", error))?;
         let mut files = Vec::new();
         for entry in index.iter() {
-            let mode = entry.mode;
-            if mode != u32::from(FileMode::Blob) && mode != u32::from(FileMode::BlobExecutable) {
-                continue;
-            }
             // Conflicted entries (stage 1–3) are not what would be committed.
-            if (entry.flags >> 12) & 0x3 != 0 {
+            if !is_file_entry(&entry) {
                 continue;
             }
             let Ok(path) = std::str::from_utf8(&entry.path) else {
@@ -146,31 +146,59 @@ impl Repo {
 /// The index as a read-only file tree: every staged file (stage 0 blobs), read on demand.
 pub struct IndexTree<'r> {
     repo: &'r Repo,
-    files: std::collections::BTreeMap<String, Oid>,
+    index: git2::Index,
+    /// Every path, listed the first time someone asks (workspace globs, `--all`): a commit that
+    /// touches one project looks up a few paths and never pays for listing the whole index.
+    paths: std::cell::OnceCell<Vec<String>>,
 }
 
 impl<'r> IndexTree<'r> {
-    /// Lists the index once; contents are read only when asked for.
+    /// Opens the index; nothing is listed or read until asked for.
     pub fn new(repo: &'r Repo) -> Result<Self, Error> {
+        let index = repo
+            .inner
+            .index()
+            .map_err(|error| Error::git("read the index", error))?;
         Ok(IndexTree {
             repo,
-            files: repo.staged_files(|_| true)?.into_iter().collect(),
+            index,
+            paths: std::cell::OnceCell::new(),
         })
     }
+
+    /// The staged blob at `path`, if it is a regular file.
+    fn blob(&self, path: &str) -> Option<Oid> {
+        let entry = self.index.get_path(std::path::Path::new(path), 0)?;
+        is_file_entry(&entry).then_some(entry.id)
+    }
+}
+
+/// A stage-0 (not conflicted) regular or executable file.
+fn is_file_entry(entry: &git2::IndexEntry) -> bool {
+    let mode = entry.mode;
+    let file = mode == u32::from(FileMode::Blob) || mode == u32::from(FileMode::BlobExecutable);
+    file && (entry.flags >> 12) & 0x3 == 0
 }
 
 impl crate::npm_sync::Tree for IndexTree<'_> {
     fn paths(&self) -> Box<dyn Iterator<Item = &str> + '_> {
-        Box::new(self.files.keys().map(String::as_str))
+        let paths = self.paths.get_or_init(|| {
+            self.index
+                .iter()
+                .filter(is_file_entry)
+                .filter_map(|entry| String::from_utf8(entry.path).ok())
+                .collect()
+        });
+        Box::new(paths.iter().map(String::as_str))
     }
 
     fn contains(&self, path: &str) -> bool {
-        self.files.contains_key(path)
+        self.blob(path).is_some()
     }
 
     fn read(&self, path: &str) -> Result<Option<Vec<u8>>, Error> {
-        match self.files.get(path) {
-            Some(oid) => self.repo.read_blob(path, *oid).map(Some),
+        match self.blob(path) {
+            Some(oid) => self.repo.read_blob(path, oid).map(Some),
             None => Ok(None),
         }
     }

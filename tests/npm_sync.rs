@@ -238,3 +238,44 @@ fn all_mode_checks_every_project_root() {
         [r#""lockfile-missing" "b/package-lock.json""#]
     );
 }
+
+/// `Missing: <name>@… from lock file` and `Invalid: lock file's <name>@…` lines, as
+/// (kind, name): npm prints the version it would resolve online (or nothing, for a package it
+/// cannot resolve), lockgate the range that is asked for, offline.
+fn kind_and_name(line: &str) -> Option<(String, String)> {
+    let (kind, rest) = line.split_once(": ")?;
+    if kind != "Missing" && kind != "Invalid" {
+        return None;
+    }
+    let rest = rest.strip_prefix("lock file's ").unwrap_or(rest);
+    let at = rest.get(1..)?.find('@')? + 1;
+    Some((kind.to_string(), rest[..at].to_string()))
+}
+
+#[test]
+fn real_lockfiles_get_exactly_npms_list() {
+    // ../shared/data/lockfiles: real npm lockfiles that npm ci rejects with 28 lines each.
+    let server = OsvServer::builder().without_shared_data().start();
+    for name in ["npm-2041-packages", "npm-5055-packages"] {
+        let folder = Path::new(CASES_DIR).join("../data/lockfiles").join(name);
+        let repo = TestRepo::new();
+        for file in ["package.json", "package-lock.json", ".npmrc"] {
+            repo.write_and_stage(file, std::fs::read(folder.join(file)).unwrap());
+        }
+        let run = run_json(&repo, &server);
+        run.assert_code(1);
+        let mut ours: Vec<(String, String)> = run.stdout_json()["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|problem| problem["kind"] == "lockfile-out-of-sync")
+            .filter_map(|problem| kind_and_name(problem["message"].as_str()?))
+            .collect();
+        let verdict = std::fs::read_to_string(folder.join("npm-ci-verdict.txt")).unwrap();
+        let mut npm: Vec<(String, String)> = verdict.lines().filter_map(kind_and_name).collect();
+        ours.sort();
+        npm.sort();
+        assert_eq!(npm.len(), 28, "{name}: npm's list");
+        assert_eq!(ours, npm, "{name}");
+    }
+}

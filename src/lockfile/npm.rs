@@ -64,10 +64,25 @@ impl Node {
 
 /// The package name a `node_modules` folder stands for (`node_modules/@s/a` → `@s/a`).
 pub fn folder_package_name(location: &str) -> &str {
-    match location.rfind("node_modules/") {
+    match last_node_modules(location) {
         Some(at) => &location[at + "node_modules/".len()..],
         None => location.rsplit('/').next().unwrap_or(location),
     }
+}
+
+/// Where the last `node_modules` folder segment of `location` starts, if it has one followed by
+/// a package (`a/node_modules/@s/b` → 2). A walk over `/`s: this runs for every edge of a
+/// lockfile, and a substring search costs more to set up than the walk.
+pub fn last_node_modules(location: &str) -> Option<usize> {
+    let mut end = location.len();
+    while let Some(slash) = location[..end].rfind('/') {
+        let start = location[..slash].rfind('/').map_or(0, |before| before + 1);
+        if &location[start..slash] == "node_modules" && slash + 1 < location.len() {
+            return Some(start);
+        }
+        end = slash;
+    }
+    None
 }
 
 #[derive(Deserialize)]

@@ -6,7 +6,7 @@ use super::manifest::Manifest;
 use super::overrides::{Overrides, RuleId, ROOT};
 use super::spec::{self, Spec};
 use crate::lockfile::npm::{folder_package_name, Node, NpmLock};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::fmt;
 
 /// One npm project, read: its root `package.json`, its lockfile, and the `package.json` of every
@@ -159,6 +159,12 @@ struct Checker<'p, 'a> {
     project: &'p Project<'a>,
     overrides: Overrides,
     workspace_specs: BTreeMap<String, String>,
+    /// Locations locked from git or a local file, worked out once per entry rather than once
+    /// per edge that reaches it.
+    git_or_file: HashSet<&'a str>,
+    /// The lockfile's entries by location, hashed: resolution looks locations up for every
+    /// edge, and the keys share long `node_modules/` prefixes that make ordered lookups slow.
+    nodes: HashMap<&'a str, &'a Node>,
 }
 
 /// Mismatches in the order found, each once.
@@ -184,6 +190,8 @@ struct Target<'a> {
     link_folder: Option<String>,
     version: Option<&'a str>,
     real_name: &'a str,
+    /// Locked from git or a local file rather than a registry.
+    git_or_file: bool,
 }
 
 impl<'p, 'a> Checker<'p, 'a> {
@@ -193,10 +201,28 @@ impl<'p, 'a> Checker<'p, 'a> {
             .iter()
             .map(|(folder, name)| (name.clone(), format!("file:{folder}")))
             .collect();
+        let git_or_file = project
+            .lock
+            .nodes
+            .iter()
+            .filter(|(_, node)| {
+                node.resolved.as_deref().is_some_and(|resolved| {
+                    resolved.starts_with("file:") || spec::git(resolved).is_some()
+                })
+            })
+            .map(|(location, _)| location.as_str())
+            .collect();
         Checker {
             project,
             overrides: Overrides::parse(project.manifest.overrides.as_ref()),
             workspace_specs,
+            git_or_file,
+            nodes: project
+                .lock
+                .nodes
+                .iter()
+                .map(|(location, node)| (location.as_str(), node))
+                .collect(),
         }
     }
 
@@ -229,12 +255,12 @@ impl<'p, 'a> Checker<'p, 'a> {
         // npm walks the tree from the root along resolved edges; nodes nothing reaches are
         // extraneous, pruned, and never judged.
         let mut queue: VecDeque<(String, RuleId)> = VecDeque::from([(String::new(), ROOT)]);
-        let mut visited: BTreeSet<String> = BTreeSet::new();
+        let mut visited: HashSet<String> = HashSet::new();
         while let Some((location, set)) = queue.pop_front() {
             if !visited.insert(location.clone()) {
                 continue;
             }
-            let from_lock = self.project.lock.nodes.get(&location);
+            let from_lock = self.nodes.get(location.as_str()).copied();
             let top = is_top(&location);
             // Bundled packages and packages with their own shrinkwrap bring their dependencies
             // inside their tarball: npm does not resolve those.
@@ -282,8 +308,7 @@ impl<'p, 'a> Checker<'p, 'a> {
                 };
                 if edge.kind == EdgeKind::Workspace {
                     let folder = target.link_folder.as_deref().unwrap_or_default();
-                    if target.link_folder.is_some() && !self.project.lock.nodes.contains_key(folder)
-                    {
+                    if target.link_folder.is_some() && !self.nodes.contains_key(folder) {
                         // The link is there, the workspace folder's own entry is not.
                         found.push(Mismatch::Missing {
                             name: name.to_string(),
@@ -320,7 +345,7 @@ impl<'p, 'a> Checker<'p, 'a> {
         } else {
             None
         };
-        let declared = match (manifest, project.lock.nodes.get(location)) {
+        let declared = match (manifest, self.nodes.get(location).copied()) {
             (Some(manifest), _) => Declared {
                 dependencies: &manifest.dependencies,
                 optional: &manifest.optional_dependencies,
@@ -425,10 +450,17 @@ impl<'p, 'a> Checker<'p, 'a> {
         false
     }
 
+    /// The package name a lockfile folder stands for, borrowed from the lockfile's own key.
+    fn folder_name(&self, location: &str) -> &'a str {
+        self.nodes
+            .get_key_value(location)
+            .map(|(key, _)| folder_package_name(key))
+            .unwrap_or_default()
+    }
+
     /// Arborist's `node.resolve(name)`: the dependent's own `node_modules/<name>`, then its
     /// parent's, up to the root.
     fn resolve(&self, from: &str, name: &str) -> Option<Target<'a>> {
-        let lock = self.project.lock;
         let mut at = from.to_string();
         loop {
             let candidate = if at.is_empty() {
@@ -436,7 +468,7 @@ impl<'p, 'a> Checker<'p, 'a> {
             } else {
                 format!("{at}/node_modules/{name}")
             };
-            if let Some(node) = lock.nodes.get(&candidate) {
+            if let Some(&node) = self.nodes.get(candidate.as_str()) {
                 return Some(self.target(candidate, node));
             }
             if at.is_empty() {
@@ -451,11 +483,12 @@ impl<'p, 'a> Checker<'p, 'a> {
         if !node.link {
             let real_name = match &node.name {
                 Some(name) => name.as_str(),
-                None => lock_folder_name(project.lock, &location),
+                None => self.folder_name(&location),
             };
             return Target {
                 version: node.version.as_deref(),
                 real_name,
+                git_or_file: self.git_or_file.contains(location.as_str()),
                 location,
                 node,
                 link_folder: None,
@@ -463,17 +496,18 @@ impl<'p, 'a> Checker<'p, 'a> {
         }
         let folder = spec::join("", node.resolved.as_deref().unwrap_or_default());
         let manifest = project.folders.get(&folder);
-        let entry = project.lock.nodes.get(&folder);
+        let entry = self.nodes.get(folder.as_str()).copied();
         let version = manifest
             .and_then(|manifest| manifest.version.as_deref())
             .or_else(|| entry.and_then(|entry| entry.version.as_deref()));
         let real_name = manifest
             .and_then(|manifest| manifest.name.as_deref())
             .or_else(|| entry.and_then(|entry| entry.name.as_deref()))
-            .unwrap_or_else(|| lock_folder_name(project.lock, &location));
+            .unwrap_or_else(|| self.folder_name(&location));
         Target {
             version,
             real_name,
+            git_or_file: false,
             location,
             node,
             link_folder: Some(folder),
@@ -488,9 +522,7 @@ impl<'p, 'a> Checker<'p, 'a> {
         }
         let mut folder = at;
         while let Some((parent, _)) = folder.rsplit_once('/') {
-            if self.project.lock.nodes.contains_key(parent)
-                || self.project.folders.contains_key(parent)
-            {
+            if self.nodes.contains_key(parent) || self.project.folders.contains_key(parent) {
                 return parent.to_string();
             }
             folder = parent;
@@ -570,7 +602,7 @@ impl<'p, 'a> Checker<'p, 'a> {
                             target.version.unwrap_or_default()
                         ));
                     }
-                    if is_git_or_file(target) {
+                    if target.git_or_file {
                         // A registry spec answered by git or a local file installs that.
                         return Judged::Stale(holding(name, target));
                     }
@@ -655,7 +687,7 @@ impl<'p, 'a> Checker<'p, 'a> {
 
     /// The spec the lockfile recorded for `name` in the dependent's own entry.
     fn locked_spec(&self, from: &str, name: &str) -> Option<&'a str> {
-        let node = self.project.lock.nodes.get(from)?;
+        let node = *self.nodes.get(from)?;
         [
             &node.dependencies,
             &node.optional_dependencies,
@@ -672,15 +704,6 @@ enum Judged {
     Valid,
     Invalid(Option<&'static str>),
     Stale(String),
-}
-
-/// Whether a locked package came from git or a local file rather than a registry.
-fn is_git_or_file(target: &Target<'_>) -> bool {
-    target
-        .node
-        .resolved
-        .as_deref()
-        .is_some_and(|resolved| resolved.starts_with("file:") || spec::git(resolved).is_some())
 }
 
 /// A registry spec (any, range, tag) against the target's version.
@@ -700,12 +723,13 @@ fn registry_version(spec: &Spec<'_>, target: &Target<'_>) -> Judged {
         }
         // npm only asks that a tagged dependency came from a registry, not from a folder, a
         // local file or git.
-        Spec::Tag => match (&target.link_folder, target.node.resolved.as_deref()) {
-            (Some(_), _) => Judged::Invalid(None),
-            (None, Some(resolved)) if resolved.starts_with("file:") => Judged::Invalid(None),
-            (None, Some(resolved)) if spec::git(resolved).is_some() => Judged::Invalid(None),
-            _ => Judged::Valid,
-        },
+        Spec::Tag => {
+            if target.link_folder.is_some() || target.git_or_file {
+                Judged::Invalid(None)
+            } else {
+                Judged::Valid
+            }
+        }
         _ => Judged::Invalid(None),
     }
 }
@@ -738,18 +762,8 @@ fn is_top(location: &str) -> bool {
 
 /// `a/node_modules/b` → `a`; `node_modules/@s/b` → `""`; a folder outside `node_modules` → `None`.
 fn node_modules_parent(location: &str) -> Option<&str> {
-    match location.rfind("/node_modules/") {
-        Some(inner) => Some(&location[..inner]),
-        None => location.starts_with("node_modules/").then_some(""),
-    }
-}
-
-/// The package name a lockfile folder stands for, borrowed from the lockfile's own key.
-fn lock_folder_name<'a>(lock: &'a NpmLock, location: &str) -> &'a str {
-    lock.nodes
-        .get_key_value(location)
-        .map(|(key, _)| folder_package_name(key))
-        .unwrap_or_default()
+    crate::lockfile::npm::last_node_modules(location)
+        .map(|start| location[..start].strip_suffix('/').unwrap_or(""))
 }
 
 #[cfg(test)]
@@ -1088,6 +1102,8 @@ mod tests {
             ("node_modules/a/node_modules/b", Some("node_modules/a")),
             ("packages/a/node_modules/x", Some("packages/a")),
             ("packages/a", None),
+            ("not_node_modules/a", None),
+            ("a/node_modules", None),
             ("", None),
         ];
         for (location, parent) in cases {
