@@ -11,8 +11,13 @@ use std::time::Duration;
 #[command(version, about, long_about)]
 pub struct Cli {
     /// Check every package of every lockfile tracked in the index, not only staged changes.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "pre_push")]
     pub all: bool,
+
+    /// Run as git's pre-push hook: read the pushed refs on stdin and check what the pushed
+    /// commits add (git passes the remote's name and URL).
+    #[arg(long, num_args = 2, value_names = ["REMOTE", "URL"])]
+    pub pre_push: Option<Vec<String>>,
 
     /// OSV API base URL.
     #[arg(
@@ -46,6 +51,18 @@ pub struct Cli {
     /// Extra attempts after a connection error, HTTP 429 or 5xx.
     #[arg(long, env = "LOCKGATE_RETRIES", default_value_t = 2, value_name = "N")]
     pub retries: u32,
+}
+
+impl Cli {
+    /// What the command line asks to check.
+    pub fn mode(&self) -> crate::report::Mode {
+        use crate::report::Mode;
+        match (&self.pre_push, self.all) {
+            (Some(_), _) => Mode::PrePush,
+            (None, true) => Mode::All,
+            (None, false) => Mode::Staged,
+        }
+    }
 }
 
 /// How the report is written.

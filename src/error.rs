@@ -45,10 +45,17 @@ pub enum Error {
         message: String,
     },
 
+    /// The pre-push input on stdin is not what git writes.
+    #[error("the pre-push input (stdin) is not what git writes: {message}")]
+    PushInput {
+        /// What is wrong, with the line.
+        message: String,
+    },
+
     /// The advisory database could not be asked, and lockgate fails closed.
     #[error(
-        "could not check packages against OSV ({url}); the commit is blocked because lockgate \
-         fails closed.\n  Retry, or set --fail-open (LOCKGATE_FAIL_OPEN=1) to warn and allow"
+        "could not check packages against OSV ({url}), so lockgate blocks: it fails closed.\n  \
+         Retry, or set --fail-open (LOCKGATE_FAIL_OPEN=1) to warn and allow"
     )]
     Osv {
         /// The OSV base URL.

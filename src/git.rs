@@ -19,8 +19,8 @@ pub struct Repo {
 pub struct Change {
     /// Path relative to the repository root, `/`-separated.
     pub path: String,
-    /// The blob in `HEAD`, when the file exists there.
-    pub old: Option<Oid>,
+    /// The blobs it replaces: `HEAD`'s (for a commit, each parent's), where the file exists.
+    pub old: Vec<Oid>,
     /// The staged blob, when the file is not being deleted.
     pub new: Option<Oid>,
 }
@@ -64,37 +64,101 @@ impl Repo {
             .inner
             .diff_tree_to_index(head_tree.as_ref(), Some(&index), None)
             .map_err(|error| Error::git("compare the index with HEAD", error))?;
-        let mut changes = Vec::new();
-        for delta in diff.deltas() {
-            let file = if delta.status() == Delta::Deleted {
-                delta.old_file()
-            } else {
-                delta.new_file()
-            };
-            let Some(path) = file.path().and_then(|path| path.to_str()) else {
-                continue;
-            };
-            if !wanted(path) {
-                continue;
-            }
-            let blob_oid = |file: git2::DiffFile<'_>| {
-                matches!(file.mode(), FileMode::Blob | FileMode::BlobExecutable).then(|| file.id())
-            };
-            let (old, new) = match delta.status() {
-                Delta::Added => (None, blob_oid(delta.new_file())),
-                Delta::Deleted => (blob_oid(delta.old_file()), None),
-                _ => (blob_oid(delta.old_file()), blob_oid(delta.new_file())),
-            };
-            if old.is_none() && new.is_none() {
-                continue;
-            }
-            changes.push(Change {
-                path: path.to_string(),
-                old,
-                new,
+        Ok(changes_in(&diff, &wanted))
+    }
+
+    /// Files a commit changes whose path passes `wanted`, each with what it replaces in the
+    /// commit's parents. A merge changes a file only where it differs from every parent (what the
+    /// merge brings from one side was changed, and is checked, in that side's own commits); a
+    /// root commit adds everything it holds.
+    pub fn commit_changes(
+        &self,
+        commit: Oid,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<Vec<Change>, Error> {
+        let read = |error| Error::git(format!("read commit {commit}"), error);
+        let commit = self.inner.find_commit(commit).map_err(read)?;
+        let tree = commit.tree().map_err(read)?;
+        let parents = commit
+            .parents()
+            .map(|parent| parent.tree())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(read)?;
+        let diff = self
+            .inner
+            .diff_tree_to_tree(parents.first(), Some(&tree), None)
+            .map_err(|error| {
+                Error::git(
+                    format!("compare commit {} with its parent", commit.id()),
+                    error,
+                )
+            })?;
+        let mut changes = changes_in(&diff, &wanted);
+        for parent in parents.iter().skip(1) {
+            changes.retain_mut(|change| {
+                match parent.get_path(std::path::Path::new(&change.path)) {
+                    Ok(entry) if Some(entry.id()) == change.new => false,
+                    Ok(entry) if entry.kind() == Some(git2::ObjectType::Blob) => {
+                        change.old.push(entry.id());
+                        true
+                    }
+                    _ => true,
+                }
             });
         }
         Ok(changes)
+    }
+
+    /// Commits reachable from `tip` that the remote does not have: not reachable from `known`
+    /// (what the remote ref points at, when this repository has it) nor from any of this
+    /// repository's remote-tracking refs for `remote`. Oldest first.
+    pub fn commits_to_push(
+        &self,
+        tip: Oid,
+        known: Option<Oid>,
+        remote: &str,
+    ) -> Result<Vec<Oid>, Error> {
+        let walk_error = |error| Error::git(format!("list the commits pushed from {tip}"), error);
+        let mut walk = self.inner.revwalk().map_err(walk_error)?;
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
+            .map_err(walk_error)?;
+        walk.push(tip).map_err(walk_error)?;
+        let mut hidden: Vec<Oid> = known
+            .filter(|oid| self.inner.find_commit(*oid).is_ok())
+            .into_iter()
+            .collect();
+        // A remote named on the command line can be a URL or path; only a remote's name has
+        // remote-tracking refs, and glob characters would match other remotes' refs.
+        if !remote.is_empty() && !remote.contains(['*', '?', '[', '\\', ':']) {
+            let glob = format!("refs/remotes/{remote}/*");
+            let references = self
+                .inner
+                .references_glob(&glob)
+                .map_err(|error| Error::git(format!("list {glob}"), error))?;
+            for reference in references.flatten() {
+                if let Ok(commit) = reference.peel_to_commit() {
+                    hidden.push(commit.id());
+                }
+            }
+        }
+        for oid in hidden {
+            walk.hide(oid).map_err(walk_error)?;
+        }
+        walk.collect::<Result<Vec<_>, _>>().map_err(walk_error)
+    }
+
+    /// The files of a commit, as a [`Tree`](crate::npm_sync::Tree).
+    pub fn commit_tree(&self, commit: Oid) -> Result<CommitTree<'_>, Error> {
+        let tree = self
+            .inner
+            .find_commit(commit)
+            .and_then(|commit| commit.tree())
+            .map_err(|error| Error::git(format!("read commit {commit}"), error))?;
+        Ok(CommitTree {
+            repo: self,
+            tree,
+            paths: std::cell::OnceCell::new(),
+        })
     }
 
     /// Every staged (index) file whose path passes `wanted`, with its blob.
@@ -140,6 +204,89 @@ impl Repo {
             .find_blob(oid)
             .map_err(|error| Error::git(format!("read {path}"), error))?;
         Ok(blob.content().to_vec())
+    }
+}
+
+/// The changed files of a diff whose path passes `wanted`, as [`Change`]s. Symlinks and
+/// submodules are not file content and are left out.
+fn changes_in(diff: &git2::Diff<'_>, wanted: &dyn Fn(&str) -> bool) -> Vec<Change> {
+    let blob_oid = |file: git2::DiffFile<'_>| {
+        matches!(file.mode(), FileMode::Blob | FileMode::BlobExecutable).then(|| file.id())
+    };
+    let mut changes = Vec::new();
+    for delta in diff.deltas() {
+        let file = if delta.status() == Delta::Deleted {
+            delta.old_file()
+        } else {
+            delta.new_file()
+        };
+        let Some(path) = file.path().and_then(|path| path.to_str()) else {
+            continue;
+        };
+        if !wanted(path) {
+            continue;
+        }
+        let (old, new) = match delta.status() {
+            Delta::Added => (None, blob_oid(delta.new_file())),
+            Delta::Deleted => (blob_oid(delta.old_file()), None),
+            _ => (blob_oid(delta.old_file()), blob_oid(delta.new_file())),
+        };
+        if old.is_none() && new.is_none() {
+            continue;
+        }
+        changes.push(Change {
+            path: path.to_string(),
+            old: old.into_iter().collect(),
+            new,
+        });
+    }
+    changes
+}
+
+/// A commit's files as a read-only file tree, read on demand.
+pub struct CommitTree<'r> {
+    repo: &'r Repo,
+    tree: git2::Tree<'r>,
+    /// Every file path, listed the first time someone asks.
+    paths: std::cell::OnceCell<Vec<String>>,
+}
+
+impl CommitTree<'_> {
+    fn blob(&self, path: &str) -> Option<Oid> {
+        let entry = self.tree.get_path(std::path::Path::new(path)).ok()?;
+        let file = matches!(entry.filemode(), 0o100644 | 0o100755);
+        file.then(|| entry.id())
+    }
+}
+
+impl crate::npm_sync::Tree for CommitTree<'_> {
+    fn paths(&self) -> Box<dyn Iterator<Item = &str> + '_> {
+        let paths = self.paths.get_or_init(|| {
+            let mut paths = Vec::new();
+            let _ = self
+                .tree
+                .walk(git2::TreeWalkMode::PreOrder, |folder, entry| {
+                    if matches!(entry.filemode(), 0o100644 | 0o100755) {
+                        if let Ok(name) = entry.name() {
+                            paths.push(format!("{folder}{name}"));
+                        }
+                    }
+                    git2::TreeWalkResult::Ok
+                });
+            paths
+        });
+        Box::new(paths.iter().map(String::as_str))
+    }
+
+    fn contains(&self, path: &str) -> bool {
+        self.blob(path).is_some()
+    }
+
+    fn read(&self, path: &str) -> Result<Option<Vec<u8>>, Error> {
+        match self.blob(path) {
+            Some(oid) => self.repo.read_blob(path, oid).map(Some),
+            None => Ok(None),
+        }
     }
 }
 

@@ -14,6 +14,7 @@ pub mod lockfile;
 pub mod npm_sync;
 pub mod osv;
 pub mod package;
+pub mod push;
 pub mod report;
 pub mod sanitize;
 
@@ -23,7 +24,7 @@ pub use report::Report;
 use cli::Cli;
 use lockfile::LockfileKind;
 use package::{LockedSet, Package};
-use report::{Mode, NonRegistryEntry, Problem, ProblemKind};
+use report::{NonRegistryEntry, Problem, ProblemKind};
 use std::collections::BTreeMap;
 
 /// One lockfile and the dependencies to check in it.
@@ -32,31 +33,29 @@ struct LockfileToCheck {
     locked: LockedSet,
 }
 
+/// What one mode found to check: lockfiles with the packages to ask OSV about, and the
+/// problems the local checks found.
+#[derive(Default)]
+struct Scope {
+    lockfiles: Vec<LockfileToCheck>,
+    problems: Vec<Problem>,
+}
+
 /// Runs one check as the command line asks, and returns its report.
 pub fn run(cli: &Cli) -> Result<Report, Error> {
-    let mode = if cli.all { Mode::All } else { Mode::Staged };
+    let mode = cli.mode();
     let repo = git::Repo::open()?;
-    let (lockfiles, sync_triggers) = match mode {
-        Mode::Staged => {
-            let changes = repo.staged_changes(|path| {
-                LockfileKind::from_path(path).is_some() || npm_sync::is_trigger(path)
-            })?;
-            let triggers: Vec<String> = changes
-                .iter()
-                .filter(|change| npm_sync::is_trigger(&change.path))
-                .map(|change| change.path.clone())
-                .collect();
-            (staged_additions(&repo, changes)?, triggers)
+    let scope = match &cli.pre_push {
+        Some(arguments) => {
+            let remote = arguments.first().map_or("", String::as_str);
+            push_scope(&repo, remote, &read_push_input()?)?
         }
-        Mode::All => (tracked_lockfiles(&repo)?, Vec::new()),
+        None if cli.all => all_scope(&repo)?,
+        None => staged_scope(&repo)?,
     };
     let mut report = Report::new(mode);
-
-    // Local checks: each npm project the change touches needs a lockfile npm ci would accept.
-    report
-        .problems
-        .extend(local_checks(&repo, mode, &sync_triggers)?);
-
+    report.problems = scope.problems;
+    let lockfiles = scope.lockfiles;
     if lockfiles.is_empty() {
         return Ok(report);
     }
@@ -132,55 +131,41 @@ pub fn run(cli: &Cli) -> Result<Report, Error> {
     Ok(report)
 }
 
-/// Lockfile presence and sync with package.json, read from the index, offline. In the staged
-/// mode only the projects whose package.json or npm lockfile changed are read; a commit that
-/// touches neither costs nothing here.
-fn local_checks(
-    repo: &git::Repo,
-    mode: Mode,
-    sync_triggers: &[String],
-) -> Result<Vec<Problem>, Error> {
-    if mode == Mode::Staged && sync_triggers.is_empty() {
-        return Ok(Vec::new());
-    }
-    let tree = git::IndexTree::new(repo)?;
-    let projects = match mode {
-        Mode::Staged => npm_sync::staged_projects(&tree, sync_triggers)?,
-        Mode::All => npm_sync::all_projects(&tree)?,
-    };
-    let mut problems = Vec::new();
-    for project in projects {
-        problems.extend(npm_sync::check_project(&tree, &project)?);
-    }
-    Ok(problems)
+/// Whether a staged or pushed change to `path` matters to lockgate: a lockfile it reads, or a
+/// file the lockfile check starts from.
+fn is_relevant(path: &str) -> bool {
+    LockfileKind::from_path(path).is_some() || npm_sync::is_trigger(path)
 }
 
-/// Staged lockfiles, each with what it locks that `HEAD`'s version did not.
-fn staged_additions(
-    repo: &git::Repo,
-    changes: Vec<git::Change>,
-) -> Result<Vec<LockfileToCheck>, Error> {
+/// The pre-commit mode: what the staged lockfiles add to `HEAD`'s, and the npm projects whose
+/// package.json or lockfile is staged. A commit that touches neither costs one index diff.
+fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
+    let changes = repo.staged_changes(is_relevant)?;
+    let triggers = trigger_paths(&changes);
+    let mut parsed = Parsed::default();
     let mut lockfiles = Vec::new();
-    for change in changes {
-        let (Some(new), Some(kind)) = (change.new, LockfileKind::from_path(&change.path)) else {
-            continue; // A deleted lockfile adds nothing.
-        };
-        let staged = parse(repo, kind, &change.path, new)?;
-        // An unreadable old version cannot vouch for anything: then all of the new one is new.
-        let old = change
-            .old
-            .and_then(|old| parse(repo, kind, &change.path, old).ok())
-            .unwrap_or_default();
-        lockfiles.push(LockfileToCheck {
-            locked: staged.added_since(&old),
-            path: change.path,
-        });
+    for change in &changes {
+        if let Some(locked) = parsed.added_by(repo, change)? {
+            lockfiles.push(LockfileToCheck {
+                path: change.path.clone(),
+                locked,
+            });
+        }
     }
-    Ok(lockfiles)
+    let problems = if triggers.is_empty() {
+        Vec::new()
+    } else {
+        let tree = git::IndexTree::new(repo)?;
+        sync_problems(&tree, npm_sync::staged_projects(&tree, &triggers)?)?
+    };
+    Ok(Scope {
+        lockfiles,
+        problems,
+    })
 }
 
-/// Every lockfile in the index, whole.
-fn tracked_lockfiles(repo: &git::Repo) -> Result<Vec<LockfileToCheck>, Error> {
+/// `--all`: every lockfile in the index, whole, and every npm project root.
+fn all_scope(repo: &git::Repo) -> Result<Scope, Error> {
     let files = repo.staged_files(|path| LockfileKind::from_path(path).is_some())?;
     let mut lockfiles = Vec::new();
     for (path, oid) in files {
@@ -192,7 +177,166 @@ fn tracked_lockfiles(repo: &git::Repo) -> Result<Vec<LockfileToCheck>, Error> {
             path,
         });
     }
-    Ok(lockfiles)
+    let tree = git::IndexTree::new(repo)?;
+    let problems = sync_problems(&tree, npm_sync::all_projects(&tree)?)?;
+    Ok(Scope {
+        lockfiles,
+        problems,
+    })
+}
+
+/// The pre-push mode: for every pushed ref, what each pushed commit adds to the lockfiles of its
+/// parents (so a package added and removed again within the push is still checked), and the
+/// npm projects those commits touch, judged as they stand in the pushed commit.
+fn push_scope(repo: &git::Repo, remote: &str, input: &str) -> Result<Scope, Error> {
+    let updates = push::parse(input).map_err(|error| Error::PushInput {
+        message: error.to_string(),
+    })?;
+    let mut commits: Vec<git2::Oid> = Vec::new();
+    let mut seen: std::collections::HashSet<git2::Oid> = std::collections::HashSet::new();
+    let mut tips: BTreeMap<git2::Oid, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for update in &updates {
+        let Some(local) = &update.local_sha else {
+            continue; // Deleting a remote ref adds nothing.
+        };
+        let tip = object_id(local)?;
+        let known = update.remote_sha.as_deref().map(object_id).transpose()?;
+        tips.entry(tip).or_default();
+        for commit in repo.commits_to_push(tip, known, remote)? {
+            if seen.insert(commit) {
+                commits.push(commit);
+            }
+        }
+    }
+
+    let mut parsed = Parsed::default();
+    let mut added: BTreeMap<String, LockedSet> = BTreeMap::new();
+    let mut problems = Vec::new();
+    let mut touched: Vec<String> = Vec::new();
+    for commit in commits {
+        let changes = repo.commit_changes(commit, is_relevant)?;
+        touched.extend(trigger_paths(&changes));
+        for change in &changes {
+            match parsed.added_by(repo, change) {
+                Ok(Some(locked)) => added.entry(change.path.clone()).or_default().extend(locked),
+                Ok(None) => {}
+                // A version that cannot be read in the middle of the pushed history: what it
+                // added is checked with the next version, which cannot lean on it.
+                Err(Error::Parse {
+                    path,
+                    line,
+                    column,
+                    message,
+                }) if !tips.contains_key(&commit) => {
+                    problems.push(Problem::new(
+                        ProblemKind::LockfileUnreadable,
+                        &path,
+                        &format!("in commit {commit}: {line}:{column}: {message}"),
+                        false,
+                    ));
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+    for tip in tips.keys() {
+        let tree = repo.commit_tree(*tip)?;
+        problems.extend(sync_problems(
+            &tree,
+            npm_sync::staged_projects(&tree, &touched)?,
+        )?);
+    }
+    Ok(Scope {
+        lockfiles: added
+            .into_iter()
+            .map(|(path, locked)| LockfileToCheck { path, locked })
+            .collect(),
+        problems,
+    })
+}
+
+/// Reads git's pre-push lines from stdin, bounded.
+fn read_push_input() -> Result<String, Error> {
+    use std::io::Read as _;
+    let mut input = String::new();
+    std::io::stdin()
+        .take(push::MAX_INPUT_BYTES)
+        .read_to_string(&mut input)
+        .map_err(|source| Error::Io {
+            action: "read the pre-push input from",
+            path: "stdin".into(),
+            source,
+        })?;
+    Ok(input)
+}
+
+fn object_id(text: &str) -> Result<git2::Oid, Error> {
+    git2::Oid::from_str(text).map_err(|error| Error::git(format!("read object id {text}"), error))
+}
+
+/// The changed paths the lockfile check starts from.
+fn trigger_paths(changes: &[git::Change]) -> Vec<String> {
+    changes
+        .iter()
+        .filter(|change| npm_sync::is_trigger(&change.path))
+        .map(|change| change.path.clone())
+        .collect()
+}
+
+/// Lockfile presence and sync with package.json for `projects`, read from `tree`, offline.
+fn sync_problems<T: npm_sync::Tree>(
+    tree: &T,
+    projects: std::collections::BTreeSet<String>,
+) -> Result<Vec<Problem>, Error> {
+    let mut problems = Vec::new();
+    for project in projects {
+        problems.extend(npm_sync::check_project(tree, &project)?);
+    }
+    Ok(problems)
+}
+
+/// Lockfile versions parsed so far, by blob: in a pushed history each version is the new side
+/// of one commit and the old side of the next, and is read once.
+#[derive(Default)]
+struct Parsed {
+    sets: std::collections::HashMap<git2::Oid, LockedSet>,
+}
+
+impl Parsed {
+    fn get(
+        &mut self,
+        repo: &git::Repo,
+        kind: LockfileKind,
+        path: &str,
+        oid: git2::Oid,
+    ) -> Result<&LockedSet, Error> {
+        match self.sets.entry(oid) {
+            std::collections::hash_map::Entry::Occupied(entry) => Ok(entry.into_mut()),
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                Ok(entry.insert(parse(repo, kind, path, oid)?))
+            }
+        }
+    }
+
+    /// What a change to a lockfile adds: its new version less every version it replaces.
+    /// `None` for a file that is not a lockfile, or a deleted one.
+    fn added_by(
+        &mut self,
+        repo: &git::Repo,
+        change: &git::Change,
+    ) -> Result<Option<LockedSet>, Error> {
+        let (Some(new), Some(kind)) = (change.new, LockfileKind::from_path(&change.path)) else {
+            return Ok(None);
+        };
+        let mut added = self.get(repo, kind, &change.path, new)?.clone();
+        for old in &change.old {
+            // An unreadable old version cannot vouch for anything: all of the new one is new.
+            if let Ok(old) = self.get(repo, kind, &change.path, *old) {
+                added = added.added_since(old);
+            }
+        }
+        Ok(Some(added))
+    }
 }
 
 fn parse(

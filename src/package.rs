@@ -114,6 +114,12 @@ impl LockedSet {
         }
     }
 
+    /// Adds everything `other` locks.
+    pub fn extend(&mut self, other: LockedSet) {
+        self.packages.extend(other.packages);
+        self.non_registry.extend(other.non_registry);
+    }
+
     /// Whether nothing is locked.
     pub fn is_empty(&self) -> bool {
         self.packages.is_empty() && self.non_registry.is_empty()

@@ -19,6 +19,8 @@ pub enum Mode {
     Staged,
     /// Every lockfile tracked in the index.
     All,
+    /// The commits a `git push` sends.
+    PrePush,
 }
 
 /// One advisory that affects one locked package.
@@ -305,6 +307,7 @@ impl Report {
         let what = match self.mode {
             Mode::Staged => "commit",
             Mode::All => "check",
+            Mode::PrePush => "push",
         };
         let packages = plural(self.checked, "package", "packages");
         if self.blocked() {

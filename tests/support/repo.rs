@@ -249,6 +249,15 @@ impl TestRepo {
             .env("GIT_TERMINAL_PROMPT", "0")
     }
 
+    /// Any program (a script of this repository, `pre-commit`), run in the worktree with the
+    /// same hermetic environment as [`git`](Self::git).
+    pub fn program_command(&self, program: impl AsRef<Path>, args: &[&str]) -> Invocation {
+        self.invocation(program.as_ref(), args)
+            .env("LC_ALL", "C")
+            .env("GIT_EDITOR", "true")
+            .env("GIT_TERMINAL_PROMPT", "0")
+    }
+
     fn invocation(&self, program: &Path, args: &[&str]) -> Invocation {
         Invocation {
             program: program.to_owned(),
