@@ -290,3 +290,138 @@ fn make_executable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+/// Finds the pre-commit framework's command (CI and the README's test command install it from
+/// PyPI into `target/venv`); there is no way to prove the `.pre-commit-hooks.yaml` without it.
+fn pre_commit_command() -> PathBuf {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/venv/bin/pre-commit");
+    if venv.is_file() {
+        return venv;
+    }
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .map(|folder| folder.join("pre-commit"))
+        .find(|candidate| candidate.is_file())
+        .expect(
+            "the pre-commit framework is needed: python3 -m venv target/venv && \
+             target/venv/bin/pip install pre-commit (see README.md, Set-up)",
+        )
+}
+
+/// A git repository holding this checkout's files as they are now (tracked and new, not
+/// ignored), committed: what the pre-commit framework clones as the hook repository.
+fn hook_repository(into: &Path) -> String {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut command = std::process::Command::new("git");
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("GIT_") {
+            command.env_remove(name);
+        }
+    }
+    let listed = command
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
+        .current_dir(manifest)
+        .output()
+        .expect("git ls-files in the lockgate checkout");
+    assert!(listed.status.success(), "{listed:?}");
+    for name in listed
+        .stdout
+        .split(|b| *b == 0)
+        .filter(|name| !name.is_empty())
+    {
+        let relative = Path::new(std::str::from_utf8(name).unwrap());
+        let Ok(bytes) = std::fs::read(manifest.join(relative)) else {
+            continue; // Deleted in the worktree.
+        };
+        let target = into.join(relative);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(&target, bytes).unwrap();
+        let mode = std::fs::metadata(manifest.join(relative))
+            .unwrap()
+            .permissions();
+        std::fs::set_permissions(&target, mode).unwrap();
+    }
+    crate::support::repo::hermetic_git2();
+    let repo = git2::Repository::init(into).unwrap();
+    let mut index = repo.index().unwrap();
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let signature = git2::Signature::now("Lockgate Test", "test@lockgate.invalid").unwrap();
+    repo.commit(Some("HEAD"), &signature, &signature, "lockgate", &tree, &[])
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn the_pre_commit_framework_runs_the_published_hooks() {
+    let pre_commit = pre_commit_command();
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    let source = repo.root().join("lockgate-hooks");
+    let rev = hook_repository(&source);
+    repo.write_and_stage(
+        ".pre-commit-config.yaml",
+        format!(
+            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: lockgate\n      - id: lockgate-all\n",
+            source.display()
+        ),
+    );
+
+    // The framework builds the hook with cargo: the real toolchain and crate cache, and one
+    // target folder kept across runs so only the first run compiles.
+    let real_home = PathBuf::from(std::env::var_os("HOME").expect("HOME is set"));
+    let cargo_home = std::env::var_os("CARGO_HOME").map_or(real_home.join(".cargo"), PathBuf::from);
+    let rustup_home =
+        std::env::var_os("RUSTUP_HOME").map_or(real_home.join(".rustup"), PathBuf::from);
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pre-commit-build");
+    let framework = |program: &Path, args: &[&str]| {
+        repo.program_command(program, args)
+            .env("PRE_COMMIT_HOME", repo.root().join("pre-commit-home"))
+            .env("CARGO_HOME", &cargo_home)
+            .env("RUSTUP_HOME", &rustup_home)
+            .env("CARGO_TARGET_DIR", &target)
+            .env("LOCKGATE_OSV_URL", server.url())
+            .timeout(std::time::Duration::from_secs(1200))
+    };
+    framework(&pre_commit, &["install"]).run().assert_success();
+
+    stage_project(&repo, &CLEAN[..2]);
+    let clean = framework(Path::new("git"), &["commit", "-m", "clean"]).run();
+    clean.assert_success();
+    assert!(
+        clean
+            .output()
+            .contains("lockgate (malicious packages, lockfile sync)"),
+        "{}",
+        clean.output()
+    );
+    assert!(repo.head().is_some());
+
+    stage_project(&repo, &[CLEAN[0], MALWARE]);
+    let refused = framework(Path::new("git"), &["commit", "-m", "add debug"]).run();
+    assert_ne!(refused.code, Some(0), "{}", refused.output());
+    assert!(
+        refused.output().contains(MALWARE_ID),
+        "{}",
+        refused.output()
+    );
+
+    // The manual stage runs `lockgate --all` over the index, which still holds the malware.
+    let all = framework(
+        &pre_commit,
+        &["run", "lockgate-all", "--hook-stage", "manual"],
+    )
+    .run();
+    assert_ne!(all.code, Some(0), "{}", all.output());
+    assert!(all.output().contains(MALWARE_ID), "{}", all.output());
+}
