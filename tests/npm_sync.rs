@@ -279,3 +279,139 @@ fn real_lockfiles_get_exactly_npms_list() {
         assert_eq!(ours, npm, "{name}");
     }
 }
+
+/// Fixtures made by the real npm (tests/fixtures/npm-sync/generate.sh), each with npm's verdict.
+const FIXTURES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/npm-sync");
+
+/// Writes every file of fixture `name` into the worktree (not staged).
+fn write_fixture(repo: &TestRepo, name: &str) {
+    let root = Path::new(FIXTURES_DIR).join(name);
+    for file in files_under(&root) {
+        let relative = file
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let name = file.file_name().unwrap().to_string_lossy();
+        if !name.starts_with("npm-verdict") {
+            repo.write(&relative, std::fs::read(&file).unwrap());
+        }
+    }
+}
+
+/// npm's exit code, from the first line of a recorded verdict.
+fn npm_exit(name: &str, file: &str) -> i32 {
+    let verdict = std::fs::read_to_string(Path::new(FIXTURES_DIR).join(name).join(file)).unwrap();
+    let first = verdict.lines().next().unwrap();
+    first.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn real_npm_fixtures_agree_with_npm() {
+    // A link to a folder outside the project (npm checks none of its dependencies),
+    // install-links (a `file:` folder packed, not linked), and a package shared between a nested
+    // override's subtree and the rest (it takes the more specific override set).
+    let server = OsvServer::start();
+    for (name, verdict) in [
+        ("link-outside-project", "app/npm-verdict.txt"),
+        ("install-links", "npm-verdict.txt"),
+        ("nested-override-shared", "npm-verdict.txt"),
+    ] {
+        let repo = TestRepo::new();
+        write_fixture(&repo, name);
+        repo.stage_all();
+        let run = run_json(&repo, &server);
+        assert_eq!(npm_exit(name, verdict), 0, "{name}: npm ci passes");
+        if name == "link-outside-project" {
+            // app/ is in sync; shared/ has dependencies and no lockfile of its own (npm ci in
+            // app/ does not install them), which is shared/'s own problem.
+            assert_eq!(
+                problems(&run),
+                [r#""lockfile-missing" "shared/package-lock.json""#],
+                "{name}"
+            );
+        } else {
+            assert_eq!(run.code, Some(0), "{name}\n{}", run.output());
+        }
+    }
+}
+
+#[test]
+fn editing_a_file_dependency_folder_checks_the_project_that_installs_it() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    write_fixture(&repo, "file-folder-dependency");
+    repo.stage_all();
+    run_json(&repo, &server).assert_success();
+    repo.commit("project with a file: folder dependency");
+
+    // npm ci refuses once lib/package.json asks for is-odd (npm-verdict-after-edit.txt).
+    assert_eq!(
+        npm_exit("file-folder-dependency", "npm-verdict-after-edit.txt"),
+        1
+    );
+    repo.write_and_stage(
+        "lib/package.json",
+        r#"{"name": "lib", "version": "1.0.0", "dependencies": {"is-odd": "^3.0.1"}}"#,
+    );
+    let run = run_json(&repo, &server);
+    run.assert_code(1);
+    assert_eq!(
+        problems(&run),
+        [r#""lockfile-out-of-sync" "package-lock.json""#]
+    );
+    assert_eq!(
+        run.stdout_json()["problems"][0]["message"],
+        "Missing: is-odd@^3.0.1 from lock file"
+    );
+}
+
+#[test]
+fn a_byte_order_mark_does_not_hide_a_workspace_root() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    let root = r#"{"name": "mono", "version": "1.0.0", "workspaces": ["packages/*"]}"#;
+    let lock = json!({"name": "mono", "version": "1.0.0", "lockfileVersion": 3, "requires": true,
+        "packages": {
+            "": {"name": "mono", "version": "1.0.0", "workspaces": ["packages/*"]},
+            "node_modules/a": {"resolved": "packages/a", "link": true},
+            "packages/a": {"name": "a", "version": "1.0.0"}}});
+    repo.write_and_stage("package.json", format!("\u{feff}{root}"));
+    repo.write_and_stage(
+        "packages/a/package.json",
+        r#"{"name": "a", "version": "1.0.0"}"#,
+    );
+    repo.write_and_stage("package-lock.json", lock.to_string());
+    repo.commit("workspaces, package.json saved with a BOM");
+    repo.write_and_stage(
+        "packages/a/package.json",
+        r#"{"name": "a", "version": "1.0.0", "dependencies": {"is-even": "^1.0.0"}}"#,
+    );
+    let run = run_json(&repo, &server);
+    run.assert_code(1);
+    assert_eq!(
+        run.stdout_json()["problems"][0]["message"],
+        "Missing: is-even@^1.0.0 from lock file"
+    );
+}
+
+#[test]
+fn an_npmrc_change_alone_is_judged() {
+    // 76-legacy-peer-deps-npmrc passes only because of its .npmrc; removing that line alone
+    // makes npm ci refuse the peer dependency added after locking.
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    let case = Path::new(CASES_DIR).join("76-legacy-peer-deps-npmrc");
+    for name in ["package.json", "package-lock.json", ".npmrc"] {
+        repo.write_and_stage(name, std::fs::read(case.join(name)).unwrap());
+    }
+    run_json(&repo, &server).assert_success();
+    repo.commit("legacy peer deps");
+    repo.write_and_stage(".npmrc", "");
+    let run = run_json(&repo, &server);
+    run.assert_code(1);
+    assert_eq!(
+        problems(&run),
+        [r#""lockfile-out-of-sync" "package-lock.json""#]
+    );
+}

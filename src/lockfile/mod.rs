@@ -33,8 +33,12 @@ impl LockfileKind {
         Self::ALL.into_iter().find(|kind| kind.file_name() == name)
     }
 
-    /// Parses the lockfile text.
+    /// Parses the lockfile text. An empty file locks nothing: npm treats it as no lockfile
+    /// (the lockfile check reports that), so there is nothing in it to ask OSV about.
     pub fn parse(self, text: &str) -> Result<LockedSet, ParseError> {
+        if text.trim().is_empty() {
+            return Ok(LockedSet::default());
+        }
         check_conflict_markers(text)?;
         match self {
             LockfileKind::NpmPackageLock | LockfileKind::NpmShrinkwrap => {

@@ -41,34 +41,54 @@ fn segments(pattern: &str) -> Vec<&str> {
         .collect()
 }
 
-/// `{a,b}` alternatives (not nested), expanded into separate patterns.
+/// Most patterns one workspace glob may expand into; package.json is hostile input, and
+/// `{a,b}{a,b}…` doubles with every group.
+const MAX_EXPANSIONS: usize = 256;
+
+/// `{a,b}` alternatives (not nested), expanded into separate patterns. A glob that would
+/// expand into more than [`MAX_EXPANSIONS`] patterns expands into none: it matches nothing.
 fn expand_braces(pattern: &str) -> Vec<String> {
-    let (Some(open), Some(close)) = (pattern.find('{'), pattern.find('}')) else {
-        return vec![pattern.to_string()];
-    };
-    if close < open {
-        return vec![pattern.to_string()];
+    let mut done = Vec::new();
+    let mut pending = vec![pattern.to_string()];
+    while let Some(pattern) = pending.pop() {
+        let (Some(open), Some(close)) = (pattern.find('{'), pattern.find('}')) else {
+            done.push(pattern);
+            continue;
+        };
+        if close < open {
+            done.push(pattern);
+            continue;
+        }
+        let (head, tail) = (&pattern[..open], &pattern[close + 1..]);
+        for choice in pattern[open + 1..close].split(',') {
+            pending.push(format!("{head}{choice}{tail}"));
+        }
+        if done.len() + pending.len() > MAX_EXPANSIONS {
+            return Vec::new();
+        }
     }
-    let (head, tail) = (&pattern[..open], &pattern[close + 1..]);
-    pattern[open + 1..close]
-        .split(',')
-        .flat_map(|choice| expand_braces(&format!("{head}{choice}{tail}")))
-        .collect()
+    done.reverse();
+    done
 }
 
+/// Whether the path segments match the pattern segments, `**` standing for any number of
+/// folders (not hidden ones). Dynamic programming over (pattern, path) positions, so repeated
+/// `**` cost a product of lengths, not an exponential.
 fn matches(pattern: &[&str], path: &[&str]) -> bool {
-    match pattern.split_first() {
-        None => path.is_empty(),
-        Some((&"**", rest)) => {
-            matches(rest, path)
-                || path.split_first().is_some_and(|(first, others)| {
-                    !first.starts_with('.') && matches(pattern, others)
-                })
+    // tail[j]: pattern[i..] matches path[j..], for the current i, filled from the end.
+    let mut tail: Vec<bool> = (0..=path.len()).map(|j| j == path.len()).collect();
+    for segment in pattern.iter().rev() {
+        let mut here = vec![false; path.len() + 1];
+        for j in (0..=path.len()).rev() {
+            here[j] = if *segment == "**" {
+                tail[j] || (j < path.len() && !path[j].starts_with('.') && here[j + 1])
+            } else {
+                j < path.len() && segment_matches(segment, path[j]) && tail[j + 1]
+            };
         }
-        Some((segment, rest)) => path.split_first().is_some_and(|(first, others)| {
-            segment_matches(segment, first) && matches(rest, others)
-        }),
+        tail = here;
     }
+    tail[0]
 }
 
 /// `*` and `?` within one path segment; like minimatch, a wildcard does not match a leading dot.
@@ -130,6 +150,8 @@ mod tests {
             (&["packages/*"], "packages/.hidden", false),
             (&["**"], "node_modules/x", false),
             (&["*"], "", false),
+            (&["**/**/**/packages/*"], "a/b/packages/x", true),
+            (&["{a,b}/{c,d}/*"], "b/d/x", true),
         ];
         for (patterns, folder, expected) in cases {
             let patterns: Vec<String> = patterns.iter().map(|p| p.to_string()).collect();
@@ -139,5 +161,20 @@ mod tests {
                 "{patterns:?} {folder}"
             );
         }
+    }
+
+    #[test]
+    fn hostile_globs_stay_cheap() {
+        // A review's inputs: 22 brace groups (4 million expansions) and ten `**` against a deep
+        // path took seconds each before the expansion cap and the dynamic programming.
+        let braces = vec!["{a,b}".repeat(22) + "/*"];
+        assert!(!is_member(&braces, "ab/x"));
+        assert_eq!(expand_braces(&braces[0]), Vec::<String>::new());
+        let stars = vec!["**/".repeat(10) + "z"];
+        let deep = vec!["d"; 25].join("/");
+        let start = std::time::Instant::now();
+        assert!(!is_member(&stars, &deep));
+        assert!(is_member(&stars, &(deep + "/z")));
+        assert!(start.elapsed() < std::time::Duration::from_secs(1));
     }
 }

@@ -43,14 +43,16 @@ impl Tree for BTreeMap<String, String> {
 const PACKAGE_JSON: &str = "package.json";
 const SHRINKWRAP: &str = "npm-shrinkwrap.json";
 const PACKAGE_LOCK: &str = "package-lock.json";
+const NPMRC: &str = ".npmrc";
 /// Lockfiles of other package managers: their presence is enough here (another check reads them).
 const FOREIGN_LOCKFILES: [&str; 4] = ["yarn.lock", "pnpm-lock.yaml", "bun.lock", "bun.lockb"];
 
-/// Whether a staged change to `path` calls for checking its folder's project: a `package.json`
-/// or npm lockfile outside `node_modules`.
+/// Whether a staged change to `path` calls for checking its folder's project: a `package.json`,
+/// an npm lockfile, or the project's `.npmrc` (`legacy-peer-deps` changes the verdict), outside
+/// `node_modules`.
 pub fn is_trigger(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
-    matches!(name, PACKAGE_JSON | SHRINKWRAP | PACKAGE_LOCK) && !in_node_modules(path)
+    matches!(name, PACKAGE_JSON | SHRINKWRAP | PACKAGE_LOCK | NPMRC) && !in_node_modules(path)
 }
 
 fn in_node_modules(path: &str) -> bool {
@@ -90,9 +92,7 @@ impl<'t, T: Tree + ?Sized> Manifests<'t, T> {
         if !self.cache.contains_key(folder) {
             let path = join_path(folder, PACKAGE_JSON);
             let manifest = match self.tree.read(&path)? {
-                Some(bytes) => std::str::from_utf8(&bytes)
-                    .ok()
-                    .and_then(|text| Manifest::parse(text).ok()),
+                Some(bytes) => read_manifest(&bytes).ok(),
                 None => None,
             };
             self.cache.insert(folder.to_string(), manifest);
@@ -130,10 +130,21 @@ pub fn staged_projects<T: Tree + ?Sized>(
     let mut projects = BTreeSet::new();
     for path in changed.iter().filter(|path| is_trigger(path)) {
         let folder = folder_of(path);
-        let project = manifests
-            .workspace_root(folder)?
-            .unwrap_or_else(|| folder.to_string());
-        projects.insert(project);
+        match manifests.workspace_root(folder)? {
+            Some(root) => {
+                projects.insert(root);
+            }
+            None => {
+                // A folder without a lockfile of its own may be a `file:` dependency of the
+                // project around it, whose lockfile must then answer its dependencies.
+                if !has_lockfile(tree, folder) {
+                    if let Some(outer) = enclosing_locked_project(tree, folder) {
+                        projects.insert(outer);
+                    }
+                }
+                projects.insert(folder.to_string());
+            }
+        }
     }
     Ok(projects)
 }
@@ -295,6 +306,10 @@ pub fn check_project<T: Tree + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Pro
         // example, a workspace just removed from the list) is not what `npm ci` installs there:
         // say so, but it is not the missing lockfile of a project.
         if let Some(outer) = enclosing_locked_project(tree, folder) {
+            // A `file:` dependency of that project is installed, and checked, through it.
+            if installs_folder(tree, &outer, folder)? {
+                return Ok(Vec::new());
+            }
             let outer = if outer.is_empty() {
                 "the repository root".to_string()
             } else {
@@ -304,7 +319,10 @@ pub fn check_project<T: Tree + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Pro
                 ProblemKind::LockfileMissing,
                 &path,
                 &format!(
-                    "{manifest_path} declares dependencies that nothing locks: it is inside the                      project at {outer} but not one of its workspaces; add it to `workspaces`                      there, or run `npm install` in {where_} and stage {path}"
+                    "{manifest_path} declares dependencies that nothing locks: it is inside the \
+                     project at {outer}, which neither lists it in `workspaces` nor depends on \
+                     it with `file:`; add it there, or run `npm install` in {where_} and stage \
+                     {path}"
                 ),
                 false,
             )]);
@@ -346,7 +364,7 @@ pub fn check_project<T: Tree + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Pro
         }
     }
 
-    let legacy_peer_deps = match tree.read(&at(".npmrc"))? {
+    let legacy_peer_deps = match tree.read(&at(NPMRC))? {
         Some(bytes) => legacy_peer_deps(&String::from_utf8_lossy(&bytes)),
         None => false,
     };
@@ -379,22 +397,56 @@ pub fn check_project<T: Tree + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Pro
         .collect())
 }
 
+/// Whether `folder` holds a lockfile of any package manager.
+fn has_lockfile<T: Tree + ?Sized>(tree: &T, folder: &str) -> bool {
+    [SHRINKWRAP, PACKAGE_LOCK]
+        .into_iter()
+        .chain(FOREIGN_LOCKFILES)
+        .any(|name| tree.contains(&join_path(folder, name)))
+}
+
 /// The nearest ancestor of `folder` that is a project with a lockfile of its own.
 fn enclosing_locked_project<T: Tree + ?Sized>(tree: &T, folder: &str) -> Option<String> {
     let mut ancestor = folder;
     while !ancestor.is_empty() {
         ancestor = folder_of(ancestor);
-        let has = |name: &str| tree.contains(&join_path(ancestor, name));
-        if has(PACKAGE_JSON)
-            && [SHRINKWRAP, PACKAGE_LOCK]
-                .into_iter()
-                .chain(FOREIGN_LOCKFILES)
-                .any(has)
-        {
+        if tree.contains(&join_path(ancestor, PACKAGE_JSON)) && has_lockfile(tree, ancestor) {
             return Some(ancestor.to_string());
         }
     }
     None
+}
+
+/// Whether the npm lockfile of the project at `outer` installs `folder` from the folder itself
+/// (a `file:` link, or a packed copy with `install-links`).
+fn installs_folder<T: Tree + ?Sized>(tree: &T, outer: &str, folder: &str) -> Result<bool, Error> {
+    let relative = match folder.strip_prefix(outer) {
+        Some(rest) if outer.is_empty() => rest,
+        Some(rest) => rest.trim_start_matches('/'),
+        None => return Ok(false),
+    };
+    for name in [SHRINKWRAP, PACKAGE_LOCK] {
+        let Some(bytes) = tree.read(&join_path(outer, name))? else {
+            continue;
+        };
+        let Ok(lock) = read_lock(&bytes) else {
+            return Ok(false); // The outer project's own check reports it.
+        };
+        return Ok(lock.nodes.values().any(|node| {
+            node.resolved.as_deref().is_some_and(|resolved| {
+                let resolved = if node.link {
+                    resolved
+                } else {
+                    match resolved.strip_prefix("file:") {
+                        Some(path) => path,
+                        None => return false,
+                    }
+                };
+                spec::join("", resolved) == relative
+            })
+        }));
+    }
+    Ok(false)
 }
 
 fn read_manifest(bytes: &[u8]) -> Result<Manifest, String> {

@@ -31,6 +31,8 @@ struct Rule {
 #[derive(Clone, Debug)]
 pub struct Overrides {
     rules: Vec<Rule>,
+    /// Each set's visible rules, worked out the first time an edge out of that set asks.
+    rulesets: Vec<std::cell::OnceCell<Vec<RuleId>>>,
 }
 
 impl Overrides {
@@ -46,10 +48,12 @@ impl Overrides {
                 key_spec: String::new(),
                 value: String::new(),
             }],
+            rulesets: Vec::new(),
         };
         if let Some(serde_json::Value::Object(object)) = value {
             overrides.add_children(ROOT, object);
         }
+        overrides.rulesets = vec![std::cell::OnceCell::new(); overrides.rules.len()];
         overrides
     }
 
@@ -97,23 +101,37 @@ impl Overrides {
         self.rules.len() == 1
     }
 
+    /// Whether `set` lies strictly below `ancestor` (is more specific than it).
+    pub fn is_descendant(&self, set: RuleId, ancestor: RuleId) -> bool {
+        let mut at = self.rules.get(set).and_then(|rule| rule.parent);
+        while let Some(id) = at {
+            if id == ancestor {
+                return true;
+            }
+            at = self.rules[id].parent;
+        }
+        false
+    }
+
     /// The rules visible from `set`, nearest first: its children, itself, then its ancestors'
     /// (a key seen nearer hides the same key further up).
-    fn ruleset(&self, set: RuleId) -> Vec<RuleId> {
-        let mut seen: Vec<&str> = Vec::new();
+    fn ruleset(&self, set: RuleId) -> &[RuleId] {
+        self.rulesets[set].get_or_init(|| self.visible_rules(set))
+    }
+
+    fn visible_rules(&self, set: RuleId) -> Vec<RuleId> {
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
         let mut out = Vec::new();
         let mut at = Some(set);
         while let Some(id) = at {
             let rule = &self.rules[id];
             for &child in &rule.children {
                 let key = self.rules[child].key.as_str();
-                if !seen.contains(&key) {
-                    seen.push(key);
+                if seen.insert(key) {
                     out.push(child);
                 }
             }
-            if id != ROOT && !seen.contains(&rule.key.as_str()) {
-                seen.push(rule.key.as_str());
+            if id != ROOT && seen.insert(rule.key.as_str()) {
                 out.push(id);
             }
             at = rule.parent;
@@ -127,7 +145,7 @@ impl Overrides {
         if self.is_empty() {
             return set;
         }
-        for id in self.ruleset(set) {
+        for &id in self.ruleset(set) {
             let rule = &self.rules[id];
             if rule.name != name {
                 continue;

@@ -252,32 +252,24 @@ impl<'p, 'a> Checker<'p, 'a> {
             return found.list;
         }
 
+        // A package reached along several paths carries the most specific override set among
+        // them (arborist's findSpecificOverrideSet); settle those first when there are any.
+        let settled = if self.overrides.is_empty() {
+            HashMap::new()
+        } else {
+            self.settle_override_sets()
+        };
+
         // npm walks the tree from the root along resolved edges; nodes nothing reaches are
         // extraneous, pruned, and never judged.
         let mut queue: VecDeque<(String, RuleId)> = VecDeque::from([(String::new(), ROOT)]);
         let mut visited: HashSet<String> = HashSet::new();
-        while let Some((location, set)) = queue.pop_front() {
+        while let Some((location, reached_with)) = queue.pop_front() {
             if !visited.insert(location.clone()) {
                 continue;
             }
-            let from_lock = self.nodes.get(location.as_str()).copied();
-            let top = is_top(&location);
-            // Bundled packages and packages with their own shrinkwrap bring their dependencies
-            // inside their tarball: npm does not resolve those.
-            if !top
-                && (from_lock.is_some_and(|node| node.in_bundle || node.has_shrinkwrap)
-                    || self.inside_shrinkwrap(&location))
-            {
-                continue;
-            }
-            let bundled: &[String] = match from_lock {
-                Some(node) if !top => &node.bundle_dependencies,
-                _ => &[],
-            };
-            for (name, edge) in self.edges_of(&location) {
-                if bundled.iter().any(|bundled| bundled == name) {
-                    continue;
-                }
+            let set = settled.get(&location).copied().unwrap_or(reached_with);
+            for (name, edge) in self.followed_edges(&location) {
                 let rule = self.overrides.edge_rule(set, name, edge.spec);
                 let spec = match self.overrides.effective_spec(
                     rule,
@@ -323,13 +315,67 @@ impl<'p, 'a> Checker<'p, 'a> {
                         found.push(mismatch);
                     }
                 }
-                let next = target.link_folder.clone().unwrap_or(target.location);
-                if !visited.contains(&next) {
-                    queue.push_back((next, rule));
+                if let Some(next) = next_location(target) {
+                    if !visited.contains(&next) {
+                        queue.push_back((next, rule));
+                    }
                 }
             }
         }
         found.list
+    }
+
+    /// The override set each reachable location ends up with: of the sets its incoming edges
+    /// carry, the most specific (a descendant wins over its ancestors; of two unrelated sets the
+    /// first stays). A location whose set becomes more specific is walked again; sets only get
+    /// deeper, so this ends.
+    fn settle_override_sets(&self) -> HashMap<String, RuleId> {
+        let mut sets: HashMap<String, RuleId> = HashMap::new();
+        let mut queue: VecDeque<(String, RuleId)> = VecDeque::from([(String::new(), ROOT)]);
+        let improves = |sets: &HashMap<String, RuleId>, location: &str, set: RuleId| match sets
+            .get(location)
+        {
+            Some(&known) => self.overrides.is_descendant(set, known),
+            None => true,
+        };
+        while let Some((location, set)) = queue.pop_front() {
+            if !improves(&sets, &location, set) {
+                continue;
+            }
+            sets.insert(location.clone(), set);
+            for (name, edge) in self.followed_edges(&location) {
+                let rule = self.overrides.edge_rule(set, name, edge.spec);
+                let Some(next) = self.resolve(&location, name).and_then(next_location) else {
+                    continue;
+                };
+                if improves(&sets, &next, rule) {
+                    queue.push_back((next, rule));
+                }
+            }
+        }
+        sets
+    }
+
+    /// The edges npm resolves out of the node at `location`: none for a package that brings
+    /// its dependencies inside its tarball (bundled, or with its own shrinkwrap), and not those
+    /// a package bundles.
+    fn followed_edges(&self, location: &str) -> Vec<(&str, Edge<'_>)> {
+        let from_lock = self.nodes.get(location).copied();
+        let top = is_top(location);
+        if !top
+            && (from_lock.is_some_and(|node| node.in_bundle || node.has_shrinkwrap)
+                || self.inside_shrinkwrap(location))
+        {
+            return Vec::new();
+        }
+        let bundled: &[String] = match from_lock {
+            Some(node) if !top => &node.bundle_dependencies,
+            _ => &[],
+        };
+        self.edges_of(location)
+            .into_iter()
+            .filter(|(name, _)| !bundled.iter().any(|bundled| bundled == name))
+            .collect()
     }
 
     /// The edges out of the node at `location`, by name, in arborist's order of precedence
@@ -632,7 +678,13 @@ impl<'p, 'a> Checker<'p, 'a> {
             }
             Spec::Directory(path) => {
                 let wanted = spec::join(from_folder, path);
-                if target.link_folder.as_deref() == Some(wanted.as_str()) {
+                // With `install-links=true` npm packs the folder and installs a copy: the entry
+                // is not a link, and records the folder as `file:<folder>`.
+                let packed = target.link_folder.is_none()
+                    && resolved
+                        .and_then(|resolved| resolved.strip_prefix("file:"))
+                        .is_some_and(|folder| spec::join("", folder) == wanted);
+                if target.link_folder.as_deref() == Some(wanted.as_str()) || packed {
                     Judged::Valid
                 } else {
                     Judged::Stale(holding(name, target))
@@ -758,6 +810,17 @@ fn requester(from: &str) -> String {
 /// (workspaces, `file:` directories). npm reads their devDependencies too.
 fn is_top(location: &str) -> bool {
     node_modules_parent(location).is_none()
+}
+
+/// Where the walk goes on from an edge's target: the target itself, or the folder a link
+/// points at. A link to a folder outside the project is not followed: npm neither installs nor
+/// checks the dependencies of a folder outside the project root.
+fn next_location(target: Target<'_>) -> Option<String> {
+    match target.link_folder {
+        Some(folder) if folder.starts_with("..") || folder.starts_with('/') => None,
+        Some(folder) => Some(folder),
+        None => Some(target.location),
+    }
 }
 
 /// `a/node_modules/b` → `a`; `node_modules/@s/b` → `""`; a folder outside `node_modules` → `None`.
