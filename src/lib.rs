@@ -14,6 +14,7 @@ pub mod lockfile;
 pub mod npm_sync;
 pub mod osv;
 pub mod package;
+pub mod progress;
 pub mod push;
 pub mod report;
 pub mod sanitize;
@@ -24,7 +25,7 @@ pub use report::Report;
 use cli::Cli;
 use lockfile::LockfileKind;
 use package::{LockedSet, Package};
-use report::{NonRegistryEntry, Problem, ProblemKind};
+use report::{Mode, NonRegistryEntry, Problem, ProblemKind};
 use std::collections::BTreeMap;
 
 /// One lockfile and the dependencies to check in it.
@@ -100,7 +101,11 @@ pub fn run(cli: &Cli) -> Result<Report, Error> {
         connect_timeout: cli.connect_timeout,
         retries: cli.retries,
     };
-    match osv::Client::new(&settings).lookup(&packages) {
+    let progress = progress::Progress::new(mode == Mode::All);
+    let answers =
+        osv::Client::new(&settings).lookup_with_progress(&packages, &|step| progress.step(step));
+    progress.finish();
+    match answers {
         Ok(answers) => {
             let policy = check::Policy {
                 fail_on_vuln: cli.fail_on_vuln,

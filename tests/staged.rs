@@ -524,3 +524,36 @@ fn proxy_variables_are_honoured_and_no_proxy_bypasses_them() {
         .assert_code(0);
     assert_eq!(server.request_count(), 1);
 }
+
+#[test]
+fn all_mode_shows_progress_on_a_terminal_only() {
+    // OSV answering slowly: past the half-second delay, --all shows where it is, on a
+    // terminal (util-linux `script` gives it one), and erases the line before the report.
+    let server = OsvServer::builder()
+        .delay(std::time::Duration::from_millis(700))
+        .start();
+    let repo = TestRepo::new();
+    stage_project(&repo, "", &CLEAN);
+    repo.commit("project");
+    let command = format!(
+        "{} --all --osv-url {}",
+        crate::support::repo::LOCKGATE_BIN,
+        server.url()
+    );
+    let on_terminal = repo
+        .program_command("script", &["-qec", &command, "/dev/null"])
+        .run();
+    on_terminal.assert_success();
+    assert!(
+        on_terminal
+            .stdout
+            .contains("\rlockgate: asked OSV about 2 of 2 packages"),
+        "{}",
+        on_terminal.output()
+    );
+    assert!(on_terminal.stdout.contains("check allowed"));
+
+    let piped = run(&repo, &server, &["--all"]);
+    piped.assert_success();
+    assert!(!piped.stderr.contains("asked OSV"), "{}", piped.output());
+}

@@ -77,6 +77,25 @@ pub struct Answers {
     pub advisories: BTreeMap<String, Advisory>,
 }
 
+/// How far a lookup has got, for a progress line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Packages asked about so far, of all.
+    Queried {
+        /// Packages whose answers are in.
+        done: usize,
+        /// Packages to ask about.
+        total: usize,
+    },
+    /// Records fetched so far, of all.
+    Fetched {
+        /// Records read.
+        done: usize,
+        /// Records to read.
+        total: usize,
+    },
+}
+
 /// A connection to one OSV API.
 pub struct Client {
     agent: ureq::Agent,
@@ -106,19 +125,36 @@ impl Client {
     /// Asks which records affect `packages` (one batched round trip per 1,000), then fetches
     /// each record once.
     pub fn lookup(&self, packages: &[Package]) -> Result<Answers, OsvError> {
-        let ids = self.query(packages)?;
+        self.lookup_with_progress(packages, &|_| {})
+    }
+
+    /// [`lookup`](Self::lookup), telling `progress` after each batch and each record.
+    pub fn lookup_with_progress(
+        &self,
+        packages: &[Package],
+        progress: &(dyn Fn(Step) + Sync),
+    ) -> Result<Answers, OsvError> {
+        let ids = self.query(packages, progress)?;
         let mut unique: Vec<String> = ids.iter().flatten().cloned().collect();
         unique.sort();
         unique.dedup();
-        let advisories = self.fetch(&unique)?;
+        let advisories = self.fetch(&unique, progress)?;
         Ok(Answers { ids, advisories })
     }
 
     /// The ids of the records that affect each package, in the order of `packages`.
-    pub fn query(&self, packages: &[Package]) -> Result<Vec<Vec<String>>, OsvError> {
+    pub fn query(
+        &self,
+        packages: &[Package],
+        progress: &(dyn Fn(Step) + Sync),
+    ) -> Result<Vec<Vec<String>>, OsvError> {
         let mut ids = Vec::with_capacity(packages.len());
         for chunk in packages.chunks(MAX_BATCH) {
             ids.extend(self.query_chunk(chunk)?);
+            progress(Step::Queried {
+                done: ids.len(),
+                total: packages.len(),
+            });
         }
         Ok(ids)
     }
@@ -161,8 +197,13 @@ impl Client {
     }
 
     /// Fetches the full records for `ids`, a few at a time.
-    pub fn fetch(&self, ids: &[String]) -> Result<BTreeMap<String, Advisory>, OsvError> {
+    pub fn fetch(
+        &self,
+        ids: &[String],
+        progress: &(dyn Fn(Step) + Sync),
+    ) -> Result<BTreeMap<String, Advisory>, OsvError> {
         let next = AtomicUsize::new(0);
+        let done = AtomicUsize::new(0);
         let failed = AtomicBool::new(false);
         let records = Mutex::new(BTreeMap::new());
         let first_error = Mutex::new(None);
@@ -179,6 +220,10 @@ impl Client {
                                 .lock()
                                 .expect("no panics while locked")
                                 .insert(ids[index].clone(), record);
+                            progress(Step::Fetched {
+                                done: done.fetch_add(1, Ordering::Relaxed) + 1,
+                                total: ids.len(),
+                            });
                         }
                         Err(error) => {
                             failed.store(true, Ordering::Relaxed);
