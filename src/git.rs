@@ -154,11 +154,7 @@ impl Repo {
             .find_commit(commit)
             .and_then(|commit| commit.tree())
             .map_err(|error| Error::git(format!("read commit {commit}"), error))?;
-        Ok(CommitTree {
-            repo: self,
-            tree,
-            paths: std::cell::OnceCell::new(),
-        })
+        Ok(Snapshot::of(self, tree))
     }
 
     /// Every staged (index) file whose path passes `wanted`, with its blob.
@@ -243,61 +239,27 @@ fn changes_in(diff: &git2::Diff<'_>, wanted: &dyn Fn(&str) -> bool) -> Vec<Chang
     changes
 }
 
-/// A commit's files as a read-only file tree, read on demand.
-pub struct CommitTree<'r> {
+/// Files of one snapshot (the index, or a commit's tree) as a read-only
+/// [`Tree`](crate::npm_sync::Tree): a path is looked up, and its blob read, only when asked for;
+/// the list of every path is made the first time someone needs it (workspace globs, `--all`).
+pub struct Snapshot<'r, S> {
     repo: &'r Repo,
-    tree: git2::Tree<'r>,
-    /// Every file path, listed the first time someone asks.
+    source: S,
     paths: std::cell::OnceCell<Vec<String>>,
 }
 
-impl CommitTree<'_> {
-    fn blob(&self, path: &str) -> Option<Oid> {
-        let entry = self.tree.get_path(std::path::Path::new(path)).ok()?;
-        let file = matches!(entry.filemode(), 0o100644 | 0o100755);
-        file.then(|| entry.id())
-    }
+/// What a [`Snapshot`] is taken from.
+pub trait Source {
+    /// The blob of the regular file at `path`, if there is one.
+    fn blob(&self, path: &str) -> Option<Oid>;
+    /// Every regular file's path.
+    fn list(&self) -> Vec<String>;
 }
 
-impl crate::npm_sync::Tree for CommitTree<'_> {
-    fn paths(&self) -> Box<dyn Iterator<Item = &str> + '_> {
-        let paths = self.paths.get_or_init(|| {
-            let mut paths = Vec::new();
-            let _ = self
-                .tree
-                .walk(git2::TreeWalkMode::PreOrder, |folder, entry| {
-                    if matches!(entry.filemode(), 0o100644 | 0o100755) {
-                        if let Ok(name) = entry.name() {
-                            paths.push(format!("{folder}{name}"));
-                        }
-                    }
-                    git2::TreeWalkResult::Ok
-                });
-            paths
-        });
-        Box::new(paths.iter().map(String::as_str))
-    }
-
-    fn contains(&self, path: &str) -> bool {
-        self.blob(path).is_some()
-    }
-
-    fn read(&self, path: &str) -> Result<Option<Vec<u8>>, Error> {
-        match self.blob(path) {
-            Some(oid) => self.repo.read_blob(path, oid).map(Some),
-            None => Ok(None),
-        }
-    }
-}
-
-/// The index as a read-only file tree: every staged file (stage 0 blobs), read on demand.
-pub struct IndexTree<'r> {
-    repo: &'r Repo,
-    index: git2::Index,
-    /// Every path, listed the first time someone asks (workspace globs, `--all`): a commit that
-    /// touches one project looks up a few paths and never pays for listing the whole index.
-    paths: std::cell::OnceCell<Vec<String>>,
-}
+/// The index as it would be committed: stage-0 entries only.
+pub type IndexTree<'r> = Snapshot<'r, git2::Index>;
+/// A commit's files.
+pub type CommitTree<'r> = Snapshot<'r, git2::Tree<'r>>;
 
 impl<'r> IndexTree<'r> {
     /// Opens the index; nothing is listed or read until asked for.
@@ -306,17 +268,17 @@ impl<'r> IndexTree<'r> {
             .inner
             .index()
             .map_err(|error| Error::git("read the index", error))?;
-        Ok(IndexTree {
-            repo,
-            index,
-            paths: std::cell::OnceCell::new(),
-        })
+        Ok(Snapshot::of(repo, index))
     }
+}
 
-    /// The staged blob at `path`, if it is a regular file.
-    fn blob(&self, path: &str) -> Option<Oid> {
-        let entry = self.index.get_path(std::path::Path::new(path), 0)?;
-        is_file_entry(&entry).then_some(entry.id)
+impl<'r, S: Source> Snapshot<'r, S> {
+    fn of(repo: &'r Repo, source: S) -> Self {
+        Snapshot {
+            repo,
+            source,
+            paths: std::cell::OnceCell::new(),
+        }
     }
 }
 
@@ -327,24 +289,55 @@ fn is_file_entry(entry: &git2::IndexEntry) -> bool {
     file && (entry.flags >> 12) & 0x3 == 0
 }
 
-impl crate::npm_sync::Tree for IndexTree<'_> {
-    fn paths(&self) -> Box<dyn Iterator<Item = &str> + '_> {
-        let paths = self.paths.get_or_init(|| {
-            self.index
-                .iter()
-                .filter(is_file_entry)
-                .filter_map(|entry| String::from_utf8(entry.path).ok())
-                .collect()
+/// A regular or executable file's mode in a tree.
+fn is_file_mode(mode: i32) -> bool {
+    mode == i32::from(FileMode::Blob) || mode == i32::from(FileMode::BlobExecutable)
+}
+
+impl Source for git2::Index {
+    fn blob(&self, path: &str) -> Option<Oid> {
+        let entry = self.get_path(std::path::Path::new(path), 0)?;
+        is_file_entry(&entry).then_some(entry.id)
+    }
+
+    fn list(&self) -> Vec<String> {
+        self.iter()
+            .filter(is_file_entry)
+            .filter_map(|entry| String::from_utf8(entry.path).ok())
+            .collect()
+    }
+}
+
+impl Source for git2::Tree<'_> {
+    fn blob(&self, path: &str) -> Option<Oid> {
+        let entry = self.get_path(std::path::Path::new(path)).ok()?;
+        is_file_mode(entry.filemode()).then(|| entry.id())
+    }
+
+    fn list(&self) -> Vec<String> {
+        let mut paths = Vec::new();
+        let _ = self.walk(git2::TreeWalkMode::PreOrder, |folder, entry| {
+            if let (true, Ok(name)) = (is_file_mode(entry.filemode()), entry.name()) {
+                paths.push(format!("{folder}{name}"));
+            }
+            git2::TreeWalkResult::Ok
         });
+        paths
+    }
+}
+
+impl<S: Source> crate::npm_sync::Tree for Snapshot<'_, S> {
+    fn paths(&self) -> Box<dyn Iterator<Item = &str> + '_> {
+        let paths = self.paths.get_or_init(|| self.source.list());
         Box::new(paths.iter().map(String::as_str))
     }
 
     fn contains(&self, path: &str) -> bool {
-        self.blob(path).is_some()
+        self.source.blob(path).is_some()
     }
 
     fn read(&self, path: &str) -> Result<Option<Vec<u8>>, Error> {
-        match self.blob(path) {
+        match self.source.blob(path) {
             Some(oid) => self.repo.read_blob(path, oid).map(Some),
             None => Ok(None),
         }

@@ -42,6 +42,17 @@ fn problems(run: &Run) -> Vec<String> {
         .collect()
 }
 
+/// Asserts the run blocked on exactly one problem: the root lockfile out of sync, in npm's words.
+#[track_caller]
+fn assert_out_of_sync(run: &Run, message: &str) {
+    run.assert_code(1);
+    assert_eq!(
+        problems(run),
+        [r#""lockfile-out-of-sync" "package-lock.json""#]
+    );
+    assert_eq!(run.stdout_json()["problems"][0]["message"], message);
+}
+
 /// lockgate's verdict on one case, or why it could not be read. A pass is exit 0; a block is
 /// exit 1 from a sync problem (never from an advisory: the cases name only clean packages), or
 /// exit 2 naming the lockfile that cannot be parsed (the staged-lockfile contract of exit 2).
@@ -148,13 +159,7 @@ fn package_json_edit_out_of_sync_with_the_committed_lockfile_blocks() {
     manifest["dependencies"]["is-even"] = json!("^1.0.0");
     repo.write_and_stage("package.json", manifest.to_string());
     let run = run_json(&repo, &server);
-    run.assert_code(1);
-    assert_eq!(
-        problems(&run),
-        [r#""lockfile-out-of-sync" "package-lock.json""#]
-    );
-    let message = run.stdout_json()["problems"][0]["message"].clone();
-    assert_eq!(message, "Missing: is-even@^1.0.0 from lock file");
+    assert_out_of_sync(&run, "Missing: is-even@^1.0.0 from lock file");
     assert_eq!(server.request_count(), 0);
 }
 
@@ -197,15 +202,7 @@ fn a_workspace_member_change_is_judged_through_its_root() {
     member["dependencies"]["is-even"] = json!("^1.0.0");
     repo.write_and_stage("packages/a/package.json", member.to_string());
     let run = run_json(&repo, &server);
-    run.assert_code(1);
-    assert_eq!(
-        problems(&run),
-        [r#""lockfile-out-of-sync" "package-lock.json""#]
-    );
-    assert_eq!(
-        run.stdout_json()["problems"][0]["message"],
-        "Missing: is-even@^1.0.0 from lock file"
-    );
+    assert_out_of_sync(&run, "Missing: is-even@^1.0.0 from lock file");
 }
 
 #[test]
@@ -355,15 +352,7 @@ fn editing_a_file_dependency_folder_checks_the_project_that_installs_it() {
         r#"{"name": "lib", "version": "1.0.0", "dependencies": {"is-odd": "^3.0.1"}}"#,
     );
     let run = run_json(&repo, &server);
-    run.assert_code(1);
-    assert_eq!(
-        problems(&run),
-        [r#""lockfile-out-of-sync" "package-lock.json""#]
-    );
-    assert_eq!(
-        run.stdout_json()["problems"][0]["message"],
-        "Missing: is-odd@^3.0.1 from lock file"
-    );
+    assert_out_of_sync(&run, "Missing: is-odd@^3.0.1 from lock file");
 }
 
 #[test]
@@ -388,11 +377,7 @@ fn a_byte_order_mark_does_not_hide_a_workspace_root() {
         r#"{"name": "a", "version": "1.0.0", "dependencies": {"is-even": "^1.0.0"}}"#,
     );
     let run = run_json(&repo, &server);
-    run.assert_code(1);
-    assert_eq!(
-        run.stdout_json()["problems"][0]["message"],
-        "Missing: is-even@^1.0.0 from lock file"
-    );
+    assert_out_of_sync(&run, "Missing: is-even@^1.0.0 from lock file");
 }
 
 #[test]
@@ -409,9 +394,44 @@ fn an_npmrc_change_alone_is_judged() {
     repo.commit("legacy peer deps");
     repo.write_and_stage(".npmrc", "");
     let run = run_json(&repo, &server);
-    run.assert_code(1);
-    assert_eq!(
-        problems(&run),
-        [r#""lockfile-out-of-sync" "package-lock.json""#]
-    );
+    assert_out_of_sync(&run, "Missing: is-even@^1.0.0 from lock file");
+}
+
+#[test]
+fn another_tools_lockfile_counts_unless_package_manager_names_npm() {
+    let server = OsvServer::start();
+    for (package_manager, expected) in [
+        (None, 0),
+        (Some("yarn@1.22.22"), 0),
+        (Some("npm@11.1.0"), 1),
+    ] {
+        let repo = TestRepo::new();
+        let mut manifest: Value = serde_json::from_str(&package_json_matching(&CLEAN)).unwrap();
+        if let Some(manager) = package_manager {
+            manifest["packageManager"] = json!(manager);
+        }
+        repo.write_and_stage("package.json", manifest.to_string());
+        repo.write_and_stage("yarn.lock", "# yarn lockfile v1\n");
+        let run = run_json(&repo, &server);
+        assert_eq!(
+            run.code,
+            Some(expected),
+            "{package_manager:?}\n{}",
+            run.output()
+        );
+        if expected == 1 {
+            assert_eq!(
+                problems(&run),
+                [r#""lockfile-missing" "package-lock.json""#]
+            );
+            let message = run.stdout_json()["problems"][0]["message"].clone();
+            assert!(
+                message
+                    .as_str()
+                    .unwrap()
+                    .contains("packageManager names npm"),
+                "{message}"
+            );
+        }
+    }
 }
