@@ -52,19 +52,6 @@ pub enum Error {
         message: String,
     },
 
-    /// The advisory database could not be asked, and lockgate fails closed.
-    #[error(
-        "could not check packages against OSV ({url}), so lockgate blocks: it fails closed.\n  \
-         Retry, or set --fail-open (LOCKGATE_FAIL_OPEN=1) to warn and allow"
-    )]
-    Osv {
-        /// The OSV base URL.
-        url: String,
-        /// What went wrong.
-        #[source]
-        source: crate::osv::OsvError,
-    },
-
     /// A file lockgate writes or reads outside the repository failed.
     #[error("could not {action} {}", path.display())]
     Io {

@@ -118,22 +118,48 @@ pub fn run(cli: &Cli) -> Result<Report, Error> {
                 policy,
             );
         }
-        Err(source) if cli.fail_open => {
+        Err(source) => {
+            // The report goes out either way, with what the local checks found; failing closed
+            // makes this problem blocking, and the exit code 2 ("could not check").
+            let what = match cli.fail_open {
+                true => "allowing because of --fail-open",
+                false => {
+                    "blocking, because lockgate fails closed. Retry, or set --fail-open \
+                     (LOCKGATE_FAIL_OPEN=1) to warn and allow"
+                }
+            };
             report.problems.push(Problem::new(
                 ProblemKind::AdvisorySourceUnavailable,
                 &cli.osv_url,
-                &format!("OSV could not be asked ({source}); allowing because of --fail-open"),
-                false,
+                &format!(
+                    "OSV could not be asked about {} ({}); {what}",
+                    plural_packages(packages.len()),
+                    error_chain(&source)
+                ),
+                !cli.fail_open,
             ));
-        }
-        Err(source) => {
-            return Err(Error::Osv {
-                url: cli.osv_url.clone(),
-                source,
-            })
         }
     }
     Ok(report)
+}
+
+fn plural_packages(count: usize) -> String {
+    match count {
+        1 => "1 package".to_string(),
+        count => format!("{count} packages"),
+    }
+}
+
+/// An error and each of its causes, on one line.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// Whether a staged or pushed change to `path` matters to lockgate: a lockfile it reads, or a

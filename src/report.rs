@@ -168,6 +168,8 @@ pub enum ExitStatus {
     Allowed,
     /// A finding or problem blocks (exit 1).
     Blocked,
+    /// The advisory source could not be asked and lockgate fails closed (exit 2).
+    Unchecked,
 }
 
 impl ExitStatus {
@@ -176,6 +178,7 @@ impl ExitStatus {
         match self {
             ExitStatus::Allowed => 0,
             ExitStatus::Blocked => 1,
+            ExitStatus::Unchecked => 2,
         }
     }
 }
@@ -207,9 +210,18 @@ impl Report {
             || self.problems.iter().any(|problem| problem.blocking)
     }
 
+    /// Whether OSV could not be asked and that blocks (lockgate failing closed).
+    fn advisories_unchecked(&self) -> bool {
+        self.problems.iter().any(|problem| {
+            problem.blocking && problem.kind == ProblemKind::AdvisorySourceUnavailable
+        })
+    }
+
     /// The exit decision.
     pub fn exit_status(&self) -> ExitStatus {
-        if self.blocked() {
+        if self.advisories_unchecked() {
+            ExitStatus::Unchecked
+        } else if self.blocked() {
             ExitStatus::Blocked
         } else {
             ExitStatus::Allowed
@@ -325,7 +337,14 @@ impl Report {
                     plural(vulnerable, "vulnerability", "vulnerabilities")
                 ));
             }
-            let blocking_problems = self.problems.iter().filter(|p| p.blocking).count();
+            if self.advisories_unchecked() {
+                reasons.push(format!("OSV could not be asked about {packages}"));
+            }
+            let blocking_problems = self
+                .problems
+                .iter()
+                .filter(|p| p.blocking && p.kind != ProblemKind::AdvisorySourceUnavailable)
+                .count();
             if blocking_problems > 0 {
                 reasons.push(plural(blocking_problems, "problem", "problems"));
             }

@@ -325,8 +325,16 @@ fn unreachable_osv_fails_closed_and_fail_open_allows_with_a_warning() {
     let url = unreachable_url();
     repo.lockgate(&["--osv-url", &url, "--retries", "0"])
         .assert_code(2)
-        .assert_stderr_contains("could not check packages against OSV")
-        .assert_stderr_contains("--fail-open");
+        .assert_stderr_contains("OSV could not be asked about 1 package")
+        .assert_stderr_contains("--fail-open")
+        .assert_stderr_contains("commit BLOCKED");
+    // A JSON consumer gets the report too, saying what could not be checked.
+    let report = repo
+        .lockgate(&["--osv-url", &url, "--retries", "0", "--format", "json"])
+        .assert_code(2)
+        .stdout_json();
+    assert_eq!(report["blocked"], true);
+    assert_eq!(report["problems"][0]["kind"], "advisory-source-unavailable");
     repo.lockgate(&["--osv-url", &url, "--retries", "0", "--fail-open"])
         .assert_code(0)
         .assert_stderr_contains("warning")
