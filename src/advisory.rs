@@ -1,9 +1,9 @@
 //! OSV vulnerability records as lockgate uses them, parsed leniently from OSV's JSON schema.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// One OSV record (`/v1/vulns/{id}`), reduced to what lockgate reads.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Advisory {
     /// The record's id (`MAL-2025-1234`, `GHSA-…`).
@@ -23,19 +23,22 @@ pub struct Advisory {
 }
 
 /// One `affected[]` entry of a record.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Affected {
     /// The affected package.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub package: Option<AffectedPackage>,
     /// Affected version ranges.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ranges: Vec<Range>,
     /// Affected versions, listed one by one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub versions: Vec<String>,
 }
 
 /// The package an `affected[]` entry names.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AffectedPackage {
     /// OSV ecosystem name (`npm`, `PyPI`, …).
@@ -45,7 +48,7 @@ pub struct AffectedPackage {
 }
 
 /// One `ranges[]` entry: a type and its ordered events.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Range {
     /// `SEMVER`, `ECOSYSTEM` or `GIT`.
@@ -56,16 +59,20 @@ pub struct Range {
 }
 
 /// One range event; exactly one field is set in a well-formed record.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Event {
     /// First affected version (inclusive); `"0"` means from the start.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub introduced: Option<String>,
     /// First fixed version (exclusive).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fixed: Option<String>,
     /// Last affected version (inclusive).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_affected: Option<String>,
     /// Upper bound of the range (exclusive).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<String>,
 }
 

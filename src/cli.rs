@@ -1,6 +1,7 @@
 //! The command line (see DESIGN.md for the contract), parsed with clap.
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// lockgate: stop malicious and vulnerable dependencies at commit time.
@@ -8,8 +9,12 @@ use std::time::Duration;
 /// With no arguments, run as a git pre-commit hook: check the packages that the staged
 /// lockfile changes add, against OSV. Exit 0 allowed, 1 blocked, 2 could not check.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about)]
+#[command(version, about, long_about, args_conflicts_with_subcommands = true)]
 pub struct Cli {
+    /// `lockgate db update`, instead of a check.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Check every package of every lockfile tracked in the index, not only staged changes.
     #[arg(long, conflicts_with = "pre_push")]
     pub all: bool,
@@ -36,24 +41,88 @@ pub struct Cli {
     #[arg(long, env = "LOCKGATE_FAIL_OPEN", value_parser = clap::builder::BoolishValueParser::new())]
     pub fail_open: bool,
 
+    /// What to do when OSV cannot be reached: block (the default), warn and allow, or answer
+    /// from the offline database. `--fail-open` means warn.
+    #[arg(
+        long,
+        env = "LOCKGATE_ON_UNREACHABLE",
+        value_enum,
+        value_name = "POLICY"
+    )]
+    pub on_unreachable: Option<OnUnreachable>,
+
+    /// Do not read or write the result cache.
+    #[arg(long)]
+    pub no_cache: bool,
+
+    /// How long, in minutes, a cached OSV answer for a package version is reused.
+    #[arg(
+        long,
+        env = "LOCKGATE_CACHE_TTL",
+        default_value_t = 60,
+        value_name = "MINUTES"
+    )]
+    pub cache_ttl: u64,
+
     /// Block on ordinary vulnerabilities too, not only on malware.
     #[arg(long)]
     pub fail_on_vuln: bool,
 
+    /// Answer from the offline database only (see `lockgate db update`); no network.
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Warn when the offline database is older than this many days.
+    #[arg(
+        long,
+        env = "LOCKGATE_MAX_DB_AGE",
+        default_value_t = 7,
+        value_name = "DAYS"
+    )]
+    pub max_db_age: u64,
+
+    /// Where the offline database and the cache live (default: the user's cache folder,
+    /// then `lockgate`).
+    #[arg(long, env = "LOCKGATE_CACHE_DIR", value_name = "DIR", global = true)]
+    pub cache_dir: Option<PathBuf>,
+
     /// Longest time, in seconds, one OSV request may take.
-    #[arg(long, env = "LOCKGATE_TIMEOUT", default_value = "20", value_name = "SECONDS", value_parser = parse_seconds)]
+    #[arg(long, global = true, env = "LOCKGATE_TIMEOUT", default_value = "20", value_name = "SECONDS", value_parser = parse_seconds)]
     pub timeout: Duration,
 
     /// Longest time, in seconds, to connect to OSV.
-    #[arg(long, env = "LOCKGATE_CONNECT_TIMEOUT", default_value = "5", value_name = "SECONDS", value_parser = parse_seconds)]
+    #[arg(long, global = true, env = "LOCKGATE_CONNECT_TIMEOUT", default_value = "5", value_name = "SECONDS", value_parser = parse_seconds)]
     pub connect_timeout: Duration,
 
     /// Extra attempts after a connection error, HTTP 429 or 5xx.
-    #[arg(long, env = "LOCKGATE_RETRIES", default_value_t = 2, value_name = "N")]
+    #[arg(
+        long,
+        global = true,
+        env = "LOCKGATE_RETRIES",
+        default_value_t = 2,
+        value_name = "N"
+    )]
     pub retries: u32,
 }
 
 impl Cli {
+    /// The policy when OSV cannot be reached: `--on-unreachable`, else `--fail-open` (warn),
+    /// else block.
+    pub fn on_unreachable(&self) -> OnUnreachable {
+        match (self.on_unreachable, self.fail_open) {
+            (Some(policy), _) => policy,
+            (None, true) => OnUnreachable::Warn,
+            (None, false) => OnUnreachable::Block,
+        }
+    }
+
+    /// The folder of the offline database and the cache.
+    pub fn cache_folder(&self) -> Option<PathBuf> {
+        self.cache_dir
+            .clone()
+            .or_else(|| dirs::cache_dir().map(|folder| folder.join("lockgate")))
+    }
+
     /// What the command line asks to check.
     pub fn mode(&self) -> crate::report::Mode {
         use crate::report::Mode;
@@ -61,6 +130,73 @@ impl Cli {
             (Some(_), _) => Mode::PrePush,
             (None, true) => Mode::All,
             (None, false) => Mode::Staged,
+        }
+    }
+}
+
+/// What to do when OSV cannot be reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OnUnreachable {
+    /// Block (exit 2): nothing unchecked gets through.
+    Block,
+    /// Warn and allow.
+    Warn,
+    /// Answer from the offline database, saying so; what it lacks stays unchecked and blocks.
+    Offline,
+}
+
+/// What lockgate does instead of a check.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The offline advisory database (for --offline and when OSV cannot be reached).
+    Db {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: DbAction,
+    },
+}
+
+/// What to do with the offline database.
+#[derive(Debug, Subcommand)]
+pub enum DbAction {
+    /// Download OSV's export of each ecosystem, or bring it up to date.
+    Update {
+        /// An ecosystem to update (repeat for several; default: all that lockgate reads).
+        #[arg(
+            long = "ecosystem",
+            value_enum,
+            value_name = "ECOSYSTEM",
+            ignore_case = true
+        )]
+        ecosystems: Vec<EcosystemArg>,
+
+        /// Base URL of OSV's exports (`file:///folder` reads a local mirror).
+        #[arg(
+            long,
+            env = "LOCKGATE_EXPORT_URL",
+            default_value = "https://osv-vulnerabilities.storage.googleapis.com",
+            value_name = "URL"
+        )]
+        export_url: String,
+    },
+}
+
+/// An ecosystem on the command line, spelled as OSV spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EcosystemArg {
+    /// npm.
+    #[value(name = "npm")]
+    Npm,
+    /// The Python Package Index.
+    #[value(name = "PyPI")]
+    PyPI,
+}
+
+impl From<EcosystemArg> for crate::package::Ecosystem {
+    fn from(arg: EcosystemArg) -> Self {
+        match arg {
+            EcosystemArg::Npm => crate::package::Ecosystem::Npm,
+            EcosystemArg::PyPI => crate::package::Ecosystem::PyPI,
         }
     }
 }

@@ -52,6 +52,20 @@ pub enum Error {
         message: String,
     },
 
+    /// There is no folder for the offline database and the cache.
+    #[error("no cache folder for the offline database: set LOCKGATE_CACHE_DIR or --cache-dir")]
+    NoCacheFolder,
+
+    /// The offline database could not be updated.
+    #[error("could not update the offline database in {}", folder.display())]
+    Database {
+        /// Its folder.
+        folder: PathBuf,
+        /// What failed.
+        #[source]
+        source: crate::offline::DbError,
+    },
+
     /// A file lockgate writes or reads outside the repository failed.
     #[error("could not {action} {}", path.display())]
     Io {

@@ -6,12 +6,16 @@
 #![forbid(unsafe_code)]
 
 pub mod advisory;
+pub mod cache;
 pub mod check;
 pub mod cli;
 pub mod error;
 pub mod git;
 pub mod lockfile;
+pub mod lookup;
+pub mod matching;
 pub mod npm_sync;
+pub mod offline;
 pub mod osv;
 pub mod package;
 pub mod progress;
@@ -42,8 +46,77 @@ struct Scope {
     problems: Vec<Problem>,
 }
 
+/// What a run produced.
+pub enum Outcome {
+    /// A check's report.
+    Report(Report),
+    /// What `lockgate db update` did, one line per ecosystem.
+    Updated(Vec<String>),
+}
+
+/// Runs what the command line asks: a check, or `lockgate db update`.
+pub fn run(cli: &Cli) -> Result<Outcome, Error> {
+    match &cli.command {
+        Some(cli::Command::Db {
+            action:
+                cli::DbAction::Update {
+                    ecosystems,
+                    export_url,
+                },
+        }) => update_databases(cli, ecosystems, export_url).map(Outcome::Updated),
+        None => check(cli).map(Outcome::Report),
+    }
+}
+
+/// `lockgate db update`.
+fn update_databases(
+    cli: &Cli,
+    ecosystems: &[cli::EcosystemArg],
+    export_url: &str,
+) -> Result<Vec<String>, Error> {
+    let cache = cli.cache_folder().ok_or(Error::NoCacheFolder)?;
+    let mut wanted: Vec<package::Ecosystem> = ecosystems.iter().map(|&e| e.into()).collect();
+    if wanted.is_empty() {
+        wanted = vec![package::Ecosystem::Npm, package::Ecosystem::PyPI];
+    }
+    wanted.dedup();
+    let settings = offline::update::Settings {
+        export_url: export_url.to_string(),
+        timeout: cli.timeout,
+        connect_timeout: cli.connect_timeout,
+        retries: cli.retries,
+    };
+    let progress = progress::Progress::new(true);
+    let outcomes = offline::update::update(&cache, &settings, &wanted, &|text| progress.say(text));
+    progress.finish();
+    let outcomes = outcomes.map_err(|source| Error::Database {
+        folder: offline::root(&cache),
+        source,
+    })?;
+    Ok(outcomes
+        .into_iter()
+        .map(|outcome| {
+            let how = match outcome.change {
+                offline::update::Change::Full => "built from the whole export".to_string(),
+                offline::update::Change::Incremental(count) => {
+                    format!("{count} changed records fetched")
+                }
+                offline::update::Change::UpToDate => "already up to date".to_string(),
+            };
+            format!(
+                "lockgate: {}: {how}; {} records in {}",
+                outcome.ecosystem,
+                outcome.records,
+                offline::root(&cache)
+                    .join(outcome.ecosystem.as_osv())
+                    .display()
+            )
+        })
+        .collect())
+}
+
 /// Runs one check as the command line asks, and returns its report.
-pub fn run(cli: &Cli) -> Result<Report, Error> {
+fn check(cli: &Cli) -> Result<Report, Error> {
     let mode = cli.mode();
     let repo = git::Repo::open()?;
     let scope = match &cli.pre_push {
@@ -95,71 +168,21 @@ pub fn run(cli: &Cli) -> Result<Report, Error> {
         return Ok(report);
     }
 
-    let settings = osv::Settings {
-        base_url: cli.osv_url.clone(),
-        timeout: cli.timeout,
-        connect_timeout: cli.connect_timeout,
-        retries: cli.retries,
-    };
     let progress = progress::Progress::new(mode == Mode::All);
-    let answers =
-        osv::Client::new(&settings).lookup_with_progress(&packages, &|step| progress.step(step));
-    progress.finish();
-    match answers {
-        Ok(answers) => {
-            let policy = check::Policy {
-                fail_on_vuln: cli.fail_on_vuln,
-            };
-            report.findings = check::findings(
-                &packages,
-                &answers.ids,
-                &answers.advisories,
-                &where_locked,
-                policy,
-            );
-        }
-        Err(source) => {
-            // The report goes out either way, with what the local checks found; failing closed
-            // makes this problem blocking, and the exit code 2 ("could not check").
-            let what = match cli.fail_open {
-                true => "allowing because of --fail-open",
-                false => {
-                    "blocking, because lockgate fails closed. Retry, or set --fail-open \
-                     (LOCKGATE_FAIL_OPEN=1) to warn and allow"
-                }
-            };
-            report.problems.push(Problem::new(
-                ProblemKind::AdvisorySourceUnavailable,
-                &cli.osv_url,
-                &format!(
-                    "OSV could not be asked about {} ({}); {what}",
-                    plural_packages(packages.len()),
-                    error_chain(&source)
-                ),
-                !cli.fail_open,
-            ));
-        }
-    }
+    let found = lookup::lookup(cli, &packages, &progress);
+    report.problems.extend(found.problems);
+    report.offline_databases = found.databases;
+    let policy = check::Policy {
+        fail_on_vuln: cli.fail_on_vuln,
+    };
+    report.findings = check::findings(
+        &packages,
+        &found.answers.ids,
+        &found.answers.advisories,
+        &where_locked,
+        policy,
+    );
     Ok(report)
-}
-
-fn plural_packages(count: usize) -> String {
-    match count {
-        1 => "1 package".to_string(),
-        count => format!("{count} packages"),
-    }
-}
-
-/// An error and each of its causes, on one line.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Whether a staged or pushed change to `path` matters to lockgate: a lockfile it reads, or a

@@ -8,7 +8,13 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match lockgate::run(&cli) {
-        Ok(report) => {
+        Ok(lockgate::Outcome::Updated(lines)) => {
+            for line in lines {
+                eprintln!("{line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Ok(lockgate::Outcome::Report(report)) => {
             match cli.format {
                 Format::Text => eprint!("{}", report.to_text()),
                 Format::Json => println!("{}", report.to_json()),

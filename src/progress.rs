@@ -42,10 +42,22 @@ impl Progress {
             }
             Step::Fetched { done, total } => format!("read {done} of {total} advisories"),
         };
+        // \r and "erase to end of line": the line is rewritten in place.
+        self.say(&text);
+    }
+
+    /// Shows `text` as the line, once the run has gone on for [`DELAY`].
+    pub fn say(&self, text: &str) {
+        if !self.enabled || self.start.elapsed() < DELAY {
+            return;
+        }
         let _guard = self.line.lock();
         self.shown.store(true, Ordering::Relaxed);
-        // \r and "erase to end of line": the line is rewritten in place.
-        let _ = write!(std::io::stderr(), "\rlockgate: {text}\x1b[K");
+        let _ = write!(
+            std::io::stderr(),
+            "\rlockgate: {}\x1b[K",
+            crate::sanitize::clean(text)
+        );
     }
 
     /// Erases the line, if it was ever shown.

@@ -91,8 +91,12 @@ impl Finding {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProblemKind {
-    /// OSV could not be asked and lockgate was told to fail open.
+    /// OSV could not be asked (blocking unless lockgate was told to fail open).
     AdvisorySourceUnavailable,
+    /// The offline database holds nothing for an ecosystem whose packages were to be checked.
+    AdvisoryDataMissing,
+    /// The offline database is older than the configured number of days.
+    AdvisoryDataStale,
     /// A project with dependencies has no usable npm lockfile (absent or empty).
     LockfileMissing,
     /// The lockfile npm would use cannot be read (not JSON, merge-conflict markers, not UTF-8).
@@ -107,6 +111,16 @@ pub enum ProblemKind {
     /// A package.json that npm refuses as written (an override that conflicts with a direct
     /// dependency).
     PackageJsonInvalid,
+}
+
+impl ProblemKind {
+    /// Whether it means packages went without an advisory check.
+    pub fn is_unchecked(self) -> bool {
+        matches!(
+            self,
+            ProblemKind::AdvisorySourceUnavailable | ProblemKind::AdvisoryDataMissing
+        )
+    }
 }
 
 /// A problem that is not an advisory: found by lockgate itself.
@@ -159,6 +173,64 @@ pub struct Report {
     pub problems: Vec<Problem>,
     /// Dependencies that could not be asked about by version.
     pub non_registry: Vec<NonRegistryEntry>,
+    /// The offline databases that answered, when any did.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub offline_databases: Vec<DatabaseNote>,
+}
+
+/// An offline database that answered, and how old it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DatabaseNote {
+    /// OSV's ecosystem name.
+    pub ecosystem: String,
+    /// When it was last brought up to date (RFC 3339, UTC).
+    pub updated: String,
+    /// Whole days since.
+    pub age_days: u64,
+    /// Records it holds.
+    pub records: usize,
+}
+
+impl DatabaseNote {
+    /// The note for a database whose `meta.json` says `meta`, at time `now` (Unix seconds).
+    pub fn new(
+        ecosystem: crate::package::Ecosystem,
+        meta: &crate::offline::Meta,
+        now: u64,
+    ) -> Self {
+        DatabaseNote {
+            ecosystem: ecosystem.as_osv().to_string(),
+            updated: rfc3339(meta.updated),
+            age_days: now.saturating_sub(meta.updated) / 86_400,
+            records: meta.records,
+        }
+    }
+}
+
+/// Unix seconds as `YYYY-MM-DDTHH:MM:SSZ` (the civil-from-days algorithm of H. Hinnant).
+pub fn rfc3339(seconds: u64) -> String {
+    let days = (seconds / 86_400) as i64;
+    let rest = seconds % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
 }
 
 /// How the process should end.
@@ -201,6 +273,7 @@ impl Report {
             findings: Vec::new(),
             problems: Vec::new(),
             non_registry: Vec::new(),
+            offline_databases: Vec::new(),
         }
     }
 
@@ -210,11 +283,11 @@ impl Report {
             || self.problems.iter().any(|problem| problem.blocking)
     }
 
-    /// Whether OSV could not be asked and that blocks (lockgate failing closed).
+    /// Whether some packages could not be checked and that blocks (lockgate failing closed).
     fn advisories_unchecked(&self) -> bool {
-        self.problems.iter().any(|problem| {
-            problem.blocking && problem.kind == ProblemKind::AdvisorySourceUnavailable
-        })
+        self.problems
+            .iter()
+            .any(|problem| problem.blocking && problem.kind.is_unchecked())
     }
 
     /// The exit decision.
@@ -296,6 +369,20 @@ impl Report {
                  stage {path}"
             );
         }
+        for database in &self.offline_databases {
+            let _ = writeln!(
+                out,
+                "lockgate: answered from the offline database of {} ({} records, updated {}, {})",
+                database.ecosystem,
+                database.records,
+                &database.updated[..10],
+                match database.age_days {
+                    0 => "today".to_string(),
+                    1 => "1 day ago".to_string(),
+                    days => format!("{days} days ago"),
+                }
+            );
+        }
         out.push_str(&self.verdict());
         out.push('\n');
         out
@@ -338,12 +425,12 @@ impl Report {
                 ));
             }
             if self.advisories_unchecked() {
-                reasons.push(format!("OSV could not be asked about {packages}"));
+                reasons.push(format!("no advisory check of {packages}"));
             }
             let blocking_problems = self
                 .problems
                 .iter()
-                .filter(|p| p.blocking && p.kind != ProblemKind::AdvisorySourceUnavailable)
+                .filter(|p| p.blocking && !p.kind.is_unchecked())
                 .count();
             if blocking_problems > 0 {
                 reasons.push(plural(blocking_problems, "problem", "problems"));
@@ -357,11 +444,7 @@ impl Report {
             }
             return line;
         }
-        if self
-            .problems
-            .iter()
-            .any(|p| p.kind == ProblemKind::AdvisorySourceUnavailable)
-        {
+        if self.problems.iter().any(|p| p.kind.is_unchecked()) {
             return format!(
                 "lockgate: {what} allowed WITHOUT an advisory check of {packages} (--fail-open)"
             );

@@ -352,23 +352,24 @@ fn server_errors_are_retried_then_fail_closed() {
         .start();
     let repo = TestRepo::new();
     stage_project(&repo, "", &[MALWARE]);
-    run(&repo, &server, &[]).assert_code(1);
+    // Each run asks the server afresh: answers it cached would hide the failures.
+    run(&repo, &server, &["--no-cache"]).assert_code(1);
 
     let server = OsvServer::builder().fail_always(Fault::Status(500)).start();
-    run(&repo, &server, &["--retries", "1"])
+    run(&repo, &server, &["--no-cache", "--retries", "1"])
         .assert_code(2)
         .assert_stderr_contains("HTTP 500");
     assert_eq!(server.request_count(), 2);
 
     let server = OsvServer::builder().fail_always(Fault::NotJson).start();
-    run(&repo, &server, &[])
+    run(&repo, &server, &["--no-cache"])
         .assert_code(2)
         .assert_stderr_contains("unreadable answer");
 
     let server = OsvServer::builder()
         .fail_always(Fault::MissingResults)
         .start();
-    run(&repo, &server, &[])
+    run(&repo, &server, &["--no-cache"])
         .assert_code(2)
         .assert_stderr_contains("0 results for 1 queries");
 }

@@ -6,6 +6,8 @@
 
 mod wire;
 
+pub use wire::{is_plausible_id, Hit};
+
 use crate::advisory::Advisory;
 use crate::package::Package;
 use std::collections::BTreeMap;
@@ -134,7 +136,11 @@ impl Client {
         packages: &[Package],
         progress: &(dyn Fn(Step) + Sync),
     ) -> Result<Answers, OsvError> {
-        let ids = self.query(packages, progress)?;
+        let ids: Vec<Vec<String>> = self
+            .query(packages, progress)?
+            .into_iter()
+            .map(|hits| hits.into_iter().map(|hit| hit.id).collect())
+            .collect();
         let mut unique: Vec<String> = ids.iter().flatten().cloned().collect();
         unique.sort();
         unique.dedup();
@@ -142,12 +148,12 @@ impl Client {
         Ok(Answers { ids, advisories })
     }
 
-    /// The ids of the records that affect each package, in the order of `packages`.
+    /// The records that affect each package, in the order of `packages`.
     pub fn query(
         &self,
         packages: &[Package],
         progress: &(dyn Fn(Step) + Sync),
-    ) -> Result<Vec<Vec<String>>, OsvError> {
+    ) -> Result<Vec<Vec<Hit>>, OsvError> {
         let mut ids = Vec::with_capacity(packages.len());
         for chunk in packages.chunks(MAX_BATCH) {
             ids.extend(self.query_chunk(chunk)?);
@@ -160,7 +166,7 @@ impl Client {
     }
 
     /// One batch of at most [`MAX_BATCH`] packages, following each query's pages.
-    fn query_chunk(&self, packages: &[Package]) -> Result<Vec<Vec<String>>, OsvError> {
+    fn query_chunk(&self, packages: &[Package]) -> Result<Vec<Vec<Hit>>, OsvError> {
         let url = format!("{}/v1/querybatch", self.base_url);
         let mut ids = vec![Vec::new(); packages.len()];
         let mut pending: Vec<(usize, Option<String>)> =
@@ -176,9 +182,9 @@ impl Client {
             })?;
             let mut next = Vec::new();
             for ((index, _), result) in pending.iter().zip(results) {
-                for id in result.ids {
-                    if !ids[*index].contains(&id) {
-                        ids[*index].push(id);
+                for hit in result.hits {
+                    if !ids[*index].iter().any(|known: &Hit| known.id == hit.id) {
+                        ids[*index].push(hit);
                     }
                 }
                 if let Some(token) = result.next_page_token {
@@ -264,8 +270,66 @@ impl Client {
         Ok(record)
     }
 
-    /// Sends a POST (with `body`) or GET, retrying connection errors, 429 and 5xx with backoff.
+    /// Sends a POST (with `body`) or GET, retrying connection errors, 429 and 5xx with backoff,
+    /// and reads an answer of at most `limit` bytes.
     fn send(&self, url: &str, body: Option<&[u8]>, limit: u64) -> Result<Vec<u8>, OsvError> {
+        self.request(url, body)?
+            .body_mut()
+            .with_config()
+            .limit(limit)
+            .read_to_vec()
+            .map_err(|source| OsvError::Transport {
+                url: url.to_string(),
+                source,
+            })
+    }
+
+    /// GETs `url` into `file`, streaming, at most `limit` bytes; retried like [`send`](Self::send).
+    /// `progress` hears the bytes written so far and the length the server announced.
+    pub fn download(
+        &self,
+        url: &str,
+        file: &mut std::fs::File,
+        limit: u64,
+        progress: &dyn Fn(u64, Option<u64>),
+    ) -> Result<u64, OsvError> {
+        use std::io::{Read as _, Write as _};
+        let mut response = self.request(url, None)?;
+        let length = response
+            .headers()
+            .get("content-length")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok());
+        let mut reader = response.body_mut().with_config().limit(limit).reader();
+        let mut buffer = vec![0; 256 * 1024];
+        let mut written = 0u64;
+        loop {
+            let read = reader
+                .read(&mut buffer)
+                .map_err(|error| OsvError::Malformed {
+                    url: url.to_string(),
+                    message: format!("download stopped after {written} bytes: {error}"),
+                })?;
+            if read == 0 {
+                return Ok(written);
+            }
+            file.write_all(&buffer[..read])
+                .map_err(|error| OsvError::Malformed {
+                    url: url.to_string(),
+                    message: format!("could not save the download: {error}"),
+                })?;
+            written += read as u64;
+            progress(written, length);
+        }
+    }
+
+    /// A 200 answer to a POST (with `body`) or GET, after retrying connection errors, 429 and
+    /// 5xx with backoff; any other status is an error.
+    fn request(
+        &self,
+        url: &str,
+        body: Option<&[u8]>,
+    ) -> Result<ureq::http::Response<ureq::Body>, OsvError> {
         let mut attempt = 0;
         loop {
             let result = match body {
@@ -280,15 +344,7 @@ impl Client {
                 Ok(mut response) => {
                     let status = response.status().as_u16();
                     if status == 200 {
-                        return response
-                            .body_mut()
-                            .with_config()
-                            .limit(limit)
-                            .read_to_vec()
-                            .map_err(|source| OsvError::Transport {
-                                url: url.to_string(),
-                                source,
-                            });
+                        return Ok(response);
                     }
                     let retryable = status == 429 || status >= 500;
                     if !retryable || attempt >= self.retries {
@@ -328,6 +384,11 @@ impl Client {
             std::thread::sleep(retry_after.unwrap_or_else(|| backoff(attempt)));
             attempt += 1;
         }
+    }
+
+    /// GETs `url` (retried like [`send`](Self::send)), at most `limit` bytes.
+    pub fn get(&self, url: &str, limit: u64) -> Result<Vec<u8>, OsvError> {
+        self.send(url, None, limit)
     }
 }
 

@@ -39,12 +39,23 @@ struct WireResult {
 #[derive(Deserialize)]
 struct WireVuln {
     id: String,
+    #[serde(default)]
+    modified: Option<String>,
 }
 
-/// One query's answer: record ids, and the token for more when there are more.
+/// One record a query matched: its id, and when it last changed (what the cache keys on).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct Hit {
+    /// The record's id.
+    pub id: String,
+    /// Its `modified` time, when OSV said.
+    pub modified: Option<String>,
+}
+
+/// One query's answer: the records it matched, and the token for more when there are more.
 #[derive(Debug)]
 pub(super) struct BatchResult {
-    pub ids: Vec<String>,
+    pub hits: Vec<Hit>,
     pub next_page_token: Option<String>,
 }
 
@@ -81,14 +92,21 @@ pub(super) fn batch_results(body: &[u8], expected: usize) -> Result<Vec<BatchRes
         .results
         .into_iter()
         .map(|result| BatchResult {
-            ids: result.vulns.into_iter().map(|vuln| vuln.id).collect(),
+            hits: result
+                .vulns
+                .into_iter()
+                .map(|vuln| Hit {
+                    id: vuln.id,
+                    modified: vuln.modified,
+                })
+                .collect(),
             next_page_token: result.next_page_token.filter(|token| !token.is_empty()),
         })
         .collect())
 }
 
 /// OSV ids are short runs of letters, digits and `-_.:`; anything else is not put in a URL.
-pub(super) fn is_plausible_id(id: &str) -> bool {
+pub fn is_plausible_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 128
         && id
@@ -125,8 +143,8 @@ mod tests {
             br#"{"results": [{"vulns": [{"id": "MAL-1", "modified": "2025-01-01T00:00:00Z"}]},
                                     {}, {"next_page_token": "t"}]}"#;
         let results = batch_results(body, 3).unwrap();
-        assert_eq!(results[0].ids, ["MAL-1"]);
-        assert!(results[1].ids.is_empty() && results[1].next_page_token.is_none());
+        assert_eq!(results[0].hits[0].id, "MAL-1");
+        assert!(results[1].hits.is_empty() && results[1].next_page_token.is_none());
         assert_eq!(results[2].next_page_token.as_deref(), Some("t"));
         assert!(batch_results(body, 2)
             .unwrap_err()

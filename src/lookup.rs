@@ -1,0 +1,228 @@
+//! Where the advisories for a run come from: OSV (through the result cache), or the offline
+//! database with `--offline`, and what happens when OSV cannot be reached (`--on-unreachable`:
+//! block, warn, or answer from the offline database). Whatever could not be checked becomes a
+//! problem in the report, never a silent "clean".
+
+use crate::cli::{Cli, OnUnreachable};
+use crate::offline::Database;
+use crate::osv::{self, Answers};
+use crate::package::{Ecosystem, Package};
+use crate::progress::Progress;
+use crate::report::{DatabaseNote, Problem, ProblemKind};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The advisories found, with what the report must say about where they came from.
+pub struct Lookup {
+    /// Record ids per package (in the order asked; empty for a package not checked) and the
+    /// records.
+    pub answers: Answers,
+    /// Packages that went unchecked, stale data, OSV outages.
+    pub problems: Vec<Problem>,
+    /// The offline databases answered from.
+    pub databases: Vec<DatabaseNote>,
+}
+
+impl Lookup {
+    fn unchecked(packages: &[Package], problem: Problem) -> Lookup {
+        Lookup {
+            answers: Answers {
+                ids: vec![Vec::new(); packages.len()],
+                advisories: BTreeMap::new(),
+            },
+            problems: vec![problem],
+            databases: Vec::new(),
+        }
+    }
+}
+
+/// Looks `packages` up as the command line says.
+pub fn lookup(cli: &Cli, packages: &[Package], progress: &Progress) -> Lookup {
+    if cli.offline {
+        return offline(cli, packages);
+    }
+    let settings = osv::Settings {
+        base_url: cli.osv_url.clone(),
+        timeout: cli.timeout,
+        connect_timeout: cli.connect_timeout,
+        retries: cli.retries,
+    };
+    let cache = crate::cache::Cache::open(cli);
+    let answered = crate::cache::lookup(
+        &osv::Client::new(&settings),
+        cache.as_ref(),
+        packages,
+        &|step| progress.step(step),
+    );
+    progress.finish();
+    let error = match answered {
+        Ok(answers) => {
+            return Lookup {
+                answers,
+                problems: Vec::new(),
+                databases: Vec::new(),
+            }
+        }
+        Err(error) => error,
+    };
+    let reason = format!(
+        "OSV could not be asked about {} ({})",
+        plural(packages.len(), "package", "packages"),
+        error_chain(&error)
+    );
+    match cli.on_unreachable() {
+        OnUnreachable::Offline => {
+            let mut answered = offline(cli, packages);
+            answered.problems.insert(
+                0,
+                Problem::new(
+                    ProblemKind::AdvisorySourceUnavailable,
+                    &cli.osv_url,
+                    &format!("{reason}; answered from the offline database instead"),
+                    false,
+                ),
+            );
+            answered
+        }
+        OnUnreachable::Warn => Lookup::unchecked(
+            packages,
+            Problem::new(
+                ProblemKind::AdvisorySourceUnavailable,
+                &cli.osv_url,
+                &format!("{reason}; allowing, as --fail-open / --on-unreachable=warn says"),
+                false,
+            ),
+        ),
+        OnUnreachable::Block => Lookup::unchecked(
+            packages,
+            Problem::new(
+                ProblemKind::AdvisorySourceUnavailable,
+                &cli.osv_url,
+                &format!(
+                    "{reason}; blocking, because lockgate fails closed. Retry, or set \
+                     --fail-open (LOCKGATE_FAIL_OPEN=1) to warn and allow, or \
+                     --on-unreachable=offline to use the offline database"
+                ),
+                true,
+            ),
+        ),
+    }
+}
+
+/// Answers from the offline database of each ecosystem. An ecosystem without one (or with one
+/// that cannot be read) leaves its packages unchecked, which blocks unless failing open.
+fn offline(cli: &Cli, packages: &[Package]) -> Lookup {
+    let mut lookup = Lookup {
+        answers: Answers {
+            ids: vec![Vec::new(); packages.len()],
+            advisories: BTreeMap::new(),
+        },
+        problems: Vec::new(),
+        databases: Vec::new(),
+    };
+    let mut by_ecosystem: BTreeMap<Ecosystem, Vec<usize>> = BTreeMap::new();
+    for (index, package) in packages.iter().enumerate() {
+        by_ecosystem
+            .entry(package.ecosystem)
+            .or_default()
+            .push(index);
+    }
+    let cache = cli.cache_folder();
+    let blocking = cli.on_unreachable() != OnUnreachable::Warn;
+    for (ecosystem, indexes) in by_ecosystem {
+        let unchecked = |why: String| {
+            Problem::new(
+                ProblemKind::AdvisoryDataMissing,
+                &database_path(cache.as_ref(), ecosystem),
+                &format!(
+                    "{} of {ecosystem} not checked: {why}; run `lockgate db update --ecosystem \
+                     {ecosystem}`",
+                    plural(indexes.len(), "package", "packages")
+                ),
+                blocking,
+            )
+        };
+        let Some(cache) = &cache else {
+            lookup.problems.push(unchecked(
+                "there is no cache folder (set LOCKGATE_CACHE_DIR)".into(),
+            ));
+            continue;
+        };
+        let database = match Database::open(cache, ecosystem) {
+            Ok(Some(database)) => database,
+            Ok(None) => {
+                lookup
+                    .problems
+                    .push(unchecked("the offline database has no data for it".into()));
+                continue;
+            }
+            Err(error) => {
+                lookup.problems.push(unchecked(format!(
+                    "the offline database cannot be read ({error})"
+                )));
+                continue;
+            }
+        };
+        let asked: Vec<&Package> = indexes.iter().map(|&index| &packages[index]).collect();
+        let answered = database.lookup(&asked).and_then(|ids| {
+            let mut unique: Vec<String> = ids.iter().flatten().cloned().collect();
+            unique.sort();
+            unique.dedup();
+            database.records(&unique).map(|records| (ids, records))
+        });
+        let (ids, records) = match answered {
+            Ok(answered) => answered,
+            Err(error) => {
+                lookup.problems.push(unchecked(format!(
+                    "the offline database cannot be read ({error})"
+                )));
+                continue;
+            }
+        };
+        for (slot, found) in indexes.iter().zip(ids) {
+            lookup.answers.ids[*slot] = found;
+        }
+        lookup.answers.advisories.extend(records);
+        let note = DatabaseNote::new(ecosystem, &database.meta, crate::offline::now());
+        if note.age_days > cli.max_db_age {
+            lookup.problems.push(Problem::new(
+                ProblemKind::AdvisoryDataStale,
+                &database_path(Some(cache), ecosystem),
+                &format!(
+                    "the offline database of {ecosystem} was last updated {} days ago (more \
+                     than {}); malware published since is not in it: run `lockgate db update`",
+                    note.age_days, cli.max_db_age
+                ),
+                false,
+            ));
+        }
+        lookup.databases.push(note);
+    }
+    lookup
+}
+
+fn database_path(cache: Option<&PathBuf>, ecosystem: Ecosystem) -> String {
+    match cache {
+        Some(cache) => crate::offline::root(cache)
+            .join(ecosystem.as_osv())
+            .display()
+            .to_string(),
+        None => format!("offline database ({ecosystem})"),
+    }
+}
+
+fn plural(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
+/// An error and each of its causes, on one line.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
