@@ -3,6 +3,7 @@
 
 mod hooks;
 mod npm_sync;
+mod offline;
 mod staged;
 mod support;
 mod support_selftest;

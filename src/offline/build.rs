@@ -1,7 +1,7 @@
 //! Writing a version folder of the offline database: from scratch (every record of an export),
 //! or as the current version with some records replaced (an incremental update).
 
-use super::{io_error, shard_lines, shard_of, DbError, Meta, NameEntry, FORMAT};
+use super::{io_error, shard_lines, shard_of, DbError, Meta, NameEntry, Newest, FORMAT};
 use crate::advisory::Advisory;
 use crate::matching;
 use crate::package::Ecosystem;
@@ -21,7 +21,7 @@ pub(super) struct Builder {
     records: BTreeMap<String, String>,
     buffered: usize,
     count: usize,
-    newest_modified: String,
+    newest: Newest,
 }
 
 /// A record, read: its compact JSON, and its lines for the names index.
@@ -47,18 +47,16 @@ impl Builder {
             records: BTreeMap::new(),
             buffered: 0,
             count: 0,
-            newest_modified: String::new(),
+            newest: Newest::default(),
         })
     }
 
     /// Adds one record (OSV JSON); withdrawn records, and records of other ecosystems only, are
     /// left out. `origin` names it in errors.
     pub(super) fn add(&mut self, origin: &str, json: &[u8]) -> Result<(), DbError> {
-        let (modified, indexed) = index(self.ecosystem, origin, json)?;
+        let (id, modified, indexed) = index(self.ecosystem, origin, json)?;
         // Withdrawn records count for where the next incremental update starts.
-        if modified > self.newest_modified {
-            self.newest_modified = modified;
-        }
+        self.newest.see(&id, &modified);
         let Some(indexed) = indexed else {
             return Ok(());
         };
@@ -111,7 +109,8 @@ impl Builder {
             format: FORMAT,
             ecosystem: self.ecosystem.as_osv().to_string(),
             updated,
-            newest_modified: std::mem::take(&mut self.newest_modified),
+            newest_modified: self.newest.second.clone(),
+            newest_ids: self.newest.ids.iter().cloned().collect(),
             records: self.count,
         };
         finish_folder(&self.base, &self.folder, &meta)
@@ -140,7 +139,7 @@ fn index(
     ecosystem: Ecosystem,
     origin: &str,
     json: &[u8],
-) -> Result<(String, Option<Indexed>), DbError> {
+) -> Result<(String, String, Option<Indexed>), DbError> {
     let corrupt = |message: String| DbError::Export(format!("{origin}: {message}"));
     let value: serde_json::Value =
         serde_json::from_slice(json).map_err(|error| corrupt(error.to_string()))?;
@@ -154,7 +153,7 @@ fn index(
     }
     let modified = record.modified.clone().unwrap_or_default();
     if record.withdrawn.is_some() {
-        return Ok((modified, None));
+        return Ok((record.id, modified, None));
     }
     let mut by_name: BTreeMap<String, Vec<crate::advisory::Affected>> = BTreeMap::new();
     for affected in &record.affected {
@@ -170,7 +169,7 @@ fn index(
         by_name.entry(name).or_default().push(kept);
     }
     if by_name.is_empty() {
-        return Ok((modified, None));
+        return Ok((record.id, modified, None));
     }
     let names = by_name
         .into_iter()
@@ -183,6 +182,7 @@ fn index(
         })
         .collect();
     Ok((
+        record.id.clone(),
         modified,
         Some(Indexed {
             id: record.id,
@@ -250,14 +250,12 @@ fn patch_into(
     let mut record_shards: BTreeSet<String> = removed.iter().map(|id| shard_of(id)).collect();
 
     // What comes: the new versions that are not withdrawn.
-    let mut newest_modified = current.meta.newest_modified.clone();
+    let mut newest = Newest::of(&current.meta);
     let mut added = Vec::new();
     for (id, json) in changed {
         let Some(json) = json else { continue };
-        let (modified, indexed) = index(ecosystem, id, json)?;
-        if modified > newest_modified {
-            newest_modified = modified;
-        }
+        let (_, modified, indexed) = index(ecosystem, id, json)?;
+        newest.see(id, &modified);
         if let Some(indexed) = indexed {
             if indexed.id != *id {
                 return Err(DbError::Export(format!(
@@ -308,7 +306,8 @@ fn patch_into(
         format: FORMAT,
         ecosystem: ecosystem.as_osv().to_string(),
         updated: current.meta.updated,
-        newest_modified,
+        newest_modified: newest.second,
+        newest_ids: newest.ids.into_iter().collect(),
         records: kept + added.len(),
     })
 }

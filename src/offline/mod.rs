@@ -76,10 +76,45 @@ pub struct Meta {
     pub ecosystem: String,
     /// When it was last brought up to date with OSV (Unix seconds).
     pub updated: u64,
-    /// The newest `modified` time among its records (RFC 3339), where incremental updates start.
+    /// The newest `modified` time among the records it has seen, to the second
+    /// (`YYYY-MM-DDTHH:MM:SS`, UTC): where incremental updates start.
     pub newest_modified: String,
+    /// The records modified in that second (so the next update does not fetch them again).
+    #[serde(default)]
+    pub newest_ids: Vec<String>,
     /// Records indexed (withdrawn ones are not).
     pub records: usize,
+}
+
+/// The newest second seen among records' `modified` times, and which records have it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Newest {
+    second: String,
+    ids: BTreeSet<String>,
+}
+
+impl Newest {
+    fn of(meta: &Meta) -> Newest {
+        Newest {
+            second: meta.newest_modified.clone(),
+            ids: meta.newest_ids.iter().cloned().collect(),
+        }
+    }
+
+    /// Takes note of a record `id` modified at `modified` (RFC 3339).
+    fn see(&mut self, id: &str, modified: &str) {
+        let second = modified.get(..19).unwrap_or(modified);
+        match second.cmp(self.second.as_str()) {
+            std::cmp::Ordering::Greater => {
+                self.second = second.to_string();
+                self.ids = BTreeSet::from([id.to_string()]);
+            }
+            std::cmp::Ordering::Equal => {
+                self.ids.insert(id.to_string());
+            }
+            std::cmp::Ordering::Less => {}
+        }
+    }
 }
 
 /// One entry of the names index: a record and what it says about one package.

@@ -185,7 +185,7 @@ fn update_one(
     let current = Database::open(cache, ecosystem).ok().flatten();
     let name = ecosystem.as_osv();
     if let Some(current) = &current {
-        if let Some(changed) = changed_since(source, ecosystem, &current.meta.newest_modified)? {
+        if let Some(changed) = changed_since(source, ecosystem, &current.meta)? {
             if changed.is_empty() {
                 let mut meta = current.meta.clone();
                 meta.updated = super::now();
@@ -310,12 +310,12 @@ fn full(
     Ok(Database::open(cache, ecosystem)?.map_or(0, |database| database.meta.records))
 }
 
-/// The ids changed since `newest` (RFC 3339), from `modified_id.csv`; `Ok(None)` when the list
-/// is missing or unreadable (the zip is used instead).
+/// The ids changed since the database `meta` describes, from `modified_id.csv`; `Ok(None)` when
+/// the list is missing or unreadable (the zip is used instead).
 fn changed_since(
     source: &Source,
     ecosystem: Ecosystem,
-    newest: &str,
+    meta: &super::Meta,
 ) -> Result<Option<Vec<String>>, DbError> {
     let relative = format!("{}/modified_id.csv", ecosystem.as_osv());
     let Some(bytes) = source.get(&relative, MAX_LIST_BYTES).ok().flatten() else {
@@ -324,10 +324,10 @@ fn changed_since(
     let Ok(text) = std::str::from_utf8(&bytes) else {
         return Ok(None);
     };
-    // Compare whole seconds of UTC times (`YYYY-MM-DDTHH:MM:SS`); records of the newest second
-    // held are fetched again, which is harmless.
+    // Whole seconds of UTC times (`YYYY-MM-DDTHH:MM:SS`) compare as text. Records of the
+    // newest second held are skipped by id, so a record of that second published later is not.
     let second = |time: &str| time.get(..19).map(str::to_string);
-    let Some(newest) = second(newest) else {
+    let Some(newest) = second(&meta.newest_modified) else {
         return Ok(None);
     };
     let mut changed = Vec::new();
@@ -343,6 +343,9 @@ fn changed_since(
         }
         if !osv::is_plausible_id(id) {
             return Ok(None);
+        }
+        if time == newest && meta.newest_ids.iter().any(|held| held == id) {
+            continue;
         }
         if !changed.iter().any(|known| known == id) {
             changed.push(id.to_string());

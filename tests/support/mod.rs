@@ -4,6 +4,7 @@
 // Each test module uses a different part of this; unused helpers are not mistakes.
 #![allow(dead_code)]
 
+pub mod export;
 pub mod lockfiles;
 pub mod osv_server;
 pub mod repo;

@@ -1,0 +1,269 @@
+//! The offline database end to end: `lockgate db update` from an export served on 127.0.0.1
+//! (real records from ../shared/data/osv), `--offline` checks, incremental and interrupted
+//! updates, missing and stale data, and `--on-unreachable=offline`.
+
+use crate::support::export::{shared_records, Export, ExportServer};
+use crate::support::{npm_lock_v3, package_json_matching, unreachable_url, Run, TestRepo};
+use serde_json::{json, Value};
+
+/// debug@4.4.2 is MAL-2025-46974 (the September 2025 compromise).
+const MALWARE: (&str, &str) = ("debug", "4.4.2");
+/// No record in ../shared/data/osv names these.
+const CLEAN: (&str, &str) = ("left-pad", "1.3.0");
+
+fn npm_records() -> Vec<Value> {
+    shared_records(&["malicious/npm", "advisories/npm"])
+}
+
+fn stage_project(repo: &TestRepo, packages: &[(&str, &str)]) {
+    repo.write_and_stage("package.json", package_json_matching(packages));
+    repo.write_and_stage("package-lock.json", npm_lock_v3(packages));
+}
+
+fn update(repo: &TestRepo, export_url: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["db", "update", "--export-url", export_url];
+    args.extend_from_slice(extra);
+    repo.lockgate(&args)
+}
+
+/// An offline check whose OSV URL could not be reached anyway.
+fn offline(repo: &TestRepo, extra: &[&str]) -> Run {
+    let url = unreachable_url();
+    let mut args = vec!["--offline", "--format", "json", "--osv-url", &url];
+    args.extend_from_slice(extra);
+    repo.lockgate(&args)
+}
+
+fn finding_ids(run: &Run) -> Vec<String> {
+    run.stdout_json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|finding| {
+            format!(
+                "{}@{} {}",
+                finding["package"]["name"].as_str().unwrap(),
+                finding["package"]["version"].as_str().unwrap(),
+                finding["id"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+fn problem_kinds(run: &Run) -> Vec<String> {
+    run.stdout_json()["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|problem| problem["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A copy of a shared record with a later `modified` and `edit` applied.
+fn edited(records: &[Value], id: &str, edit: impl FnOnce(&mut Value)) -> Value {
+    let mut record = records
+        .iter()
+        .find(|record| record["id"] == id)
+        .unwrap_or_else(|| panic!("{id} is among the shared records"))
+        .clone();
+    record["modified"] = json!("2026-11-30T12:00:00Z");
+    edit(&mut record);
+    record
+}
+
+#[test]
+fn db_update_then_offline_check_blocks_malware_without_a_network() {
+    let export = Export::new();
+    export.publish("npm", &npm_records()).publish(
+        "PyPI",
+        &shared_records(&["malicious/pypi", "advisories/pypi"]),
+    );
+    let server = ExportServer::start(export.path());
+    let repo = TestRepo::new();
+    update(&repo, &server.url(), &[])
+        .assert_success()
+        .assert_stderr_contains("npm: built from the whole export")
+        .assert_stderr_contains("PyPI: built from the whole export");
+    assert_eq!(server.requests(), ["npm/all.zip", "PyPI/all.zip"]);
+
+    stage_project(&repo, &[MALWARE, CLEAN]);
+    let run = offline(&repo, &[]);
+    run.assert_code(1);
+    assert_eq!(finding_ids(&run), ["debug@4.4.2 MAL-2025-46974"]);
+    let database = &run.stdout_json()["offline_databases"][0];
+    assert_eq!(database["ecosystem"], "npm");
+    assert_eq!(database["age_days"], 0);
+    // Withdrawn records are not in the database: 276 + 32 npm files, 4 withdrawn.
+    assert_eq!(database["records"], 303);
+
+    let text = repo.lockgate(&["--offline"]);
+    text.assert_code(1)
+        .assert_stderr_contains("answered from the offline database of npm");
+}
+
+#[test]
+fn a_later_update_fetches_only_the_changed_records() {
+    let records = npm_records();
+    let export = Export::new();
+    export.publish("npm", &records);
+    let server = ExportServer::start(export.path());
+    let repo = TestRepo::new();
+    update(&repo, &server.url(), &["--ecosystem", "npm"]).assert_success();
+    stage_project(&repo, &[("debug", "4.4.1")]);
+    offline(&repo, &[]).assert_success();
+
+    // Upstream: debug 4.4.1 is added to MAL-2025-46974, and MAL-2024-10301 (lottie-player) is
+    // withdrawn.
+    let mut changed = records.clone();
+    let debug = edited(&records, "MAL-2025-46974", |record| {
+        record["affected"][0]["versions"] = json!(["4.4.1", "4.4.2"]);
+    });
+    let withdrawn = edited(&records, "MAL-2024-10301", |record| {
+        record["withdrawn"] = json!("2026-11-30T12:00:00Z");
+    });
+    changed.retain(|record| record["id"] != "MAL-2025-46974" && record["id"] != "MAL-2024-10301");
+    changed.extend([debug, withdrawn]);
+    export.publish("npm", &changed);
+
+    let before = server.requests().len();
+    update(&repo, &server.url(), &["--ecosystem", "npm"])
+        .assert_success()
+        .assert_stderr_contains("2 changed records fetched");
+    let mut asked = server.requests()[before..].to_vec();
+    asked.sort();
+    assert_eq!(
+        asked,
+        [
+            "npm/MAL-2024-10301.json",
+            "npm/MAL-2025-46974.json",
+            "npm/modified_id.csv"
+        ]
+    );
+
+    let run = offline(&repo, &[]);
+    run.assert_code(1);
+    assert_eq!(finding_ids(&run), ["debug@4.4.1 MAL-2025-46974"]);
+    stage_project(&repo, &[("@lottiefiles/lottie-player", "2.0.5")]);
+    offline(&repo, &[]).assert_success();
+
+    // Nothing new: only the list is read.
+    let before = server.requests().len();
+    update(&repo, &server.url(), &["--ecosystem", "npm"])
+        .assert_success()
+        .assert_stderr_contains("already up to date");
+    assert_eq!(server.requests()[before..], ["npm/modified_id.csv"]);
+}
+
+#[test]
+fn an_interrupted_download_leaves_the_old_database_working() {
+    let records = npm_records();
+    let export = Export::new();
+    export.publish("npm", &records);
+    let server = ExportServer::start(export.path());
+    let repo = TestRepo::new();
+    update(&repo, &server.url(), &["--ecosystem", "npm"]).assert_success();
+    let pointer = repo.home().join(".cache/lockgate/db/npm/current");
+    let version = std::fs::read_to_string(&pointer).unwrap();
+
+    // Without the list the update needs the zip, whose download is cut half way.
+    export.remove_list("npm");
+    server.cut_zip_downloads();
+    let failed = update(
+        &repo,
+        &server.url(),
+        &["--ecosystem", "npm", "--retries", "0"],
+    );
+    failed
+        .assert_code(2)
+        .assert_stderr_contains("could not update the offline database");
+    assert_eq!(std::fs::read_to_string(&pointer).unwrap(), version);
+
+    stage_project(&repo, &[MALWARE]);
+    let run = offline(&repo, &[]);
+    run.assert_code(1);
+    assert_eq!(finding_ids(&run), ["debug@4.4.2 MAL-2025-46974"]);
+}
+
+#[test]
+fn an_ecosystem_without_data_is_unchecked_never_clean() {
+    let repo = TestRepo::new();
+    stage_project(&repo, &[CLEAN]);
+    let run = offline(&repo, &[]);
+    run.assert_code(2);
+    assert_eq!(problem_kinds(&run), ["advisory-data-missing"]);
+    let message = run.stdout_json()["problems"][0]["message"].clone();
+    assert!(
+        message
+            .as_str()
+            .unwrap()
+            .contains("lockgate db update --ecosystem npm"),
+        "{message}"
+    );
+    offline(&repo, &["--fail-open"]).assert_success();
+}
+
+#[test]
+fn an_old_database_is_named_and_warned_about() {
+    let export = Export::new();
+    export.publish("npm", &npm_records());
+    let repo = TestRepo::new();
+    update(&repo, &export.file_url(), &["--ecosystem", "npm"]).assert_success();
+    let base = repo.home().join(".cache/lockgate/db/npm");
+    let version = std::fs::read_to_string(base.join("current")).unwrap();
+    let meta_path = base.join(version.trim()).join("meta.json");
+    let mut meta: Value = serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    meta["updated"] = json!(now - 10 * 86_400);
+    std::fs::write(&meta_path, meta.to_string()).unwrap();
+
+    stage_project(&repo, &[CLEAN]);
+    let run = offline(&repo, &["--max-db-age", "7"]);
+    run.assert_success();
+    assert_eq!(problem_kinds(&run), ["advisory-data-stale"]);
+    assert_eq!(run.stdout_json()["offline_databases"][0]["age_days"], 10);
+    offline(&repo, &["--max-db-age", "30"]).assert_success();
+    assert!(problem_kinds(&offline(&repo, &["--max-db-age", "30"])).is_empty());
+}
+
+#[test]
+fn when_osv_is_unreachable_the_offline_policy_answers_from_the_database() {
+    let export = Export::new();
+    export.publish("npm", &npm_records());
+    let repo = TestRepo::new();
+    update(&repo, &export.file_url(), &["--ecosystem", "npm"]).assert_success();
+    stage_project(&repo, &[MALWARE]);
+    let url = unreachable_url();
+    let run = repo.lockgate(&[
+        "--osv-url",
+        &url,
+        "--retries",
+        "0",
+        "--on-unreachable",
+        "offline",
+        "--format",
+        "json",
+    ]);
+    run.assert_code(1);
+    assert_eq!(finding_ids(&run), ["debug@4.4.2 MAL-2025-46974"]);
+    assert_eq!(problem_kinds(&run), ["advisory-source-unavailable"]);
+    assert_eq!(run.stdout_json()["problems"][0]["blocking"], false);
+
+    // The environment variable says the same; warn allows without a check.
+    repo.lockgate_command(&["--osv-url", &url, "--retries", "0"])
+        .env("LOCKGATE_ON_UNREACHABLE", "offline")
+        .run()
+        .assert_code(1)
+        .assert_stderr_contains("answered from the offline database instead");
+    repo.lockgate(&[
+        "--osv-url",
+        &url,
+        "--retries",
+        "0",
+        "--on-unreachable",
+        "warn",
+    ])
+    .assert_success();
+}
