@@ -267,3 +267,124 @@ fn when_osv_is_unreachable_the_offline_policy_answers_from_the_database() {
     ])
     .assert_success();
 }
+
+mod cache {
+    //! The result cache of the online path.
+
+    use super::{stage_project, MALWARE};
+    use crate::support::{OsvServer, Run, TestRepo};
+
+    fn check(repo: &TestRepo, server: &OsvServer, extra: &[&str]) -> Run {
+        let url = server.url();
+        let mut args = vec!["--all", "--osv-url", &url];
+        args.extend_from_slice(extra);
+        repo.lockgate(&args)
+    }
+
+    fn cache_files(repo: &TestRepo, kind: &str) -> Vec<std::path::PathBuf> {
+        let mut files = Vec::new();
+        let mut folders = vec![repo.home().join(".cache/lockgate/results").join(kind)];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+                if entry.path().is_dir() {
+                    folders.push(entry.path());
+                } else {
+                    files.push(entry.path());
+                }
+            }
+        }
+        files
+    }
+
+    #[test]
+    fn a_second_identical_run_asks_nothing() {
+        let server = OsvServer::start();
+        let repo = TestRepo::new();
+        stage_project(&repo, &[MALWARE, ("left-pad", "1.3.0")]);
+        check(&repo, &server, &[]).assert_code(1);
+        let asked = server.request_count();
+        assert_eq!(asked, 2, "one querybatch and one record");
+        check(&repo, &server, &[])
+            .assert_code(1)
+            .assert_stderr_contains("MAL-2025-46974");
+        assert_eq!(server.request_count(), asked);
+        // --no-cache asks again.
+        check(&repo, &server, &["--no-cache"]).assert_code(1);
+        assert_eq!(server.request_count(), asked + 2);
+    }
+
+    #[test]
+    fn answers_expire_records_are_kept_by_modified() {
+        let server = OsvServer::start();
+        let repo = TestRepo::new();
+        stage_project(&repo, &[MALWARE]);
+        check(&repo, &server, &[]).assert_code(1);
+        // A TTL of 0 minutes: the answer is stale, so OSV is asked again, but the record it
+        // names has the same `modified` and is not fetched again.
+        check(&repo, &server, &["--cache-ttl", "0"])
+            .assert_code(1)
+            .assert_stderr_contains("MAL-2025-46974");
+        assert_eq!(server.querybatch_request_count(), 2);
+        assert_eq!(server.fetched_vuln_ids(), ["MAL-2025-46974"]);
+    }
+
+    #[test]
+    fn a_corrupt_cache_file_is_discarded_not_trusted() {
+        let server = OsvServer::start();
+        let repo = TestRepo::new();
+        stage_project(&repo, &[MALWARE]);
+        check(&repo, &server, &[]).assert_code(1);
+        let queries = cache_files(&repo, "queries");
+        let records = cache_files(&repo, "records");
+        assert_eq!((queries.len(), records.len()), (1, 1));
+        // A truncated answer that would read as "no advisories", and a record of garbage.
+        std::fs::write(
+            &queries[0],
+            r#"{"format": 1, "ecosystem": "npm", "hits": ["#,
+        )
+        .unwrap();
+        std::fs::write(&records[0], "\u{1b}[2J not json").unwrap();
+        check(&repo, &server, &[])
+            .assert_code(1)
+            .assert_stderr_contains("MAL-2025-46974");
+        assert_eq!(server.request_count(), 4, "both asked again");
+        let rewritten: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&queries[0]).unwrap()).unwrap();
+        assert_eq!(rewritten["hits"][0]["id"], "MAL-2025-46974");
+    }
+
+    #[test]
+    fn two_runs_at_once_share_the_cache_safely() {
+        let server = OsvServer::builder()
+            .delay(std::time::Duration::from_millis(200))
+            .start();
+        let repo = TestRepo::new();
+        stage_project(
+            &repo,
+            &[MALWARE, ("left-pad", "1.3.0"), ("is-number", "7.0.0")],
+        );
+        let (first, second) = std::thread::scope(|scope| {
+            let first = scope.spawn(|| check(&repo, &server, &[]));
+            let second = scope.spawn(|| check(&repo, &server, &[]));
+            (first.join().unwrap(), second.join().unwrap())
+        });
+        first
+            .assert_code(1)
+            .assert_stderr_contains("MAL-2025-46974");
+        second
+            .assert_code(1)
+            .assert_stderr_contains("MAL-2025-46974");
+        // Whatever the interleaving, every file left is whole and a third run asks nothing.
+        for file in cache_files(&repo, "queries")
+            .iter()
+            .chain(&cache_files(&repo, "records"))
+        {
+            let text = std::fs::read(file).unwrap();
+            serde_json::from_slice::<serde_json::Value>(&text)
+                .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        }
+        let asked = server.request_count();
+        check(&repo, &server, &[]).assert_code(1);
+        assert_eq!(server.request_count(), asked);
+    }
+}

@@ -1,6 +1,7 @@
 //! lockgate's integration tests: one test binary (see `[[test]]` in Cargo.toml) whose modules
 //! share `support`: hermetic git repositories, the compiled binary, and an OSV server on 127.0.0.1.
 
+mod agreement;
 mod hooks;
 mod npm_sync;
 mod offline;
