@@ -388,3 +388,20 @@ mod cache {
         assert_eq!(server.request_count(), asked);
     }
 }
+
+#[test]
+fn the_readme_demo_blocks_offline() {
+    // The README's first set-up command, step by step: the export shipped in the repository,
+    // loaded with a file:// URL, then an offline check of the demo lockfile.
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo");
+    let repo = TestRepo::new();
+    let url = format!("file://{}", demo.join("osv").display());
+    update(&repo, &url, &["--ecosystem", "npm"]).assert_success();
+    for file in ["package.json", "package-lock.json"] {
+        repo.write_and_stage(file, std::fs::read(demo.join(file)).unwrap());
+    }
+    repo.lockgate(&["--offline"])
+        .assert_code(1)
+        .assert_stderr_contains("debug@4.4.2 is MALWARE")
+        .assert_stderr_contains("MAL-2025-46974");
+}
