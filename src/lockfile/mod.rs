@@ -1,7 +1,10 @@
 //! Lockfile families lockgate understands, recognised by file name, and the dispatch to their
 //! parsers. Parsers are pure functions from text to a [`LockedSet`]; they never see a path.
 
+pub mod bun;
 pub mod npm;
+pub mod pnpm;
+pub mod yarn;
 
 use crate::package::LockedSet;
 use std::fmt;
@@ -13,17 +16,32 @@ pub enum LockfileKind {
     NpmPackageLock,
     /// npm's `npm-shrinkwrap.json` (same format; wins over package-lock.json).
     NpmShrinkwrap,
+    /// yarn's `yarn.lock`, classic (v1) or berry (2+).
+    Yarn,
+    /// pnpm's `pnpm-lock.yaml` (lockfile versions 5.4, 6 and 9).
+    Pnpm,
+    /// bun's text `bun.lock`.
+    Bun,
 }
 
 impl LockfileKind {
     /// Every supported kind.
-    pub const ALL: [LockfileKind; 2] = [LockfileKind::NpmPackageLock, LockfileKind::NpmShrinkwrap];
+    pub const ALL: [LockfileKind; 5] = [
+        LockfileKind::NpmPackageLock,
+        LockfileKind::NpmShrinkwrap,
+        LockfileKind::Yarn,
+        LockfileKind::Pnpm,
+        LockfileKind::Bun,
+    ];
 
     /// The file name this kind is stored under.
     pub fn file_name(self) -> &'static str {
         match self {
             LockfileKind::NpmPackageLock => "package-lock.json",
             LockfileKind::NpmShrinkwrap => "npm-shrinkwrap.json",
+            LockfileKind::Yarn => "yarn.lock",
+            LockfileKind::Pnpm => "pnpm-lock.yaml",
+            LockfileKind::Bun => "bun.lock",
         }
     }
 
@@ -44,6 +62,9 @@ impl LockfileKind {
             LockfileKind::NpmPackageLock | LockfileKind::NpmShrinkwrap => {
                 npm::NpmLock::parse(text).map(|lock| lock.locked_set())
             }
+            LockfileKind::Yarn => yarn::YarnLock::parse(text).map(|lock| lock.locked),
+            LockfileKind::Pnpm => pnpm::PnpmLock::parse(text).map(|lock| lock.locked),
+            LockfileKind::Bun => bun::BunLock::parse(text).map(|lock| lock.locked),
         }
     }
 }
@@ -98,6 +119,43 @@ impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}: {}", self.line, self.column, self.message)
     }
+}
+
+/// Parses a YAML document (pnpm-lock.yaml, berry's yarn.lock); an error names its line.
+pub(crate) fn yaml_document(text: &str) -> Result<yaml_rust2::Yaml, ParseError> {
+    let mut documents = yaml_rust2::YamlLoader::load_from_str(text).map_err(|error| {
+        ParseError::new(
+            error.marker().line(),
+            error.marker().col() + 1,
+            format!("not valid YAML: {}", error.info()),
+        )
+    })?;
+    match documents.len() {
+        0 => Ok(yaml_rust2::Yaml::Hash(Default::default())),
+        1 => Ok(documents.remove(0)),
+        _ => Err(ParseError::new(0, 0, "more than one YAML document")),
+    }
+}
+
+/// A scalar as text (YAML reads `1.0` as a number, `true` as a boolean).
+pub(crate) fn yaml_text(value: &yaml_rust2::Yaml) -> Option<String> {
+    use yaml_rust2::Yaml;
+    match value {
+        Yaml::String(text) | Yaml::Real(text) => Some(text.clone()),
+        Yaml::Integer(number) => Some(number.to_string()),
+        Yaml::Boolean(flag) => Some(flag.to_string()),
+        _ => None,
+    }
+}
+
+/// The line a top-level `key:` of a YAML document starts on (for messages; 0 when not found).
+pub(crate) fn yaml_line(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|line| {
+            let line = line.trim_start_matches(['"', '\'']);
+            line.starts_with(key)
+        })
+        .map_or(0, |index| index + 1)
 }
 
 /// Git leaves `<<<<<<<`, `=======` and `>>>>>>>` lines in a file whose merge conflicted. Such a

@@ -304,14 +304,17 @@ fn is_spec(version: &str) -> bool {
     version.contains(':') || version.contains('/')
 }
 
-enum Source<'a> {
+/// Where a locked entry came from.
+pub(super) enum Source<'a> {
+    /// A registry, at this version.
     Registry(&'a str),
+    /// Somewhere else, recorded as this.
     Other(SourceKind, &'a str),
 }
 
 /// Decides whether a locked entry came from a registry (and can be asked about by version) or
 /// from git, a local path or a plain URL.
-fn classify<'a>(
+pub(super) fn classify<'a>(
     name: &str,
     version: Option<&'a str>,
     resolved: Option<&'a str>,

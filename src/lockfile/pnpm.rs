@@ -1,0 +1,305 @@
+//! Parser for `pnpm-lock.yaml`, lockfile versions 5.4, 6 and 9.
+//!
+//! Every version lists the installed packages under `packages`, keyed `/name/1.0.0` (5.x),
+//! `/name@1.0.0` (6) or `name@1.0.0` (9), with peer suffixes (`_react@18.2.0` in 5.x,
+//! `(react@18.2.0)` after) that do not change the package. Each project of the workspace is an
+//! importer (`importers`, or the top level for a single project) that records, per dependency,
+//! the specifier of package.json it was locked for: what `pnpm install --frozen-lockfile`
+//! compares.
+
+use super::npm::{classify, Source};
+use super::{yaml_document, yaml_line, yaml_text, ParseError};
+use crate::package::{Ecosystem, LockedSet, NonRegistry, Package, SourceKind};
+use std::collections::BTreeMap;
+use yaml_rust2::Yaml;
+
+/// A parsed `pnpm-lock.yaml`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PnpmLock {
+    /// `lockfileVersion`, as written (`5.4`, `6.0`, `9.0`).
+    pub version: String,
+    /// Each project's locked dependencies, by folder relative to the lockfile (`.` the root).
+    pub importers: BTreeMap<String, Importer>,
+    /// What the packages section locks.
+    pub locked: LockedSet,
+}
+
+/// One project of a pnpm lockfile: dependency name → the package.json specifier it was
+/// locked for, per dependency type.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Importer {
+    /// `dependencies`.
+    pub dependencies: BTreeMap<String, String>,
+    /// `devDependencies`.
+    pub dev_dependencies: BTreeMap<String, String>,
+    /// `optionalDependencies`.
+    pub optional_dependencies: BTreeMap<String, String>,
+}
+
+impl PnpmLock {
+    /// Parses `pnpm-lock.yaml` text.
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
+        let document = yaml_document(text)?;
+        if !matches!(document, Yaml::Hash(_)) {
+            return Err(ParseError::new(1, 1, "expected a mapping"));
+        }
+        let version = yaml_text(&document["lockfileVersion"])
+            .ok_or_else(|| ParseError::new(1, 1, "no `lockfileVersion`: not a pnpm lockfile"))?;
+        let major: u32 = version
+            .split('.')
+            .next()
+            .and_then(|major| major.parse().ok())
+            .ok_or_else(|| {
+                ParseError::new(
+                    yaml_line(text, "lockfileVersion"),
+                    1,
+                    format!("`lockfileVersion: {version}` is not a version"),
+                )
+            })?;
+        let mut lock = PnpmLock {
+            version,
+            ..PnpmLock::default()
+        };
+        match &document["importers"] {
+            Yaml::Hash(importers) => {
+                for (path, importer) in importers {
+                    if let Some(path) = yaml_text(path) {
+                        lock.importers.insert(path, read_importer(importer));
+                    }
+                }
+            }
+            _ => {
+                lock.importers.insert(".".into(), read_importer(&document));
+            }
+        }
+        match &document["packages"] {
+            Yaml::Hash(packages) => {
+                for (key, entry) in packages {
+                    let Some(key) = yaml_text(key) else { continue };
+                    add_package(&mut lock.locked, major, &key, entry).map_err(|message| {
+                        ParseError::new(yaml_line_nested(text, &key), 1, message)
+                    })?;
+                }
+            }
+            Yaml::BadValue | Yaml::Null => {}
+            _ => {
+                return Err(ParseError::new(
+                    yaml_line(text, "packages"),
+                    1,
+                    "`packages` is not a mapping",
+                ))
+            }
+        }
+        Ok(lock)
+    }
+}
+
+/// An importer: 6 and 9 write `name: {specifier, version}`; 5.x writes `specifiers: {name:
+/// spec}` beside `dependencies: {name: version}`.
+fn read_importer(importer: &Yaml) -> Importer {
+    let specifiers = &importer["specifiers"];
+    let read = |section: &Yaml| -> BTreeMap<String, String> {
+        let Yaml::Hash(entries) = section else {
+            return BTreeMap::new();
+        };
+        entries
+            .iter()
+            .filter_map(|(name, value)| {
+                let name = yaml_text(name)?;
+                let specifier = yaml_text(&value["specifier"])
+                    .or_else(|| yaml_text(&specifiers[name.as_str()]))
+                    .unwrap_or_default();
+                Some((name, specifier))
+            })
+            .collect()
+    };
+    Importer {
+        dependencies: read(&importer["dependencies"]),
+        dev_dependencies: read(&importer["devDependencies"]),
+        optional_dependencies: read(&importer["optionalDependencies"]),
+    }
+}
+
+/// A `packages` key as (name, version): the peer suffix cut, the 5.x `/name/version` and the
+/// 6/9 `name@version` forms both read.
+fn split_key(major: u32, key: &str) -> Option<(String, String)> {
+    let key = key.strip_prefix('/').unwrap_or(key);
+    if major < 6 {
+        // `name/1.0.0_peer@1.0.0`, `@scope/name/1.0.0`; peers spell their `/` as `+`.
+        let segments: Vec<&str> = key.split('/').collect();
+        let (name, version) = if key.starts_with('@') {
+            (segments.get(..2)?.join("/"), *segments.get(2)?)
+        } else {
+            (segments.first()?.to_string(), *segments.get(1)?)
+        };
+        let version = version.split('_').next().unwrap_or(version);
+        return Some((name, version.to_string()));
+    }
+    let key = key.split('(').next().unwrap_or(key);
+    let at = key.get(1..)?.find('@')? + 1;
+    Some((key[..at].to_string(), key[at + 1..].to_string()))
+}
+
+fn add_package(locked: &mut LockedSet, major: u32, key: &str, entry: &Yaml) -> Result<(), String> {
+    let (key_name, key_version) =
+        split_key(major, key).ok_or_else(|| format!("`{key}` is not `name@version`"))?;
+    let name = yaml_text(&entry["name"]).unwrap_or(key_name);
+    let version = yaml_text(&entry["version"]).unwrap_or(key_version);
+    let resolution = &entry["resolution"];
+    let non_registry = |kind, source: String| NonRegistry {
+        name: name.clone(),
+        kind,
+        source,
+    };
+    if yaml_text(&resolution["type"]).as_deref() == Some("git")
+        || !matches!(resolution["repo"], Yaml::BadValue)
+    {
+        let repo = yaml_text(&resolution["repo"]).unwrap_or_default();
+        let commit = yaml_text(&resolution["commit"]).unwrap_or_default();
+        locked
+            .non_registry
+            .insert(non_registry(SourceKind::Git, format!("{repo}#{commit}")));
+        return Ok(());
+    }
+    if let Some(directory) = yaml_text(&resolution["directory"]) {
+        locked
+            .non_registry
+            .insert(non_registry(SourceKind::File, format!("file:{directory}")));
+        return Ok(());
+    }
+    let tarball = yaml_text(&resolution["tarball"]);
+    if tarball.is_none() && version.contains([':', '/']) {
+        // A key such as `gdep@git+file:///…#sha` without a resolution type.
+        let kind = if version.starts_with("file:") || version.starts_with("link:") {
+            SourceKind::File
+        } else {
+            SourceKind::Git
+        };
+        locked.non_registry.insert(non_registry(kind, version));
+        return Ok(());
+    }
+    match classify(&name, Some(&version), tarball.as_deref()) {
+        Some(Source::Registry(version)) => {
+            locked
+                .packages
+                .insert(Package::new(Ecosystem::Npm, name.clone(), version));
+        }
+        Some(Source::Other(kind, source)) => {
+            let source = source.to_string();
+            locked.non_registry.insert(non_registry(kind, source));
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+/// The line of a nested `packages` key (indented, maybe quoted), for messages.
+fn yaml_line_nested(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|line| {
+            let trimmed = line.trim_start().trim_start_matches(['"', '\'']);
+            trimmed.starts_with(key)
+        })
+        .map_or(0, |index| index + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packages(lock: &PnpmLock) -> Vec<String> {
+        lock.locked
+            .packages
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn version_9_with_importers_peers_aliases_and_git() {
+        // The shapes pnpm 9 writes (tests/fixtures/js/pnpm).
+        let text = r#"lockfileVersion: '9.0'
+
+settings:
+  autoInstallPeers: true
+  excludeLinksFromLockfile: false
+
+importers:
+
+  .:
+    dependencies:
+      num:
+        specifier: npm:is-number@^6.0.0
+        version: is-number@6.0.0
+      gdep:
+        specifier: git+file:///tmp/lockgate-gitdeps/gdep.git#v1
+        version: git+file:///tmp/lockgate-gitdeps/gdep.git#4b5c2f4e
+    devDependencies:
+      '@types/node':
+        specifier: 20.11.0
+        version: 20.11.0
+
+packages:
+
+  '@types/node@20.11.0':
+    resolution: {integrity: sha512-abc}
+
+  gdep@git+file:///tmp/lockgate-gitdeps/gdep.git#4b5c2f4e:
+    resolution: {commit: 4b5c2f4e, repo: file:///tmp/lockgate-gitdeps/gdep.git, type: git}
+    version: 1.0.0
+
+  is-number@6.0.0:
+    resolution: {integrity: sha512-def}
+
+  react-dom@18.2.0:
+    resolution: {integrity: sha512-ghi}
+    peerDependencies:
+      react: ^18.2.0
+
+snapshots:
+
+  react-dom@18.2.0(react@18.2.0):
+    dependencies:
+      react: 18.2.0
+"#;
+        let lock = PnpmLock::parse(text).unwrap();
+        assert_eq!(
+            packages(&lock),
+            ["@types/node@20.11.0", "is-number@6.0.0", "react-dom@18.2.0"]
+        );
+        let root = &lock.importers["."];
+        assert_eq!(root.dependencies["num"], "npm:is-number@^6.0.0");
+        assert_eq!(root.dev_dependencies["@types/node"], "20.11.0");
+        assert_eq!(lock.locked.non_registry.len(), 1);
+    }
+
+    #[test]
+    fn versions_5_4_and_6_keys() {
+        // pnpm 7 (5.4) and pnpm 8 (6.0) shapes, from pnpm's lockfile documentation.
+        let v5 = "lockfileVersion: 5.4\n\nspecifiers:\n  is-odd: ^3.0.1\n\ndependencies:\n  is-odd: 3.0.1\n\npackages:\n\n  /is-odd/3.0.1:\n    resolution: {integrity: sha512-a}\n\n  /@scope/pkg/1.0.0_react@18.2.0:\n    resolution: {integrity: sha512-b}\n";
+        let lock = PnpmLock::parse(v5).unwrap();
+        assert_eq!(packages(&lock), ["@scope/pkg@1.0.0", "is-odd@3.0.1"]);
+        assert_eq!(lock.importers["."].dependencies["is-odd"], "^3.0.1");
+
+        let v6 = "lockfileVersion: '6.0'\n\ndependencies:\n  is-odd:\n    specifier: ^3.0.1\n    version: 3.0.1\n\npackages:\n\n  /is-odd@3.0.1:\n    resolution: {integrity: sha512-a}\n\n  /@scope/pkg@1.0.0(react@18.2.0):\n    resolution: {integrity: sha512-b}\n";
+        let lock = PnpmLock::parse(v6).unwrap();
+        assert_eq!(packages(&lock), ["@scope/pkg@1.0.0", "is-odd@3.0.1"]);
+        assert_eq!(lock.importers["."].dependencies["is-odd"], "^3.0.1");
+    }
+
+    #[test]
+    fn bad_input_names_the_line() {
+        let cases = [
+            ("lockfileVersion: '9.0'\npackages:\n  a@1.0.0: [\n", 4),
+            ("packages: {}\n", 1),
+            (
+                "lockfileVersion: '9.0'\npackages:\n  not-a-key:\n    resolution: {integrity: x}\n",
+                3,
+            ),
+        ];
+        for (text, line) in cases {
+            let error = PnpmLock::parse(text).unwrap_err();
+            assert_eq!(error.line, line, "{text:?}: {error}");
+        }
+    }
+}
