@@ -360,12 +360,18 @@ impl Report {
             .map(|problem| problem.path.as_str())
             .collect();
         for path in out_of_sync {
-            let folder = path
+            let (folder, name) = path
                 .rsplit_once('/')
-                .map_or("the repository root", |(folder, _)| folder);
+                .unwrap_or(("the repository root", path));
+            let command = match name {
+                "yarn.lock" => "yarn install",
+                "pnpm-lock.yaml" => "pnpm install",
+                "bun.lock" => "bun install",
+                _ => "npm install",
+            };
             let _ = writeln!(
                 out,
-                "  {path} is out of sync with its package.json: run `npm install` in {folder} and \
+                "  {path} is out of sync with its package.json: run `{command}` in {folder} and \
                  stage {path}"
             );
         }

@@ -80,6 +80,18 @@ fn verdict(name: &str, run: &Run) -> Result<&'static str, String> {
     }
 }
 
+/// Cases whose expected verdict a later check changed, with the real tool's own verdict.
+/// 18-yarn-lock-only expects a yarn project to pass on the strength of its yarn.lock alone (the
+/// npm check does not read it); since lockgate checks yarn.lock as `yarn install
+/// --frozen-lockfile` does, its hand-made yarn.lock, which lacks left-pad and is-number, blocks,
+/// and yarn 1.22 itself refuses it ("Your lockfile needs to be updated, but yarn was run with
+/// `--frozen-lockfile`").
+const SUPERSEDED: [(&str, &str, &str); 1] = [(
+    "18-yarn-lock-only",
+    "block",
+    "yarn 1.22 --frozen-lockfile refuses its incomplete yarn.lock, and so does lockgate",
+)];
+
 #[test]
 fn every_npm_sync_case_agrees_with_its_expected_verdict() {
     let server = OsvServer::start();
@@ -97,7 +109,11 @@ fn every_npm_sync_case_agrees_with_its_expected_verdict() {
         let meta: Value =
             serde_json::from_str(&std::fs::read_to_string(case.join("case.json")).unwrap())
                 .unwrap_or_else(|e| panic!("{name}/case.json: {e}"));
-        let expect = meta["expect"].as_str().expect("case.json has expect");
+        let mut expect = meta["expect"].as_str().expect("case.json has expect");
+        if let Some((_, superseded, why)) = SUPERSEDED.iter().find(|(case, ..)| *case == name) {
+            eprintln!("{name}: expecting {superseded}, not {expect}: {why}");
+            expect = superseded;
+        }
 
         let repo = TestRepo::new();
         for file in files_under(case) {
@@ -122,9 +138,10 @@ fn every_npm_sync_case_agrees_with_its_expected_verdict() {
         }
     }
     eprintln!(
-        "npm-sync-cases: lockgate agrees on {} of {} cases",
+        "npm-sync-cases: lockgate agrees on {} of {} cases ({} with the verdict of a later check)",
         cases.len() - disagreements.len(),
-        cases.len()
+        cases.len(),
+        SUPERSEDED.len()
     );
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n\n"));
 }
@@ -411,7 +428,12 @@ fn another_tools_lockfile_counts_unless_package_manager_names_npm() {
             manifest["packageManager"] = json!(manager);
         }
         repo.write_and_stage("package.json", manifest.to_string());
-        repo.write_and_stage("yarn.lock", "# yarn lockfile v1\n");
+        // A yarn.lock that locks what package.json asks for (^version ranges).
+        let yarn_lock: String = CLEAN
+            .iter()
+            .map(|(name, version)| format!("{name}@^{version}:\n  version \"{version}\"\n\n"))
+            .collect();
+        repo.write_and_stage("yarn.lock", format!("# yarn lockfile v1\n\n\n{yarn_lock}"));
         let run = run_json(&repo, &server);
         assert_eq!(
             run.code,

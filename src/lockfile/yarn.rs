@@ -21,6 +21,20 @@ pub struct YarnLock {
     pub descriptors: BTreeSet<String>,
     /// What the entries lock.
     pub locked: LockedSet,
+    /// Berry only: each entry's descriptors, resolution and dependency descriptors (what an
+    /// immutable install walks to find entries nothing needs any more).
+    pub entries: Vec<BerryEntry>,
+}
+
+/// One entry of a berry lockfile.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BerryEntry {
+    /// The descriptors it answers (`is-odd@npm:^3.0.1`).
+    pub descriptors: Vec<String>,
+    /// What it resolved to (`is-odd@npm:3.0.1`, `a@workspace:packages/a`).
+    pub resolution: String,
+    /// Its dependencies as descriptors (`is-number@npm:^6.0.0`).
+    pub dependencies: Vec<String>,
 }
 
 impl YarnLock {
@@ -216,9 +230,11 @@ fn parse_berry(text: &str) -> Result<YarnLock, ParseError> {
         if key == "__metadata" {
             continue;
         }
-        for descriptor in key.split(", ") {
-            lock.descriptors.insert(descriptor.trim().to_string());
-        }
+        let descriptors: Vec<String> = key
+            .split(", ")
+            .map(|part| part.trim().to_string())
+            .collect();
+        lock.descriptors.extend(descriptors.iter().cloned());
         let Some(resolution) = super::yaml_text(&entry["resolution"]) else {
             return Err(ParseError::new(
                 super::yaml_line(text, &key),
@@ -227,6 +243,24 @@ fn parse_berry(text: &str) -> Result<YarnLock, ParseError> {
             ));
         };
         add_berry(&mut lock.locked, &resolution);
+        let dependencies = match &entry["dependencies"] {
+            yaml_rust2::Yaml::Hash(dependencies) => dependencies
+                .iter()
+                .filter_map(|(name, range)| {
+                    Some(format!(
+                        "{}@{}",
+                        super::yaml_text(name)?,
+                        super::yaml_text(range)?
+                    ))
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        lock.entries.push(BerryEntry {
+            descriptors,
+            resolution,
+            dependencies,
+        });
     }
     Ok(lock)
 }

@@ -8,12 +8,14 @@ pub mod manifest;
 pub mod overrides;
 pub mod rules;
 pub mod spec;
+pub mod tools;
 
 use crate::error::Error;
 use crate::lockfile::npm::NpmLock;
 use crate::report::{Problem, ProblemKind};
 use manifest::Manifest;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use tools::Tool;
 
 /// A read-only view of the files being committed (the index, or a map in tests).
 pub trait Tree {
@@ -44,15 +46,22 @@ const PACKAGE_JSON: &str = "package.json";
 const SHRINKWRAP: &str = "npm-shrinkwrap.json";
 const PACKAGE_LOCK: &str = "package-lock.json";
 const NPMRC: &str = ".npmrc";
+const PNPM_WORKSPACE: &str = "pnpm-workspace.yaml";
 /// Lockfiles of other package managers: their presence is enough here (another check reads them).
 const FOREIGN_LOCKFILES: [&str; 4] = ["yarn.lock", "pnpm-lock.yaml", "bun.lock", "bun.lockb"];
 
 /// Whether a staged change to `path` calls for checking its folder's project: a `package.json`,
-/// an npm lockfile, or the project's `.npmrc` (`legacy-peer-deps` changes the verdict), outside
-/// `node_modules`.
+/// a lockfile of any JavaScript package manager, `pnpm-workspace.yaml`, or the project's
+/// `.npmrc` (`legacy-peer-deps` changes npm's verdict), outside `node_modules`.
 pub fn is_trigger(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
-    matches!(name, PACKAGE_JSON | SHRINKWRAP | PACKAGE_LOCK | NPMRC) && !in_node_modules(path)
+    let lockfile = FOREIGN_LOCKFILES.contains(&name);
+    (lockfile
+        || matches!(
+            name,
+            PACKAGE_JSON | SHRINKWRAP | PACKAGE_LOCK | NPMRC | PNPM_WORKSPACE
+        ))
+        && !in_node_modules(path)
 }
 
 fn in_node_modules(path: &str) -> bool {
@@ -77,6 +86,7 @@ fn join_path(folder: &str, name: &str) -> String {
 struct Manifests<'t, T: Tree + ?Sized> {
     tree: &'t T,
     cache: HashMap<String, Option<Manifest>>,
+    globs: HashMap<String, Vec<String>>,
 }
 
 impl<'t, T: Tree + ?Sized> Manifests<'t, T> {
@@ -84,6 +94,7 @@ impl<'t, T: Tree + ?Sized> Manifests<'t, T> {
         Manifests {
             tree,
             cache: HashMap::new(),
+            globs: HashMap::new(),
         }
     }
 
@@ -100,6 +111,20 @@ impl<'t, T: Tree + ?Sized> Manifests<'t, T> {
         Ok(self.cache.get(folder).and_then(Option::as_ref))
     }
 
+    /// The workspace globs of the project at `folder`: package.json's `workspaces`, and
+    /// `packages` of a `pnpm-workspace.yaml` beside it.
+    fn workspace_globs(&mut self, folder: &str) -> Result<&[String], Error> {
+        if !self.globs.contains_key(folder) {
+            let mut globs = self
+                .get(folder)?
+                .map(|manifest| manifest.workspaces.clone())
+                .unwrap_or_default();
+            globs.extend(pnpm_workspace_globs(self.tree, folder)?);
+            self.globs.insert(folder.to_string(), globs);
+        }
+        Ok(&self.globs[folder])
+    }
+
     /// The nearest ancestor of `folder` whose `workspaces` claim it.
     fn workspace_root(&mut self, folder: &str) -> Result<Option<String>, Error> {
         let mut ancestor = folder;
@@ -110,10 +135,8 @@ impl<'t, T: Tree + ?Sized> Manifests<'t, T> {
                 Some(rest) => rest.trim_start_matches('/'),
                 None => continue,
             };
-            if let Some(manifest) = self.get(ancestor)? {
-                if glob::is_member(&manifest.workspaces, relative) {
-                    return Ok(Some(ancestor.to_string()));
-                }
+            if glob::is_member(self.workspace_globs(ancestor)?, relative) {
+                return Ok(Some(ancestor.to_string()));
             }
         }
         Ok(None)
@@ -230,7 +253,9 @@ pub fn check_project<T: Tree + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Pro
     let mut problems = Vec::new();
     let mut folders: BTreeMap<String, Manifest> = BTreeMap::new();
     let mut workspaces: BTreeMap<String, String> = BTreeMap::new();
-    if !manifest.workspaces.is_empty() {
+    let mut globs = manifest.workspaces.clone();
+    globs.extend(pnpm_workspace_globs(tree, folder)?);
+    if !globs.is_empty() {
         let prefix = if folder.is_empty() {
             String::new()
         } else {
@@ -242,8 +267,7 @@ pub fn check_project<T: Tree + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Pro
             .filter_map(|path| {
                 let relative = path.strip_prefix(&prefix)?;
                 let member = folder_of(relative);
-                glob::is_member(&manifest.workspaces, member)
-                    .then(|| (path.to_string(), member.to_string()))
+                glob::is_member(&globs, member).then(|| (path.to_string(), member.to_string()))
             })
             .collect();
         for (path, member) in members {
@@ -272,36 +296,65 @@ pub fn check_project<T: Tree + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Pro
     }
 
     let Some((lock_path, lock_bytes)) = lockfile else {
+        // Another package manager's lockfile is judged as that tool's frozen install judges it
+        // (only the one `packageManager` names, when it names one).
+        let named = Tool::named_by(&manifest);
+        if !manifest.names_npm() {
+            let mut present = Vec::new();
+            for tool in Tool::ALL {
+                if named.is_none_or(|named| named == tool)
+                    && tree
+                        .read(&at(tool.lockfile()))?
+                        .is_some_and(|b| !b.is_empty())
+                {
+                    present.push(tool);
+                }
+            }
+            if !present.is_empty() {
+                return foreign_problems(tree, folder, &manifest, &folders, &present);
+            }
+            // bun's binary lockfile cannot be read; it still locks the project.
+            if named.is_none_or(|named| named == Tool::Bun) && tree.contains(&at("bun.lockb")) {
+                return Ok(Vec::new());
+            }
+        }
         let needs_lockfile =
             manifest.has_dependencies() || folders.values().any(Manifest::has_dependencies);
         if !needs_lockfile {
             return Ok(Vec::new());
         }
-        let mut foreign = None;
-        for name in FOREIGN_LOCKFILES {
-            if tree.read(&at(name))?.is_some_and(|bytes| !bytes.is_empty()) {
-                foreign = Some(name);
-                break;
-            }
-        }
-        let message = match (foreign, manifest.names_npm(), &empty_lockfile) {
-            (Some(_), false, _) => return Ok(Vec::new()),
-            (Some(name), true, _) => format!(
+        let foreign = FOREIGN_LOCKFILES
+            .into_iter()
+            .find(|name| tree.contains(&at(name)));
+        let (command, lockfile_name) = match named {
+            Some(tool) => (tool.command(), tool.lockfile()),
+            None => ("npm", PACKAGE_LOCK),
+        };
+        let message = match (named, foreign, manifest.names_npm(), &empty_lockfile) {
+            (None, Some(name), true, _) => format!(
                 "packageManager names npm, and {name} is not an npm lockfile: run `npm install` \
                  in {where_} and stage {}",
                 at(PACKAGE_LOCK)
             ),
-            (None, _, Some(empty)) => format!(
+            (Some(tool), _, _, _) => format!(
+                "packageManager names {}, and there is no {}: run `{} install` in {where_} and \
+                 stage {}",
+                tool.command(),
+                tool.lockfile(),
+                tool.command(),
+                at(tool.lockfile())
+            ),
+            (None, _, _, Some(empty)) => format!(
                 "{empty} is empty, so the dependencies are not locked: run `npm install` in \
                  {where_} and stage {empty}"
             ),
-            (None, _, None) => format!(
-                "package.json declares dependencies but nothing locks them: run `npm install` in \
-                 {where_} and stage {}",
-                at(PACKAGE_LOCK)
+            (None, _, _, None) => format!(
+                "package.json declares dependencies but nothing locks them: run `{command} \
+                 install` in {where_} (or your package manager's install) and stage {}",
+                at(lockfile_name)
             ),
         };
-        let path = empty_lockfile.unwrap_or_else(|| at(PACKAGE_LOCK));
+        let path = empty_lockfile.unwrap_or_else(|| at(lockfile_name));
         // A package nested in a locked project that is not one of its workspaces (a fixture, an
         // example, a workspace just removed from the list) is not what `npm ci` installs there:
         // say so, but it is not the missing lockfile of a project.
@@ -394,6 +447,65 @@ pub fn check_project<T: Tree + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Pro
                 )
             }
         })
+        .collect())
+}
+
+/// The problems of a project locked by other package managers' lockfiles.
+fn foreign_problems<T: Tree + ?Sized>(
+    tree: &T,
+    folder: &str,
+    manifest: &Manifest,
+    members: &BTreeMap<String, Manifest>,
+    tools: &[Tool],
+) -> Result<Vec<Problem>, Error> {
+    let projects = tools::Projects {
+        root: manifest,
+        members,
+    };
+    let mut problems = Vec::new();
+    for &tool in tools {
+        let path = join_path(folder, tool.lockfile());
+        let Some(bytes) = tree.read(&path)? else {
+            continue;
+        };
+        let checked =
+            crate::lockfile::decode(&bytes).and_then(|text| tools::check(tool, text, &projects));
+        match checked {
+            Ok(mismatches) => problems.extend(mismatches.into_iter().map(|message| {
+                Problem::new(ProblemKind::LockfileOutOfSync, &path, &message, true)
+            })),
+            Err(error) => problems.push(Problem::new(
+                ProblemKind::LockfileUnreadable,
+                &path,
+                &format!(
+                    "{error}; {} cannot use it: fix it or run `{} install`, and stage {path}",
+                    tool.command(),
+                    tool.command()
+                ),
+                true,
+            )),
+        }
+    }
+    Ok(problems)
+}
+
+/// `packages` of the `pnpm-workspace.yaml` in `folder` (none when there is no such file; an
+/// unreadable one declares nothing, and pnpm's own check of the lockfile reports it).
+fn pnpm_workspace_globs<T: Tree + ?Sized>(tree: &T, folder: &str) -> Result<Vec<String>, Error> {
+    let Some(bytes) = tree.read(&join_path(folder, PNPM_WORKSPACE))? else {
+        return Ok(Vec::new());
+    };
+    let Some(document) = std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(|text| crate::lockfile::yaml_document(text).ok())
+    else {
+        return Ok(Vec::new());
+    };
+    Ok(document["packages"]
+        .as_vec()
+        .into_iter()
+        .flatten()
+        .filter_map(crate::lockfile::yaml_text)
         .collect())
 }
 
