@@ -296,3 +296,33 @@ fn unparsable_lockfiles_are_named_with_their_line() {
             .assert_stderr_contains(needle);
     }
 }
+
+#[test]
+fn all_mode_and_pre_push_read_every_tools_lockfile() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    for (tool, ..) in TOOLS {
+        write_project(&repo, &folder(&[tool, "small"]), tool);
+    }
+    repo.stage_all();
+    let base = repo.commit("one small project per tool");
+
+    // --all: four lockfiles, each package asked about once however many lock it.
+    let run = repo.lockgate(&["--all", "--osv-url", &server.url(), "--format", "json"]);
+    run.assert_success();
+    let report = run.stdout_json();
+    assert_eq!(report["lockfiles"].as_array().unwrap().len(), 4);
+    assert_eq!(report["checked"], 4, "is-odd, is-number 6 and 7, left-pad");
+    assert_eq!(server.querybatch_queries().len(), 4);
+
+    // pre-push: a pushed commit adding debug@4.4.2 to the pnpm project is refused.
+    let text = std::fs::read_to_string(folder(&["pnpm", "small", "pnpm-lock.yaml"])).unwrap();
+    repo.write_and_stage("pnpm/pnpm-lock.yaml", with_malware("pnpm", &text));
+    let head = repo.commit("add debug");
+    let input = format!("refs/heads/main {head} refs/heads/main {base}\n");
+    repo.lockgate_command(&["--osv-url", &server.url(), "--pre-push", "origin", "url"])
+        .stdin(input)
+        .run()
+        .assert_code(1)
+        .assert_stderr_contains("pnpm/pnpm-lock.yaml: debug@4.4.2 is MALWARE");
+}
