@@ -157,6 +157,34 @@ impl Repo {
         Ok(Snapshot::of(self, tree))
     }
 
+    /// The commit `HEAD` points at; `None` before the first commit.
+    pub fn head_commit(&self) -> Result<Option<Oid>, Error> {
+        match self.inner.head() {
+            Ok(head) => head
+                .peel_to_commit()
+                .map(|commit| Some(commit.id()))
+                .map_err(|error| Error::git("read HEAD's commit", error)),
+            Err(error)
+                if matches!(
+                    error.code(),
+                    git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(Error::git("resolve HEAD", error)),
+        }
+    }
+
+    /// The first parent of `commit`; `None` for a root commit.
+    pub fn first_parent(&self, commit: Oid) -> Result<Option<Oid>, Error> {
+        let commit = self
+            .inner
+            .find_commit(commit)
+            .map_err(|error| Error::git(format!("read commit {commit}"), error))?;
+        Ok(commit.parent_ids().next())
+    }
+
     /// Every staged (index) file whose path passes `wanted`, with its blob.
     pub fn staged_files(&self, wanted: impl Fn(&str) -> bool) -> Result<Vec<(String, Oid)>, Error> {
         let index = self
@@ -273,6 +301,11 @@ impl<'r> IndexTree<'r> {
 }
 
 impl<'r, S: Source> Snapshot<'r, S> {
+    /// The blob of the regular file at `path`, if there is one.
+    pub fn blob(&self, path: &str) -> Option<Oid> {
+        self.source.blob(path)
+    }
+
     fn of(repo: &'r Repo, source: S) -> Self {
         Snapshot {
             repo,

@@ -194,16 +194,31 @@ fn is_relevant(path: &str) -> bool {
 /// The pre-commit mode: what the staged lockfiles add to `HEAD`'s, and the npm projects whose
 /// package.json or lockfile is staged. A commit that touches neither costs one index diff.
 fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
-    let changes = repo.staged_changes(is_relevant)?;
+    // Other `.txt` files too: a requirements file's includes (`-r common.txt`) can change alone.
+    let mut changes = repo.staged_changes(|path| is_relevant(path) || path.ends_with(".txt"))?;
     let triggers = trigger_paths(&changes);
-    let mut parsed = Parsed::default();
     let mut lockfiles = Vec::new();
-    for change in &changes {
-        if let Some(locked) = parsed.added_by(repo, change)? {
-            lockfiles.push(LockfileToCheck {
-                path: change.path.clone(),
-                locked,
-            });
+    if !changes.is_empty() {
+        let index = git::IndexTree::new(repo)?;
+        let head = repo
+            .head_commit()?
+            .map(|head| repo.commit_tree(head))
+            .transpose()?;
+        let new_includes = includes_of(&index);
+        let old_includes = head.as_ref().map(includes_of);
+        let old_includes: &Includes<'_> = match &old_includes {
+            Some(reader) => reader,
+            None => &no_includes,
+        };
+        including_requirements(repo, &index, &mut changes)?;
+        let mut parsed = Parsed::default();
+        for change in &changes {
+            if let Some(locked) = parsed.added_by(repo, change, &new_includes, old_includes)? {
+                lockfiles.push(LockfileToCheck {
+                    path: change.path.clone(),
+                    locked,
+                });
+            }
         }
     }
     let problems = if triggers.is_empty() {
@@ -218,20 +233,64 @@ fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
     })
 }
 
+/// A staged change to a file that requirements files include makes each requirements file that
+/// includes it (directly or not) a change too: its new side is the index, its old side `HEAD`.
+fn including_requirements(
+    repo: &git::Repo,
+    index: &git::IndexTree<'_>,
+    changes: &mut Vec<git::Change>,
+) -> Result<(), Error> {
+    let included: std::collections::BTreeSet<String> = changes
+        .iter()
+        .filter(|change| change.path.ends_with(".txt"))
+        .filter(|change| LockfileKind::from_path(&change.path).is_none())
+        .map(|change| change.path.clone())
+        .collect();
+    changes.retain(|change| is_relevant(&change.path));
+    if included.is_empty() {
+        return Ok(());
+    }
+    let head = repo.head_commit()?;
+    let head_tree = head.map(|head| repo.commit_tree(head)).transpose()?;
+    let read = includes_of(index);
+    for (path, new) in
+        repo.staged_files(|path| LockfileKind::from_path(path) == Some(LockfileKind::Requirements))?
+    {
+        if changes.iter().any(|change| change.path == path) {
+            continue;
+        }
+        let closure = lockfile::requirements::includes(&path, &read);
+        if closure.iter().any(|file| included.contains(file)) {
+            let old = head_tree
+                .as_ref()
+                .and_then(|tree| tree.blob(&path))
+                .into_iter()
+                .collect();
+            changes.push(git::Change {
+                path,
+                old,
+                new: Some(new),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// `--all`: every lockfile in the index, whole, and every npm project root.
 fn all_scope(repo: &git::Repo) -> Result<Scope, Error> {
     let files = repo.staged_files(|path| LockfileKind::from_path(path).is_some())?;
+    let tree = git::IndexTree::new(repo)?;
+    let includes = includes_of(&tree);
     let mut lockfiles = Vec::new();
     for (path, oid) in files {
         let Some(kind) = LockfileKind::from_path(&path) else {
             continue;
         };
         lockfiles.push(LockfileToCheck {
-            locked: parse(repo, kind, &path, oid)?,
+            locked: parse(repo, kind, &path, oid, &includes)?,
             path,
         });
     }
-    let tree = git::IndexTree::new(repo)?;
     let problems = sync_problems(&tree, npm_sync::all_projects(&tree)?)?;
     Ok(Scope {
         lockfiles,
@@ -270,8 +329,19 @@ fn push_scope(repo: &git::Repo, remote: &str, input: &str) -> Result<Scope, Erro
     for commit in commits {
         let changes = repo.commit_changes(commit, is_relevant)?;
         touched.extend(trigger_paths(&changes));
+        let tree = repo.commit_tree(commit)?;
+        let parent = match repo.first_parent(commit)? {
+            Some(parent) => Some(repo.commit_tree(parent)?),
+            None => None,
+        };
+        let new_includes = includes_of(&tree);
+        let old_includes = parent.as_ref().map(includes_of);
+        let old_includes: &Includes<'_> = match &old_includes {
+            Some(reader) => reader,
+            None => &no_includes,
+        };
         for change in &changes {
-            match parsed.added_by(repo, change) {
+            match parsed.added_by(repo, change, &new_includes, old_includes) {
                 Ok(Some(locked)) => added.entry(change.path.clone()).or_default().extend(locked),
                 Ok(None) => {}
                 // A version that cannot be read in the middle of the pushed history: what it
@@ -357,40 +427,68 @@ struct Parsed {
 }
 
 impl Parsed {
+    /// The set `oid` locks. Requirements files are read afresh each time: what they lock also
+    /// depends on the files they include, which the blob alone does not pin.
     fn get(
         &mut self,
         repo: &git::Repo,
         kind: LockfileKind,
         path: &str,
         oid: git2::Oid,
-    ) -> Result<&LockedSet, Error> {
+        includes: &Includes<'_>,
+    ) -> Result<LockedSet, Error> {
+        if kind == LockfileKind::Requirements {
+            return parse(repo, kind, path, oid, includes);
+        }
         match self.sets.entry(oid) {
-            std::collections::hash_map::Entry::Occupied(entry) => Ok(entry.into_mut()),
-            std::collections::hash_map::Entry::Vacant(entry) => {
-                Ok(entry.insert(parse(repo, kind, path, oid)?))
-            }
+            std::collections::hash_map::Entry::Occupied(entry) => Ok(entry.get().clone()),
+            std::collections::hash_map::Entry::Vacant(entry) => Ok(entry
+                .insert(parse(repo, kind, path, oid, includes)?)
+                .clone()),
         }
     }
 
     /// What a change to a lockfile adds: its new version less every version it replaces.
     /// `None` for a file that is not a lockfile, or a deleted one.
+    /// `new_includes` and `old_includes` read the snapshots the new and old versions belong to.
     fn added_by(
         &mut self,
         repo: &git::Repo,
         change: &git::Change,
+        new_includes: &Includes<'_>,
+        old_includes: &Includes<'_>,
     ) -> Result<Option<LockedSet>, Error> {
         let (Some(new), Some(kind)) = (change.new, LockfileKind::from_path(&change.path)) else {
             return Ok(None);
         };
-        let mut added = self.get(repo, kind, &change.path, new)?.clone();
+        let mut added = self.get(repo, kind, &change.path, new, new_includes)?;
         for old in &change.old {
             // An unreadable old version cannot vouch for anything: all of the new one is new.
-            if let Ok(old) = self.get(repo, kind, &change.path, *old) {
-                added = added.added_since(old);
+            if let Ok(old) = self.get(repo, kind, &change.path, *old, old_includes) {
+                added = added.added_since(&old);
             }
         }
         Ok(Some(added))
     }
+}
+
+/// Reads the files a requirements file includes from one snapshot of the repository.
+type Includes<'a> = lockfile::requirements::Reader<'a>;
+
+/// A reader of `tree`'s files for [`Includes`].
+fn includes_of<T: npm_sync::Tree + ?Sized>(
+    tree: &T,
+) -> impl Fn(&str) -> Result<Option<String>, lockfile::ParseError> + '_ {
+    move |path: &str| match tree.read(path) {
+        Ok(Some(bytes)) => lockfile::decode(&bytes).map(|text| Some(text.to_string())),
+        Ok(None) => Ok(None),
+        Err(error) => Err(lockfile::ParseError::new(0, 0, error.to_string())),
+    }
+}
+
+/// No includes at all (a side with no snapshot, such as before the first commit).
+fn no_includes(_: &str) -> Result<Option<String>, lockfile::ParseError> {
+    Ok(None)
 }
 
 fn parse(
@@ -398,10 +496,11 @@ fn parse(
     kind: LockfileKind,
     path: &str,
     oid: git2::Oid,
+    includes: &Includes<'_>,
 ) -> Result<LockedSet, Error> {
     let bytes = repo.read_blob(path, oid)?;
     lockfile::decode(&bytes)
-        .and_then(|text| kind.parse(text))
+        .and_then(|text| kind.parse_with_includes(path, text, includes))
         .map_err(|error| Error::Parse {
             path: sanitize::clean(path).into_owned(),
             line: error.line,

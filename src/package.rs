@@ -99,6 +99,18 @@ pub struct LockedSet {
     pub packages: std::collections::BTreeSet<Package>,
     /// Git, `file:` and remote-tarball dependencies.
     pub non_registry: std::collections::BTreeSet<NonRegistry>,
+    /// Requirements that name a package without pinning one version (`requests>=2`): only
+    /// malware published under the name can be looked for.
+    pub unpinned: std::collections::BTreeSet<Unpinned>,
+}
+
+/// A requirement without one exact version.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Unpinned {
+    /// The package, its name normalised.
+    pub package: String,
+    /// The requirement as written (`requests>=2`).
+    pub requirement: String,
 }
 
 impl LockedSet {
@@ -111,6 +123,7 @@ impl LockedSet {
                 .difference(&old.non_registry)
                 .cloned()
                 .collect(),
+            unpinned: self.unpinned.difference(&old.unpinned).cloned().collect(),
         }
     }
 
@@ -118,11 +131,12 @@ impl LockedSet {
     pub fn extend(&mut self, other: LockedSet) {
         self.packages.extend(other.packages);
         self.non_registry.extend(other.non_registry);
+        self.unpinned.extend(other.unpinned);
     }
 
     /// Whether nothing is locked.
     pub fn is_empty(&self) -> bool {
-        self.packages.is_empty() && self.non_registry.is_empty()
+        self.packages.is_empty() && self.non_registry.is_empty() && self.unpinned.is_empty()
     }
 }
 
@@ -136,7 +150,7 @@ mod tests {
                 .iter()
                 .map(|(name, version)| Package::new(Ecosystem::Npm, *name, *version))
                 .collect(),
-            non_registry: Default::default(),
+            ..LockedSet::default()
         }
     }
 

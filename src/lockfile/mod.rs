@@ -4,6 +4,8 @@
 pub mod bun;
 pub mod npm;
 pub mod pnpm;
+pub mod python;
+pub mod requirements;
 pub mod yarn;
 
 use crate::package::LockedSet;
@@ -22,33 +24,38 @@ pub enum LockfileKind {
     Pnpm,
     /// bun's text `bun.lock`.
     Bun,
+    /// pip's `requirements*.txt` (and `requirements/*.txt`).
+    Requirements,
+    /// `poetry.lock`.
+    Poetry,
+    /// `uv.lock`.
+    Uv,
+    /// `pdm.lock`.
+    Pdm,
+    /// PEP 751's `pylock.toml` (or `pylock.<name>.toml`).
+    Pylock,
+    /// pipenv's `Pipfile.lock`.
+    Pipfile,
 }
 
 impl LockfileKind {
-    /// Every supported kind.
-    pub const ALL: [LockfileKind; 5] = [
-        LockfileKind::NpmPackageLock,
-        LockfileKind::NpmShrinkwrap,
-        LockfileKind::Yarn,
-        LockfileKind::Pnpm,
-        LockfileKind::Bun,
-    ];
-
-    /// The file name this kind is stored under.
-    pub fn file_name(self) -> &'static str {
-        match self {
-            LockfileKind::NpmPackageLock => "package-lock.json",
-            LockfileKind::NpmShrinkwrap => "npm-shrinkwrap.json",
-            LockfileKind::Yarn => "yarn.lock",
-            LockfileKind::Pnpm => "pnpm-lock.yaml",
-            LockfileKind::Bun => "bun.lock",
-        }
-    }
-
     /// The kind of the lockfile at `path` (a repository path with `/` separators), if any.
     pub fn from_path(path: &str) -> Option<Self> {
         let name = path.rsplit('/').next().unwrap_or(path);
-        Self::ALL.into_iter().find(|kind| kind.file_name() == name)
+        Some(match name {
+            "package-lock.json" => LockfileKind::NpmPackageLock,
+            "npm-shrinkwrap.json" => LockfileKind::NpmShrinkwrap,
+            "yarn.lock" => LockfileKind::Yarn,
+            "pnpm-lock.yaml" => LockfileKind::Pnpm,
+            "bun.lock" => LockfileKind::Bun,
+            "poetry.lock" => LockfileKind::Poetry,
+            "uv.lock" => LockfileKind::Uv,
+            "pdm.lock" => LockfileKind::Pdm,
+            "Pipfile.lock" => LockfileKind::Pipfile,
+            _ if name.starts_with("pylock.") && name.ends_with(".toml") => LockfileKind::Pylock,
+            _ if requirements::is_requirements_file(path) => LockfileKind::Requirements,
+            _ => return None,
+        })
     }
 
     /// Parses the lockfile text. An empty file locks nothing: npm treats it as no lockfile
@@ -65,6 +72,37 @@ impl LockfileKind {
             LockfileKind::Yarn => yarn::YarnLock::parse(text).map(|lock| lock.locked),
             LockfileKind::Pnpm => pnpm::PnpmLock::parse(text).map(|lock| lock.locked),
             LockfileKind::Bun => bun::BunLock::parse(text).map(|lock| lock.locked),
+            LockfileKind::Poetry => python::Poetry::parse(text).map(|lock| lock.locked),
+            LockfileKind::Uv => python::Uv::parse(text).map(|lock| lock.locked),
+            LockfileKind::Pdm => python::Pdm::parse(text).map(|lock| lock.locked),
+            LockfileKind::Pylock => python::parse_pylock(text),
+            LockfileKind::Pipfile => python::parse_pipfile_lock(text),
+            // Without its includes: `parse_with_includes` is the way to read one.
+            LockfileKind::Requirements => {
+                requirements::parse("requirements.txt", text, &|_| Ok(None))
+            }
+        }
+    }
+}
+
+impl LockfileKind {
+    /// Parses the lockfile at `path` with its text; requirements files read their `-r`/`-c`
+    /// includes through `read`.
+    pub fn parse_with_includes(
+        self,
+        path: &str,
+        text: &str,
+        read: &requirements::Reader<'_>,
+    ) -> Result<LockedSet, ParseError> {
+        match self {
+            LockfileKind::Requirements => {
+                if text.trim().is_empty() {
+                    return Ok(LockedSet::default());
+                }
+                check_conflict_markers(text)?;
+                requirements::parse(path, text, read)
+            }
+            _ => self.parse(text),
         }
     }
 }
@@ -197,6 +235,10 @@ mod tests {
             ),
             ("npm-shrinkwrap.json", Some(LockfileKind::NpmShrinkwrap)),
             ("old-package-lock.json", None),
+            ("api/poetry.lock", Some(LockfileKind::Poetry)),
+            ("pylock.dev.toml", Some(LockfileKind::Pylock)),
+            ("requirements-dev.txt", Some(LockfileKind::Requirements)),
+            ("notes.txt", None),
             ("package-lock.json.bak", None),
             ("package.json", None),
         ];

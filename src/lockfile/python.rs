@@ -1,0 +1,470 @@
+//! Parsers for Python lockfiles: `poetry.lock`, `uv.lock`, `pdm.lock`, `pylock.toml` (PEP 751)
+//! and `Pipfile.lock`. Each is TOML (Pipfile.lock: JSON) listing one entry per locked
+//! package; names are PEP 503-normalised, versions kept as written (PEP 440 compares them).
+//! Entries from git, a URL or a local path are other sources; the project itself (uv's
+//! `virtual`/`editable` root, a local `directory`) is its own code.
+
+use super::ParseError;
+use crate::matching::normalize_name;
+use crate::package::{Ecosystem, LockedSet, NonRegistry, Package, SourceKind};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// `name` normalised as PEP 503 says (`Foo_Bar` → `foo-bar`).
+pub fn normalize(name: &str) -> String {
+    normalize_name(Ecosystem::PyPI, name)
+}
+
+fn registry(locked: &mut LockedSet, name: &str, version: &str) {
+    locked.packages.insert(Package::new(
+        Ecosystem::PyPI,
+        normalize(name),
+        version.trim(),
+    ));
+}
+
+fn other(locked: &mut LockedSet, name: &str, kind: SourceKind, source: String) {
+    locked.non_registry.insert(NonRegistry {
+        name: normalize(name),
+        kind,
+        source,
+    });
+}
+
+/// A TOML document, or the line and column where it stops being one.
+fn toml_document<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, ParseError> {
+    toml::from_str(text).map_err(|error| {
+        let (line, column) = error
+            .span()
+            .map(|span| position(text, span.start))
+            .unwrap_or((0, 0));
+        ParseError::new(line, column, error.message().trim().to_string())
+    })
+}
+
+/// 1-based line and column of byte `offset`.
+pub(super) fn position(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |at| at + 1) + 1;
+    (line, column)
+}
+
+// --- poetry.lock ---------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct PoetryLock {
+    #[serde(default)]
+    package: Vec<PoetryPackage>,
+    #[serde(default)]
+    metadata: PoetryMetadata,
+}
+
+#[derive(Deserialize, Default)]
+struct PoetryMetadata {
+    #[serde(default, rename = "content-hash")]
+    content_hash: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PoetryPackage {
+    name: String,
+    version: String,
+    #[serde(default)]
+    source: Option<PoetrySource>,
+}
+
+#[derive(Deserialize)]
+struct PoetrySource {
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    reference: Option<String>,
+    #[serde(default)]
+    resolved_reference: Option<String>,
+}
+
+/// A parsed `poetry.lock`: its packages and `content-hash`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Poetry {
+    /// What it locks.
+    pub locked: LockedSet,
+    /// `[metadata] content-hash`: poetry's hash of the pyproject.toml it was locked from.
+    pub content_hash: Option<String>,
+}
+
+impl Poetry {
+    /// Parses `poetry.lock` text.
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
+        let lock: PoetryLock = toml_document(text)?;
+        let mut locked = LockedSet::default();
+        for package in lock.package {
+            match package.source {
+                // `legacy` is another package index: still a published version.
+                None => registry(&mut locked, &package.name, &package.version),
+                Some(source) if source.kind == "legacy" => {
+                    registry(&mut locked, &package.name, &package.version);
+                }
+                Some(source) => {
+                    let (kind, text) = match source.kind.as_str() {
+                        "git" => {
+                            let commit = source
+                                .resolved_reference
+                                .or(source.reference)
+                                .unwrap_or_default();
+                            (SourceKind::Git, format!("{}#{commit}", source.url))
+                        }
+                        "url" => (SourceKind::Remote, source.url),
+                        _ => (SourceKind::File, source.url),
+                    };
+                    other(&mut locked, &package.name, kind, text);
+                }
+            }
+        }
+        Ok(Poetry {
+            locked,
+            content_hash: lock.metadata.content_hash,
+        })
+    }
+}
+
+// --- uv.lock -------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct UvLockWire {
+    #[serde(default)]
+    package: Vec<UvPackageWire>,
+}
+
+#[derive(Deserialize)]
+struct UvPackageWire {
+    name: String,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    source: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    metadata: Option<UvMetadataWire>,
+}
+
+#[derive(Deserialize, Default)]
+struct UvMetadataWire {
+    #[serde(default, rename = "requires-dist")]
+    requires_dist: Vec<UvRequirement>,
+    #[serde(default, rename = "requires-dev")]
+    requires_dev: BTreeMap<String, Vec<UvRequirement>>,
+}
+
+/// One requirement uv recorded for the project (`{ name = "requests", specifier = ">=2" }`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+pub struct UvRequirement {
+    /// The package.
+    pub name: String,
+    /// Its version specifier (`>=2.31`), when any.
+    #[serde(default)]
+    pub specifier: Option<String>,
+    /// Extras asked for.
+    #[serde(default)]
+    pub extras: Vec<String>,
+    /// The environment marker, when any.
+    #[serde(default)]
+    pub marker: Option<String>,
+}
+
+/// A parsed `uv.lock`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Uv {
+    /// What it locks.
+    pub locked: LockedSet,
+    /// The projects of the workspace (editable or virtual roots): name → what uv recorded of
+    /// their `[project] dependencies` (`requires-dist`) and dependency groups (`requires-dev`).
+    pub projects: BTreeMap<String, UvProject>,
+}
+
+/// What `uv.lock` recorded of one of its own projects.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UvProject {
+    /// `requires-dist`.
+    pub requires_dist: Vec<UvRequirement>,
+    /// `requires-dev`: group → requirements.
+    pub requires_dev: BTreeMap<String, Vec<UvRequirement>>,
+}
+
+impl Uv {
+    /// Parses `uv.lock` text.
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
+        let lock: UvLockWire = toml_document(text)?;
+        let mut uv = Uv::default();
+        for package in lock.package {
+            let source_text = |key: &str| {
+                package
+                    .source
+                    .get(key)
+                    .and_then(toml::Value::as_str)
+                    .map(str::to_string)
+            };
+            if ["editable", "virtual"]
+                .iter()
+                .any(|key| package.source.contains_key(*key))
+            {
+                let metadata = package.metadata.unwrap_or_default();
+                uv.projects.insert(
+                    normalize(&package.name),
+                    UvProject {
+                        requires_dist: metadata.requires_dist,
+                        requires_dev: metadata.requires_dev,
+                    },
+                );
+                continue;
+            }
+            let version = package.version.clone().unwrap_or_default();
+            if package.source.contains_key("registry") || package.source.is_empty() {
+                registry(&mut uv.locked, &package.name, &version);
+            } else if let Some(git) = source_text("git") {
+                other(&mut uv.locked, &package.name, SourceKind::Git, git);
+            } else if let Some(url) = source_text("url") {
+                other(&mut uv.locked, &package.name, SourceKind::Remote, url);
+            } else if let Some(path) = source_text("path").or_else(|| source_text("directory")) {
+                other(&mut uv.locked, &package.name, SourceKind::File, path);
+            }
+        }
+        Ok(uv)
+    }
+}
+
+// --- pdm.lock ------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct PdmLockWire {
+    #[serde(default)]
+    package: Vec<PdmPackageWire>,
+    #[serde(default)]
+    metadata: PdmMetadataWire,
+}
+
+#[derive(Deserialize, Default)]
+struct PdmMetadataWire {
+    #[serde(default)]
+    content_hash: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PdmPackageWire {
+    name: String,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    git: Option<String>,
+    #[serde(default)]
+    revision: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    path: Option<String>,
+}
+
+/// A parsed `pdm.lock`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Pdm {
+    /// What it locks.
+    pub locked: LockedSet,
+    /// `[metadata] content_hash` (`sha256:…`).
+    pub content_hash: Option<String>,
+}
+
+impl Pdm {
+    /// Parses `pdm.lock` text.
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
+        let lock: PdmLockWire = toml_document(text)?;
+        let mut locked = LockedSet::default();
+        for package in lock.package {
+            if let Some(git) = package.git {
+                let source = format!("{git}#{}", package.revision.unwrap_or_default());
+                other(&mut locked, &package.name, SourceKind::Git, source);
+            } else if let Some(url) = package.url {
+                other(&mut locked, &package.name, SourceKind::Remote, url);
+            } else if let Some(path) = package.path {
+                other(&mut locked, &package.name, SourceKind::File, path);
+            } else if let Some(version) = package.version {
+                registry(&mut locked, &package.name, &version);
+            }
+        }
+        Ok(Pdm {
+            locked,
+            content_hash: lock.metadata.content_hash,
+        })
+    }
+}
+
+// --- pylock.toml (PEP 751) -----------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct PylockWire {
+    #[serde(rename = "lock-version")]
+    lock_version: Option<String>,
+    #[serde(default)]
+    packages: Vec<PylockPackageWire>,
+}
+
+#[derive(Deserialize)]
+struct PylockPackageWire {
+    name: String,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    vcs: Option<toml::Value>,
+    #[serde(default)]
+    directory: Option<toml::Value>,
+    #[serde(default)]
+    archive: Option<toml::Value>,
+}
+
+/// Parses `pylock.toml` (PEP 751): packages with `vcs`, `directory` or `archive` are other
+/// sources; the rest (sdists and wheels from an index) are published versions.
+pub fn parse_pylock(text: &str) -> Result<LockedSet, ParseError> {
+    let lock: PylockWire = toml_document(text)?;
+    if lock.lock_version.is_none() {
+        return Err(ParseError::new(
+            1,
+            1,
+            "no `lock-version`: not a PEP 751 pylock.toml",
+        ));
+    }
+    let mut locked = LockedSet::default();
+    let text_of = |value: &toml::Value, key: &str| {
+        value
+            .get(key)
+            .and_then(toml::Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    for package in lock.packages {
+        if let Some(vcs) = &package.vcs {
+            let source = format!("{}#{}", text_of(vcs, "url"), text_of(vcs, "commit-id"));
+            other(&mut locked, &package.name, SourceKind::Git, source);
+        } else if let Some(directory) = &package.directory {
+            other(
+                &mut locked,
+                &package.name,
+                SourceKind::File,
+                text_of(directory, "path"),
+            );
+        } else if let Some(archive) = &package.archive {
+            let url = text_of(archive, "url");
+            let source = if url.is_empty() {
+                text_of(archive, "path")
+            } else {
+                url
+            };
+            other(&mut locked, &package.name, SourceKind::Remote, source);
+        } else if let Some(version) = package.version {
+            registry(&mut locked, &package.name, &version);
+        }
+    }
+    Ok(locked)
+}
+
+// --- Pipfile.lock --------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct PipfileLockWire {
+    #[serde(default)]
+    default: BTreeMap<String, PipfileEntry>,
+    #[serde(default)]
+    develop: BTreeMap<String, PipfileEntry>,
+}
+
+#[derive(Deserialize)]
+struct PipfileEntry {
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    git: Option<String>,
+    #[serde(default, rename = "ref")]
+    reference: Option<String>,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    file: Option<String>,
+}
+
+/// Parses `Pipfile.lock` (JSON): `default` and `develop`, each name → `{"version": "==1.2.3"}`
+/// or a git / path / file source.
+pub fn parse_pipfile_lock(text: &str) -> Result<LockedSet, ParseError> {
+    let lock: PipfileLockWire =
+        serde_json::from_str(text).map_err(|error| ParseError::from_json(&error))?;
+    let mut locked = LockedSet::default();
+    for (name, entry) in lock.default.iter().chain(&lock.develop) {
+        if let Some(git) = &entry.git {
+            let source = format!("{git}#{}", entry.reference.clone().unwrap_or_default());
+            other(&mut locked, name, SourceKind::Git, source);
+        } else if let Some(path) = &entry.path {
+            other(&mut locked, name, SourceKind::File, path.clone());
+        } else if let Some(file) = &entry.file {
+            other(&mut locked, name, SourceKind::Remote, file.clone());
+        } else if let Some(version) = &entry.version {
+            let version = version.trim_start_matches("===").trim_start_matches("==");
+            registry(&mut locked, name, version);
+        }
+    }
+    Ok(locked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packages(locked: &LockedSet) -> Vec<String> {
+        locked.packages.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn poetry_uv_pdm_pylock_and_pipfile() {
+        // Shapes from each tool's documentation and tests/fixtures/python.
+        let poetry = Poetry::parse(
+            "[[package]]\nname = \"Jinja2\"\nversion = \"3.1.4\"\n\n[[package]]\nname = \"vcspkg\"\nversion = \"1.0\"\n[package.source]\ntype = \"git\"\nurl = \"https://example.test/repo.git\"\nreference = \"v1\"\nresolved_reference = \"abc\"\n\n[metadata]\ncontent-hash = \"deadbeef\"\n",
+        )
+        .unwrap();
+        assert_eq!(packages(&poetry.locked), ["jinja2@3.1.4"]);
+        assert_eq!(poetry.content_hash.as_deref(), Some("deadbeef"));
+        assert_eq!(poetry.locked.non_registry.len(), 1);
+
+        let uv = Uv::parse(
+            "version = 1\n\n[[package]]\nname = \"demo\"\nversion = \"0.1.0\"\nsource = { virtual = \".\" }\n\n[package.metadata]\nrequires-dist = [{ name = \"requests\", specifier = \">=2.31\" }]\n\n[[package]]\nname = \"typing-extensions\"\nversion = \"4.12.2\"\nsource = { registry = \"https://pypi.example.test/simple\" }\n",
+        )
+        .unwrap();
+        assert_eq!(packages(&uv.locked), ["typing-extensions@4.12.2"]);
+        assert_eq!(
+            uv.projects["demo"].requires_dist[0].specifier.as_deref(),
+            Some(">=2.31")
+        );
+
+        let pdm = Pdm::parse(
+            "[metadata]\ncontent_hash = \"sha256:abc\"\n\n[[package]]\nname = \"six\"\nversion = \"1.16.0\"\n",
+        )
+        .unwrap();
+        assert_eq!(packages(&pdm.locked), ["six@1.16.0"]);
+
+        let pylock = parse_pylock(
+            "lock-version = \"1.0\"\n\n[[packages]]\nname = \"Six\"\nversion = \"1.16.0\"\n\n[[packages]]\nname = \"local\"\ndirectory = { path = \".\" }\n",
+        )
+        .unwrap();
+        assert_eq!(packages(&pylock), ["six@1.16.0"]);
+
+        let pipfile = parse_pipfile_lock(
+            r#"{"_meta": {}, "default": {"six": {"version": "==1.16.0"}}, "develop": {"Iniconfig": {"version": "==2.0.0"}, "vcspkg": {"git": "https://example.test/r.git", "ref": "abc"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(packages(&pipfile), ["iniconfig@2.0.0", "six@1.16.0"]);
+    }
+
+    #[test]
+    fn bad_input_names_the_line() {
+        let error = Poetry::parse("[[package]]\nname = \"a\"\nversion = 1.0.0\n").unwrap_err();
+        assert_eq!(error.line, 3, "{error}");
+        let error = parse_pipfile_lock("{\n  \"default\": [}\n").unwrap_err();
+        assert_eq!(error.line, 2, "{error}");
+    }
+}

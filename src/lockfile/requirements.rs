@@ -1,0 +1,426 @@
+//! Parser for pip's requirements files (`requirements*.txt`): one PEP 508 requirement per
+//! line, `\` continuations, `#` comments, per-requirement options (`--hash=…`), `-r`/`-c`
+//! includes read from the same commit (through a reader the caller gives; a cycle is an error),
+//! and `-e`, VCS, URL and path requirements, which are other sources.
+//!
+//! A requirement pins a package when its only specifier is `==version` or `===version`; a
+//! constraints file (`-c`) can pin what a requirement leaves open, as pip applies it. Anything
+//! else is unpinned: the version pip picks is not known, so only malware under the name can be
+//! looked for.
+
+use super::ParseError;
+use crate::package::{LockedSet, SourceKind, Unpinned};
+use pep508_rs::{Requirement, VerbatimUrl, VersionOrUrl};
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+/// Reads another file of the same snapshot by repository path; `Ok(None)` when there is none.
+pub type Reader<'a> = dyn Fn(&str) -> Result<Option<String>, ParseError> + 'a;
+
+/// Deepest chain of `-r`/`-c` includes followed.
+const MAX_DEPTH: usize = 16;
+
+/// Whether a repository path is a requirements file lockgate reads: `requirements*.txt`, or a
+/// `.txt` in a folder named `requirements` (`requirements/base.txt`).
+pub fn is_requirements_file(path: &str) -> bool {
+    let mut parts = path.rsplit('/');
+    let name = parts.next().unwrap_or(path);
+    let folder = parts.next().unwrap_or_default();
+    name.ends_with(".txt") && (name.starts_with("requirements") || folder == "requirements")
+}
+
+/// Parses the requirements file at `path` (a repository path) with `text`, following its
+/// includes through `read`.
+pub fn parse(path: &str, text: &str, read: &Reader<'_>) -> Result<LockedSet, ParseError> {
+    let mut found = Found::default();
+    let mut stack = vec![path.to_string()];
+    collect(path, text, read, &mut stack, &mut found, false)?;
+    Ok(found.finish())
+}
+
+/// Every file `path` includes, directly or not (unreadable ones and cycles are left out).
+pub fn includes(path: &str, read: &Reader<'_>) -> Vec<String> {
+    let mut seen: Vec<String> = vec![path.to_string()];
+    let mut pending = vec![path.to_string()];
+    while let Some(file) = pending.pop() {
+        let Ok(Some(text)) = read(&file) else {
+            continue;
+        };
+        for (_, line) in logical_lines(&text) {
+            if let Some(("-r" | "--requirement" | "-c" | "--constraint", value)) = option(&line) {
+                let include = resolve(&file, value);
+                if !seen.contains(&include) && seen.len() < 256 {
+                    seen.push(include.clone());
+                    pending.push(include);
+                }
+            }
+        }
+    }
+    seen.remove(0);
+    seen
+}
+
+/// What the files say, before constraints are applied.
+#[derive(Default)]
+struct Found {
+    locked: LockedSet,
+    /// Unpinned requirements: normalised name → as written.
+    open: BTreeMap<String, String>,
+    /// Pins from constraints files: normalised name → version.
+    constraints: BTreeMap<String, String>,
+}
+
+impl Found {
+    fn finish(mut self) -> LockedSet {
+        for (name, requirement) in self.open {
+            match self.constraints.get(&name) {
+                Some(version) => {
+                    self.locked.packages.insert(crate::package::Package::new(
+                        crate::package::Ecosystem::PyPI,
+                        name,
+                        version.clone(),
+                    ));
+                }
+                None => {
+                    self.locked.unpinned.insert(Unpinned {
+                        package: name,
+                        requirement,
+                    });
+                }
+            }
+        }
+        self.locked
+    }
+}
+
+/// Logical lines: continuations joined, comments and blank lines dropped; each with the line
+/// number it starts on.
+fn logical_lines(text: &str) -> Vec<(usize, String)> {
+    let mut lines = Vec::new();
+    let mut current = String::new();
+    let mut start = 0;
+    for (index, raw) in text.lines().enumerate() {
+        if current.is_empty() {
+            start = index + 1;
+        }
+        let line = strip_comment(raw);
+        match line.trim_end().strip_suffix('\\') {
+            Some(continued) => {
+                current.push_str(continued);
+                current.push(' ');
+            }
+            None => {
+                current.push_str(line);
+                let joined = std::mem::take(&mut current);
+                if !joined.trim().is_empty() {
+                    lines.push((start, joined.trim().to_string()));
+                }
+            }
+        }
+    }
+    if !current.trim().is_empty() {
+        lines.push((start, current.trim().to_string()));
+    }
+    lines
+}
+
+/// A line without its comment: `#` at the start or after whitespace, as pip reads it.
+fn strip_comment(line: &str) -> &str {
+    let bytes = line.as_bytes();
+    for (index, &byte) in bytes.iter().enumerate() {
+        if byte == b'#' && (index == 0 || bytes[index - 1].is_ascii_whitespace()) {
+            return &line[..index];
+        }
+    }
+    line
+}
+
+fn collect(
+    path: &str,
+    text: &str,
+    read: &Reader<'_>,
+    stack: &mut Vec<String>,
+    found: &mut Found,
+    constraints: bool,
+) -> Result<(), ParseError> {
+    for (number, line) in logical_lines(text) {
+        let at = |message: String| ParseError::new(number, 1, message);
+        if let Some((option, value)) = option(&line) {
+            match option {
+                "-r" | "--requirement" | "-c" | "--constraint" => {
+                    let include = resolve(path, value);
+                    if let Some(index) = stack.iter().position(|seen| *seen == include) {
+                        let mut chain: Vec<&str> =
+                            stack[index..].iter().map(String::as_str).collect();
+                        chain.push(&include);
+                        return Err(at(format!("include cycle: {}", chain.join(" → "))));
+                    }
+                    if stack.len() >= MAX_DEPTH {
+                        return Err(at(format!("includes nested more than {MAX_DEPTH} deep")));
+                    }
+                    let Some(included) = read(&include)? else {
+                        return Err(at(format!("`{line}`: {include} is not in this commit")));
+                    };
+                    stack.push(include.clone());
+                    let is_constraints = constraints || matches!(option, "-c" | "--constraint");
+                    collect(&include, &included, read, stack, found, is_constraints).map_err(
+                        |error| {
+                            at(format!(
+                                "in {include}, line {}: {}",
+                                error.line, error.message
+                            ))
+                        },
+                    )?;
+                    stack.pop();
+                }
+                "-e" | "--editable" if !constraints => add_other(found, value),
+                _ => {} // Index, find-links and build options do not change what is required.
+            }
+            continue;
+        }
+        // Per-requirement options (`--hash=…`) follow the requirement.
+        let requirement = match line.find(" -") {
+            Some(options) => line[..options].trim(),
+            None => line.as_str(),
+        };
+        requirement_line(requirement, found, constraints).map_err(at)?;
+    }
+    Ok(())
+}
+
+/// A global option line (`-r file`, `-rfile`, `--requirement=file`, `-e path`,
+/// `--index-url …`) as (option, value).
+fn option(line: &str) -> Option<(&str, &str)> {
+    if !line.starts_with('-') {
+        return None;
+    }
+    let end = line
+        .find(|c: char| c == '=' || c.is_whitespace())
+        .unwrap_or(line.len());
+    let (option, rest) = line.split_at(end);
+    let value = rest.trim_start_matches('=').trim();
+    // Short options may carry their value directly: `-rbase.txt`.
+    for short in ["-r", "-c", "-e"] {
+        if let Some(attached) = option.strip_prefix(short).filter(|v| !v.is_empty()) {
+            if !option.starts_with("--") {
+                return Some((short, attached));
+            }
+        }
+    }
+    Some((option, value))
+}
+
+/// `base.txt`'s `-r other.txt` is relative to base.txt's folder.
+fn resolve(from: &str, include: &str) -> String {
+    let folder = from.rsplit_once('/').map_or("", |(folder, _)| folder);
+    crate::npm_sync::spec::join(folder, include)
+}
+
+fn requirement_line(line: &str, found: &mut Found, constraints: bool) -> Result<(), String> {
+    let requirement = match Requirement::<VerbatimUrl>::from_str(line) {
+        Ok(requirement) => requirement,
+        Err(error) => {
+            // A bare URL or path (`git+https://…#egg=name`, `./pkg`, `pkg-1.0.tar.gz`).
+            if looks_like_location(line) {
+                if !constraints {
+                    add_other(found, line);
+                }
+                return Ok(());
+            }
+            let first = error.to_string();
+            return Err(format!(
+                "`{line}` is not a requirement: {}",
+                first.lines().next().unwrap_or_default()
+            ));
+        }
+    };
+    let name = requirement.name.to_string();
+    match &requirement.version_or_url {
+        Some(VersionOrUrl::Url(url)) => {
+            if !constraints {
+                let text = url.to_string();
+                found
+                    .locked
+                    .non_registry
+                    .insert(crate::package::NonRegistry {
+                        name,
+                        kind: kind_of(&text),
+                        source: text,
+                    });
+            }
+        }
+        Some(VersionOrUrl::VersionSpecifier(specifiers)) => {
+            let pinned = match &specifiers[..] {
+                [only]
+                    if matches!(
+                        only.operator(),
+                        pep440_rs::Operator::Equal | pep440_rs::Operator::ExactEqual
+                    ) =>
+                {
+                    Some(only.version().to_string())
+                }
+                _ => None,
+            };
+            match (pinned, constraints) {
+                (Some(version), true) => {
+                    found.constraints.insert(name, version);
+                }
+                (Some(version), false) => {
+                    found.locked.packages.insert(crate::package::Package::new(
+                        crate::package::Ecosystem::PyPI,
+                        name,
+                        version,
+                    ));
+                }
+                (None, true) => {}
+                (None, false) => {
+                    found.open.entry(name).or_insert_with(|| line.to_string());
+                }
+            }
+        }
+        None => {
+            if !constraints {
+                found.open.entry(name).or_insert_with(|| line.to_string());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn looks_like_location(line: &str) -> bool {
+    let lower = line.to_ascii_lowercase();
+    lower.contains("://")
+        || lower.starts_with('.')
+        || lower.starts_with('/')
+        || [".whl", ".tar.gz", ".zip", ".tgz"].iter().any(|suffix| {
+            lower
+                .split(['#', ';'])
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .ends_with(suffix)
+        })
+}
+
+fn kind_of(location: &str) -> SourceKind {
+    let lower = location.to_ascii_lowercase();
+    if ["git+", "hg+", "svn+", "bzr+"]
+        .iter()
+        .any(|vcs| lower.starts_with(vcs))
+    {
+        SourceKind::Git
+    } else if lower.starts_with("http://") || lower.starts_with("https://") {
+        SourceKind::Remote
+    } else {
+        SourceKind::File
+    }
+}
+
+/// An `-e` target or a bare location, named by its `#egg=` fragment or its last path segment.
+fn add_other(found: &mut Found, location: &str) {
+    let location = location.trim();
+    let name = location
+        .split_once("#egg=")
+        .map(|(_, egg)| egg.split('&').next().unwrap_or(egg).to_string())
+        .unwrap_or_else(|| {
+            location
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or(location)
+                .to_string()
+        });
+    found
+        .locked
+        .non_registry
+        .insert(crate::package::NonRegistry {
+            name: super::python::normalize(&name),
+            kind: kind_of(location),
+            source: location.to_string(),
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(entries: &[(&str, &str)]) -> impl Fn(&str) -> Result<Option<String>, ParseError> {
+        let map: BTreeMap<String, String> = entries
+            .iter()
+            .map(|(path, text)| (path.to_string(), text.to_string()))
+            .collect();
+        move |path| Ok(map.get(path).cloned())
+    }
+
+    #[test]
+    fn pins_hashes_includes_constraints_and_other_sources() {
+        // The forms pip's documentation gives for requirements files.
+        let base = "# comment\n-r common.txt\n-c constraints.txt\nFoo_Bar[socks]==1.0 ; python_version < \"3.11\" \\\n    --hash=sha256:abc \\\n    --hash=sha256:def\nsix===1.16.0  # trailing comment\nrequests>=2\nidna\n-e ./localpkg\ngit+https://example.test/repo.git@v1#egg=vcspkg\npkg @ https://example.test/pkg-1.0.tar.gz\n--index-url https://pypi.example.test/simple\n";
+        let read = files(&[
+            ("reqs/common.txt", "jinja2==3.1.4\n"),
+            ("reqs/constraints.txt", "requests==2.31.0\nunused==1.0\n"),
+        ]);
+        let locked = parse("reqs/requirements.txt", base, &read).unwrap();
+        let packages: Vec<String> = locked.packages.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            packages,
+            [
+                "foo-bar@1.0",
+                "jinja2@3.1.4",
+                "requests@2.31.0",
+                "six@1.16.0"
+            ]
+        );
+        let unpinned: Vec<&str> = locked.unpinned.iter().map(|u| u.package.as_str()).collect();
+        assert_eq!(unpinned, ["idna"]);
+        let others: Vec<(String, &str)> = locked
+            .non_registry
+            .iter()
+            .map(|entry| (entry.name.clone(), entry.kind.as_str()))
+            .collect();
+        assert_eq!(
+            others,
+            [
+                ("localpkg".to_string(), "file"),
+                ("pkg".to_string(), "remote"),
+                ("vcspkg".to_string(), "git")
+            ]
+        );
+    }
+
+    #[test]
+    fn include_cycles_and_missing_files_are_errors() {
+        let read = files(&[
+            ("a.txt", "-r b.txt\n"),
+            ("b.txt", "six==1.16.0\n-r a.txt\n"),
+        ]);
+        let error = parse("a.txt", "-r b.txt\n", &read).unwrap_err();
+        assert!(
+            error
+                .message
+                .contains("include cycle: a.txt → b.txt → a.txt"),
+            "{error}"
+        );
+        let error = parse("requirements.txt", "six==1\n-r gone.txt\n", &read).unwrap_err();
+        assert_eq!(error.line, 2);
+        assert!(
+            error.message.contains("gone.txt is not in this commit"),
+            "{error}"
+        );
+        let error = parse("requirements.txt", "six==1\nnot a requirement!\n", &read).unwrap_err();
+        assert_eq!(error.line, 2, "{error}");
+    }
+
+    #[test]
+    fn requirements_files_by_name() {
+        for (path, expected) in [
+            ("requirements.txt", true),
+            ("api/requirements-dev.txt", true),
+            ("requirements/base.txt", true),
+            ("docs/notes.txt", false),
+            ("requirements.in", false),
+        ] {
+            assert_eq!(is_requirements_file(path), expected, "{path}");
+        }
+    }
+}
