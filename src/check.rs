@@ -27,7 +27,11 @@ pub fn findings(
             let Some(advisory) = advisories.get(id) else {
                 continue;
             };
-            if advisory.withdrawn.is_some() {
+            // A package of unknown version (an unpinned requirement) only answers for malware:
+            // a vulnerability of some version says nothing about the one that gets installed.
+            if advisory.withdrawn.is_some()
+                || package.version.is_empty() && !advisory.is_malicious()
+            {
                 continue;
             }
             let blocking = advisory.is_malicious() || policy.fail_on_vuln;

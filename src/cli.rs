@@ -64,6 +64,10 @@ pub struct Cli {
     )]
     pub cache_ttl: u64,
 
+    /// Block on requirements that do not pin one version (`requests>=2`), not only warn.
+    #[arg(long, env = "LOCKGATE_FAIL_ON_UNPINNED", value_parser = clap::builder::BoolishValueParser::new())]
+    pub fail_on_unpinned: bool,
+
     /// Block on ordinary vulnerabilities too, not only on malware.
     #[arg(long)]
     pub fail_on_vuln: bool,

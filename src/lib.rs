@@ -136,6 +136,27 @@ fn check(cli: &Cli) -> Result<Report, Error> {
 
     let mut where_locked: BTreeMap<Package, Vec<String>> = BTreeMap::new();
     for lockfile in &lockfiles {
+        for unpinned in &lockfile.locked.unpinned {
+            report.problems.push(Problem::new(
+                ProblemKind::UnpinnedRequirement,
+                &lockfile.path,
+                &format!(
+                    "`{}` does not pin one version, so what gets installed cannot be checked \
+                     (malware published as {} is still looked for): pin it with `==`, or lock \
+                     with pip-compile or uv",
+                    unpinned.requirement, unpinned.package
+                ),
+                cli.fail_on_unpinned,
+            ));
+            where_locked
+                .entry(Package::new(
+                    package::Ecosystem::PyPI,
+                    &unpinned.package,
+                    "",
+                ))
+                .or_default()
+                .push(lockfile.path.clone());
+        }
         report
             .lockfiles
             .push(sanitize::clean(&lockfile.path).into_owned());

@@ -54,7 +54,11 @@ impl Package {
 
 impl fmt::Display for Package {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}@{}", self.name, self.version)
+        if self.version.is_empty() {
+            write!(f, "{} (any version)", self.name)
+        } else {
+            write!(f, "{}@{}", self.name, self.version)
+        }
     }
 }
 

@@ -97,6 +97,8 @@ pub enum ProblemKind {
     AdvisoryDataMissing,
     /// The offline database is older than the configured number of days.
     AdvisoryDataStale,
+    /// A requirement that does not pin one version: what gets installed cannot be checked.
+    UnpinnedRequirement,
     /// A project with dependencies has no usable npm lockfile (absent or empty).
     LockfileMissing,
     /// The lockfile npm would use cannot be read (not JSON, merge-conflict markers, not UTF-8).

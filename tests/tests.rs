@@ -6,6 +6,7 @@ mod hooks;
 mod js_lockfiles;
 mod npm_sync;
 mod offline;
+mod python;
 mod staged;
 mod support;
 mod support_selftest;

@@ -217,10 +217,12 @@ impl Database {
                     })?;
                 for &index in indexes.iter().filter(|&&i| names[i] == key) {
                     let version = &packages[index].version;
-                    let hit = entry
-                        .affected
-                        .iter()
-                        .any(|affected| matching::affects(affected, self.ecosystem, version));
+                    // No version known: every record of the package, as OSV answers it.
+                    let hit = version.is_empty()
+                        || entry
+                            .affected
+                            .iter()
+                            .any(|affected| matching::affects(affected, self.ecosystem, version));
                     if hit && !ids[index].contains(&entry.id) {
                         ids[index].push(entry.id.clone());
                     }

@@ -11,7 +11,10 @@ struct BatchRequest<'a> {
 #[derive(Serialize)]
 struct Query<'a> {
     package: QueryPackage<'a>,
-    version: &'a str,
+    /// Left out for a package whose version is not known: OSV then answers with every record
+    /// of the package.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     page_token: Option<&'a str>,
 }
@@ -70,7 +73,7 @@ pub(super) fn batch_request(packages: &[Package], pending: &[(usize, Option<Stri
                     name: &package.name,
                     ecosystem: package.ecosystem.as_osv(),
                 },
-                version: &package.version,
+                version: (!package.version.is_empty()).then_some(package.version.as_str()),
                 page_token: token.as_deref(),
             }
         })

@@ -608,7 +608,7 @@ impl Shared {
             .database
             .candidates(ecosystem, name)
             .filter(|r| self.return_withdrawn || !r.withdrawn)
-            .filter(|r| r.affects(ecosystem, name, version))
+            .filter(|r| version.is_empty() || r.affects(ecosystem, name, version))
             .collect();
         hits.sort_by(|a, b| a.id.cmp(&b.id));
         hits.dedup_by(|a, b| a.id == b.id);
@@ -658,7 +658,11 @@ fn parse_query(query: &Value) -> Result<RecordedQuery, String> {
     Ok(RecordedQuery {
         ecosystem: text(package.get("ecosystem"), "package.ecosystem")?,
         name: text(package.get("name"), "package.name")?,
-        version: text(query.get("version"), "version")?,
+        // OSV answers a query without a version with every record of the package.
+        version: match query.get("version") {
+            None | Some(Value::Null) => String::new(),
+            version => text(version, "version")?,
+        },
         page_token,
     })
 }
