@@ -109,6 +109,23 @@ fn vulns_endpoint_serves_full_records_and_404s() {
 }
 
 #[test]
+fn a_query_without_a_version_gets_every_record_of_the_package() {
+    // OSV's querybatch treats `version` as optional: without it, all records of the package.
+    let server = OsvServer::start();
+    let body = json!({ "queries": [{ "package": { "ecosystem": "npm", "name": "debug" } }] });
+    let reply = http_request(
+        &server.url(),
+        "POST",
+        "/v1/querybatch",
+        Some(&body.to_string()),
+    );
+    assert_eq!(reply.status, 200);
+    let answer = reply.json();
+    let found = ids(&answer["results"][0]);
+    assert!(found.contains(&"MAL-2025-46974"), "{found:?}");
+}
+
+#[test]
 fn invalid_batches_are_rejected_whole() {
     let server = OsvServer::start();
     let too_many: Vec<(&str, &str, &str)> =
@@ -120,15 +137,15 @@ fn invalid_batches_are_rejected_whole() {
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json()["results"].as_array().unwrap().len(), 1000);
 
-    let missing_version = json!({ "queries": [
+    let missing_name = json!({ "queries": [
         { "package": { "ecosystem": "npm", "name": "debug" }, "version": "4.4.2" },
-        { "package": { "ecosystem": "npm", "name": "debug" } }
+        { "package": { "ecosystem": "npm" }, "version": "4.4.2" }
     ]});
     let reply = http_request(
         &server.url(),
         "POST",
         "/v1/querybatch",
-        Some(&missing_version.to_string()),
+        Some(&missing_name.to_string()),
     );
     assert_eq!(reply.status, 400);
     let reply = http_request(
