@@ -20,6 +20,7 @@ pub mod osv;
 pub mod package;
 pub mod progress;
 pub mod push;
+pub mod py_sync;
 pub mod report;
 pub mod sanitize;
 
@@ -209,7 +210,9 @@ fn check(cli: &Cli) -> Result<Report, Error> {
 /// Whether a staged or pushed change to `path` matters to lockgate: a lockfile it reads, or a
 /// file the lockfile check starts from.
 fn is_relevant(path: &str) -> bool {
-    LockfileKind::from_path(path).is_some() || npm_sync::is_trigger(path)
+    LockfileKind::from_path(path).is_some()
+        || npm_sync::is_trigger(path)
+        || py_sync::is_trigger(path)
 }
 
 /// The pre-commit mode: what the staged lockfiles add to `HEAD`'s, and the npm projects whose
@@ -246,7 +249,7 @@ fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
         Vec::new()
     } else {
         let tree = git::IndexTree::new(repo)?;
-        sync_problems(&tree, npm_sync::staged_projects(&tree, &triggers)?)?
+        project_problems(&tree, Some(&triggers))?
     };
     Ok(Scope {
         lockfiles,
@@ -312,7 +315,7 @@ fn all_scope(repo: &git::Repo) -> Result<Scope, Error> {
             path,
         });
     }
-    let problems = sync_problems(&tree, npm_sync::all_projects(&tree)?)?;
+    let problems = project_problems(&tree, None)?;
     Ok(Scope {
         lockfiles,
         problems,
@@ -386,10 +389,7 @@ fn push_scope(repo: &git::Repo, remote: &str, input: &str) -> Result<Scope, Erro
     }
     for tip in tips.keys() {
         let tree = repo.commit_tree(*tip)?;
-        problems.extend(sync_problems(
-            &tree,
-            npm_sync::staged_projects(&tree, &touched)?,
-        )?);
+        problems.extend(project_problems(&tree, Some(&touched))?);
     }
     Ok(Scope {
         lockfiles: added
@@ -423,19 +423,49 @@ fn object_id(text: &str) -> Result<git2::Oid, Error> {
 fn trigger_paths(changes: &[git::Change]) -> Vec<String> {
     changes
         .iter()
-        .filter(|change| npm_sync::is_trigger(&change.path))
+        .filter(|change| npm_sync::is_trigger(&change.path) || py_sync::is_trigger(&change.path))
         .map(|change| change.path.clone())
         .collect()
 }
 
-/// Lockfile presence and sync with package.json for `projects`, read from `tree`, offline.
-fn sync_problems<T: npm_sync::Tree>(
+/// The lockfile checks, read from `tree`, offline: of the JavaScript projects and the Python
+/// projects whose files are among `changed`, or with `changed` `None`, of every project.
+fn project_problems<T: npm_sync::Tree>(
     tree: &T,
-    projects: std::collections::BTreeSet<String>,
+    changed: Option<&[String]>,
 ) -> Result<Vec<Problem>, Error> {
+    let (javascript, python) = match changed {
+        Some(changed) => {
+            let python: std::collections::BTreeSet<String> = changed
+                .iter()
+                .filter(|path| py_sync::is_trigger(path))
+                .map(|path| {
+                    path.rsplit_once('/')
+                        .map_or("", |(folder, _)| folder)
+                        .to_string()
+                })
+                .collect();
+            (npm_sync::staged_projects(tree, changed)?, python)
+        }
+        None => {
+            let python = tree
+                .paths()
+                .filter(|path| *path == "pyproject.toml" || path.ends_with("/pyproject.toml"))
+                .map(|path| {
+                    path.rsplit_once('/')
+                        .map_or("", |(folder, _)| folder)
+                        .to_string()
+                })
+                .collect();
+            (npm_sync::all_projects(tree)?, python)
+        }
+    };
     let mut problems = Vec::new();
-    for project in projects {
+    for project in javascript {
         problems.extend(npm_sync::check_project(tree, &project)?);
+    }
+    for project in python {
+        problems.extend(py_sync::check_project(tree, &project)?);
     }
     Ok(problems)
 }

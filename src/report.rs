@@ -110,6 +110,8 @@ pub enum ProblemKind {
     PackageJsonMissing,
     /// A package.json (of the project or a workspace) is not valid JSON of the right shape.
     PackageJsonUnreadable,
+    /// A pyproject.toml that is not valid TOML.
+    PyprojectUnreadable,
     /// A package.json that npm refuses as written (an override that conflicts with a direct
     /// dependency).
     PackageJsonInvalid,

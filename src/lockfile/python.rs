@@ -9,6 +9,7 @@ use crate::matching::normalize_name;
 use crate::package::{Ecosystem, LockedSet, NonRegistry, Package, SourceKind};
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::str::FromStr;
 
 /// `name` normalised as PEP 503 says (`Foo_Bar` → `foo-bar`).
 pub fn normalize(name: &str) -> String {
@@ -36,14 +37,14 @@ fn toml_document<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, ParseErr
     toml::from_str(text).map_err(|error| {
         let (line, column) = error
             .span()
-            .map(|span| position(text, span.start))
+            .map(|span| position_of(text, span.start))
             .unwrap_or((0, 0));
         ParseError::new(line, column, error.message().trim().to_string())
     })
 }
 
 /// 1-based line and column of byte `offset`.
-pub(super) fn position(text: &str, offset: usize) -> (usize, usize) {
+pub fn position_of(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let column = before.len() - before.rfind('\n').map_or(0, |at| at + 1) + 1;
@@ -186,6 +187,8 @@ pub struct Uv {
 /// What `uv.lock` recorded of one of its own projects.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UvProject {
+    /// Its `version`, when uv recorded one (not for a dynamic version).
+    pub version: Option<String>,
     /// `requires-dist`.
     pub requires_dist: Vec<UvRequirement>,
     /// `requires-dev`: group → requirements.
@@ -213,6 +216,7 @@ impl Uv {
                 uv.projects.insert(
                     normalize(&package.name),
                     UvProject {
+                        version: package.version.clone(),
                         requires_dist: metadata.requires_dist,
                         requires_dev: metadata.requires_dev,
                     },
@@ -405,8 +409,17 @@ pub fn parse_pipfile_lock(text: &str) -> Result<LockedSet, ParseError> {
         } else if let Some(file) = &entry.file {
             other(&mut locked, name, SourceKind::Remote, file.clone());
         } else if let Some(version) = &entry.version {
-            let version = version.trim_start_matches("===").trim_start_matches("==");
-            registry(&mut locked, name, version);
+            // pipenv leaves a package it did not resolve (its markers excluded it where the
+            // lock was made) with the Pipfile's range: `"*"`, `"==>=2"`. Nothing is locked.
+            let pinned = version.trim_start_matches("===").trim_start_matches("==");
+            if pep440_rs::Version::from_str(pinned).is_ok() {
+                registry(&mut locked, name, pinned);
+            } else {
+                locked.unpinned.insert(crate::package::Unpinned {
+                    package: normalize(name),
+                    requirement: format!("{name} {version} (not resolved in Pipfile.lock)"),
+                });
+            }
         }
     }
     Ok(locked)

@@ -1,0 +1,606 @@
+//! The lockfile check of Python projects: a `pyproject.toml` whose project uses a lock tool
+//! (poetry, uv, pdm) must come with that tool's lockfile, made from the pyproject.toml being
+//! committed. Each tool records what it locked from:
+//!
+//! - poetry: `content-hash`, sha256 of the dependency-related tables as Python's
+//!   `json.dumps(…, sort_keys=True)` writes them (poetry's `Locker._get_content_hash`; lockfiles
+//!   of poetry before 2.3 hashed without `[dependency-groups]`).
+//! - pdm: `content_hash`, `sha256:` of the same kind of dump of pdm's own selection
+//!   (`PyProject.content_hash`).
+//! - uv: the project's `requires-dist` and `requires-dev`, compared requirement by requirement
+//!   (PEP 508, so spelling does not matter).
+//!
+//! A mismatch is a problem in the tool's terms with the command that fixes it. Everything is
+//! read from the commit being made (a [`Tree`]), offline.
+
+use crate::error::Error;
+use crate::lockfile::python::{normalize, Pdm, Poetry, Uv, UvRequirement};
+use crate::npm_sync::Tree;
+use crate::report::{Problem, ProblemKind};
+use pep508_rs::{Requirement, VerbatimUrl};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+const PYPROJECT: &str = "pyproject.toml";
+const LOCKFILES: [&str; 3] = ["poetry.lock", "uv.lock", "pdm.lock"];
+
+/// Whether a staged change to `path` calls for checking its folder's Python project.
+pub fn is_trigger(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name == PYPROJECT || LOCKFILES.contains(&name)
+}
+
+fn join(folder: &str, name: &str) -> String {
+    if folder.is_empty() {
+        name.to_string()
+    } else {
+        format!("{folder}/{name}")
+    }
+}
+
+/// Checks the Python project in `folder`.
+pub fn check_project<T: Tree + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Problem>, Error> {
+    let pyproject_path = join(folder, PYPROJECT);
+    let Some(bytes) = tree.read(&pyproject_path)? else {
+        return Ok(Vec::new());
+    };
+    let pyproject: toml::Table = match std::str::from_utf8(&bytes)
+        .map_err(|_| "not UTF-8 text".to_string())
+        .and_then(|text| toml::from_str(text).map_err(|error| describe_toml(text, &error)))
+    {
+        Ok(table) => table,
+        Err(message) => {
+            return Ok(vec![Problem::new(
+                ProblemKind::PyprojectUnreadable,
+                &pyproject_path,
+                &format!("not valid TOML ({message})"),
+                true,
+            )])
+        }
+    };
+    let where_ = if folder.is_empty() {
+        "the repository root".to_string()
+    } else {
+        folder.to_string()
+    };
+    let mut problems = Vec::new();
+    let mut locked_by_some_tool = false;
+    for name in LOCKFILES {
+        let path = join(folder, name);
+        let Some(bytes) = tree.read(&path)? else {
+            continue;
+        };
+        locked_by_some_tool = true;
+        let command = match name {
+            "poetry.lock" => "poetry lock",
+            "uv.lock" => "uv lock",
+            _ => "pdm lock",
+        };
+        let text = match crate::lockfile::decode(&bytes) {
+            Ok(text) => text,
+            Err(error) => {
+                problems.push(unreadable(&path, &error.to_string(), command));
+                continue;
+            }
+        };
+        let mismatches = match name {
+            "poetry.lock" => Poetry::parse(text).map(|lock| poetry(&pyproject, text, &lock)),
+            "uv.lock" => Uv::parse(text).map(|lock| uv(&pyproject, &lock)),
+            _ => Pdm::parse(text).map(|lock| pdm(&pyproject, &lock)),
+        };
+        match mismatches {
+            Ok(mismatches) => problems.extend(mismatches.into_iter().map(|mismatch| {
+                Problem::new(
+                    ProblemKind::LockfileOutOfSync,
+                    &path,
+                    &format!("{mismatch}: run `{command}` in {where_} and stage {path}"),
+                    true,
+                )
+            })),
+            Err(error) => problems.push(unreadable(&path, &error.to_string(), command)),
+        }
+    }
+    if !locked_by_some_tool {
+        if let Some((tool, command, lockfile)) = declared_tool(&pyproject) {
+            if has_dependencies(&pyproject) {
+                problems.push(Problem::new(
+                    ProblemKind::LockfileMissing,
+                    &join(folder, lockfile),
+                    &format!(
+                        "pyproject.toml is a {tool} project with dependencies but has no \
+                         {lockfile}: run `{command}` in {where_} and stage {}",
+                        join(folder, lockfile)
+                    ),
+                    true,
+                ));
+            }
+        }
+    }
+    Ok(problems)
+}
+
+fn unreadable(path: &str, message: &str, command: &str) -> Problem {
+    Problem::new(
+        ProblemKind::LockfileUnreadable,
+        path,
+        &format!("{message}; fix it or run `{command}`, and stage {path}"),
+        true,
+    )
+}
+
+fn describe_toml(text: &str, error: &toml::de::Error) -> String {
+    match error.span() {
+        Some(span) => {
+            let (line, column) = crate::lockfile::python::position_of(text, span.start);
+            format!("{line}:{column}: {}", error.message().trim())
+        }
+        None => error.message().trim().to_string(),
+    }
+}
+
+/// The lock tool a pyproject.toml declares by its `[tool.*]` table: (name, command, lockfile).
+fn declared_tool(pyproject: &toml::Table) -> Option<(&'static str, &'static str, &'static str)> {
+    let tool = pyproject.get("tool").and_then(toml::Value::as_table)?;
+    if tool.contains_key("poetry") {
+        Some(("poetry", "poetry lock", "poetry.lock"))
+    } else if tool.contains_key("pdm") {
+        Some(("pdm", "pdm lock", "pdm.lock"))
+    } else if tool.contains_key("uv") {
+        Some(("uv", "uv lock", "uv.lock"))
+    } else {
+        None
+    }
+}
+
+fn has_dependencies(pyproject: &toml::Table) -> bool {
+    let non_empty = |value: Option<&toml::Value>| match value {
+        Some(toml::Value::Array(items)) => !items.is_empty(),
+        Some(toml::Value::Table(table)) => !table.is_empty(),
+        _ => false,
+    };
+    let project = pyproject.get("project");
+    let poetry = pyproject
+        .get("tool")
+        .and_then(|tool| tool.get("poetry"))
+        .and_then(|poetry| poetry.get("dependencies"));
+    non_empty(project.and_then(|project| project.get("dependencies")))
+        || non_empty(project.and_then(|project| project.get("optional-dependencies")))
+        || non_empty(pyproject.get("dependency-groups"))
+        || poetry
+            .and_then(toml::Value::as_table)
+            .is_some_and(|dependencies| dependencies.keys().any(|name| name != "python"))
+}
+
+fn table(value: Option<&toml::Value>) -> Option<&toml::Table> {
+    value.and_then(toml::Value::as_table)
+}
+
+// --- poetry --------------------------------------------------------------------------------
+
+/// poetry's `_get_content_hash`, with or without `[dependency-groups]`.
+pub fn poetry_content_hash(pyproject: &toml::Table, with_groups: bool) -> String {
+    const LEGACY: [&str; 4] = ["dependencies", "source", "extras", "dev-dependencies"];
+    let project = table(pyproject.get("project"));
+    let groups = table(pyproject.get("dependency-groups"))
+        .filter(|groups| with_groups && !groups.is_empty());
+    let poetry = table(pyproject.get("tool")).and_then(|tool| table(tool.get("poetry")));
+
+    let mut relevant_project = toml::Table::new();
+    for key in ["requires-python", "dependencies", "optional-dependencies"] {
+        if let Some(value) = project.and_then(|project| project.get(key)) {
+            relevant_project.insert(key.to_string(), value.clone());
+        }
+    }
+    let mut relevant_poetry: BTreeMap<String, Option<toml::Value>> = BTreeMap::new();
+    for key in LEGACY.into_iter().chain(["group"]) {
+        match poetry.and_then(|poetry| poetry.get(key)) {
+            Some(value) => {
+                relevant_poetry.insert(key.to_string(), Some(value.clone()));
+            }
+            // Legacy keys count as `null` when nothing else is relevant (poetry 1.x projects).
+            None if LEGACY.contains(&key) && relevant_project.is_empty() && groups.is_none() => {
+                relevant_poetry.insert(key.to_string(), None);
+            }
+            None => {}
+        }
+    }
+    let mut out = String::new();
+    if relevant_project.is_empty() && groups.is_none() {
+        python_json_optional_map(&relevant_poetry, &mut out);
+    } else {
+        // {"dependency-groups": …, "project": …, "tool": {"poetry": …}}, keys sorted.
+        out.push('{');
+        let mut first = true;
+        let mut entry = |out: &mut String, key: &str| {
+            if !first {
+                out.push_str(", ");
+            }
+            first = false;
+            python_json_string(key, out);
+            out.push_str(": ");
+        };
+        if let Some(groups) = groups {
+            entry(&mut out, "dependency-groups");
+            python_json(&toml::Value::Table(groups.clone()), &mut out);
+        }
+        if !relevant_project.is_empty() {
+            entry(&mut out, "project");
+            python_json(&toml::Value::Table(relevant_project), &mut out);
+        }
+        entry(&mut out, "tool");
+        out.push_str("{\"poetry\": ");
+        python_json_optional_map(&relevant_poetry, &mut out);
+        out.push_str("}}");
+    }
+    hex(&Sha256::digest(out.as_bytes()))
+}
+
+fn poetry(pyproject: &toml::Table, text: &str, lock: &Poetry) -> Vec<String> {
+    let Some(recorded) = &lock.content_hash else {
+        return vec!["poetry.lock has no content-hash".to_string()];
+    };
+    if *recorded == poetry_content_hash(pyproject, true) {
+        return Vec::new();
+    }
+    // Lockfiles of poetry before 2.3 hashed without [dependency-groups].
+    let generator = text
+        .lines()
+        .next()
+        .and_then(|line| line.split("Poetry ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|version| pep440_rs::Version::from_str(version).ok());
+    let before_2_3 = generator.is_some_and(|version| {
+        version < pep440_rs::Version::from_str("2.3.0").expect("a valid version")
+    });
+    if before_2_3 && *recorded == poetry_content_hash(pyproject, false) {
+        return Vec::new();
+    }
+    vec![
+        "pyproject.toml's dependencies are not the ones poetry.lock was made from (its \
+         content-hash no longer matches)"
+            .to_string(),
+    ]
+}
+
+// --- pdm -----------------------------------------------------------------------------------
+
+/// pdm's `PyProject.content_hash`.
+pub fn pdm_content_hash(pyproject: &toml::Table) -> String {
+    let project = table(pyproject.get("project"));
+    let settings = table(pyproject.get("tool")).and_then(|tool| table(tool.get("pdm")));
+    let mut dev: BTreeMap<String, Vec<toml::Value>> = BTreeMap::new();
+    let groups = table(pyproject.get("dependency-groups"))
+        .into_iter()
+        .flatten()
+        .chain(
+            settings
+                .and_then(|s| table(s.get("dev-dependencies")))
+                .into_iter()
+                .flatten(),
+        );
+    for (group, dependencies) in groups {
+        dev.entry(normalize(group))
+            .or_default()
+            .extend(dependencies.as_array().cloned().unwrap_or_default());
+    }
+    let mut dump = toml::Table::new();
+    let get = |table: Option<&toml::Table>, key: &str, default: toml::Value| {
+        table
+            .and_then(|table| table.get(key))
+            .cloned()
+            .unwrap_or(default)
+    };
+    dump.insert(
+        "sources".into(),
+        get(settings, "source", toml::Value::Array(Vec::new())),
+    );
+    dump.insert(
+        "dependencies".into(),
+        get(project, "dependencies", toml::Value::Array(Vec::new())),
+    );
+    dump.insert(
+        "dev-dependencies".into(),
+        toml::Value::Table(
+            dev.into_iter()
+                .map(|(group, items)| (group, toml::Value::Array(items)))
+                .collect(),
+        ),
+    );
+    dump.insert(
+        "optional-dependencies".into(),
+        get(
+            project,
+            "optional-dependencies",
+            toml::Value::Table(toml::Table::new()),
+        ),
+    );
+    dump.insert(
+        "requires-python".into(),
+        get(
+            project,
+            "requires-python",
+            toml::Value::String(String::new()),
+        ),
+    );
+    dump.insert(
+        "resolution".into(),
+        get(
+            settings,
+            "resolution",
+            toml::Value::Table(toml::Table::new()),
+        ),
+    );
+    let mut out = String::new();
+    python_json(&toml::Value::Table(dump), &mut out);
+    format!("sha256:{}", hex(&Sha256::digest(out.as_bytes())))
+}
+
+fn pdm(pyproject: &toml::Table, lock: &Pdm) -> Vec<String> {
+    match &lock.content_hash {
+        Some(recorded) if *recorded == pdm_content_hash(pyproject) => Vec::new(),
+        Some(_) => vec![
+            "pyproject.toml's dependencies are not the ones pdm.lock was made from (its \
+             content_hash no longer matches)"
+                .to_string(),
+        ],
+        None => vec!["pdm.lock has no content_hash".to_string()],
+    }
+}
+
+// --- uv ------------------------------------------------------------------------------------
+
+/// A requirement in a form that compares equal however it was spelled.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Normal {
+    name: String,
+    specifier: String,
+    extras: Vec<String>,
+    marker: String,
+}
+
+fn normal_from_pep508(text: &str) -> Option<Normal> {
+    let requirement = Requirement::<VerbatimUrl>::from_str(text).ok()?;
+    let specifier = match &requirement.version_or_url {
+        Some(pep508_rs::VersionOrUrl::VersionSpecifier(specifiers)) => {
+            let mut parts: Vec<String> = specifiers.iter().map(ToString::to_string).collect();
+            parts.sort();
+            parts.join(",")
+        }
+        Some(pep508_rs::VersionOrUrl::Url(url)) => url.to_string(),
+        None => String::new(),
+    };
+    let mut extras: Vec<String> = requirement.extras.iter().map(ToString::to_string).collect();
+    extras.sort();
+    Some(Normal {
+        name: requirement.name.to_string(),
+        specifier,
+        extras,
+        marker: requirement.marker.try_to_string().unwrap_or_default(),
+    })
+}
+
+/// uv's `{ name, specifier, extras, marker }` read back as PEP 508 for the same normal form.
+fn normal_from_uv(requirement: &UvRequirement) -> Normal {
+    let mut text = requirement.name.clone();
+    if !requirement.extras.is_empty() {
+        text.push_str(&format!("[{}]", requirement.extras.join(",")));
+    }
+    text.push_str(requirement.specifier.as_deref().unwrap_or_default());
+    if let Some(marker) = &requirement.marker {
+        text.push_str(&format!(" ; {marker}"));
+    }
+    normal_from_pep508(&text).unwrap_or(Normal {
+        name: normalize(&requirement.name),
+        specifier: requirement.specifier.clone().unwrap_or_default(),
+        extras: requirement.extras.clone(),
+        marker: requirement.marker.clone().unwrap_or_default(),
+    })
+}
+
+fn uv(pyproject: &toml::Table, lock: &Uv) -> Vec<String> {
+    let Some(project) = table(pyproject.get("project")) else {
+        return Vec::new();
+    };
+    let Some(name) = project.get("name").and_then(toml::Value::as_str) else {
+        return Vec::new();
+    };
+    let Some(recorded) = lock.projects.get(&normalize(name)) else {
+        return vec![format!("uv.lock has no entry for the project {name}")];
+    };
+    let strings = |value: Option<&toml::Value>| -> Vec<String> {
+        value
+            .and_then(toml::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|item| item.as_str().map(str::to_string))
+            .collect()
+    };
+    let mut found = Vec::new();
+    // uv records the project's own version and relocks when it changes.
+    let version = project.get("version").and_then(toml::Value::as_str);
+    if let (Some(version), Some(locked)) = (version, &recorded.version) {
+        let same = match (
+            pep440_rs::Version::from_str(version),
+            pep440_rs::Version::from_str(locked),
+        ) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => version == locked,
+        };
+        if !same {
+            found.push(format!(
+                "[project] version is {version}, but uv.lock was made for {locked}"
+            ));
+        }
+    }
+    let mut compare = |what: &str, declared: Vec<String>, recorded: &[UvRequirement]| {
+        let declared: Vec<Normal> = declared
+            .iter()
+            .filter_map(|text| normal_from_pep508(text))
+            .collect();
+        let recorded: Vec<Normal> = recorded.iter().map(normal_from_uv).collect();
+        for requirement in &declared {
+            if !recorded.contains(requirement) {
+                found.push(format!(
+                    "{what}: {} {} is not what uv.lock recorded",
+                    requirement.name, requirement.specifier
+                ));
+            }
+        }
+        for requirement in &recorded {
+            if !declared.contains(requirement) {
+                found.push(format!(
+                    "{what}: uv.lock recorded {} {}, which pyproject.toml no longer asks for",
+                    requirement.name, requirement.specifier
+                ));
+            }
+        }
+    };
+    // `requires-dist` holds [project] dependencies; optional ones carry an `extra` marker.
+    let main: Vec<UvRequirement> = recorded
+        .requires_dist
+        .iter()
+        .filter(|r| !r.marker.as_deref().unwrap_or_default().contains("extra =="))
+        .cloned()
+        .collect();
+    compare(
+        "[project] dependencies",
+        strings(project.get("dependencies")),
+        &main,
+    );
+    let groups = table(pyproject.get("dependency-groups"));
+    let mut names: Vec<String> = groups
+        .into_iter()
+        .flatten()
+        .map(|(g, _)| normalize(g))
+        .collect();
+    names.extend(recorded.requires_dev.keys().map(|group| normalize(group)));
+    names.sort();
+    names.dedup();
+    for group in names {
+        let declared = groups
+            .into_iter()
+            .flatten()
+            .find(|(name, _)| normalize(name) == group)
+            .map(|(_, value)| strings(Some(value)))
+            .unwrap_or_default();
+        let recorded_group = recorded
+            .requires_dev
+            .iter()
+            .find(|(name, _)| normalize(name) == group)
+            .map(|(_, requirements)| requirements.as_slice())
+            .unwrap_or_default();
+        compare(
+            &format!("[dependency-groups] {group}"),
+            declared,
+            recorded_group,
+        );
+    }
+    found
+}
+
+// --- Python's json.dumps(sort_keys=True) ---------------------------------------------------
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// A map whose `None` values are JSON `null`, keys sorted.
+fn python_json_optional_map(map: &BTreeMap<String, Option<toml::Value>>, out: &mut String) {
+    out.push('{');
+    for (index, (key, value)) in map.iter().enumerate() {
+        if index > 0 {
+            out.push_str(", ");
+        }
+        python_json_string(key, out);
+        out.push_str(": ");
+        match value {
+            Some(value) => python_json(value, out),
+            None => out.push_str("null"),
+        }
+    }
+    out.push('}');
+}
+
+/// `value` as Python's `json.dumps(value, sort_keys=True)` writes it: `", "` and `": "`
+/// separators, keys sorted, non-ASCII escaped.
+pub fn python_json(value: &toml::Value, out: &mut String) {
+    match value {
+        toml::Value::String(text) => python_json_string(text, out),
+        toml::Value::Integer(number) => out.push_str(&number.to_string()),
+        toml::Value::Float(number) => {
+            if number.is_finite() && number.fract() == 0.0 && number.abs() < 1e16 {
+                out.push_str(&format!("{number:.1}"));
+            } else {
+                out.push_str(&number.to_string());
+            }
+        }
+        toml::Value::Boolean(flag) => out.push_str(if *flag { "true" } else { "false" }),
+        toml::Value::Datetime(datetime) => python_json_string(&datetime.to_string(), out),
+        toml::Value::Array(items) => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push_str(", ");
+                }
+                python_json(item, out);
+            }
+            out.push(']');
+        }
+        toml::Value::Table(table) => {
+            let mut keys: Vec<&String> = table.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (index, key) in keys.into_iter().enumerate() {
+                if index > 0 {
+                    out.push_str(", ");
+                }
+                python_json_string(key, out);
+                out.push_str(": ");
+                python_json(&table[key], out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn python_json_string(text: &str, out: &mut String) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || !c.is_ascii() => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_is_written_as_python_writes_it() {
+        // Expected strings from CPython 3.11's json.dumps(value, sort_keys=True).
+        let value: toml::Value =
+            toml::from_str("b = [1, 2.0, true]\na = { \"y\" = \"é\\n\", x = \"🐍\" }\n").unwrap();
+        let mut out = String::new();
+        python_json(&value, &mut out);
+        assert_eq!(
+            out,
+            r#"{"a": {"x": "\ud83d\udc0d", "y": "\u00e9\n"}, "b": [1, 2.0, true]}"#
+        );
+    }
+}
