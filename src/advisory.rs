@@ -20,6 +20,23 @@ pub struct Advisory {
     pub withdrawn: Option<String>,
     /// The packages and versions it affects.
     pub affected: Vec<Affected>,
+    /// Severity scores (CVSS vectors) of the whole record.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub severity: Vec<SeverityEntry>,
+    /// The database's own fields; GitHub's carry a `severity` label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_specific: Option<serde_json::Value>,
+}
+
+/// One `severity[]` entry: a scoring system and its vector.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SeverityEntry {
+    /// `CVSS_V3`, `CVSS_V4`, …
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The vector (`CVSS:3.1/AV:N/…`).
+    pub score: String,
 }
 
 /// One `affected[]` entry of a record.
@@ -35,6 +52,9 @@ pub struct Affected {
     /// Affected versions, listed one by one.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub versions: Vec<String>,
+    /// Severity scores for this package only.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub severity: Vec<SeverityEntry>,
 }
 
 /// The package an `affected[]` entry names.

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Version of the files; another value is a miss.
-const FORMAT: u32 = 1;
+/// Version of the files; another value is a miss (2: records keep their severity).
+const FORMAT: u32 = 2;
 /// Largest cache file read.
 const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
@@ -45,13 +45,13 @@ struct RecordFile {
 
 impl Cache {
     /// The cache the command line asks for; `None` with `--no-cache` or without a cache folder.
-    pub fn open(cli: &crate::cli::Cli) -> Option<Cache> {
+    pub fn open(cli: &crate::cli::Cli, settings: &crate::config::Settings) -> Option<Cache> {
         if cli.no_cache {
             return None;
         }
         Some(Cache::at(
             &cli.cache_folder()?,
-            cli.cache_ttl.saturating_mul(60),
+            settings.cache_ttl.saturating_mul(60),
             crate::offline::now(),
         ))
     }

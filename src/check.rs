@@ -1,27 +1,102 @@
 //! The decision: which advisories become findings, and which findings block.
+//!
+//! Malware always blocks, unless a team has recorded an exact false positive for it (an
+//! `[[ignore]]` with `malicious = true`, the package and the version), which is said on every
+//! run, or the package is its own (resolved from a private registry). A vulnerability blocks
+//! when its severity reaches `fail-on` (an unknown severity blocks whenever `fail-on` is not
+//! `malicious`), unless it is ignored, belongs to a development-only package under
+//! `dev = "warn"`, or the package is private.
 
 use crate::advisory::Advisory;
+use crate::config::{DevPolicy, FailOn, Ignore};
 use crate::package::Package;
-use crate::report::Finding;
-use std::collections::BTreeMap;
+use crate::report::{Finding, Problem, ProblemKind};
+use crate::severity::{self, Level};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What blocks.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Policy {
-    /// Block on ordinary vulnerabilities too. Malware always blocks.
-    pub fail_on_vuln: bool,
+#[derive(Clone, Copy, Debug)]
+pub struct Policy<'a> {
+    /// The least severe vulnerability that blocks.
+    pub fail_on: FailOn,
+    /// Whether vulnerabilities of development-only packages block.
+    pub dev: DevPolicy,
+    /// Accepted advisories.
+    pub ignores: &'a [Ignore],
+    /// Hosts of private registries.
+    pub private_registries: &'a [String],
+    /// Today, as (year, month, day), for `until`.
+    pub today: (u16, u8, u8),
+    /// Whether to report ignores that matched nothing (only meaningful when the whole project
+    /// was checked).
+    pub report_unused: bool,
 }
 
-/// Findings for `packages`, given OSV's ids per package (same order) and the fetched records.
-/// Each package is reported once per lockfile that locks it. Withdrawn records are dropped.
-pub fn findings(
+impl Default for Policy<'_> {
+    fn default() -> Self {
+        Policy {
+            fail_on: FailOn::Malicious,
+            dev: DevPolicy::Block,
+            ignores: &[],
+            private_registries: &[],
+            today: (1970, 1, 1),
+            report_unused: false,
+        }
+    }
+}
+
+/// What the lockfiles say about each package besides its name and version.
+#[derive(Clone, Debug, Default)]
+pub struct Locked {
+    /// The lockfiles that lock each package.
+    pub lockfiles: BTreeMap<Package, Vec<String>>,
+    /// Packages every lockfile locks for development only.
+    pub dev_only: BTreeSet<Package>,
+    /// The hosts each package was resolved from.
+    pub hosts: BTreeMap<Package, BTreeSet<String>>,
+}
+
+/// Findings and the problems the ignores raise.
+#[derive(Debug, Default)]
+pub struct Decided {
+    /// One per (advisory, package, lockfile).
+    pub findings: Vec<Finding>,
+    /// Expired, unused or malware ignores.
+    pub problems: Vec<Problem>,
+}
+
+/// Whether `host` is one of `registries` (or below one), which may be written as hosts or URLs.
+fn is_private(host: &str, registries: &[String]) -> bool {
+    registries.iter().any(|registry| {
+        let registry = crate::package::url_host(registry).unwrap_or_else(|| {
+            registry
+                .split('/')
+                .next()
+                .unwrap_or(registry)
+                .to_ascii_lowercase()
+        });
+        host == registry || host.ends_with(&format!(".{registry}"))
+    })
+}
+
+fn expired(ignore: &Ignore, today: (u16, u8, u8)) -> bool {
+    ignore
+        .until
+        .and_then(|until| until.date)
+        .is_some_and(|date| (date.year, date.month, date.day) < today)
+}
+
+/// Decides on the advisories OSV named for `packages` (`ids`, in the same order).
+pub fn decide(
     packages: &[Package],
     ids: &[Vec<String>],
     advisories: &BTreeMap<String, Advisory>,
-    lockfiles: &BTreeMap<Package, Vec<String>>,
-    policy: Policy,
-) -> Vec<Finding> {
-    let mut findings = Vec::new();
+    locked: &Locked,
+    policy: Policy<'_>,
+) -> Decided {
+    let mut decided = Decided::default();
+    let mut used = vec![false; policy.ignores.len()];
+    let mut refused = vec![false; policy.ignores.len()];
     for (package, ids) in packages.iter().zip(ids) {
         for id in ids {
             let Some(advisory) = advisories.get(id) else {
@@ -34,14 +109,106 @@ pub fn findings(
             {
                 continue;
             }
-            let blocking = advisory.is_malicious() || policy.fail_on_vuln;
-            for lockfile in lockfiles.get(package).into_iter().flatten() {
-                findings.push(Finding::new(advisory, package, lockfile, blocking));
+            let malicious = advisory.is_malicious();
+            let severity = severity::of(advisory, package);
+            let private = locked.hosts.get(package).is_some_and(|hosts| {
+                hosts
+                    .iter()
+                    .any(|h| is_private(h, policy.private_registries))
+            });
+            let names: Vec<&str> = std::iter::once(advisory.id.as_str())
+                .chain(advisory.aliases.iter().map(String::as_str))
+                .collect();
+            let mut ignored_by = None;
+            for (index, ignore) in policy.ignores.iter().enumerate() {
+                if !names.contains(&ignore.id.as_str()) {
+                    continue;
+                }
+                used[index] = true;
+                if expired(ignore, policy.today) {
+                    continue;
+                }
+                if malicious {
+                    let exact = ignore.malicious
+                        && ignore.package.as_deref() == Some(package.name.as_str())
+                        && ignore.version.as_deref() == Some(package.version.as_str());
+                    if !exact {
+                        refused[index] = true;
+                        continue;
+                    }
+                }
+                ignored_by = Some(ignore);
+                break;
+            }
+            let dev_only = locked.dev_only.contains(package);
+            let severe_enough = match (policy.fail_on, severity.level) {
+                (FailOn::Malicious, _) => false,
+                (FailOn::Any, _) | (_, None) => true,
+                (threshold, Some(level)) => level >= minimum(threshold),
+            };
+            let blocking = ignored_by.is_none()
+                && !private
+                && (malicious || severe_enough && !(dev_only && policy.dev == DevPolicy::Warn));
+            for lockfile in locked.lockfiles.get(package).into_iter().flatten() {
+                let mut finding = Finding::new(advisory, package, lockfile, blocking);
+                finding.severity = severity.clone();
+                finding.dev = dev_only;
+                finding.not_applicable = private;
+                if let Some(ignore) = ignored_by {
+                    finding.ignored = true;
+                    finding.reason = Some(crate::sanitize::clean(&ignore.reason).into_owned());
+                }
+                decided.findings.push(finding);
+            }
+            if let (true, Some(ignore)) = (malicious, ignored_by) {
+                decided.problems.push(Problem::new(
+                    ProblemKind::MalwareIgnored,
+                    &package.to_string(),
+                    &format!(
+                        "malware advisory {} is ignored for {package} by the configuration: {}",
+                        advisory.id, ignore.reason
+                    ),
+                    false,
+                ));
             }
         }
     }
+    for (index, ignore) in policy.ignores.iter().enumerate() {
+        let (kind, message) = if used[index] && expired(ignore, policy.today) {
+            (
+                ProblemKind::IgnoreExpired,
+                format!(
+                    "the ignore of {} expired on {} and no longer applies",
+                    ignore.id,
+                    ignore
+                        .until
+                        .map(|until| until.to_string())
+                        .unwrap_or_default()
+                ),
+            )
+        } else if refused[index] {
+            (
+                ProblemKind::IgnoreRefused,
+                format!(
+                    "{} is malware: an ignore needs `malicious = true` and the exact `package` \
+                     and `version` it covers, so it does not apply",
+                    ignore.id
+                ),
+            )
+        } else if !used[index] && policy.report_unused {
+            (
+                ProblemKind::IgnoreUnused,
+                format!("the ignore of {} matched no advisory: remove it", ignore.id),
+            )
+        } else {
+            continue;
+        };
+        decided
+            .problems
+            .push(Problem::new(kind, "configuration", &message, false));
+    }
     // Malware first, then by lockfile and package, so the worst news is read first.
-    findings.sort_by(|a, b| {
+    decided.findings.sort_by(|a, b| {
         (!a.malicious, &a.lockfile, &a.package, &a.id).cmp(&(
             !b.malicious,
             &b.lockfile,
@@ -49,7 +216,16 @@ pub fn findings(
             &b.id,
         ))
     });
-    findings
+    decided
+}
+
+fn minimum(threshold: FailOn) -> Level {
+    match threshold {
+        FailOn::Low => Level::Low,
+        FailOn::Medium => Level::Medium,
+        FailOn::High => Level::High,
+        FailOn::Critical | FailOn::Malicious | FailOn::Any => Level::Critical,
+    }
 }
 
 #[cfg(test)]
@@ -88,13 +264,17 @@ mod tests {
         .into_iter()
         .map(|a| (a.id.clone(), a))
         .collect();
-        let lockfiles: BTreeMap<_, _> = packages
-            .iter()
-            .map(|p| (p.clone(), vec!["package-lock.json".to_string()]))
-            .collect();
+        let locked = Locked {
+            lockfiles: packages
+                .iter()
+                .map(|p| (p.clone(), vec!["package-lock.json".to_string()]))
+                .collect(),
+            ..Locked::default()
+        };
 
-        let lenient = findings(&packages, &ids, &advisories, &lockfiles, Policy::default());
+        let lenient = decide(&packages, &ids, &advisories, &locked, Policy::default());
         let summary: Vec<_> = lenient
+            .findings
             .iter()
             .map(|f| (f.id.as_str(), f.malicious, f.blocking))
             .collect();
@@ -107,13 +287,24 @@ mod tests {
             ]
         );
 
-        let strict = findings(
-            &packages,
-            &ids,
-            &advisories,
-            &lockfiles,
-            Policy { fail_on_vuln: true },
-        );
-        assert!(strict.iter().all(|f| f.blocking));
+        let strict = Policy {
+            fail_on: FailOn::Any,
+            ..Policy::default()
+        };
+        let strict = decide(&packages, &ids, &advisories, &locked, strict);
+        assert!(strict.findings.iter().all(|f| f.blocking));
+    }
+
+    #[test]
+    fn private_registries_match_hosts_and_subdomains() {
+        let registries = vec![
+            "npm.corp.example".to_string(),
+            "https://pypi.corp.example/simple".to_string(),
+        ];
+        assert!(is_private("npm.corp.example", &registries));
+        assert!(is_private("eu.npm.corp.example", &registries));
+        assert!(is_private("pypi.corp.example", &registries));
+        assert!(!is_private("npm.corp.example.evil", &registries));
+        assert!(!is_private("registry.example.test", &registries));
     }
 }

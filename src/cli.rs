@@ -55,20 +55,34 @@ pub struct Cli {
     #[arg(long)]
     pub no_cache: bool,
 
-    /// How long, in minutes, a cached OSV answer for a package version is reused.
-    #[arg(
-        long,
-        env = "LOCKGATE_CACHE_TTL",
-        default_value_t = 60,
-        value_name = "MINUTES"
-    )]
-    pub cache_ttl: u64,
+    /// How long, in minutes, a cached OSV answer for a package version is reused [default: 60].
+    #[arg(long, env = "LOCKGATE_CACHE_TTL", value_name = "MINUTES")]
+    pub cache_ttl: Option<u64>,
 
     /// Block on requirements that do not pin one version (`requests>=2`), not only warn.
-    #[arg(long, env = "LOCKGATE_FAIL_ON_UNPINNED", value_parser = clap::builder::BoolishValueParser::new())]
-    pub fail_on_unpinned: bool,
+    #[arg(
+        long,
+        env = "LOCKGATE_FAIL_ON_UNPINNED",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_name = "BOOL",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub fail_on_unpinned: Option<bool>,
 
-    /// Block on ordinary vulnerabilities too, not only on malware.
+    /// What blocks besides malware: malicious (only malware), low, medium, high, critical, any.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub fail_on: Option<crate::config::FailOn>,
+
+    /// Configuration file (else .lockgate.toml at the repository root, else the user's).
+    #[arg(long, env = "LOCKGATE_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Colour in the text report: auto (on a terminal, unless NO_COLOR is set), never, always.
+    #[arg(long, value_enum, default_value_t = Color::Auto, value_name = "WHEN")]
+    pub color: Color,
+
+    /// Block on ordinary vulnerabilities too, not only on malware (the same as --fail-on=any).
     #[arg(long)]
     pub fail_on_vuln: bool,
 
@@ -76,14 +90,9 @@ pub struct Cli {
     #[arg(long)]
     pub offline: bool,
 
-    /// Warn when the offline database is older than this many days.
-    #[arg(
-        long,
-        env = "LOCKGATE_MAX_DB_AGE",
-        default_value_t = 7,
-        value_name = "DAYS"
-    )]
-    pub max_db_age: u64,
+    /// Warn when the offline database is older than this many days [default: 7].
+    #[arg(long, env = "LOCKGATE_MAX_DB_AGE", value_name = "DAYS")]
+    pub max_db_age: Option<u64>,
 
     /// Where the offline database and the cache live (default: the user's cache folder,
     /// then `lockgate`).
@@ -110,16 +119,6 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// The policy when OSV cannot be reached: `--on-unreachable`, else `--fail-open` (warn),
-    /// else block.
-    pub fn on_unreachable(&self) -> OnUnreachable {
-        match (self.on_unreachable, self.fail_open) {
-            (Some(policy), _) => policy,
-            (None, true) => OnUnreachable::Warn,
-            (None, false) => OnUnreachable::Block,
-        }
-    }
-
     /// The folder of the offline database and the cache.
     pub fn cache_folder(&self) -> Option<PathBuf> {
         self.cache_dir
@@ -139,7 +138,8 @@ impl Cli {
 }
 
 /// What to do when OSV cannot be reached.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum OnUnreachable {
     /// Block (exit 2): nothing unchecked gets through.
     Block,
@@ -212,6 +212,19 @@ pub enum Format {
     Text,
     /// The JSON report, on stdout.
     Json,
+    /// SARIF 2.1.0, on stdout (for code scanning tools).
+    Sarif,
+}
+
+/// When the text report uses colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// On a terminal, unless `NO_COLOR` is set.
+    Auto,
+    /// Never.
+    Never,
+    /// Always.
+    Always,
 }
 
 fn parse_seconds(text: &str) -> Result<Duration, String> {

@@ -52,6 +52,10 @@ pub enum Error {
         message: String,
     },
 
+    /// The configuration file could not be used.
+    #[error("configuration: {0}")]
+    Config(#[source] crate::config::ConfigError),
+
     /// There is no folder for the offline database and the cache.
     #[error("no cache folder for the offline database: set LOCKGATE_CACHE_DIR or --cache-dir")]
     NoCacheFolder,

@@ -157,6 +157,11 @@ impl Repo {
         Ok(Snapshot::of(self, tree))
     }
 
+    /// The working tree's folder; `None` in a bare repository.
+    pub fn workdir(&self) -> Option<&std::path::Path> {
+        self.inner.workdir()
+    }
+
     /// The commit `HEAD` points at; `None` before the first commit.
     pub fn head_commit(&self) -> Result<Option<Oid>, Error> {
         match self.inner.head() {

@@ -9,6 +9,7 @@ pub mod advisory;
 pub mod cache;
 pub mod check;
 pub mod cli;
+pub mod config;
 pub mod error;
 pub mod git;
 pub mod lockfile;
@@ -23,6 +24,8 @@ pub mod push;
 pub mod py_sync;
 pub mod report;
 pub mod sanitize;
+pub mod sarif;
+pub mod severity;
 
 pub use error::Error;
 pub use report::Report;
@@ -120,6 +123,8 @@ fn update_databases(
 fn check(cli: &Cli) -> Result<Report, Error> {
     let mode = cli.mode();
     let repo = git::Repo::open()?;
+    let loaded = config::load(cli.config.as_deref(), repo.workdir()).map_err(Error::Config)?;
+    let settings = config::Settings::resolve(cli, loaded);
     let scope = match &cli.pre_push {
         Some(arguments) => {
             let remote = arguments.first().map_or("", String::as_str);
@@ -147,7 +152,7 @@ fn check(cli: &Cli) -> Result<Report, Error> {
                      with pip-compile or uv",
                     unpinned.requirement, unpinned.package
                 ),
-                cli.fail_on_unpinned,
+                settings.fail_on_unpinned,
             ));
             where_locked
                 .entry(Package::new(
@@ -191,20 +196,89 @@ fn check(cli: &Cli) -> Result<Report, Error> {
     }
 
     let progress = progress::Progress::new(mode == Mode::All);
-    let found = lookup::lookup(cli, &packages, &progress);
+    let found = lookup::lookup(cli, &settings, &packages, &progress);
     report.problems.extend(found.problems);
     report.offline_databases = found.databases;
+    let locked = locked_facts(&lockfiles, where_locked);
     let policy = check::Policy {
-        fail_on_vuln: cli.fail_on_vuln,
+        fail_on: settings.fail_on,
+        dev: settings.dev,
+        ignores: &settings.ignores,
+        private_registries: &settings.private_registries,
+        today: report::civil_date(offline::now()),
+        report_unused: mode == Mode::All,
     };
-    report.findings = check::findings(
+    let decided = check::decide(
         &packages,
         &found.answers.ids,
         &found.answers.advisories,
-        &where_locked,
+        &locked,
         policy,
     );
+    report.findings = decided.findings;
+    report.problems.extend(decided.problems);
+    report.config = settings
+        .config_path
+        .as_ref()
+        .map(|path| sanitize::clean(&path.display().to_string()).into_owned());
+    locate_findings(&repo, &mut report.findings);
     Ok(report)
+}
+
+/// Finds the line of each finding's package in its lockfile as staged (for SARIF); a lockfile
+/// that is not in the index (a pushed commit's) leaves the line unknown.
+fn locate_findings(repo: &git::Repo, findings: &mut [report::Finding]) {
+    if findings.is_empty() {
+        return;
+    }
+    let Ok(index) = git::IndexTree::new(repo) else {
+        return;
+    };
+    let mut texts: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for finding in findings {
+        let text = texts.entry(finding.lockfile.clone()).or_insert_with(|| {
+            use npm_sync::Tree as _;
+            index
+                .read(&finding.lockfile)
+                .ok()
+                .flatten()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+        });
+        if let Some(text) = text {
+            finding.line =
+                lockfile::entry_line(text, &finding.package.name, &finding.package.version);
+        }
+    }
+}
+
+/// What the lockfiles say of each package besides its version: which lockfiles lock it,
+/// whether every one of them locks it for development only, and the hosts it came from.
+fn locked_facts(
+    lockfiles: &[LockfileToCheck],
+    where_locked: BTreeMap<Package, Vec<String>>,
+) -> check::Locked {
+    let mut dev_only: std::collections::BTreeSet<Package> = where_locked.keys().cloned().collect();
+    let mut hosts: BTreeMap<Package, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for lockfile in lockfiles {
+        for package in &lockfile.locked.packages {
+            if !lockfile.locked.dev.contains(package) {
+                dev_only.remove(package);
+            }
+        }
+        for (package, host) in &lockfile.locked.hosts {
+            hosts
+                .entry(package.clone())
+                .or_default()
+                .insert(host.clone());
+        }
+    }
+    // Version-less packages (unpinned requirements) have no lockfile entry to say so.
+    dev_only.retain(|package| !package.version.is_empty());
+    check::Locked {
+        lockfiles: where_locked,
+        dev_only,
+        hosts,
+    }
 }
 
 /// Whether a staged or pushed change to `path` matters to lockgate: a lockfile it reads, or a

@@ -4,6 +4,7 @@
 //! problem in the report, never a silent "clean".
 
 use crate::cli::{Cli, OnUnreachable};
+use crate::config::Settings;
 use crate::offline::Database;
 use crate::osv::{self, Answers};
 use crate::package::{Ecosystem, Package};
@@ -37,19 +38,19 @@ impl Lookup {
 }
 
 /// Looks `packages` up as the command line says.
-pub fn lookup(cli: &Cli, packages: &[Package], progress: &Progress) -> Lookup {
+pub fn lookup(cli: &Cli, settings: &Settings, packages: &[Package], progress: &Progress) -> Lookup {
     if cli.offline {
-        return offline(cli, packages);
+        return offline(cli, settings, packages);
     }
-    let settings = osv::Settings {
+    let connection = osv::Settings {
         base_url: cli.osv_url.clone(),
         timeout: cli.timeout,
         connect_timeout: cli.connect_timeout,
         retries: cli.retries,
     };
-    let cache = crate::cache::Cache::open(cli);
+    let cache = crate::cache::Cache::open(cli, settings);
     let answered = crate::cache::lookup(
-        &osv::Client::new(&settings),
+        &osv::Client::new(&connection),
         cache.as_ref(),
         packages,
         &|step| progress.step(step),
@@ -70,9 +71,9 @@ pub fn lookup(cli: &Cli, packages: &[Package], progress: &Progress) -> Lookup {
         plural(packages.len(), "package", "packages"),
         error_chain(&error)
     );
-    match cli.on_unreachable() {
+    match settings.on_unreachable {
         OnUnreachable::Offline => {
-            let mut answered = offline(cli, packages);
+            let mut answered = offline(cli, settings, packages);
             answered.problems.insert(
                 0,
                 Problem::new(
@@ -111,7 +112,7 @@ pub fn lookup(cli: &Cli, packages: &[Package], progress: &Progress) -> Lookup {
 
 /// Answers from the offline database of each ecosystem. An ecosystem without one (or with one
 /// that cannot be read) leaves its packages unchecked, which blocks unless failing open.
-fn offline(cli: &Cli, packages: &[Package]) -> Lookup {
+fn offline(cli: &Cli, settings: &Settings, packages: &[Package]) -> Lookup {
     let mut lookup = Lookup {
         answers: Answers {
             ids: vec![Vec::new(); packages.len()],
@@ -128,7 +129,7 @@ fn offline(cli: &Cli, packages: &[Package]) -> Lookup {
             .push(index);
     }
     let cache = cli.cache_folder();
-    let blocking = cli.on_unreachable() != OnUnreachable::Warn;
+    let blocking = settings.on_unreachable != OnUnreachable::Warn;
     for (ecosystem, indexes) in by_ecosystem {
         let unchecked = |why: String| {
             Problem::new(
@@ -184,14 +185,14 @@ fn offline(cli: &Cli, packages: &[Package]) -> Lookup {
         }
         lookup.answers.advisories.extend(records);
         let note = DatabaseNote::new(ecosystem, &database.meta, crate::offline::now());
-        if note.age_days > cli.max_db_age {
+        if note.age_days > settings.max_db_age {
             lookup.problems.push(Problem::new(
                 ProblemKind::AdvisoryDataStale,
                 &database_path(Some(cache), ecosystem),
                 &format!(
                     "the offline database of {ecosystem} was last updated {} days ago (more \
                      than {}); malware published since is not in it: run `lockgate db update`",
-                    note.age_days, cli.max_db_age
+                    note.age_days, settings.max_db_age
                 ),
                 false,
             ));

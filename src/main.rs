@@ -2,7 +2,8 @@
 #![forbid(unsafe_code)]
 
 use clap::Parser;
-use lockgate::cli::{Cli, Format};
+use lockgate::cli::{Cli, Color, Format};
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -16,8 +17,9 @@ fn main() -> ExitCode {
         }
         Ok(lockgate::Outcome::Report(report)) => {
             match cli.format {
-                Format::Text => eprint!("{}", report.to_text()),
+                Format::Text => eprint!("{}", report.to_text_in(use_color(cli.color))),
                 Format::Json => println!("{}", report.to_json()),
+                Format::Sarif => println!("{}", lockgate::sarif::render(&report)),
             }
             ExitCode::from(report.exit_status().code())
         }
@@ -39,4 +41,16 @@ fn clean_lines(text: &str) -> String {
         .map(|line| lockgate::sanitize::clean(line).into_owned())
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Colour on a terminal unless `NO_COLOR` says otherwise, or as `--color` says.
+fn use_color(color: Color) -> bool {
+    match color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+                && std::io::stderr().is_terminal()
+        }
+    }
 }

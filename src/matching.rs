@@ -230,6 +230,7 @@ mod tests {
                 events: events.iter().map(|(k, v)| event(k, v)).collect(),
             }],
             versions: versions.iter().map(|v| v.to_string()).collect(),
+            severity: Vec::new(),
         }
     }
 

@@ -106,6 +106,19 @@ pub struct LockedSet {
     /// Requirements that name a package without pinning one version (`requests>=2`): only
     /// malware published under the name can be looked for.
     pub unpinned: std::collections::BTreeSet<Unpinned>,
+    /// Packages the lockfile marks as needed for development only.
+    pub dev: std::collections::BTreeSet<Package>,
+    /// The host each package was resolved from, when the lockfile records a URL.
+    pub hosts: std::collections::BTreeMap<Package, String>,
+}
+
+/// The host of a URL (`https://user@Host:8080/x` → `host`), lowercased; `None` for no URL.
+pub fn url_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit('@').next()?;
+    let host = host.split(':').next()?;
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
 /// A requirement without one exact version.
@@ -128,6 +141,13 @@ impl LockedSet {
                 .cloned()
                 .collect(),
             unpinned: self.unpinned.difference(&old.unpinned).cloned().collect(),
+            dev: self.dev.difference(&old.packages).cloned().collect(),
+            hosts: self
+                .hosts
+                .iter()
+                .filter(|(package, _)| !old.packages.contains(*package))
+                .map(|(package, host)| (package.clone(), host.clone()))
+                .collect(),
         }
     }
 
@@ -136,6 +156,8 @@ impl LockedSet {
         self.packages.extend(other.packages);
         self.non_registry.extend(other.non_registry);
         self.unpinned.extend(other.unpinned);
+        self.dev.extend(other.dev);
+        self.hosts.extend(other.hosts);
     }
 
     /// Whether nothing is locked.

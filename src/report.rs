@@ -24,7 +24,7 @@ pub enum Mode {
 }
 
 /// One advisory that affects one locked package.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Finding {
     /// The OSV id.
     pub id: String,
@@ -42,6 +42,20 @@ pub struct Finding {
     pub lockfile: String,
     /// Versions the advisory says fix it.
     pub fixed: Vec<String>,
+    /// How severe it is for this package.
+    pub severity: crate::severity::Severity,
+    /// Accepted by an `[[ignore]]` of the configuration.
+    pub ignored: bool,
+    /// Why it was accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The package resolves from a private registry: this public advisory is not about it.
+    pub not_applicable: bool,
+    /// The package is only needed for development.
+    pub dev: bool,
+    /// The line of the package's entry in the lockfile, when found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
 }
 
 impl Finding {
@@ -78,6 +92,12 @@ impl Finding {
                 .iter()
                 .map(|version| clean(version).into_owned())
                 .collect(),
+            severity: crate::severity::of(advisory, package),
+            ignored: false,
+            reason: None,
+            not_applicable: false,
+            dev: false,
+            line: None,
         }
     }
 
@@ -99,6 +119,14 @@ pub enum ProblemKind {
     AdvisoryDataStale,
     /// A requirement that does not pin one version: what gets installed cannot be checked.
     UnpinnedRequirement,
+    /// A malware advisory the configuration ignores as a known false positive.
+    MalwareIgnored,
+    /// An ignore whose `until` has passed.
+    IgnoreExpired,
+    /// An ignore that matched no advisory.
+    IgnoreUnused,
+    /// An ignore of malware without the exact package and version: it does not apply.
+    IgnoreRefused,
     /// A project with dependencies has no usable npm lockfile (absent or empty).
     LockfileMissing,
     /// The lockfile npm would use cannot be read (not JSON, merge-conflict markers, not UTF-8).
@@ -180,6 +208,9 @@ pub struct Report {
     /// The offline databases that answered, when any did.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub offline_databases: Vec<DatabaseNote>,
+    /// The configuration file read, when one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
 }
 
 /// An offline database that answered, and how old it is.
@@ -209,6 +240,13 @@ impl DatabaseNote {
             records: meta.records,
         }
     }
+}
+
+/// The UTC date of Unix seconds, as (year, month, day).
+pub fn civil_date(seconds: u64) -> (u16, u8, u8) {
+    let text = rfc3339(seconds);
+    let part = |range: std::ops::Range<usize>| text[range].parse().unwrap_or(0);
+    (part(0..4), part(5..7) as u8, part(8..10) as u8)
 }
 
 /// Unix seconds as `YYYY-MM-DDTHH:MM:SSZ` (the civil-from-days algorithm of H. Hinnant).
@@ -278,6 +316,7 @@ impl Report {
             problems: Vec::new(),
             non_registry: Vec::new(),
             offline_databases: Vec::new(),
+            config: None,
         }
     }
 
@@ -317,15 +356,27 @@ impl Report {
 
     /// The human report, for stderr. Empty when nothing was there to check.
     pub fn to_text(&self) -> String {
+        self.to_text_in(false)
+    }
+
+    /// The human report, with ANSI colour when `color` (a terminal that did not say NO_COLOR).
+    pub fn to_text_in(&self, color: bool) -> String {
+        let paint = |code: &str, text: &str| {
+            if color {
+                format!("\x1b[{code}m{text}\x1b[0m")
+            } else {
+                text.to_string()
+            }
+        };
         let mut out = String::new();
         if self.lockfiles.is_empty() && self.problems.is_empty() {
             return out;
         }
         for finding in &self.findings {
             let what = if finding.malicious {
-                "is MALWARE"
+                paint("1;31", "is MALWARE")
             } else {
-                "has a known vulnerability"
+                "has a known vulnerability".to_string()
             };
             let _ = writeln!(
                 out,
@@ -335,6 +386,37 @@ impl Report {
             let _ = write!(out, "  {}: {}", finding.id, finding.summary);
             if !finding.fixed.is_empty() {
                 let _ = write!(out, " (fixed in {})", finding.fixed.join(", "));
+            }
+            if !finding.malicious {
+                let severity = &finding.severity;
+                let _ = match (severity.level, severity.score) {
+                    (Some(level), Some(score)) => {
+                        write!(
+                            out,
+                            "\n  severity: {} ({} {score:.1})",
+                            level.as_str(),
+                            severity.source
+                        )
+                    }
+                    (Some(level), None) => {
+                        write!(out, "\n  severity: {} (database label)", level.as_str())
+                    }
+                    (None, _) => write!(out, "\n  severity: unknown (the advisory gives none)"),
+                };
+                if finding.dev {
+                    out.push_str(", development only");
+                }
+            }
+            if finding.ignored {
+                let _ = write!(
+                    out,
+                    "\n  {}: {}",
+                    paint("33", "ignored by the configuration"),
+                    finding.reason.as_deref().unwrap_or_default()
+                );
+            }
+            if finding.not_applicable {
+                let _ = write!(out, "\n  not applicable (private registry)");
             }
             let _ = writeln!(out, "\n  {}", finding.url());
         }
@@ -350,7 +432,11 @@ impl Report {
             );
         }
         for problem in &self.problems {
-            let label = if problem.blocking { "error" } else { "warning" };
+            let label = if problem.blocking {
+                paint("31", "error")
+            } else {
+                paint("33", "warning")
+            };
             let _ = writeln!(
                 out,
                 "lockgate: {label}: {}: {}",
@@ -393,7 +479,15 @@ impl Report {
                 }
             );
         }
-        out.push_str(&self.verdict());
+        if let Some(config) = &self.config {
+            let _ = writeln!(out, "lockgate: configuration: {config}");
+        }
+        let verdict = self.verdict();
+        out.push_str(&if self.blocked() {
+            paint("1;31", &verdict)
+        } else {
+            verdict
+        });
         out.push('\n');
         out
     }

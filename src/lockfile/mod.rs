@@ -107,6 +107,28 @@ impl LockfileKind {
     }
 }
 
+/// The line of the entry for `name` at `version` in a lockfile's text, for reports: the first
+/// line naming the package that has the version on it or within the next lines (every lockfile
+/// format writes an entry's version next to its name).
+pub fn entry_line(text: &str, name: &str, version: &str) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut first = None;
+    for (index, line) in lines.iter().enumerate() {
+        if !line.contains(name) {
+            continue;
+        }
+        first.get_or_insert(index + 1);
+        if version.is_empty() {
+            return Some(index + 1);
+        }
+        let window = &lines[index..lines.len().min(index + 25)];
+        if window.iter().any(|line| line.contains(version)) {
+            return Some(index + 1);
+        }
+    }
+    first
+}
+
 /// Turns raw blob bytes into text, or says where they stop being UTF-8.
 pub fn decode(bytes: &[u8]) -> Result<&str, ParseError> {
     std::str::from_utf8(bytes).map_err(|error| {

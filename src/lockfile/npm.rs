@@ -188,8 +188,15 @@ impl NpmLock {
             let name = node.package_name(location);
             match classify(name, node.version.as_deref(), node.resolved.as_deref()) {
                 Some(Source::Registry(version)) => {
-                    set.packages
-                        .insert(Package::new(Ecosystem::Npm, name, version));
+                    let package = Package::new(Ecosystem::Npm, name, version);
+                    if node.dev {
+                        set.dev.insert(package.clone());
+                    }
+                    if let Some(host) = node.resolved.as_deref().and_then(crate::package::url_host)
+                    {
+                        set.hosts.insert(package.clone(), host);
+                    }
+                    set.packages.insert(package);
                 }
                 Some(Source::Other(kind, source)) => {
                     set.non_registry.insert(NonRegistry {

@@ -1,0 +1,296 @@
+//! `.lockgate.toml`: what blocks, which advisories a team accepts and why, private registries,
+//! and the network settings, for a repository or a user.
+//!
+//! Found by `--config PATH`, then `LOCKGATE_CONFIG`, then `.lockgate.toml` at the repository
+//! root, then `lockgate/lockgate.toml` in the user's configuration folder; the first found
+//! wins. Strict, because it is our own format: an unknown key or a value of the wrong type is an
+//! error naming the key and its line. Command-line flags and environment variables win over it.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The configuration as written.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// What blocks besides malware.
+    pub fail_on: Option<FailOn>,
+    /// Whether vulnerabilities of development-only packages block.
+    pub dev: Option<DevPolicy>,
+    /// What to do when OSV cannot be reached.
+    pub on_unreachable: Option<crate::cli::OnUnreachable>,
+    /// Minutes a cached OSV answer is reused.
+    pub cache_ttl: Option<u64>,
+    /// Days after which the offline database is called old.
+    pub max_db_age: Option<u64>,
+    /// Whether requirements that do not pin one version block.
+    pub fail_on_unpinned: Option<bool>,
+    /// Hosts of private registries: packages resolved from them are not the public packages of
+    /// the same name.
+    #[serde(default)]
+    pub private_registries: Vec<String>,
+    /// Advisories accepted, each with a reason.
+    #[serde(default, rename = "ignore")]
+    pub ignores: Vec<Ignore>,
+}
+
+/// The least severe vulnerability that blocks (malware always does).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailOn {
+    /// Only malware blocks (the default).
+    Malicious,
+    /// Low severity and above.
+    Low,
+    /// Medium severity and above.
+    Medium,
+    /// High severity and above.
+    High,
+    /// Critical only.
+    Critical,
+    /// Every vulnerability, whatever its severity.
+    Any,
+}
+
+/// Whether vulnerabilities of development-only packages block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DevPolicy {
+    /// Like any other package (the default).
+    Block,
+    /// Reported, not blocking. Never applies to malware.
+    Warn,
+}
+
+/// An accepted advisory.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ignore {
+    /// The advisory's id or one of its aliases.
+    pub id: String,
+    /// Why it is accepted (required).
+    pub reason: String,
+    /// The last day it applies (inclusive).
+    #[serde(default)]
+    pub until: Option<toml::value::Datetime>,
+    /// Must be set to ignore a malware record, with `package` and `version`.
+    #[serde(default)]
+    pub malicious: bool,
+    /// The package it covers (required for malware).
+    #[serde(default)]
+    pub package: Option<String>,
+    /// The version it covers (required for malware).
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
+/// Why a configuration file could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}{}: {message}", if *line > 0 { format!(":{line}:{column}") } else { String::new() })]
+pub struct ConfigError {
+    /// The file.
+    pub path: String,
+    /// 1-based line (0 when unknown).
+    pub line: usize,
+    /// 1-based column (0 when unknown).
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl Config {
+    /// Parses configuration text; `path` names the file in errors.
+    pub fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|error| {
+            let (line, column) = error
+                .span()
+                .map(|span| crate::lockfile::python::position_of(text, span.start))
+                .unwrap_or((0, 0));
+            ConfigError {
+                path: path.to_string(),
+                line,
+                column,
+                message: error.message().trim().to_string(),
+            }
+        })?;
+        for (index, ignore) in config.ignores.iter().enumerate() {
+            let problem = if ignore.reason.trim().is_empty() {
+                Some("`reason` must say why the advisory is accepted")
+            } else if ignore.malicious && (ignore.package.is_none() || ignore.version.is_none()) {
+                Some("ignoring malware needs the exact `package` and `version` it covers")
+            } else if ignore.until.is_some_and(|until| until.date.is_none()) {
+                Some("`until` must be a date, such as 2027-01-31")
+            } else {
+                None
+            };
+            if let Some(message) = problem {
+                let line = nth_ignore_line(text, index);
+                return Err(ConfigError {
+                    path: path.to_string(),
+                    line,
+                    column: if line > 0 { 1 } else { 0 },
+                    message: format!("[[ignore]] {}: {message}", ignore.id),
+                });
+            }
+        }
+        Ok(config)
+    }
+}
+
+/// The line of the `index`th `[[ignore]]` header.
+fn nth_ignore_line(text: &str, index: usize) -> usize {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| line.trim() == "[[ignore]]")
+        .nth(index)
+        .map_or(0, |(number, _)| number + 1)
+}
+
+/// Where the configuration comes from, and what it says.
+#[derive(Clone, Debug, Default)]
+pub struct Loaded {
+    /// The file read, when one was found.
+    pub path: Option<PathBuf>,
+    /// What it says (the defaults when no file was found).
+    pub config: Config,
+}
+
+/// Finds and reads the configuration: `explicit` (`--config` or `LOCKGATE_CONFIG`), else
+/// `.lockgate.toml` in `root` (the repository's working tree), else the user's.
+pub fn load(explicit: Option<&Path>, root: Option<&Path>) -> Result<Loaded, ConfigError> {
+    let candidates: Vec<(PathBuf, bool)> = match explicit {
+        // A file named on purpose must exist.
+        Some(path) => vec![(path.to_path_buf(), true)],
+        None => root
+            .map(|root| root.join(".lockgate.toml"))
+            .into_iter()
+            .chain(dirs::config_dir().map(|folder| folder.join("lockgate").join("lockgate.toml")))
+            .map(|path| (path, false))
+            .collect(),
+    };
+    for (path, required) in candidates {
+        let shown = path.display().to_string();
+        match read_bounded(&path) {
+            Ok(text) => {
+                return Ok(Loaded {
+                    config: Config::parse(&shown, &text)?,
+                    path: Some(path),
+                })
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound && !required => {}
+            Err(error) => {
+                return Err(ConfigError {
+                    path: shown,
+                    line: 0,
+                    column: 0,
+                    message: error.to_string(),
+                })
+            }
+        }
+    }
+    Ok(Loaded::default())
+}
+
+/// Reads a configuration file of at most 1 MiB.
+fn read_bounded(path: &Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(1024 * 1024)
+        .read_to_string(&mut text)?;
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_example_parses() {
+        let text = include_str!("../lockgate.example.toml");
+        let config = Config::parse("lockgate.example.toml", text).unwrap();
+        assert_eq!(config.fail_on, Some(FailOn::High));
+        assert_eq!(config.ignores.len(), 2);
+        assert!(config.ignores[1].malicious);
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_name_the_line() {
+        let cases = [
+            (
+                "fail-on = \"high\"\nfial-on = \"low\"\n",
+                2,
+                "unknown field `fial-on`",
+            ),
+            ("cache-ttl = \"soon\"\n", 1, "invalid type"),
+            ("[[ignore]]\nid = \"GHSA-x\"\n", 1, "missing field `reason`"),
+            (
+                "[[ignore]]\nid = \"MAL-1\"\nreason = \"false positive\"\nmalicious = true\n",
+                1,
+                "exact `package` and `version`",
+            ),
+            ("fail-on = \"severe\"\n", 1, "unknown variant `severe`"),
+        ];
+        for (text, line, needle) in cases {
+            let error = Config::parse("x.toml", text).unwrap_err();
+            assert_eq!(error.line, line, "{text:?}: {error}");
+            assert!(error.message.contains(needle), "{text:?}: {error}");
+        }
+    }
+}
+
+/// What a run goes by: the command line and environment over the configuration file over the
+/// defaults.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The configuration file read, if any.
+    pub config_path: Option<PathBuf>,
+    /// What blocks besides malware.
+    pub fail_on: FailOn,
+    /// Whether vulnerabilities of development-only packages block.
+    pub dev: DevPolicy,
+    /// What to do when OSV cannot be reached.
+    pub on_unreachable: crate::cli::OnUnreachable,
+    /// Minutes a cached OSV answer is reused.
+    pub cache_ttl: u64,
+    /// Days after which the offline database is old.
+    pub max_db_age: u64,
+    /// Whether unpinned requirements block.
+    pub fail_on_unpinned: bool,
+    /// Private registry hosts.
+    pub private_registries: Vec<String>,
+    /// Accepted advisories.
+    pub ignores: Vec<Ignore>,
+}
+
+impl Settings {
+    /// Resolves the settings of a run.
+    pub fn resolve(cli: &crate::cli::Cli, loaded: Loaded) -> Settings {
+        use crate::cli::OnUnreachable;
+        let config = loaded.config;
+        let fail_on = match (cli.fail_on, cli.fail_on_vuln) {
+            (Some(level), _) => level,
+            (None, true) => FailOn::Any,
+            (None, false) => config.fail_on.unwrap_or(FailOn::Malicious),
+        };
+        let on_unreachable = match (cli.on_unreachable, cli.fail_open) {
+            (Some(policy), _) => policy,
+            (None, true) => OnUnreachable::Warn,
+            (None, false) => config.on_unreachable.unwrap_or(OnUnreachable::Block),
+        };
+        Settings {
+            config_path: loaded.path,
+            fail_on,
+            dev: config.dev.unwrap_or(DevPolicy::Block),
+            on_unreachable,
+            cache_ttl: cli.cache_ttl.or(config.cache_ttl).unwrap_or(60),
+            max_db_age: cli.max_db_age.or(config.max_db_age).unwrap_or(7),
+            fail_on_unpinned: cli
+                .fail_on_unpinned
+                .or(config.fail_on_unpinned)
+                .unwrap_or(false),
+            private_registries: config.private_registries,
+            ignores: config.ignores,
+        }
+    }
+}
