@@ -68,6 +68,20 @@ impl BunLock {
                 ));
             };
             add(&mut locked, folder, spec);
+            // The second element names the registry when it is not the default one.
+            if let Some(host) = entry
+                .get(1)
+                .and_then(serde_json::Value::as_str)
+                .and_then(crate::package::url_host)
+            {
+                if let Some(package) = locked
+                    .packages
+                    .iter()
+                    .find(|p| spec == format!("{}@{}", p.name, p.version))
+                {
+                    locked.hosts.insert(package.clone(), host);
+                }
+            }
         }
         Ok(BunLock {
             workspaces: wire.workspaces,

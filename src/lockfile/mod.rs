@@ -107,26 +107,41 @@ impl LockfileKind {
     }
 }
 
-/// The line of the entry for `name` at `version` in a lockfile's text, for reports: the first
-/// line naming the package that has the version on it or within the next lines (every lockfile
-/// format writes an entry's version next to its name).
+/// The line of the entry for `name` at `version` in a lockfile's text, for reports: first a
+/// line that starts an entry in one of the formats (`"node_modules/name"`, `name@version`,
+/// `name = "name"`, `name==version`, …) with the version on it or just below, else the first
+/// line naming the package.
 pub fn entry_line(text: &str, name: &str, version: &str) -> Option<usize> {
     let lines: Vec<&str> = text.lines().collect();
-    let mut first = None;
+    let lower_name = name.to_ascii_lowercase();
+    let starts_entry = |line: &str| {
+        let trimmed = line
+            .trim_start()
+            .trim_start_matches(['"', '\'', '/', '-', ' ']);
+        let lower = trimmed.to_ascii_lowercase();
+        line.contains(&format!("node_modules/{name}\""))
+            || line.contains(&format!("\"{name}\": {{"))
+            || lower.starts_with(&format!("{lower_name}@"))
+            || lower.starts_with(&format!("{lower_name}/"))
+            || lower.starts_with(&format!("{lower_name}=="))
+            || line.contains(&format!("name = \"{name}\""))
+            || (!version.is_empty() && line.contains(&format!("{name}@{version}")))
+    };
+    let has_version = |index: usize, span: usize| {
+        version.is_empty()
+            || lines[index..lines.len().min(index + span)]
+                .iter()
+                .any(|line| line.contains(version))
+    };
     for (index, line) in lines.iter().enumerate() {
-        if !line.contains(name) {
-            continue;
-        }
-        first.get_or_insert(index + 1);
-        if version.is_empty() {
-            return Some(index + 1);
-        }
-        let window = &lines[index..lines.len().min(index + 25)];
-        if window.iter().any(|line| line.contains(version)) {
+        if starts_entry(line) && has_version(index, 8) {
             return Some(index + 1);
         }
     }
-    first
+    lines
+        .iter()
+        .position(|line| line.contains(name))
+        .map(|index| index + 1)
 }
 
 /// Turns raw blob bytes into text, or says where they stop being UTF-8.
@@ -275,6 +290,20 @@ mod tests {
         let error = LockfileKind::NpmPackageLock.parse(text).unwrap_err();
         assert_eq!((error.line, error.column), (2, 1));
         assert!(error.message.contains("merge-conflict"));
+    }
+
+    #[test]
+    fn entry_lines_in_each_format() {
+        let cases = [
+            ("{\n  \"\": {\"dependencies\": {\"debug\": \"^4.4.2\"}},\n  \"node_modules/debug\": {\n    \"version\": \"4.4.2\"\n  }\n}", 3),
+            ("# yarn lockfile v1\n\ndebug@^4.4.2:\n  version \"4.4.2\"\n", 3),
+            ("packages:\n\n  debug@4.4.2:\n    resolution: {integrity: x}\n", 3),
+            ("[[package]]\nname = \"debug\"\nversion = \"4.4.2\"\n", 2),
+            ("six==1.16.0\ndebug==4.4.2 \\\n    --hash=sha256:x\n", 2),
+        ];
+        for (text, line) in cases {
+            assert_eq!(entry_line(text, "debug", "4.4.2"), Some(line), "{text}");
+        }
     }
 
     #[test]

@@ -180,9 +180,15 @@ fn add_package(locked: &mut LockedSet, major: u32, key: &str, entry: &Yaml) -> R
     }
     match classify(&name, Some(&version), tarball.as_deref()) {
         Some(Source::Registry(version)) => {
-            locked
-                .packages
-                .insert(Package::new(Ecosystem::Npm, name.clone(), version));
+            let package = Package::new(Ecosystem::Npm, name.clone(), version);
+            // 5.x and 6 mark development-only packages; 9 keeps that out of the lockfile.
+            if matches!(entry["dev"], Yaml::Boolean(true)) {
+                locked.dev.insert(package.clone());
+            }
+            if let Some(host) = tarball.as_deref().and_then(crate::package::url_host) {
+                locked.hosts.insert(package.clone(), host);
+            }
+            locked.packages.insert(package);
         }
         Some(Source::Other(kind, source)) => {
             let source = source.to_string();

@@ -73,6 +73,12 @@ struct PoetryPackage {
     version: String,
     #[serde(default)]
     source: Option<PoetrySource>,
+    /// poetry 2: the dependency groups that need it (`["main"]`, `["dev"]`).
+    #[serde(default)]
+    groups: Option<Vec<String>>,
+    /// poetry 1: `main` or `dev`.
+    #[serde(default)]
+    category: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -102,11 +108,33 @@ impl Poetry {
         let lock: PoetryLock = toml_document(text)?;
         let mut locked = LockedSet::default();
         for package in lock.package {
+            let dev = match (&package.groups, &package.category) {
+                (Some(groups), _) => !groups.iter().any(|group| group == "main"),
+                (None, Some(category)) => category == "dev",
+                (None, None) => false,
+            };
+            if dev {
+                locked.dev.insert(Package::new(
+                    Ecosystem::PyPI,
+                    normalize(&package.name),
+                    package.version.trim(),
+                ));
+            }
             match package.source {
                 // `legacy` is another package index: still a published version.
                 None => registry(&mut locked, &package.name, &package.version),
                 Some(source) if source.kind == "legacy" => {
                     registry(&mut locked, &package.name, &package.version);
+                    if let Some(host) = crate::package::url_host(&source.url) {
+                        locked.hosts.insert(
+                            Package::new(
+                                Ecosystem::PyPI,
+                                normalize(&package.name),
+                                package.version.trim(),
+                            ),
+                            host,
+                        );
+                    }
                 }
                 Some(source) => {
                     let (kind, text) = match source.kind.as_str() {
@@ -226,6 +254,15 @@ impl Uv {
             let version = package.version.clone().unwrap_or_default();
             if package.source.contains_key("registry") || package.source.is_empty() {
                 registry(&mut uv.locked, &package.name, &version);
+                if let Some(host) = source_text("registry")
+                    .as_deref()
+                    .and_then(crate::package::url_host)
+                {
+                    uv.locked.hosts.insert(
+                        Package::new(Ecosystem::PyPI, normalize(&package.name), version.trim()),
+                        host,
+                    );
+                }
             } else if let Some(git) = source_text("git") {
                 other(&mut uv.locked, &package.name, SourceKind::Git, git);
             } else if let Some(url) = source_text("url") {
@@ -400,6 +437,20 @@ pub fn parse_pipfile_lock(text: &str) -> Result<LockedSet, ParseError> {
     let lock: PipfileLockWire =
         serde_json::from_str(text).map_err(|error| ParseError::from_json(&error))?;
     let mut locked = LockedSet::default();
+    for (name, entry) in &lock.develop {
+        let in_default = lock
+            .default
+            .keys()
+            .any(|main| normalize(main) == normalize(name));
+        if let (false, Some(version)) = (in_default, &entry.version) {
+            let pinned = version.trim_start_matches("===").trim_start_matches("==");
+            locked.dev.insert(Package::new(
+                Ecosystem::PyPI,
+                normalize(name),
+                pinned.trim(),
+            ));
+        }
+    }
     for (name, entry) in lock.default.iter().chain(&lock.develop) {
         if let Some(git) = &entry.git {
             let source = format!("{git}#{}", entry.reference.clone().unwrap_or_default());

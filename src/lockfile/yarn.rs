@@ -194,9 +194,11 @@ fn add_classic(locked: &mut LockedSet, entry: &ClassicEntry) -> Result<(), Parse
     let version = entry.version.as_deref();
     match classify(real, version, entry.resolved.as_deref()) {
         Some(Source::Registry(version)) => {
-            locked
-                .packages
-                .insert(Package::new(Ecosystem::Npm, real, version));
+            let package = Package::new(Ecosystem::Npm, real, version);
+            if let Some(host) = entry.resolved.as_deref().and_then(crate::package::url_host) {
+                locked.hosts.insert(package.clone(), host);
+            }
+            locked.packages.insert(package);
         }
         Some(Source::Other(kind, source)) => {
             locked.non_registry.insert(NonRegistry {
