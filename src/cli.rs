@@ -33,7 +33,7 @@ pub struct Cli {
     )]
     pub osv_url: String,
 
-    /// Report format: text on stderr, or JSON on stdout.
+    /// Report format: text on stderr, or JSON or SARIF 2.1.0 on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 

@@ -52,9 +52,9 @@ pub enum Error {
         message: String,
     },
 
-    /// The configuration file could not be used.
+    /// The configuration file could not be used (the message names file, line and key).
     #[error("configuration: {0}")]
-    Config(#[source] crate::config::ConfigError),
+    Config(crate::config::ConfigError),
 
     /// There is no folder for the offline database and the cache.
     #[error("no cache folder for the offline database: set LOCKGATE_CACHE_DIR or --cache-dir")]

@@ -3,24 +3,41 @@
 
 use clap::Parser;
 use lockgate::cli::{Cli, Color, Format};
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // An exported but empty LOCKGATE_* variable means "not set", not "invalid": a hook must not
+    // block every commit over `export LOCKGATE_FAIL_OPEN=`.
+    let empty: Vec<std::ffi::OsString> = std::env::vars_os()
+        .filter(|(name, value)| name.to_string_lossy().starts_with("LOCKGATE_") && value.is_empty())
+        .map(|(name, _)| name)
+        .collect();
+    for name in empty {
+        std::env::remove_var(name);
+    }
     let cli = Cli::parse();
     match lockgate::run(&cli) {
         Ok(lockgate::Outcome::Updated(lines)) => {
             for line in lines {
-                eprintln!("{line}");
+                let _ = writeln!(std::io::stderr(), "{line}");
             }
             ExitCode::SUCCESS
         }
         Ok(lockgate::Outcome::Report(report)) => {
-            match cli.format {
-                Format::Text => eprint!("{}", report.to_text_in(use_color(cli.color))),
-                Format::Json => println!("{}", report.to_json()),
-                Format::Sarif => println!("{}", lockgate::sarif::render(&report)),
-            }
+            // A reader that goes away early (`| head`) is not lockgate's failure: the exit code
+            // still says what was decided.
+            let _ = match cli.format {
+                Format::Text => write!(
+                    std::io::stderr(),
+                    "{}",
+                    report.to_text_in(use_color(cli.color))
+                ),
+                Format::Json => writeln!(std::io::stdout(), "{}", report.to_json()),
+                Format::Sarif => {
+                    writeln!(std::io::stdout(), "{}", lockgate::sarif::render(&report))
+                }
+            };
             ExitCode::from(report.exit_status().code())
         }
         Err(error) => {

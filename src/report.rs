@@ -457,7 +457,9 @@ impl Report {
                 "yarn.lock" => "yarn install",
                 "pnpm-lock.yaml" => "pnpm install",
                 "bun.lock" => "bun install",
-                _ => "npm install",
+                "package-lock.json" | "npm-shrinkwrap.json" => "npm install",
+                // Python lockfiles: the problem's own message names the command.
+                _ => continue,
             };
             let _ = writeln!(
                 out,
@@ -493,20 +495,28 @@ impl Report {
     }
 
     fn verdict(&self) -> String {
+        let counted = |f: &&Finding| !f.ignored && !f.not_applicable;
         let malware: Vec<&str> = unique(
             self.findings
                 .iter()
-                .filter(|f| f.malicious)
+                .filter(|f| f.malicious && f.blocking)
                 .map(|f| f.id.as_str()),
         );
-        let vulnerable = unique(
+        let blocking_vulns = unique(
             self.findings
                 .iter()
-                .filter(|f| !f.malicious)
+                .filter(|f| !f.malicious && f.blocking)
                 .map(|f| f.id.as_str()),
         )
         .len();
-        let blocking_vulns = self.findings.iter().any(|f| !f.malicious && f.blocking);
+        let reported_vulns = unique(
+            self.findings
+                .iter()
+                .filter(|f| !f.malicious)
+                .filter(counted)
+                .map(|f| f.id.as_str()),
+        )
+        .len();
         let what = match self.mode {
             Mode::Staged => "commit",
             Mode::All => "check",
@@ -522,10 +532,10 @@ impl Report {
                     malware.join(", ")
                 ));
             }
-            if blocking_vulns {
+            if blocking_vulns > 0 {
                 reasons.push(format!(
-                    "{} (--fail-on-vuln)",
-                    plural(vulnerable, "vulnerability", "vulnerabilities")
+                    "{} at or above the fail-on severity",
+                    plural(blocking_vulns, "vulnerability", "vulnerabilities")
                 ));
             }
             if self.advisories_unchecked() {
@@ -541,28 +551,46 @@ impl Report {
             }
             let mut line = format!("lockgate: {what} BLOCKED: {}", reasons.join(", "));
             if !malware.is_empty() {
-                line.push_str(
-                    ".\n  Remove the malicious package from the lockfile (and what depends on it). If it was \
-                     ever installed, treat that machine as compromised: its install scripts have run",
-                );
+                line.push_str(if self.mode == Mode::PrePush {
+                    ".\n  A pushed commit adds it: remove it from the lockfile and rewrite the commits \
+                     that carry it before pushing. If it was ever installed, treat that machine \
+                     as compromised: its install scripts have run"
+                } else {
+                    ".\n  Remove the malicious package from the lockfile (and what depends on it). If it \
+                     was ever installed, treat that machine as compromised: its install scripts \
+                     have run"
+                });
             }
             return line;
         }
-        if self.problems.iter().any(|p| p.kind.is_unchecked()) {
+        let offline = if self.offline_databases.is_empty() {
+            ""
+        } else {
+            " (against the offline database)"
+        };
+        if self.problems.iter().any(|p| p.kind.is_unchecked()) && offline.is_empty() {
             return format!(
-                "lockgate: {what} allowed WITHOUT an advisory check of {packages} (--fail-open)"
+                "lockgate: {what} allowed WITHOUT an advisory check of {packages} (failing open)"
             );
         }
-        if vulnerable > 0 {
+        if reported_vulns > 0 {
             return format!(
-                "lockgate: {what} allowed: {packages} checked; {} reported, not blocking (--fail-on-vuln blocks)",
-                plural(vulnerable, "known vulnerability", "known vulnerabilities")
+                "lockgate: {what} allowed: {packages} checked{offline}; {} reported, below the \
+                 fail-on severity",
+                plural(
+                    reported_vulns,
+                    "known vulnerability",
+                    "known vulnerabilities"
+                )
             );
         }
         if self.checked == 0 {
             return format!("lockgate: {what} allowed: no new registry packages to check");
         }
-        format!("lockgate: {what} allowed: {packages} checked, no known malware or vulnerabilities")
+        format!(
+            "lockgate: {what} allowed: {packages} checked{offline}, no known malware or \
+             vulnerabilities"
+        )
     }
 }
 

@@ -37,27 +37,50 @@ fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     }
 }
 
-/// A CSI sequence ends with a byte in `@`..=`~`.
+/// A CSI sequence: parameter and intermediate bytes (` `..=`?`), then one final byte in
+/// `@`..=`~`. A malformed one ends where its bytes stop fitting, so it cannot swallow the
+/// text after it.
 fn skip_until_final(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    for c in chars.by_ref() {
-        if ('@'..='~').contains(&c) {
-            break;
+    while let Some(&c) = chars.peek() {
+        if (' '..='?').contains(&c) {
+            chars.next();
+        } else {
+            if ('@'..='~').contains(&c) {
+                chars.next();
+            }
+            return;
         }
     }
 }
 
-/// OSC/DCS strings end with BEL, ST (`ESC \`) or the C1 ST.
+/// OSC/DCS strings end with BEL, ST (`ESC \`) or the C1 ST. One that never ends is not a
+/// sequence: only its introducer goes, and the text after it stays (it may be lockgate's own
+/// words, written after an untrusted name).
 fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    while let Some(c) = chars.next() {
+    let mut ahead = chars.clone();
+    let mut length = 0;
+    let mut terminated = false;
+    while let Some(c) = ahead.next() {
+        length += 1;
         match c {
-            '\u{7}' | '\u{9c}' => break,
-            '\u{1b}' => {
-                if chars.peek() == Some(&'\\') {
-                    chars.next();
-                }
+            '\u{7}' | '\u{9c}' => {
+                terminated = true;
                 break;
             }
+            '\u{1b}' => {
+                if ahead.peek() == Some(&'\\') {
+                    length += 1;
+                }
+                terminated = true;
+                break;
+            }
+            '\n' => break,
             _ => {}
+        }
+    }
+    if terminated {
+        for _ in 0..length {
+            chars.next();
         }
     }
 }
@@ -80,6 +103,12 @@ mod tests {
             ("bidi \u{202e}txt.exe", "bidi txt.exe"),
             ("Mańkowski — ok", "Mańkowski — ok"),
             ("dangling \u{1b}", "dangling "),
+            // An unterminated OSC must not swallow the words lockgate writes after it.
+            ("web\u{1b}]: debug is MALWARE", "web: debug is MALWARE"),
+            (
+                "holds x@1\u{1b}]8;; from the registry",
+                "holds x@18;; from the registry",
+            ),
         ];
         for (input, expected) in cases {
             assert_eq!(clean(input), expected, "input {input:?}");

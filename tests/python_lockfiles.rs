@@ -166,10 +166,11 @@ fn a_pyproject_change_without_its_lockfile_blocks() {
         // The dependency-added case's pyproject.toml, staged alone.
         let added = folder(&[tool, "stale", "dep-added", "pyproject.toml"]);
         repo.write_and_stage("app/pyproject.toml", std::fs::read(added).unwrap());
-        repo.lockgate(&["--osv-url", &server.url()])
-            .assert_code(1)
+        let run = repo.lockgate(&["--osv-url", &server.url()]);
+        run.assert_code(1)
             .assert_stderr_contains(&format!("app/{lockfile}"))
             .assert_stderr_contains(&format!("run `{tool} lock` in app"));
+        assert!(!run.stderr.contains("npm install"), "{}", run.output());
         assert_eq!(
             server.request_count(),
             asked,

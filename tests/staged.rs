@@ -566,3 +566,26 @@ fn all_mode_shows_progress_on_a_terminal_only() {
     piped.assert_success();
     assert!(!piped.stderr.contains("asked OSV"), "{}", piped.output());
 }
+
+#[test]
+fn empty_lockgate_variables_count_as_unset_and_a_closed_pipe_is_no_crash() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    stage_project(&repo, "", &[MALWARE]);
+    // `export LOCKGATE_FAIL_OPEN=` must not turn every commit into a usage error.
+    repo.lockgate_command(&["--osv-url", &server.url()])
+        .env("LOCKGATE_FAIL_OPEN", "")
+        .env("LOCKGATE_ON_UNREACHABLE", "")
+        .run()
+        .assert_code(1);
+    // A reader that stops early (`| true`) leaves the decision's exit code, not a panic.
+    let script = format!(
+        "\"$0\" --osv-url {} --format sarif | true; echo \"exit=${{PIPESTATUS[0]}}\"",
+        server.url()
+    );
+    let run = repo
+        .program_command("bash", &["-c", &script, crate::support::repo::LOCKGATE_BIN])
+        .run();
+    assert!(run.stdout.contains("exit=1"), "{}", run.output());
+    assert!(!run.stderr.contains("panicked"), "{}", run.output());
+}

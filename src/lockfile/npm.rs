@@ -352,10 +352,32 @@ pub(super) fn classify<'a>(
             Some(version) if is_registry_tarball(&lower, name, version) => {
                 Some(Source::Registry(version))
             }
-            _ => Some(Source::Other(SourceKind::Remote, resolved)),
+            // A registry tarball of another version than the entry says: npm installs what
+            // `resolved` names, so that version is the one to check.
+            _ => match tarball_version(resolved, name) {
+                Some(installed) => Some(Source::Registry(installed)),
+                None => Some(Source::Other(SourceKind::Remote, resolved)),
+            },
         };
     }
     Some(Source::Other(SourceKind::File, resolved))
+}
+
+/// The version in a registry tarball URL for `name` (`…/<name>/-/<unscoped>-<version>.tgz`).
+fn tarball_version<'a>(url: &'a str, name: &str) -> Option<&'a str> {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let unscoped = name.rsplit('/').next().unwrap_or(name);
+    let (before, file) = path.rsplit_once("/-/")?;
+    if !before.ends_with(&format!("/{name}"))
+        && !before.ends_with(&format!("/{}", name.replace('/', "%2f")))
+    {
+        return None;
+    }
+    let version = file
+        .strip_prefix(unscoped)?
+        .strip_prefix('-')?
+        .strip_suffix(".tgz")?;
+    (!version.is_empty() && !version.contains('/')).then_some(version)
 }
 
 /// Registries serve tarballs at `…/<name>/-/<unscoped name>-<version>.tgz`; any other URL is a
@@ -502,6 +524,21 @@ mod tests {
         assert_eq!(v3.nodes["node_modules/bdep"].bundle_dependencies, ["ms"]);
         assert!(v3.nodes["node_modules/bdep"].has_shrinkwrap);
         assert!(v3.nodes["node_modules/all"].bundle_dependencies.is_empty());
+    }
+
+    #[test]
+    fn a_tarball_of_another_version_locks_that_version() {
+        // npm installs what `resolved` names; a lockfile saying 4.4.1 over 4.4.2's tarball
+        // installs 4.4.2.
+        let lock = NpmLock::parse(
+            r#"{"lockfileVersion": 3, "packages": {"node_modules/debug": {"version": "4.4.1",
+                "resolved": "https://registry.example.test/debug/-/debug-4.4.2.tgz"}}}"#,
+        )
+        .unwrap();
+        let set = lock.locked_set();
+        let packages: Vec<String> = set.packages.iter().map(ToString::to_string).collect();
+        assert_eq!(packages, ["debug@4.4.2"]);
+        assert!(set.non_registry.is_empty());
     }
 
     #[test]
