@@ -48,6 +48,8 @@ struct LockfileToCheck {
 struct Scope {
     lockfiles: Vec<LockfileToCheck>,
     problems: Vec<Problem>,
+    /// Pre-push: the pushed commit that first added each (lockfile, package).
+    introduced_by: BTreeMap<(String, Package), String>,
 }
 
 /// What a run produced.
@@ -136,6 +138,7 @@ fn check(cli: &Cli) -> Result<Report, Error> {
     let mut report = Report::new(mode);
     report.problems = scope.problems;
     let lockfiles = scope.lockfiles;
+    let introduced_by = scope.introduced_by;
     if lockfiles.is_empty() {
         return Ok(report);
     }
@@ -216,6 +219,10 @@ fn check(cli: &Cli) -> Result<Report, Error> {
         policy,
     );
     report.findings = decided.findings;
+    for finding in &mut report.findings {
+        let key = (finding.lockfile.clone(), finding.package.clone());
+        finding.commit = introduced_by.get(&key).cloned();
+    }
     report.problems.extend(decided.problems);
     report.config = settings
         .config_path
@@ -328,6 +335,7 @@ fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
     Ok(Scope {
         lockfiles,
         problems,
+        introduced_by: BTreeMap::new(),
     })
 }
 
@@ -393,6 +401,7 @@ fn all_scope(repo: &git::Repo) -> Result<Scope, Error> {
     Ok(Scope {
         lockfiles,
         problems,
+        introduced_by: BTreeMap::new(),
     })
 }
 
@@ -422,6 +431,7 @@ fn push_scope(repo: &git::Repo, remote: &str, input: &str) -> Result<Scope, Erro
 
     let mut parsed = Parsed::default();
     let mut added: BTreeMap<String, LockedSet> = BTreeMap::new();
+    let mut introduced_by: BTreeMap<(String, Package), String> = BTreeMap::new();
     let mut problems = Vec::new();
     let mut touched: Vec<String> = Vec::new();
     for commit in commits {
@@ -440,7 +450,14 @@ fn push_scope(repo: &git::Repo, remote: &str, input: &str) -> Result<Scope, Erro
         };
         for change in &changes {
             match parsed.added_by(repo, change, &new_includes, old_includes) {
-                Ok(Some(locked)) => added.entry(change.path.clone()).or_default().extend(locked),
+                Ok(Some(locked)) => {
+                    for package in &locked.packages {
+                        introduced_by
+                            .entry((change.path.clone(), package.clone()))
+                            .or_insert_with(|| commit.to_string()[..12].to_string());
+                    }
+                    added.entry(change.path.clone()).or_default().extend(locked);
+                }
                 Ok(None) => {}
                 // A version that cannot be read in the middle of the pushed history: what it
                 // added is checked with the next version, which cannot lean on it.
@@ -471,6 +488,7 @@ fn push_scope(repo: &git::Repo, remote: &str, input: &str) -> Result<Scope, Erro
             .map(|(path, locked)| LockfileToCheck { path, locked })
             .collect(),
         problems,
+        introduced_by,
     })
 }
 

@@ -56,6 +56,9 @@ pub struct Finding {
     /// The line of the package's entry in the lockfile, when found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
+    /// Pre-push: the pushed commit that added it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
 }
 
 impl Finding {
@@ -98,6 +101,7 @@ impl Finding {
             not_applicable: false,
             dev: false,
             line: None,
+            commit: None,
         }
     }
 
@@ -378,11 +382,15 @@ impl Report {
             } else {
                 "has a known vulnerability".to_string()
             };
-            let _ = writeln!(
+            let _ = write!(
                 out,
                 "lockgate: {}: {} {what}",
                 finding.lockfile, finding.package
             );
+            if let Some(commit) = &finding.commit {
+                let _ = write!(out, " (added in commit {commit})");
+            }
+            out.push('\n');
             let _ = write!(out, "  {}: {}", finding.id, finding.summary);
             if !finding.fixed.is_empty() {
                 let _ = write!(out, " (fixed in {})", finding.fixed.join(", "));

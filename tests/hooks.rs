@@ -183,6 +183,21 @@ fn push_of_an_existing_branch_is_refused_when_any_pushed_commit_adds_malware() {
         "{}",
         refused.output()
     );
+    // The report names the pushed commit that added it (the tip no longer has it).
+    let adding = repo
+        .git2()
+        .revparse_single("HEAD~1")
+        .unwrap()
+        .id()
+        .to_string();
+    assert!(
+        refused.stderr.contains(&format!(
+            "debug@4.4.2 is MALWARE (added in commit {})",
+            &adding[..12]
+        )),
+        "{}",
+        refused.output()
+    );
 }
 
 #[test]
