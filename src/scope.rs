@@ -1,0 +1,391 @@
+//! What a check covers, collected from git: the lockfile changes of the staged commit (or of
+//! the pushed commits, or every lockfile for `--all`), what each adds to the versions it
+//! replaces, and the problems of the projects those changes touch (lockfile presence and sync,
+//! read from the same snapshot, offline).
+
+use crate::error::Error;
+use crate::lockfile::{self, LockfileKind};
+use crate::package::{LockedSet, Package};
+use crate::report::{Problem, ProblemKind};
+use crate::{git, npm_sync, push, py_sync, sanitize};
+use std::collections::BTreeMap;
+
+/// One lockfile and the dependencies to check in it.
+pub(crate) struct LockfileToCheck {
+    pub(crate) path: String,
+    pub(crate) locked: LockedSet,
+}
+
+/// What one mode found to check: lockfiles with the packages to ask OSV about, and the
+/// problems the local checks found.
+#[derive(Default)]
+pub(crate) struct Scope {
+    pub(crate) lockfiles: Vec<LockfileToCheck>,
+    pub(crate) problems: Vec<Problem>,
+    /// Pre-push: the pushed commit that first added each (lockfile, package).
+    pub(crate) introduced_by: BTreeMap<(String, Package), String>,
+}
+
+/// Whether a staged or pushed change to `path` matters to lockgate: a lockfile it reads, or a
+/// file the lockfile check starts from.
+fn is_relevant(path: &str) -> bool {
+    LockfileKind::from_path(path).is_some()
+        || npm_sync::is_trigger(path)
+        || py_sync::is_trigger(path)
+}
+
+/// The pre-commit mode: what the staged lockfiles add to `HEAD`'s, and the npm projects whose
+/// package.json or lockfile is staged. A commit that touches neither costs one index diff.
+pub(crate) fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
+    // Other `.txt` files too: a requirements file's includes (`-r common.txt`) can change alone.
+    let mut changes = repo.staged_changes(|path| is_relevant(path) || path.ends_with(".txt"))?;
+    let triggers = trigger_paths(&changes);
+    let mut lockfiles = Vec::new();
+    if !changes.is_empty() {
+        let index = git::IndexTree::new(repo)?;
+        let head = repo
+            .head_commit()?
+            .map(|head| repo.commit_tree(head))
+            .transpose()?;
+        let new_includes = includes_of(&index);
+        let old_includes = head.as_ref().map(includes_of);
+        let old_includes: &Includes<'_> = match &old_includes {
+            Some(reader) => reader,
+            None => &no_includes,
+        };
+        including_requirements(repo, &index, &mut changes)?;
+        let mut parsed = Parsed::default();
+        for change in &changes {
+            if let Some(locked) = parsed.added_by(repo, change, &new_includes, old_includes)? {
+                lockfiles.push(LockfileToCheck {
+                    path: change.path.clone(),
+                    locked,
+                });
+            }
+        }
+    }
+    let problems = if triggers.is_empty() {
+        Vec::new()
+    } else {
+        let tree = git::IndexTree::new(repo)?;
+        project_problems(&tree, Some(&triggers))?
+    };
+    Ok(Scope {
+        lockfiles,
+        problems,
+        introduced_by: BTreeMap::new(),
+    })
+}
+
+/// A staged change to a file that requirements files include makes each requirements file that
+/// includes it (directly or not) a change too: its new side is the index, its old side `HEAD`.
+fn including_requirements(
+    repo: &git::Repo,
+    index: &git::IndexTree<'_>,
+    changes: &mut Vec<git::Change>,
+) -> Result<(), Error> {
+    let included: std::collections::BTreeSet<String> = changes
+        .iter()
+        .filter(|change| change.path.ends_with(".txt"))
+        .filter(|change| LockfileKind::from_path(&change.path).is_none())
+        .map(|change| change.path.clone())
+        .collect();
+    changes.retain(|change| is_relevant(&change.path));
+    if included.is_empty() {
+        return Ok(());
+    }
+    let head = repo.head_commit()?;
+    let head_tree = head.map(|head| repo.commit_tree(head)).transpose()?;
+    let read = includes_of(index);
+    for (path, new) in
+        repo.staged_files(|path| LockfileKind::from_path(path) == Some(LockfileKind::Requirements))?
+    {
+        if changes.iter().any(|change| change.path == path) {
+            continue;
+        }
+        let closure = lockfile::requirements::includes(&path, &read);
+        if closure.iter().any(|file| included.contains(file)) {
+            let old = head_tree
+                .as_ref()
+                .and_then(|tree| tree.blob(&path))
+                .into_iter()
+                .collect();
+            changes.push(git::Change {
+                path,
+                old,
+                new: Some(new),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `--all`: every lockfile in the index, whole, and every npm project root.
+pub(crate) fn all_scope(repo: &git::Repo) -> Result<Scope, Error> {
+    let files = repo.staged_files(|path| LockfileKind::from_path(path).is_some())?;
+    let tree = git::IndexTree::new(repo)?;
+    let includes = includes_of(&tree);
+    let mut lockfiles = Vec::new();
+    for (path, oid) in files {
+        let Some(kind) = LockfileKind::from_path(&path) else {
+            continue;
+        };
+        lockfiles.push(LockfileToCheck {
+            locked: parse(repo, kind, &path, oid, &includes)?,
+            path,
+        });
+    }
+    let problems = project_problems(&tree, None)?;
+    Ok(Scope {
+        lockfiles,
+        problems,
+        introduced_by: BTreeMap::new(),
+    })
+}
+
+/// The pre-push mode: for every pushed ref, what each pushed commit adds to the lockfiles of its
+/// parents (so a package added and removed again within the push is still checked), and the
+/// npm projects those commits touch, judged as they stand in the pushed commit.
+pub(crate) fn push_scope(repo: &git::Repo, remote: &str, input: &str) -> Result<Scope, Error> {
+    let updates = push::parse(input).map_err(|error| Error::PushInput {
+        message: error.to_string(),
+    })?;
+    let mut commits: Vec<git2::Oid> = Vec::new();
+    let mut seen: std::collections::HashSet<git2::Oid> = std::collections::HashSet::new();
+    let mut tips: BTreeMap<git2::Oid, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for update in &updates {
+        let Some(local) = &update.local_sha else {
+            continue; // Deleting a remote ref adds nothing.
+        };
+        let tip = object_id(local)?;
+        let known = update.remote_sha.as_deref().map(object_id).transpose()?;
+        tips.entry(tip).or_default();
+        for commit in repo.commits_to_push(tip, known, remote)? {
+            if seen.insert(commit) {
+                commits.push(commit);
+            }
+        }
+    }
+
+    let mut parsed = Parsed::default();
+    let mut added: BTreeMap<String, LockedSet> = BTreeMap::new();
+    let mut introduced_by: BTreeMap<(String, Package), String> = BTreeMap::new();
+    let mut problems = Vec::new();
+    let mut touched: Vec<String> = Vec::new();
+    for commit in commits {
+        let changes = repo.commit_changes(commit, is_relevant)?;
+        touched.extend(trigger_paths(&changes));
+        let tree = repo.commit_tree(commit)?;
+        let parent = match repo.first_parent(commit)? {
+            Some(parent) => Some(repo.commit_tree(parent)?),
+            None => None,
+        };
+        let new_includes = includes_of(&tree);
+        let old_includes = parent.as_ref().map(includes_of);
+        let old_includes: &Includes<'_> = match &old_includes {
+            Some(reader) => reader,
+            None => &no_includes,
+        };
+        for change in &changes {
+            match parsed.added_by(repo, change, &new_includes, old_includes) {
+                Ok(Some(locked)) => {
+                    for package in &locked.packages {
+                        introduced_by
+                            .entry((change.path.clone(), package.clone()))
+                            .or_insert_with(|| commit.to_string()[..12].to_string());
+                    }
+                    added.entry(change.path.clone()).or_default().extend(locked);
+                }
+                Ok(None) => {}
+                // A version that cannot be read in the middle of the pushed history: what it
+                // added is checked with the next version, which cannot lean on it.
+                Err(Error::Parse {
+                    path,
+                    line,
+                    column,
+                    message,
+                }) if !tips.contains_key(&commit) => {
+                    problems.push(Problem::new(
+                        ProblemKind::LockfileUnreadable,
+                        &path,
+                        &format!("in commit {commit}: {line}:{column}: {message}"),
+                        false,
+                    ));
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+    for tip in tips.keys() {
+        let tree = repo.commit_tree(*tip)?;
+        problems.extend(project_problems(&tree, Some(&touched))?);
+    }
+    Ok(Scope {
+        lockfiles: added
+            .into_iter()
+            .map(|(path, locked)| LockfileToCheck { path, locked })
+            .collect(),
+        problems,
+        introduced_by,
+    })
+}
+
+/// Reads git's pre-push lines from stdin, bounded.
+pub(crate) fn read_push_input() -> Result<String, Error> {
+    use std::io::Read as _;
+    let mut input = String::new();
+    std::io::stdin()
+        .take(push::MAX_INPUT_BYTES)
+        .read_to_string(&mut input)
+        .map_err(|source| Error::Io {
+            action: "read the pre-push input from",
+            path: "stdin".into(),
+            source,
+        })?;
+    Ok(input)
+}
+
+fn object_id(text: &str) -> Result<git2::Oid, Error> {
+    git2::Oid::from_str(text).map_err(|error| Error::git(format!("read object id {text}"), error))
+}
+
+/// The changed paths the lockfile check starts from.
+fn trigger_paths(changes: &[git::Change]) -> Vec<String> {
+    changes
+        .iter()
+        .filter(|change| npm_sync::is_trigger(&change.path) || py_sync::is_trigger(&change.path))
+        .map(|change| change.path.clone())
+        .collect()
+}
+
+/// The lockfile checks, read from `tree`, offline: of the JavaScript projects and the Python
+/// projects whose files are among `changed`, or with `changed` `None`, of every project.
+fn project_problems<T: npm_sync::Tree>(
+    tree: &T,
+    changed: Option<&[String]>,
+) -> Result<Vec<Problem>, Error> {
+    let (javascript, python) = match changed {
+        Some(changed) => {
+            let python: std::collections::BTreeSet<String> = changed
+                .iter()
+                .filter(|path| py_sync::is_trigger(path))
+                .map(|path| {
+                    path.rsplit_once('/')
+                        .map_or("", |(folder, _)| folder)
+                        .to_string()
+                })
+                .collect();
+            (npm_sync::staged_projects(tree, changed)?, python)
+        }
+        None => {
+            let python = tree
+                .paths()
+                .filter(|path| *path == "pyproject.toml" || path.ends_with("/pyproject.toml"))
+                .map(|path| {
+                    path.rsplit_once('/')
+                        .map_or("", |(folder, _)| folder)
+                        .to_string()
+                })
+                .collect();
+            (npm_sync::all_projects(tree)?, python)
+        }
+    };
+    let mut problems = Vec::new();
+    for project in javascript {
+        problems.extend(npm_sync::check_project(tree, &project)?);
+    }
+    for project in python {
+        problems.extend(py_sync::check_project(tree, &project)?);
+    }
+    Ok(problems)
+}
+
+/// Lockfile versions parsed so far, by blob: in a pushed history each version is the new side
+/// of one commit and the old side of the next, and is read once.
+#[derive(Default)]
+struct Parsed {
+    sets: std::collections::HashMap<git2::Oid, LockedSet>,
+}
+
+impl Parsed {
+    /// The set `oid` locks. Requirements files are read afresh each time: what they lock also
+    /// depends on the files they include, which the blob alone does not pin.
+    fn get(
+        &mut self,
+        repo: &git::Repo,
+        kind: LockfileKind,
+        path: &str,
+        oid: git2::Oid,
+        includes: &Includes<'_>,
+    ) -> Result<LockedSet, Error> {
+        if kind == LockfileKind::Requirements {
+            return parse(repo, kind, path, oid, includes);
+        }
+        match self.sets.entry(oid) {
+            std::collections::hash_map::Entry::Occupied(entry) => Ok(entry.get().clone()),
+            std::collections::hash_map::Entry::Vacant(entry) => Ok(entry
+                .insert(parse(repo, kind, path, oid, includes)?)
+                .clone()),
+        }
+    }
+
+    /// What a change to a lockfile adds: its new version less every version it replaces.
+    /// `None` for a file that is not a lockfile, or a deleted one.
+    /// `new_includes` and `old_includes` read the snapshots the new and old versions belong to.
+    fn added_by(
+        &mut self,
+        repo: &git::Repo,
+        change: &git::Change,
+        new_includes: &Includes<'_>,
+        old_includes: &Includes<'_>,
+    ) -> Result<Option<LockedSet>, Error> {
+        let (Some(new), Some(kind)) = (change.new, LockfileKind::from_path(&change.path)) else {
+            return Ok(None);
+        };
+        let mut added = self.get(repo, kind, &change.path, new, new_includes)?;
+        for old in &change.old {
+            // An unreadable old version cannot vouch for anything: all of the new one is new.
+            if let Ok(old) = self.get(repo, kind, &change.path, *old, old_includes) {
+                added = added.added_since(&old);
+            }
+        }
+        Ok(Some(added))
+    }
+}
+
+/// Reads the files a requirements file includes from one snapshot of the repository.
+type Includes<'a> = lockfile::requirements::Reader<'a>;
+
+/// A reader of `tree`'s files for [`Includes`].
+fn includes_of<T: npm_sync::Tree + ?Sized>(
+    tree: &T,
+) -> impl Fn(&str) -> Result<Option<String>, lockfile::ParseError> + '_ {
+    move |path: &str| match tree.read(path) {
+        Ok(Some(bytes)) => lockfile::decode(&bytes).map(|text| Some(text.to_string())),
+        Ok(None) => Ok(None),
+        Err(error) => Err(lockfile::ParseError::new(0, 0, error.to_string())),
+    }
+}
+
+/// No includes at all (a side with no snapshot, such as before the first commit).
+fn no_includes(_: &str) -> Result<Option<String>, lockfile::ParseError> {
+    Ok(None)
+}
+
+fn parse(
+    repo: &git::Repo,
+    kind: LockfileKind,
+    path: &str,
+    oid: git2::Oid,
+    includes: &Includes<'_>,
+) -> Result<LockedSet, Error> {
+    let bytes = repo.read_blob(path, oid)?;
+    lockfile::decode(&bytes)
+        .and_then(|text| kind.parse_with_includes(path, text, includes))
+        .map_err(|error| Error::Parse {
+            path: sanitize::clean(path).into_owned(),
+            line: error.line,
+            column: error.column,
+            message: error.message,
+        })
+}
