@@ -1,8 +1,10 @@
 //! lockgate: a git hook that stops malicious and vulnerable dependencies before they are committed.
 //!
-//! [`run`] is the whole program in order: collect lockfile changes from git → parse both sides →
-//! work out what is new → local checks (lockfile presence and sync with package.json) → ask OSV
-//! about exactly what is new → decide → hand back a [`Report`].
+//! [`run`] is the whole program in order: read the configuration → collect lockfile changes
+//! from git and parse both sides ([`scope`]) → work out what is new → local checks (each
+//! project's lockfile present and in sync with package.json or pyproject.toml) → ask OSV (or
+//! the offline database) about exactly what is new → decide by the policy → hand back a
+//! [`Report`].
 #![forbid(unsafe_code)]
 
 pub mod advisory;
