@@ -1,7 +1,7 @@
 //! lockgate: a git hook that stops malicious and vulnerable dependencies before they are committed.
 //!
 //! [`run`] is the whole program in order: read the configuration → collect lockfile changes
-//! from git and parse both sides ([`scope`]) → work out what is new → local checks (each
+//! from git and parse both sides (`scope.rs`) → work out what is new → local checks (each
 //! project's lockfile present and in sync with package.json or pyproject.toml) → ask OSV (or
 //! the offline database) about exactly what is new → decide by the policy → hand back a
 //! [`Report`].
