@@ -5,6 +5,7 @@
 
 use crate::error::Error;
 use crate::lockfile::{self, LockfileKind};
+use crate::npm_sync::Tree as _;
 use crate::package::{LockedSet, Package};
 use crate::report::{Problem, ProblemKind};
 use crate::{git, npm_sync, push, py_sync, sanitize};
@@ -34,41 +35,44 @@ fn is_relevant(path: &str) -> bool {
         || py_sync::is_trigger(path)
 }
 
-/// The pre-commit mode: what the staged lockfiles add to `HEAD`'s, and the npm projects whose
-/// package.json or lockfile is staged. A commit that touches neither costs one index diff.
+/// The pre-commit mode: what the staged lockfiles add to `HEAD`'s, and the projects whose
+/// manifest or lockfile is staged. A commit that touches neither costs one index diff.
 pub(crate) fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
     // Other `.txt` files too: a requirements file's includes (`-r common.txt`) can change alone.
-    let mut changes = repo.staged_changes(|path| is_relevant(path) || path.ends_with(".txt"))?;
+    let staged = repo.staged_changes(|path| is_relevant(path) || path.ends_with(".txt"))?;
+    let (mut changes, included): (Vec<git::Change>, Vec<git::Change>) = staged
+        .into_iter()
+        .partition(|change| is_relevant(&change.path));
+    if changes.is_empty() && included.is_empty() {
+        return Ok(Scope::default());
+    }
     let triggers = trigger_paths(&changes);
+    let index = git::IndexTree::new(repo)?;
+    let head = repo
+        .head_commit()?
+        .map(|head| repo.commit_tree(head))
+        .transpose()?;
+    let new_includes = includes_of(&index);
+    let old_includes = head.as_ref().map(includes_of);
+    let old_includes: &Includes<'_> = match &old_includes {
+        Some(reader) => reader,
+        None => &no_includes,
+    };
+    including_requirements(&index, head.as_ref(), &included, &mut changes);
+    let mut parsed = Parsed::default();
     let mut lockfiles = Vec::new();
-    if !changes.is_empty() {
-        let index = git::IndexTree::new(repo)?;
-        let head = repo
-            .head_commit()?
-            .map(|head| repo.commit_tree(head))
-            .transpose()?;
-        let new_includes = includes_of(&index);
-        let old_includes = head.as_ref().map(includes_of);
-        let old_includes: &Includes<'_> = match &old_includes {
-            Some(reader) => reader,
-            None => &no_includes,
-        };
-        including_requirements(repo, &index, &mut changes)?;
-        let mut parsed = Parsed::default();
-        for change in &changes {
-            if let Some(locked) = parsed.added_by(repo, change, &new_includes, old_includes)? {
-                lockfiles.push(LockfileToCheck {
-                    path: change.path.clone(),
-                    locked,
-                });
-            }
+    for change in &changes {
+        if let Some(locked) = parsed.added_by(repo, change, &new_includes, old_includes)? {
+            lockfiles.push(LockfileToCheck {
+                path: change.path.clone(),
+                locked,
+            });
         }
     }
     let problems = if triggers.is_empty() {
         Vec::new()
     } else {
-        let tree = git::IndexTree::new(repo)?;
-        project_problems(&tree, Some(&triggers))?
+        project_problems(&index, Some(&triggers))?
     };
     Ok(Scope {
         lockfiles,
@@ -77,47 +81,38 @@ pub(crate) fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
     })
 }
 
-/// A staged change to a file that requirements files include makes each requirements file that
-/// includes it (directly or not) a change too: its new side is the index, its old side `HEAD`.
+/// A staged change to a file that requirements files include (`included`) makes each
+/// requirements file in the index that includes it, directly or not, a change too: its new
+/// side is the index, its old side `HEAD`'s version.
 fn including_requirements(
-    repo: &git::Repo,
     index: &git::IndexTree<'_>,
+    head: Option<&git::CommitTree<'_>>,
+    included: &[git::Change],
     changes: &mut Vec<git::Change>,
-) -> Result<(), Error> {
-    let included: std::collections::BTreeSet<String> = changes
-        .iter()
-        .filter(|change| change.path.ends_with(".txt"))
-        .filter(|change| LockfileKind::from_path(&change.path).is_none())
-        .map(|change| change.path.clone())
-        .collect();
-    changes.retain(|change| is_relevant(&change.path));
+) {
     if included.is_empty() {
-        return Ok(());
+        return;
     }
-    let head = repo.head_commit()?;
-    let head_tree = head.map(|head| repo.commit_tree(head)).transpose()?;
     let read = includes_of(index);
-    for (path, new) in
-        repo.staged_files(|path| LockfileKind::from_path(path) == Some(LockfileKind::Requirements))?
-    {
-        if changes.iter().any(|change| change.path == path) {
-            continue;
-        }
+    let requirements: Vec<String> = index
+        .paths()
+        .filter(|path| LockfileKind::from_path(path) == Some(LockfileKind::Requirements))
+        .filter(|path| !changes.iter().any(|change| change.path == *path))
+        .map(str::to_string)
+        .collect();
+    for path in requirements {
         let closure = lockfile::requirements::includes(&path, &read);
-        if closure.iter().any(|file| included.contains(file)) {
-            let old = head_tree
-                .as_ref()
-                .and_then(|tree| tree.blob(&path))
-                .into_iter()
-                .collect();
+        if closure
+            .iter()
+            .any(|file| included.iter().any(|change| change.path == *file))
+        {
             changes.push(git::Change {
+                old: head.and_then(|tree| tree.blob(&path)).into_iter().collect(),
+                new: index.blob(&path),
                 path,
-                old,
-                new: Some(new),
             });
         }
     }
-    Ok(())
 }
 
 /// `--all`: every lockfile in the index, whole, and every npm project root.
