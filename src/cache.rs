@@ -70,9 +70,7 @@ impl Cache {
             "{}\0{}\0{}",
             package.ecosystem, package.name, package.version
         );
-        let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-        });
+        let hash = crate::offline::fnv1a(key.as_bytes());
         self.folder
             .join("queries")
             .join(package.ecosystem.as_osv())

@@ -9,7 +9,7 @@ use crate::offline::Database;
 use crate::osv::{self, Answers};
 use crate::package::{Ecosystem, Package};
 use crate::progress::Progress;
-use crate::report::{DatabaseNote, Problem, ProblemKind};
+use crate::report::{plural, DatabaseNote, Problem, ProblemKind};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -210,10 +210,6 @@ fn database_path(cache: Option<&PathBuf>, ecosystem: Ecosystem) -> String {
             .to_string(),
         None => format!("offline database ({ecosystem})"),
     }
-}
-
-fn plural(count: usize, one: &str, many: &str) -> String {
-    format!("{count} {}", if count == 1 { one } else { many })
 }
 
 /// An error and each of its causes, on one line.

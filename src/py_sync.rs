@@ -15,7 +15,7 @@
 
 use crate::error::Error;
 use crate::lockfile::python::{normalize, Pdm, Poetry, Uv, UvRequirement};
-use crate::npm_sync::Tree;
+use crate::npm_sync::{join_path as join, Tree};
 use crate::report::{Problem, ProblemKind};
 use pep508_rs::{Requirement, VerbatimUrl};
 use sha2::{Digest, Sha256};
@@ -29,14 +29,6 @@ const LOCKFILES: [&str; 3] = ["poetry.lock", "uv.lock", "pdm.lock"];
 pub fn is_trigger(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
     name == PYPROJECT || LOCKFILES.contains(&name)
-}
-
-fn join(folder: &str, name: &str) -> String {
-    if folder.is_empty() {
-        name.to_string()
-    } else {
-        format!("{folder}/{name}")
-    }
 }
 
 /// Checks the Python project in `folder`.

@@ -358,12 +358,8 @@ impl Report {
         serde_json::to_string_pretty(&json).expect("the report is plain data")
     }
 
-    /// The human report, for stderr. Empty when nothing was there to check.
-    pub fn to_text(&self) -> String {
-        self.to_text_in(false)
-    }
-
-    /// The human report, with ANSI colour when `color` (a terminal that did not say NO_COLOR).
+    /// The human report, for stderr (empty when nothing was there to check), with ANSI colour
+    /// when `color` (a terminal that did not say NO_COLOR).
     pub fn to_text_in(&self, color: bool) -> String {
         let paint = |code: &str, text: &str| {
             if color {
@@ -612,6 +608,7 @@ fn unique<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     seen
 }
 
-fn plural(count: usize, one: &str, many: &str) -> String {
+/// `1 package`, `2 packages`.
+pub(crate) fn plural(count: usize, one: &str, many: &str) -> String {
     format!("{count} {}", if count == 1 { one } else { many })
 }

@@ -147,14 +147,14 @@ pub(crate) fn push_scope(repo: &git::Repo, remote: &str, input: &str) -> Result<
     })?;
     let mut commits: Vec<git2::Oid> = Vec::new();
     let mut seen: std::collections::HashSet<git2::Oid> = std::collections::HashSet::new();
-    let mut tips: BTreeMap<git2::Oid, std::collections::BTreeSet<String>> = BTreeMap::new();
+    let mut tips: std::collections::BTreeSet<git2::Oid> = std::collections::BTreeSet::new();
     for update in &updates {
         let Some(local) = &update.local_sha else {
             continue; // Deleting a remote ref adds nothing.
         };
         let tip = object_id(local)?;
         let known = update.remote_sha.as_deref().map(object_id).transpose()?;
-        tips.entry(tip).or_default();
+        tips.insert(tip);
         for commit in repo.commits_to_push(tip, known, remote)? {
             if seen.insert(commit) {
                 commits.push(commit);
@@ -199,7 +199,7 @@ pub(crate) fn push_scope(repo: &git::Repo, remote: &str, input: &str) -> Result<
                     line,
                     column,
                     message,
-                }) if !tips.contains_key(&commit) => {
+                }) if !tips.contains(&commit) => {
                     problems.push(Problem::new(
                         ProblemKind::LockfileUnreadable,
                         &path,
@@ -211,7 +211,7 @@ pub(crate) fn push_scope(repo: &git::Repo, remote: &str, input: &str) -> Result<
             }
         }
     }
-    for tip in tips.keys() {
+    for tip in &tips {
         let tree = repo.commit_tree(*tip)?;
         problems.extend(project_problems(&tree, Some(&touched))?);
     }

@@ -74,7 +74,7 @@ fn folder_of(path: &str) -> &str {
 }
 
 /// `folder/name`, or `name` at the root.
-fn join_path(folder: &str, name: &str) -> String {
+pub(crate) fn join_path(folder: &str, name: &str) -> String {
     if folder.is_empty() {
         name.to_string()
     } else {

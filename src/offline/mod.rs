@@ -126,10 +126,15 @@ struct NameEntry {
 
 /// The stable shard of `key` (FNV-1a; the same on every machine and in every version).
 fn shard_of(key: &str) -> String {
-    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+    format!("{:03x}", fnv1a(key.as_bytes()) % SHARDS)
+}
+
+/// 64-bit FNV-1a: a hash that is the same on every machine and in every version, for names of
+/// files that must be found again.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, &byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    });
-    format!("{:03x}", hash % SHARDS)
+    })
 }
 
 /// Where the databases live: `<cache>/db`.

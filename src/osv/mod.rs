@@ -125,12 +125,7 @@ impl Client {
     }
 
     /// Asks which records affect `packages` (one batched round trip per 1,000), then fetches
-    /// each record once.
-    pub fn lookup(&self, packages: &[Package]) -> Result<Answers, OsvError> {
-        self.lookup_with_progress(packages, &|_| {})
-    }
-
-    /// [`lookup`](Self::lookup), telling `progress` after each batch and each record.
+    /// each record once, telling `progress` after each batch and each record.
     pub fn lookup_with_progress(
         &self,
         packages: &[Package],
