@@ -102,15 +102,12 @@ impl Config {
     /// Parses configuration text; `path` names the file in errors.
     pub fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
         let config: Config = toml::from_str(text).map_err(|error| {
-            let (line, column) = error
-                .span()
-                .map(|span| crate::lockfile::python::position_of(text, span.start))
-                .unwrap_or((0, 0));
+            let error = crate::lockfile::ParseError::from_toml(text, &error);
             ConfigError {
                 path: path.to_string(),
-                line,
-                column,
-                message: error.message().trim().to_string(),
+                line: error.line,
+                column: error.column,
+                message: error.message,
             }
         })?;
         for (index, ignore) in config.ignores.iter().enumerate() {

@@ -122,13 +122,7 @@ fn unreadable(path: &str, message: &str, command: &str) -> Problem {
 }
 
 fn describe_toml(text: &str, error: &toml::de::Error) -> String {
-    match error.span() {
-        Some(span) => {
-            let (line, column) = crate::lockfile::python::position_of(text, span.start);
-            format!("{line}:{column}: {}", error.message().trim())
-        }
-        None => error.message().trim().to_string(),
-    }
+    crate::lockfile::ParseError::from_toml(text, error).to_string()
 }
 
 /// The lock tool a pyproject.toml declares by its `[tool.*]` table: (name, command, lockfile).

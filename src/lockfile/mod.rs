@@ -144,6 +144,14 @@ pub fn entry_line(text: &str, name: &str, version: &str) -> Option<usize> {
         .map(|index| index + 1)
 }
 
+/// 1-based line and column of byte `offset` of `text`.
+pub fn position_of(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |at| at + 1) + 1;
+    (line, column)
+}
+
 /// Turns raw blob bytes into text, or says where they stop being UTF-8.
 pub fn decode(bytes: &[u8]) -> Result<&str, ParseError> {
     std::str::from_utf8(bytes).map_err(|error| {
@@ -173,6 +181,15 @@ impl ParseError {
             column,
             message: message.into(),
         }
+    }
+
+    /// Converts a TOML error of `text`, at the line and column its span starts.
+    pub fn from_toml(text: &str, error: &toml::de::Error) -> Self {
+        let (line, column) = error
+            .span()
+            .map(|span| position_of(text, span.start))
+            .unwrap_or((0, 0));
+        ParseError::new(line, column, error.message().trim().to_string())
     }
 
     /// Converts a serde_json error, keeping its position but not repeating it in the message.

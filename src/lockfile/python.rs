@@ -34,21 +34,7 @@ fn other(locked: &mut LockedSet, name: &str, kind: SourceKind, source: String) {
 
 /// A TOML document, or the line and column where it stops being one.
 fn toml_document<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, ParseError> {
-    toml::from_str(text).map_err(|error| {
-        let (line, column) = error
-            .span()
-            .map(|span| position_of(text, span.start))
-            .unwrap_or((0, 0));
-        ParseError::new(line, column, error.message().trim().to_string())
-    })
-}
-
-/// 1-based line and column of byte `offset`.
-pub fn position_of(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.len() - before.rfind('\n').map_or(0, |at| at + 1) + 1;
-    (line, column)
+    toml::from_str(text).map_err(|error| ParseError::from_toml(text, &error))
 }
 
 // --- poetry.lock ---------------------------------------------------------------------------
