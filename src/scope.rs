@@ -81,11 +81,11 @@ pub(crate) fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
     })
 }
 
-/// A staged change to a file that requirements files include (`included`) makes each
-/// requirements file in the index that includes it, directly or not, a change too: its new
-/// side is the index, its old side `HEAD`'s version.
-fn including_requirements(
-    index: &git::IndexTree<'_>,
+/// A change to a file that requirements files include (`included`) makes each requirements
+/// file of the new snapshot (the index, or a pushed commit) that includes it, directly or not,
+/// a change too; its old side is its version in `old` (`HEAD`, or the commit's parent).
+fn including_requirements<S: git::Source>(
+    index: &git::Snapshot<'_, S>,
     head: Option<&git::CommitTree<'_>>,
     included: &[git::Change],
     changes: &mut Vec<git::Change>,
@@ -168,13 +168,21 @@ pub(crate) fn push_scope(repo: &git::Repo, remote: &str, input: &str) -> Result<
     let mut problems = Vec::new();
     let mut touched: Vec<String> = Vec::new();
     for commit in commits {
-        let changes = repo.commit_changes(commit, is_relevant)?;
+        let changed =
+            repo.commit_changes(commit, |path| is_relevant(path) || path.ends_with(".txt"))?;
+        let (mut changes, included): (Vec<git::Change>, Vec<git::Change>) = changed
+            .into_iter()
+            .partition(|change| is_relevant(&change.path));
+        if changes.is_empty() && included.is_empty() {
+            continue;
+        }
         touched.extend(trigger_paths(&changes));
         let tree = repo.commit_tree(commit)?;
         let parent = match repo.first_parent(commit)? {
             Some(parent) => Some(repo.commit_tree(parent)?),
             None => None,
         };
+        including_requirements(&tree, parent.as_ref(), &included, &mut changes);
         let new_includes = includes_of(&tree);
         let old_includes = parent.as_ref().map(includes_of);
         let old_includes: &Includes<'_> = match &old_includes {

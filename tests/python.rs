@@ -126,3 +126,19 @@ fn includes_are_read_from_the_commit_and_cycles_refused() {
             "include cycle: requirements/common.txt → requirements.txt → requirements/common.txt",
         );
 }
+
+#[test]
+fn a_pushed_change_to_an_included_file_alone_is_checked() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.write_and_stage("requirements.txt", "-r common.txt\n");
+    repo.write_and_stage("common.txt", "six==1.16.0\n");
+    let base = repo.commit("requirements with an include");
+    repo.write_and_stage("common.txt", format!("six==1.16.0\n{MALWARE}\n"));
+    let head = repo.commit("the included file gains a pin");
+    repo.lockgate_command(&["--osv-url", &server.url(), "--pre-push", "origin", "url"])
+        .stdin(format!("refs/heads/main {head} refs/heads/main {base}\n"))
+        .run()
+        .assert_code(1)
+        .assert_stderr_contains("requirements.txt: req-matplotlib@11.2.18 is MALWARE");
+}
