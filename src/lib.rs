@@ -13,6 +13,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod fuzz;
 pub mod git;
 pub mod lockfile;
 pub mod lookup;

@@ -9,6 +9,7 @@ mod offline;
 mod policy;
 mod python;
 mod python_lockfiles;
+mod robustness;
 mod staged;
 mod support;
 mod support_selftest;

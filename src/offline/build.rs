@@ -133,6 +133,25 @@ fn finish_folder(base: &Path, folder: &Path, meta: &Meta) -> Result<String, DbEr
     Ok(name)
 }
 
+/// Reads a record as [`Builder::add`] does and makes its index lines, without writing them: for
+/// the fuzz harness, which reads hostile exports without a disk.
+pub(crate) fn index_record(
+    ecosystem: Ecosystem,
+    origin: &str,
+    json: &[u8],
+) -> Result<usize, DbError> {
+    let (_, _, indexed) = index(ecosystem, origin, json)?;
+    Ok(indexed.map_or(0, |indexed| {
+        indexed
+            .names
+            .iter()
+            .map(|(name, entry)| name.len() + entry.len() + 2)
+            .sum::<usize>()
+            + indexed.id.len()
+            + indexed.compact.len()
+    }))
+}
+
 /// Reads a record: its `modified` time, and what goes in the index (`None` for a withdrawn
 /// record or one that names no package of `ecosystem`).
 fn index(

@@ -17,7 +17,7 @@
 mod build;
 pub mod update;
 
-pub(crate) use build::unique_suffix;
+pub(crate) use build::{index_record, unique_suffix};
 
 use crate::advisory::{Advisory, Affected};
 use crate::matching;

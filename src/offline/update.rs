@@ -264,39 +264,14 @@ fn full(
             });
         })?;
         let where_ = source.describe(&relative);
-        let mut archive = zip::ZipArchive::new(file)
-            .map_err(|error| DbError::Export(format!("{where_}: not a zip archive: {error}")))?;
         let mut builder = Builder::new(base, ecosystem)?;
-        let total = archive.len();
-        let built = (|| {
-            for index in 0..total {
-                let mut entry = archive.by_index(index).map_err(|error| {
-                    DbError::Export(format!("{where_}: entry {index}: {error}"))
-                })?;
-                let Ok(file_name) = entry.name().map(|name| name.into_owned()) else {
-                    continue;
-                };
-                if !entry.is_file() || !file_name.ends_with(".json") {
-                    continue;
-                }
-                let entry_name = format!("{where_}: {file_name}");
-                let mut bytes = Vec::with_capacity(entry.size().min(MAX_RECORD_BYTES) as usize);
-                (&mut entry)
-                    .take(MAX_RECORD_BYTES + 1)
-                    .read_to_end(&mut bytes)
-                    .map_err(|error| DbError::Export(format!("{entry_name}: {error}")))?;
-                if bytes.len() as u64 > MAX_RECORD_BYTES {
-                    return Err(DbError::Export(format!(
-                        "{entry_name}: larger than {MAX_RECORD_BYTES} bytes"
-                    )));
-                }
-                builder.add(&entry_name, &bytes)?;
-                if index % 1000 == 0 {
-                    progress(&format!("{name}: indexing record {index} of {total}"));
-                }
+        let built = read_export(file, &where_, &mut |index, total, entry_name, bytes| {
+            builder.add(entry_name, bytes)?;
+            if index % 1000 == 0 {
+                progress(&format!("{name}: indexing record {index} of {total}"));
             }
             Ok(())
-        })();
+        });
         if let Err(error) = built {
             builder.discard();
             return Err(error);
@@ -324,25 +299,25 @@ fn changed_since(
     let Ok(text) = std::str::from_utf8(&bytes) else {
         return Ok(None);
     };
+    Ok(changed_ids(text, meta))
+}
+
+/// The ids `modified_id.csv` (`text`, newest first) lists as changed since the database `meta`
+/// describes, at most one more than [`MAX_INCREMENTAL`]; `None` when the list cannot be read.
+pub(crate) fn changed_ids(text: &str, meta: &super::Meta) -> Option<Vec<String>> {
     // Whole seconds of UTC times (`YYYY-MM-DDTHH:MM:SS`) compare as text. Records of the
     // newest second held are skipped by id, so a record of that second published later is not.
     let second = |time: &str| time.get(..19).map(str::to_string);
-    let Some(newest) = second(&meta.newest_modified) else {
-        return Ok(None);
-    };
+    let newest = second(&meta.newest_modified)?;
     let mut changed = Vec::new();
     for line in text.lines().filter(|line| !line.trim().is_empty()) {
-        let Some((time, id)) = line.split_once(',') else {
-            return Ok(None);
-        };
-        let (Some(time), id) = (second(time.trim()), id.trim()) else {
-            return Ok(None);
-        };
+        let (time, id) = line.split_once(',')?;
+        let (time, id) = (second(time.trim())?, id.trim());
         if time < newest {
             break;
         }
         if !osv::is_plausible_id(id) {
-            return Ok(None);
+            return None;
         }
         if time == newest && meta.newest_ids.iter().any(|held| held == id) {
             continue;
@@ -354,7 +329,44 @@ fn changed_since(
             break;
         }
     }
-    Ok(Some(changed))
+    Some(changed)
+}
+
+/// Reads every `.json` record of an export zip and hands `add` its index, the entry count, its
+/// name (prefixed with `where_`, which names the zip in errors) and its bytes; a record larger
+/// than [`MAX_RECORD_BYTES`] is an error.
+pub(crate) fn read_export<R: std::io::Read + std::io::Seek>(
+    reader: R,
+    where_: &str,
+    add: &mut dyn FnMut(usize, usize, &str, &[u8]) -> Result<(), DbError>,
+) -> Result<(), DbError> {
+    let mut archive = zip::ZipArchive::new(reader)
+        .map_err(|error| DbError::Export(format!("{where_}: not a zip archive: {error}")))?;
+    let total = archive.len();
+    for index in 0..total {
+        let mut entry = archive
+            .by_index(index)
+            .map_err(|error| DbError::Export(format!("{where_}: entry {index}: {error}")))?;
+        let Ok(file_name) = entry.name().map(|name| name.into_owned()) else {
+            continue;
+        };
+        if !entry.is_file() || !file_name.ends_with(".json") {
+            continue;
+        }
+        let entry_name = format!("{where_}: {file_name}");
+        let mut bytes = Vec::with_capacity(entry.size().min(MAX_RECORD_BYTES) as usize);
+        (&mut entry)
+            .take(MAX_RECORD_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|error| DbError::Export(format!("{entry_name}: {error}")))?;
+        if bytes.len() as u64 > MAX_RECORD_BYTES {
+            return Err(DbError::Export(format!(
+                "{entry_name}: larger than {MAX_RECORD_BYTES} bytes"
+            )));
+        }
+        add(index, total, &entry_name, &bytes)?;
+    }
+    Ok(())
 }
 
 /// A changed record's id and its new text (`None`: the record is gone).

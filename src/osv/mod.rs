@@ -6,6 +6,7 @@
 
 mod wire;
 
+pub(crate) use wire::batch_results;
 pub use wire::{is_plausible_id, Hit};
 
 use crate::advisory::Advisory;

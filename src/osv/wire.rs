@@ -57,7 +57,7 @@ pub struct Hit {
 
 /// One query's answer: the records it matched, and the token for more when there are more.
 #[derive(Debug)]
-pub(super) struct BatchResult {
+pub(crate) struct BatchResult {
     pub hits: Vec<Hit>,
     pub next_page_token: Option<String>,
 }
@@ -82,7 +82,7 @@ pub(super) fn batch_request(packages: &[Package], pending: &[(usize, Option<Stri
 }
 
 /// Reads a querybatch answer that must hold exactly `expected` results, in query order.
-pub(super) fn batch_results(body: &[u8], expected: usize) -> Result<Vec<BatchResult>, String> {
+pub(crate) fn batch_results(body: &[u8], expected: usize) -> Result<Vec<BatchResult>, String> {
     let response: BatchResponse =
         serde_json::from_slice(body).map_err(|error| error.to_string())?;
     if response.results.len() != expected {
