@@ -99,8 +99,13 @@ pub fn decide(
     let mut refused = vec![false; policy.ignores.len()];
     for (package, ids) in packages.iter().zip(ids) {
         for id in ids {
-            let Some(advisory) = advisories.get(id) else {
-                continue;
+            let unavailable;
+            let (advisory, unread) = match advisories.get(id) {
+                Some(advisory) => (advisory, false),
+                None => {
+                    unavailable = unread_record(id);
+                    (&unavailable, true)
+                }
             };
             // A package of unknown version (an unpinned requirement) only answers for malware:
             // a vulnerability of some version says nothing about the one that gets installed.
@@ -109,7 +114,7 @@ pub fn decide(
             {
                 continue;
             }
-            let malicious = advisory.is_malicious();
+            let malicious = advisory.is_malicious() || unread;
             let severity = severity::of(advisory, package);
             let private = locked.hosts.get(package).is_some_and(|hosts| {
                 hosts
@@ -154,6 +159,7 @@ pub fn decide(
                 finding.severity = severity.clone();
                 finding.dev = dev_only;
                 finding.not_applicable = private;
+                finding.record_unavailable = unread;
                 if let Some(ignore) = ignored_by {
                     finding.ignored = true;
                     finding.reason = Some(crate::sanitize::clean(&ignore.reason).into_owned());
@@ -217,6 +223,19 @@ pub fn decide(
         ))
     });
     decided
+}
+
+/// What stands for a record OSV named but that could not be read.
+fn unread_record(id: &str) -> Advisory {
+    Advisory {
+        id: id.to_string(),
+        summary: Some(
+            "the record could not be fetched, so it cannot be told apart from malware: \
+             blocked until it can be read"
+                .to_string(),
+        ),
+        ..Advisory::default()
+    }
 }
 
 fn minimum(threshold: FailOn) -> Level {

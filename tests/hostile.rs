@@ -3,7 +3,7 @@
 //! case of the fault matrix in RELIABILITY.md.
 
 use crate::support::repo::LOCKGATE_BIN;
-use crate::support::{npm_lock_v3, package_json_matching, OsvServer, Run, TestRepo};
+use crate::support::{npm_lock_v3, package_json_matching, Fault, OsvServer, Run, TestRepo};
 use std::time::{Duration, Instant};
 
 /// Address space a hostile-input run may use: a YAML bomb that expanded would need gigabytes.
@@ -121,4 +121,268 @@ fn the_memory_limit_leaves_room_for_an_ordinary_run() {
     repo.write_and_stage("package.json", package_json_matching(&packages))
         .write_and_stage("package-lock.json", npm_lock_v3(&packages));
     lockgate_limited(&repo, &["--osv-url", &server.url()], 5).assert_code(0);
+}
+
+/// Runs the binary against `server`, with the JSON report.
+fn run_json(repo: &TestRepo, server: &OsvServer, extra: &[&str]) -> Run {
+    let url = server.url();
+    let mut args = vec!["--osv-url", url.as_str(), "--format", "json"];
+    args.extend_from_slice(extra);
+    repo.lockgate(&args)
+}
+
+/// Runs the binary against `server`, with the text report.
+fn run_text(repo: &TestRepo, server: &OsvServer, extra: &[&str]) -> Run {
+    let url = server.url();
+    let mut args = vec!["--osv-url", url.as_str()];
+    args.extend_from_slice(extra);
+    repo.lockgate(&args)
+}
+
+/// The queries sent to OSV, as `ecosystem:name@version`, sorted.
+fn queried(server: &OsvServer) -> Vec<String> {
+    let mut queries: Vec<String> = server
+        .querybatch_queries()
+        .into_iter()
+        .map(|(ecosystem, name, version)| format!("{ecosystem}:{name}@{version}"))
+        .collect();
+    queries.sort();
+    queries
+}
+
+/// A package-lock.json (v3, no `resolved`, as npm writes with registry URLs turned off) that
+/// locks debug at `version` exactly as given.
+fn npm_lock_spelling(version: &str) -> String {
+    serde_json::json!({
+        "name": "app", "lockfileVersion": 3, "requires": true,
+        "packages": {
+            "": {"name": "app", "dependencies": {"debug": "^4.4.2"}},
+            "node_modules/debug": {"version": version}
+        }
+    })
+    .to_string()
+}
+
+#[test]
+fn npm_versions_are_read_as_npm_reads_them_before_osv_is_asked() {
+    // npm cleans each of these to 4.4.2, the release of MAL-2025-46974, and installs it.
+    for spelling in [
+        " 4.4.2",
+        "4.4.2\n",
+        "\t4.4.2\t",
+        "v4.4.2",
+        "=v4.4.2",
+        "04.4.2",
+    ] {
+        let server = OsvServer::start();
+        let repo = TestRepo::new();
+        repo.write_and_stage("package.json", package_json_matching(&[("debug", "4.4.2")]))
+            .write_and_stage("package-lock.json", npm_lock_spelling(spelling));
+        let run = run_json(&repo, &server, &[]);
+        run.assert_code(1);
+        assert_eq!(
+            run.findings(),
+            ["MAL-2025-46974 debug@4.4.2"],
+            "{spelling:?}"
+        );
+        assert_eq!(queried(&server), ["npm:debug@4.4.2"], "{spelling:?}");
+        assert_eq!(run.stdout_json()["checked"], 1, "{spelling:?}");
+    }
+}
+
+#[test]
+fn a_version_npm_cannot_read_is_a_blocking_problem_not_a_skip() {
+    for spelling in ["4.4.2:x", "4.4.2/x", "latest", "4.4"] {
+        let server = OsvServer::start();
+        let repo = TestRepo::new();
+        repo.write_and_stage("package.json", package_json_matching(&[("debug", "4.4.2")]))
+            .write_and_stage("package-lock.json", npm_lock_spelling(spelling));
+        let run = run_json(&repo, &server, &[]);
+        run.assert_code(1);
+        let problems = run.stdout_json()["problems"].clone();
+        let unreadable: Vec<&serde_json::Value> = problems
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|problem| problem["kind"] == "version-unreadable")
+            .collect();
+        assert_eq!(unreadable.len(), 1, "{spelling:?}: {}", run.output());
+        assert_eq!(unreadable[0]["blocking"], true);
+        assert!(unreadable[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("debug is locked at version"));
+    }
+}
+
+#[test]
+fn a_respelled_version_is_not_a_new_package() {
+    // Same release, new spelling: nothing new to ask about.
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.write_and_stage("package.json", package_json_matching(&[("debug", "4.4.2")]))
+        .write_and_stage("package-lock.json", npm_lock_spelling("4.4.1"));
+    repo.commit("before");
+    repo.write_and_stage("package-lock.json", npm_lock_spelling("v4.4.1 "));
+    run_json(&repo, &server, &[]);
+    assert_eq!(server.querybatch_request_count(), 0);
+}
+
+#[test]
+fn python_versions_are_read_in_pep440_normal_form() {
+    // req-matplotlib 11.2.18 is MAL-2023-1400: pip reads each spelling as that release.
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.write_and_stage(
+        "Pipfile.lock",
+        serde_json::json!({
+            "_meta": {"hash": {"sha256": "0"}, "pipfile-spec": 6, "requires": {}, "sources": []},
+            "default": {
+                "req-matplotlib": {"version": "==V11.2.18"},
+                "six": {"version": "== 1.16.0 "}
+            },
+            "develop": {}
+        })
+        .to_string(),
+    );
+    let run = run_json(&repo, &server, &[]);
+    run.assert_code(1);
+    assert_eq!(run.findings(), ["MAL-2023-1400 req-matplotlib@11.2.18"]);
+    assert_eq!(
+        queried(&server),
+        ["PyPI:req-matplotlib@11.2.18", "PyPI:six@1.16.0"]
+    );
+}
+
+#[test]
+fn a_named_malware_id_blocks_even_when_its_record_cannot_be_fetched() {
+    // The batch answer names MAL-2025-46974 for debug@4.4.2; every record fetch then fails.
+    for policy in [
+        &["--fail-open"][..],
+        &["--on-unreachable", "warn"][..],
+        &[][..],
+    ] {
+        let server = OsvServer::builder()
+            .fail_always(Fault::RecordStatus(503))
+            .start();
+        let repo = TestRepo::new();
+        let packages = [("debug", "4.4.2"), ("left-pad", "1.3.0")];
+        repo.write_and_stage("package.json", package_json_matching(&packages))
+            .write_and_stage("package-lock.json", npm_lock_v3(&packages));
+        let mut args = vec!["--retries", "0"];
+        args.extend_from_slice(policy);
+        let run = run_json(&repo, &server, &args);
+        run.assert_code(1);
+        let report = run.stdout_json();
+        let finding = &report["findings"][0];
+        assert_eq!(finding["id"], "MAL-2025-46974", "{policy:?}");
+        assert_eq!(finding["malicious"], true);
+        assert_eq!(finding["blocking"], true);
+        assert_eq!(finding["record_unavailable"], true);
+        assert!(run
+            .problem_kinds()
+            .contains(&"advisory-source-unavailable".to_string()));
+        let text = run_text(&repo, &server, &args);
+        text.assert_code(1)
+            .assert_stderr_contains("debug@4.4.2 is MALWARE")
+            .assert_stderr_contains("could not be fetched");
+    }
+}
+
+#[test]
+fn an_unread_record_of_any_id_blocks_as_if_malware() {
+    // A GHSA id whose record cannot be read might carry a MAL- alias: it cannot be classified.
+    let server = OsvServer::builder()
+        .fail_always(Fault::RecordStatus(500))
+        .start();
+    let repo = TestRepo::new();
+    // minimist 1.2.5 has an ordinary advisory (GHSA-xvch-5gv4-984h) in ../shared/data/osv.
+    let packages = [("minimist", "1.2.5")];
+    repo.write_and_stage("package.json", package_json_matching(&packages))
+        .write_and_stage("package-lock.json", npm_lock_v3(&packages));
+    let run = run_json(&repo, &server, &["--retries", "0", "--fail-open"]);
+    run.assert_code(1);
+    let report = run.stdout_json();
+    let finding = &report["findings"][0];
+    assert!(
+        finding["id"].as_str().unwrap().starts_with("GHSA-"),
+        "{report}"
+    );
+    assert_eq!(finding["blocking"], true);
+    assert_eq!(finding["record_unavailable"], true);
+    run_text(&repo, &server, &["--retries", "0", "--fail-open"])
+        .assert_stderr_contains("may be MALWARE");
+}
+
+/// A server that keeps a client paginating, slowly: without a deadline for the whole run, 100
+/// pages of 300 ms each would hold the commit for half a minute.
+fn slow_endless_server() -> OsvServer {
+    OsvServer::builder()
+        .endless_pages()
+        .delay(Duration::from_millis(300))
+        .start()
+}
+
+fn stage_clean_project(repo: &TestRepo) {
+    let packages = [("left-pad", "1.3.0")];
+    repo.write_and_stage("package.json", package_json_matching(&packages))
+        .write_and_stage("package-lock.json", npm_lock_v3(&packages));
+}
+
+#[test]
+fn the_whole_run_has_a_deadline_and_says_how_far_it_got() {
+    let server = slow_endless_server();
+    let repo = TestRepo::new();
+    stage_clean_project(&repo);
+    let started = Instant::now();
+    let run = run_text(&repo, &server, &["--deadline", "1.5"]);
+    let took = started.elapsed();
+    run.assert_code(2)
+        .assert_stderr_contains("deadline of 1.5 s for asking OSV passed")
+        .assert_stderr_contains("0 of 1 packages were answered (")
+        .assert_stderr_contains("pages followed");
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+    // Failing open still allows, saying why.
+    run_text(&repo, &server, &["--deadline", "1", "--fail-open"])
+        .assert_code(0)
+        .assert_stderr_contains("deadline of 1 s");
+}
+
+#[test]
+fn the_deadline_comes_from_the_configuration_or_the_environment() {
+    let server = slow_endless_server();
+    let repo = TestRepo::new();
+    stage_clean_project(&repo);
+    repo.write(".lockgate.toml", "deadline = 1\n");
+    let started = Instant::now();
+    run_text(&repo, &server, &[])
+        .assert_code(2)
+        .assert_stderr_contains("deadline of 1 s");
+    assert!(started.elapsed() < Duration::from_secs(4));
+    let url = server.url();
+    repo.lockgate_command(&["--osv-url", &url])
+        .env("LOCKGATE_DEADLINE", "0.5")
+        .run()
+        .assert_code(2)
+        .assert_stderr_contains("deadline of 0.5 s");
+    repo.write(".lockgate.toml", "deadline = 0\n");
+    run_text(&repo, &server, &[])
+        .assert_code(2)
+        .assert_stderr_contains(".lockgate.toml:1:1: `deadline` is 0");
+}
+
+#[test]
+fn a_deadline_during_record_fetches_still_blocks_named_malware() {
+    // Answers come quickly; each record takes longer than the run has left.
+    let server = OsvServer::builder()
+        .delay(Duration::from_millis(700))
+        .start();
+    let repo = TestRepo::new();
+    let packages = [("debug", "4.4.2")];
+    repo.write_and_stage("package.json", package_json_matching(&packages))
+        .write_and_stage("package-lock.json", npm_lock_v3(&packages));
+    let run = run_json(&repo, &server, &["--deadline", "1", "--fail-open"]);
+    run.assert_code(1);
+    assert_eq!(run.findings(), ["MAL-2025-46974 debug@4.4.2"]);
+    assert_eq!(run.stdout_json()["findings"][0]["record_unavailable"], true);
 }

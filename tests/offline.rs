@@ -34,31 +34,6 @@ fn offline(repo: &TestRepo, extra: &[&str]) -> Run {
     repo.lockgate(&args)
 }
 
-fn finding_ids(run: &Run) -> Vec<String> {
-    run.stdout_json()["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|finding| {
-            format!(
-                "{}@{} {}",
-                finding["package"]["name"].as_str().unwrap(),
-                finding["package"]["version"].as_str().unwrap(),
-                finding["id"].as_str().unwrap()
-            )
-        })
-        .collect()
-}
-
-fn problem_kinds(run: &Run) -> Vec<String> {
-    run.stdout_json()["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|problem| problem["kind"].as_str().unwrap().to_string())
-        .collect()
-}
-
 /// A copy of a shared record with a later `modified` and `edit` applied.
 fn edited(records: &[Value], id: &str, edit: impl FnOnce(&mut Value)) -> Value {
     let mut record = records
@@ -89,7 +64,7 @@ fn db_update_then_offline_check_blocks_malware_without_a_network() {
     stage_project(&repo, &[MALWARE, CLEAN]);
     let run = offline(&repo, &[]);
     run.assert_code(1);
-    assert_eq!(finding_ids(&run), ["debug@4.4.2 MAL-2025-46974"]);
+    assert_eq!(run.findings(), ["MAL-2025-46974 debug@4.4.2"]);
     let database = &run.stdout_json()["offline_databases"][0];
     assert_eq!(database["ecosystem"], "npm");
     assert_eq!(database["age_days"], 0);
@@ -142,7 +117,7 @@ fn a_later_update_fetches_only_the_changed_records() {
 
     let run = offline(&repo, &[]);
     run.assert_code(1);
-    assert_eq!(finding_ids(&run), ["debug@4.4.1 MAL-2025-46974"]);
+    assert_eq!(run.findings(), ["MAL-2025-46974 debug@4.4.1"]);
     stage_project(&repo, &[("@lottiefiles/lottie-player", "2.0.5")]);
     offline(&repo, &[]).assert_success();
 
@@ -181,7 +156,7 @@ fn an_interrupted_download_leaves_the_old_database_working() {
     stage_project(&repo, &[MALWARE]);
     let run = offline(&repo, &[]);
     run.assert_code(1);
-    assert_eq!(finding_ids(&run), ["debug@4.4.2 MAL-2025-46974"]);
+    assert_eq!(run.findings(), ["MAL-2025-46974 debug@4.4.2"]);
 }
 
 #[test]
@@ -190,7 +165,7 @@ fn an_ecosystem_without_data_is_unchecked_never_clean() {
     stage_project(&repo, &[CLEAN]);
     let run = offline(&repo, &[]);
     run.assert_code(2);
-    assert_eq!(problem_kinds(&run), ["advisory-data-missing"]);
+    assert_eq!(run.problem_kinds(), ["advisory-data-missing"]);
     let message = run.stdout_json()["problems"][0]["message"].clone();
     assert!(
         message
@@ -222,10 +197,12 @@ fn an_old_database_is_named_and_warned_about() {
     stage_project(&repo, &[CLEAN]);
     let run = offline(&repo, &["--max-db-age", "7"]);
     run.assert_success();
-    assert_eq!(problem_kinds(&run), ["advisory-data-stale"]);
+    assert_eq!(run.problem_kinds(), ["advisory-data-stale"]);
     assert_eq!(run.stdout_json()["offline_databases"][0]["age_days"], 10);
     offline(&repo, &["--max-db-age", "30"]).assert_success();
-    assert!(problem_kinds(&offline(&repo, &["--max-db-age", "30"])).is_empty());
+    assert!(offline(&repo, &["--max-db-age", "30"])
+        .problem_kinds()
+        .is_empty());
 }
 
 #[test]
@@ -247,8 +224,8 @@ fn when_osv_is_unreachable_the_offline_policy_answers_from_the_database() {
         "json",
     ]);
     run.assert_code(1);
-    assert_eq!(finding_ids(&run), ["debug@4.4.2 MAL-2025-46974"]);
-    assert_eq!(problem_kinds(&run), ["advisory-source-unavailable"]);
+    assert_eq!(run.findings(), ["MAL-2025-46974 debug@4.4.2"]);
+    assert_eq!(run.problem_kinds(), ["advisory-source-unavailable"]);
     assert_eq!(run.stdout_json()["problems"][0]["blocking"], false);
 
     // The environment variable says the same; warn allows without a check.

@@ -68,7 +68,7 @@ impl LockfileKind {
             return Ok(LockedSet::default());
         }
         check_conflict_markers(text)?;
-        match self {
+        let set = match self {
             LockfileKind::NpmPackageLock | LockfileKind::NpmShrinkwrap => {
                 npm::NpmLock::parse(text).map(|lock| lock.locked_set())
             }
@@ -84,7 +84,8 @@ impl LockfileKind {
             LockfileKind::Requirements => {
                 requirements::parse("requirements.txt", text, &|_| Ok(None))
             }
-        }
+        };
+        set.map(LockedSet::normalised)
     }
 }
 
@@ -103,7 +104,7 @@ impl LockfileKind {
                     return Ok(LockedSet::default());
                 }
                 check_conflict_markers(text)?;
-                requirements::parse(path, text, read)
+                requirements::parse(path, text, read).map(LockedSet::normalised)
             }
             _ => self.parse(text),
         }

@@ -577,6 +577,35 @@ impl Run {
         self
     }
 
+    /// The JSON report's findings, each as `"<id> <name>@<version>"`.
+    #[track_caller]
+    pub fn findings(&self) -> Vec<String> {
+        self.stdout_json()["findings"]
+            .as_array()
+            .expect("a findings list")
+            .iter()
+            .map(|finding| {
+                format!(
+                    "{} {}@{}",
+                    finding["id"].as_str().unwrap_or_default(),
+                    finding["package"]["name"].as_str().unwrap_or_default(),
+                    finding["package"]["version"].as_str().unwrap_or_default()
+                )
+            })
+            .collect()
+    }
+
+    /// The JSON report's problems, each as its `kind`.
+    #[track_caller]
+    pub fn problem_kinds(&self) -> Vec<String> {
+        self.stdout_json()["problems"]
+            .as_array()
+            .expect("a problems list")
+            .iter()
+            .map(|problem| problem["kind"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
     /// Stdout parsed as JSON; panics (showing the output) when it is not.
     #[track_caller]
     pub fn stdout_json(&self) -> serde_json::Value {
