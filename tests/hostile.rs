@@ -386,3 +386,26 @@ fn a_deadline_during_record_fetches_still_blocks_named_malware() {
     assert_eq!(run.findings(), ["MAL-2025-46974 debug@4.4.2"]);
     assert_eq!(run.stdout_json()["findings"][0]["record_unavailable"], true);
 }
+
+#[test]
+fn a_diamond_of_requirements_includes_costs_one_read_per_file() {
+    // requirements/f0.txt includes f1.txt 50 times, which includes f2.txt 50 times, … 15 deep:
+    // followed blindly, 50^14 files; read once each, fifteen.
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    for level in 0..15 {
+        let text = if level == 14 {
+            "req-matplotlib==11.2.18\n".to_string()
+        } else {
+            format!("-r f{}.txt\n", level + 1).repeat(50)
+        };
+        repo.write_and_stage(&format!("requirements/f{level}.txt"), text);
+    }
+    let run = lockgate_limited(&repo, &["--osv-url", &server.url(), "--format", "json"], 3);
+    run.assert_code(1);
+    // Each of the fifteen files is a requirements file that, with its includes, locks it.
+    assert_eq!(
+        run.findings(),
+        vec!["MAL-2023-1400 req-matplotlib@11.2.18"; 15]
+    );
+}
