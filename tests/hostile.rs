@@ -3,7 +3,7 @@
 //! case of the fault matrix in RELIABILITY.md.
 
 use crate::support::repo::LOCKGATE_BIN;
-use crate::support::{npm_lock_v3, package_json_matching, Fault, OsvServer, Run, TestRepo};
+use crate::support::{package_json_matching, Fault, OsvServer, Run, TestRepo};
 use std::time::{Duration, Instant};
 
 /// Address space a hostile-input run may use: a YAML bomb that expanded would need gigabytes.
@@ -118,8 +118,7 @@ fn the_memory_limit_leaves_room_for_an_ordinary_run() {
     let server = OsvServer::start();
     let repo = TestRepo::new();
     let packages = [("left-pad", "1.3.0")];
-    repo.write_and_stage("package.json", package_json_matching(&packages))
-        .write_and_stage("package-lock.json", npm_lock_v3(&packages));
+    repo.stage_npm_project("", &packages);
     lockgate_limited(&repo, &["--osv-url", &server.url()], 5).assert_code(0);
 }
 
@@ -137,17 +136,6 @@ fn run_text(repo: &TestRepo, server: &OsvServer, extra: &[&str]) -> Run {
     let mut args = vec!["--osv-url", url.as_str()];
     args.extend_from_slice(extra);
     repo.lockgate(&args)
-}
-
-/// The queries sent to OSV, as `ecosystem:name@version`, sorted.
-fn queried(server: &OsvServer) -> Vec<String> {
-    let mut queries: Vec<String> = server
-        .querybatch_queries()
-        .into_iter()
-        .map(|(ecosystem, name, version)| format!("{ecosystem}:{name}@{version}"))
-        .collect();
-    queries.sort();
-    queries
 }
 
 /// A package-lock.json (v3, no `resolved`, as npm writes with registry URLs turned off) that
@@ -185,7 +173,7 @@ fn npm_versions_are_read_as_npm_reads_them_before_osv_is_asked() {
             ["MAL-2025-46974 debug@4.4.2"],
             "{spelling:?}"
         );
-        assert_eq!(queried(&server), ["npm:debug@4.4.2"], "{spelling:?}");
+        assert_eq!(server.queried(), ["npm:debug@4.4.2"], "{spelling:?}");
         assert_eq!(run.stdout_json()["checked"], 1, "{spelling:?}");
     }
 }
@@ -249,9 +237,34 @@ fn python_versions_are_read_in_pep440_normal_form() {
     run.assert_code(1);
     assert_eq!(run.findings(), ["MAL-2023-1400 req-matplotlib@11.2.18"]);
     assert_eq!(
-        queried(&server),
+        server.queried(),
         ["PyPI:req-matplotlib@11.2.18", "PyPI:six@1.16.0"]
     );
+}
+
+/// Stages `packages` and runs the binary (JSON, then text) against a server whose every record
+/// fetch fails; returns both runs and the first finding.
+fn with_unfetchable_records(packages: &[(&str, &str)], extra: &[&str]) -> (Run, Run) {
+    let server = OsvServer::builder()
+        .fail_always(Fault::RecordStatus(503))
+        .start();
+    let repo = TestRepo::new();
+    repo.stage_npm_project("", packages);
+    let mut args = vec!["--retries", "0"];
+    args.extend_from_slice(extra);
+    let json = run_json(&repo, &server, &args);
+    json.assert_code(1);
+    assert_eq!(json.stdout_json()["findings"][0]["blocking"], true);
+    assert_eq!(
+        json.stdout_json()["findings"][0]["record_unavailable"],
+        true
+    );
+    assert!(json
+        .problem_kinds()
+        .contains(&"advisory-source-unavailable".to_string()));
+    let text = run_text(&repo, &server, &args);
+    text.assert_code(1);
+    (json, text)
 }
 
 #[test]
@@ -262,29 +275,12 @@ fn a_named_malware_id_blocks_even_when_its_record_cannot_be_fetched() {
         &["--on-unreachable", "warn"][..],
         &[][..],
     ] {
-        let server = OsvServer::builder()
-            .fail_always(Fault::RecordStatus(503))
-            .start();
-        let repo = TestRepo::new();
         let packages = [("debug", "4.4.2"), ("left-pad", "1.3.0")];
-        repo.write_and_stage("package.json", package_json_matching(&packages))
-            .write_and_stage("package-lock.json", npm_lock_v3(&packages));
-        let mut args = vec!["--retries", "0"];
-        args.extend_from_slice(policy);
-        let run = run_json(&repo, &server, &args);
-        run.assert_code(1);
-        let report = run.stdout_json();
-        let finding = &report["findings"][0];
+        let (json, text) = with_unfetchable_records(&packages, policy);
+        let finding = &json.stdout_json()["findings"][0];
         assert_eq!(finding["id"], "MAL-2025-46974", "{policy:?}");
         assert_eq!(finding["malicious"], true);
-        assert_eq!(finding["blocking"], true);
-        assert_eq!(finding["record_unavailable"], true);
-        assert!(run
-            .problem_kinds()
-            .contains(&"advisory-source-unavailable".to_string()));
-        let text = run_text(&repo, &server, &args);
-        text.assert_code(1)
-            .assert_stderr_contains("debug@4.4.2 is MALWARE")
+        text.assert_stderr_contains("debug@4.4.2 is MALWARE")
             .assert_stderr_contains("could not be fetched");
     }
 }
@@ -292,26 +288,11 @@ fn a_named_malware_id_blocks_even_when_its_record_cannot_be_fetched() {
 #[test]
 fn an_unread_record_of_any_id_blocks_as_if_malware() {
     // A GHSA id whose record cannot be read might carry a MAL- alias: it cannot be classified.
-    let server = OsvServer::builder()
-        .fail_always(Fault::RecordStatus(500))
-        .start();
-    let repo = TestRepo::new();
     // minimist 1.2.5 has an ordinary advisory (GHSA-xvch-5gv4-984h) in ../shared/data/osv.
-    let packages = [("minimist", "1.2.5")];
-    repo.write_and_stage("package.json", package_json_matching(&packages))
-        .write_and_stage("package-lock.json", npm_lock_v3(&packages));
-    let run = run_json(&repo, &server, &["--retries", "0", "--fail-open"]);
-    run.assert_code(1);
-    let report = run.stdout_json();
-    let finding = &report["findings"][0];
-    assert!(
-        finding["id"].as_str().unwrap().starts_with("GHSA-"),
-        "{report}"
-    );
-    assert_eq!(finding["blocking"], true);
-    assert_eq!(finding["record_unavailable"], true);
-    run_text(&repo, &server, &["--retries", "0", "--fail-open"])
-        .assert_stderr_contains("may be MALWARE");
+    let (json, text) = with_unfetchable_records(&[("minimist", "1.2.5")], &["--fail-open"]);
+    let id = json.stdout_json()["findings"][0]["id"].clone();
+    assert!(id.as_str().unwrap().starts_with("GHSA-"), "{id}");
+    text.assert_stderr_contains("may be MALWARE");
 }
 
 /// A server that keeps a client paginating, slowly: without a deadline for the whole run, 100
@@ -325,8 +306,7 @@ fn slow_endless_server() -> OsvServer {
 
 fn stage_clean_project(repo: &TestRepo) {
     let packages = [("left-pad", "1.3.0")];
-    repo.write_and_stage("package.json", package_json_matching(&packages))
-        .write_and_stage("package-lock.json", npm_lock_v3(&packages));
+    repo.stage_npm_project("", &packages);
 }
 
 #[test]
@@ -379,8 +359,7 @@ fn a_deadline_during_record_fetches_still_blocks_named_malware() {
         .start();
     let repo = TestRepo::new();
     let packages = [("debug", "4.4.2")];
-    repo.write_and_stage("package.json", package_json_matching(&packages))
-        .write_and_stage("package-lock.json", npm_lock_v3(&packages));
+    repo.stage_npm_project("", &packages);
     let run = run_json(&repo, &server, &["--deadline", "1", "--fail-open"]);
     run.assert_code(1);
     assert_eq!(run.findings(), ["MAL-2025-46974 debug@4.4.2"]);

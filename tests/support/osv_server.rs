@@ -258,6 +258,17 @@ impl OsvServer {
             .collect()
     }
 
+    /// [`querybatch_queries`](Self::querybatch_queries) as `ecosystem:name@version`, sorted.
+    pub fn queried(&self) -> Vec<String> {
+        let mut queries: Vec<String> = self
+            .querybatch_queries()
+            .into_iter()
+            .map(|(ecosystem, name, version)| format!("{ecosystem}:{name}@{version}"))
+            .collect();
+        queries.sort();
+        queries
+    }
+
     /// Like [`querybatch_queries`](Self::querybatch_queries) but with page-token re-sends too.
     pub fn querybatch_queries_with_page_tokens(&self) -> Vec<RecordedQuery> {
         self.shared.log().queries.clone()

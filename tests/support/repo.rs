@@ -224,6 +224,24 @@ impl TestRepo {
         self
     }
 
+    /// Writes and stages an npm project in `dir` ("" for the root): a package.json and a
+    /// package-lock.json (version 3) in sync, locking `packages`.
+    pub fn stage_npm_project(&self, dir: &str, packages: &[(&str, &str)]) -> &Self {
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        self.write_and_stage(
+            &format!("{prefix}package.json"),
+            super::package_json_matching(packages),
+        )
+        .write_and_stage(
+            &format!("{prefix}package-lock.json"),
+            super::npm_lock_v3(packages),
+        )
+    }
+
     /// Runs the compiled `lockgate` with `args` in the worktree (see [`Invocation`] for the
     /// environment) and waits for it.
     pub fn lockgate(&self, args: &[&str]) -> Run {
