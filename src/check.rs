@@ -109,12 +109,11 @@ pub fn decide(
             };
             // A package of unknown version (an unpinned requirement) only answers for malware:
             // a vulnerability of some version says nothing about the one that gets installed.
-            if advisory.withdrawn.is_some()
-                || package.version.is_empty() && !advisory.is_malicious()
-            {
+            // An unread record cannot be told apart from malware, so it is decided as malware.
+            let malicious = advisory.is_malicious() || unread;
+            if advisory.withdrawn.is_some() || package.version.is_empty() && !malicious {
                 continue;
             }
-            let malicious = advisory.is_malicious() || unread;
             let severity = severity::of(advisory, package);
             let private = locked.hosts.get(package).is_some_and(|hosts| {
                 hosts
