@@ -314,6 +314,48 @@ mod tests {
     }
 
     #[test]
+    fn a_named_record_that_could_not_be_read_blocks_as_malware() {
+        // OSV named these ids, but their records are not among the advisories.
+        let packages = vec![
+            Package::new(Ecosystem::Npm, "debug", "4.4.2"),
+            Package::new(Ecosystem::Npm, "minimist", "1.2.5"),
+            Package::new(Ecosystem::PyPI, "beautifulsup", ""),
+        ];
+        let ids = vec![
+            vec!["MAL-2025-46974".to_string()],
+            vec!["GHSA-xvch-5gv4-984h".to_string()],
+            vec!["GHSA-unpinned".to_string()],
+        ];
+        let locked = Locked {
+            lockfiles: packages
+                .iter()
+                .map(|p| (p.clone(), vec!["lockfile".to_string()]))
+                .collect(),
+            ..Locked::default()
+        };
+        let decided = decide(
+            &packages,
+            &ids,
+            &BTreeMap::new(),
+            &locked,
+            Policy::default(),
+        );
+        let summary: Vec<_> = decided
+            .findings
+            .iter()
+            .map(|f| (f.id.as_str(), f.malicious, f.blocking, f.record_unavailable))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("MAL-2025-46974", true, true, true),
+                ("GHSA-xvch-5gv4-984h", false, true, true),
+                ("GHSA-unpinned", false, true, true),
+            ]
+        );
+    }
+
+    #[test]
     fn private_registries_match_hosts_and_subdomains() {
         let registries = vec![
             "npm.corp.example".to_string(),
