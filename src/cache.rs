@@ -206,7 +206,8 @@ pub fn lookup(
         }
     }
     to_fetch.sort();
-    for (id, record) in client.fetch(&to_fetch, progress)? {
+    let (fetched, unfetched) = client.fetch(&to_fetch, progress);
+    for (id, record) in fetched {
         cache.store_record(&record);
         advisories.insert(id, record);
     }
@@ -216,5 +217,6 @@ pub fn lookup(
             .map(|found| found.into_iter().map(|hit| hit.id).collect())
             .collect(),
         advisories,
+        unfetched,
     })
 }

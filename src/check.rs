@@ -99,17 +99,21 @@ pub fn decide(
     let mut refused = vec![false; policy.ignores.len()];
     for (package, ids) in packages.iter().zip(ids) {
         for id in ids {
-            let Some(advisory) = advisories.get(id) else {
-                continue;
+            let unavailable;
+            let (advisory, unread) = match advisories.get(id) {
+                Some(advisory) => (advisory, false),
+                None => {
+                    unavailable = unread_record(id);
+                    (&unavailable, true)
+                }
             };
             // A package of unknown version (an unpinned requirement) only answers for malware:
             // a vulnerability of some version says nothing about the one that gets installed.
-            if advisory.withdrawn.is_some()
-                || package.version.is_empty() && !advisory.is_malicious()
-            {
+            // An unread record cannot be told apart from malware, so it is decided as malware.
+            let malicious = advisory.is_malicious() || unread;
+            if advisory.withdrawn.is_some() || package.version.is_empty() && !malicious {
                 continue;
             }
-            let malicious = advisory.is_malicious();
             let severity = severity::of(advisory, package);
             let private = locked.hosts.get(package).is_some_and(|hosts| {
                 hosts
@@ -154,6 +158,7 @@ pub fn decide(
                 finding.severity = severity.clone();
                 finding.dev = dev_only;
                 finding.not_applicable = private;
+                finding.record_unavailable = unread;
                 if let Some(ignore) = ignored_by {
                     finding.ignored = true;
                     finding.reason = Some(crate::sanitize::clean(&ignore.reason).into_owned());
@@ -217,6 +222,19 @@ pub fn decide(
         ))
     });
     decided
+}
+
+/// What stands for a record OSV named but that could not be read.
+fn unread_record(id: &str) -> Advisory {
+    Advisory {
+        id: id.to_string(),
+        summary: Some(
+            "the record could not be fetched, so it cannot be told apart from malware: \
+             blocked until it can be read"
+                .to_string(),
+        ),
+        ..Advisory::default()
+    }
 }
 
 fn minimum(threshold: FailOn) -> Level {
@@ -293,6 +311,48 @@ mod tests {
         };
         let strict = decide(&packages, &ids, &advisories, &locked, strict);
         assert!(strict.findings.iter().all(|f| f.blocking));
+    }
+
+    #[test]
+    fn a_named_record_that_could_not_be_read_blocks_as_malware() {
+        // OSV named these ids, but their records are not among the advisories.
+        let packages = vec![
+            Package::new(Ecosystem::Npm, "debug", "4.4.2"),
+            Package::new(Ecosystem::Npm, "minimist", "1.2.5"),
+            Package::new(Ecosystem::PyPI, "beautifulsup", ""),
+        ];
+        let ids = vec![
+            vec!["MAL-2025-46974".to_string()],
+            vec!["GHSA-xvch-5gv4-984h".to_string()],
+            vec!["GHSA-unpinned".to_string()],
+        ];
+        let locked = Locked {
+            lockfiles: packages
+                .iter()
+                .map(|p| (p.clone(), vec!["lockfile".to_string()]))
+                .collect(),
+            ..Locked::default()
+        };
+        let decided = decide(
+            &packages,
+            &ids,
+            &BTreeMap::new(),
+            &locked,
+            Policy::default(),
+        );
+        let summary: Vec<_> = decided
+            .findings
+            .iter()
+            .map(|f| (f.id.as_str(), f.malicious, f.blocking, f.record_unavailable))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("MAL-2025-46974", true, true, true),
+                ("GHSA-xvch-5gv4-984h", false, true, true),
+                ("GHSA-unpinned", false, true, true),
+            ]
+        );
     }
 
     #[test]

@@ -107,6 +107,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "LOCKGATE_CONNECT_TIMEOUT", default_value = "5", value_name = "SECONDS", value_parser = parse_seconds)]
     pub connect_timeout: Duration,
 
+    /// Longest time, in seconds, for asking OSV in all (every request, page, record and retry
+    /// of the run): then the run stops, as when OSV cannot be reached [default: 60].
+    #[arg(long, global = true, env = "LOCKGATE_DEADLINE", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub deadline: Option<Duration>,
+
     /// Extra attempts after a connection error, HTTP 429 or 5xx.
     #[arg(
         long,

@@ -23,6 +23,8 @@ pub struct Config {
     pub cache_ttl: Option<u64>,
     /// Days after which the offline database is called old.
     pub max_db_age: Option<u64>,
+    /// Seconds all of a run's OSV requests may take together.
+    pub deadline: Option<u64>,
     /// Whether requirements that do not pin one version block.
     pub fail_on_unpinned: Option<bool>,
     /// Hosts of private registries: packages resolved from them are not the public packages of
@@ -33,6 +35,9 @@ pub struct Config {
     #[serde(default, rename = "ignore")]
     pub ignores: Vec<Ignore>,
 }
+
+/// How long a run may spend asking OSV, unless told otherwise: a hook that hangs gets skipped.
+pub const DEFAULT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The least severe vulnerability that blocks (malware always does).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, clap::ValueEnum)]
@@ -110,6 +115,21 @@ impl Config {
                 message: error.message,
             }
         })?;
+        if let Some(seconds) = config
+            .deadline
+            .filter(|seconds| !(1..=3600).contains(seconds))
+        {
+            let line = text
+                .lines()
+                .position(|line| line.trim_start().starts_with("deadline"))
+                .map_or(0, |index| index + 1);
+            return Err(ConfigError {
+                path: path.to_string(),
+                line,
+                column: if line > 0 { 1 } else { 0 },
+                message: format!("`deadline` is {seconds}: it must be between 1 and 3600 seconds"),
+            });
+        }
         for (index, ignore) in config.ignores.iter().enumerate() {
             let problem = if ignore.reason.trim().is_empty() {
                 Some("`reason` must say why the advisory is accepted")
@@ -252,6 +272,8 @@ pub struct Settings {
     pub cache_ttl: u64,
     /// Days after which the offline database is old.
     pub max_db_age: u64,
+    /// Longest time for all of a run's OSV requests together.
+    pub deadline: std::time::Duration,
     /// Whether unpinned requirements block.
     pub fail_on_unpinned: bool,
     /// Private registry hosts.
@@ -282,6 +304,10 @@ impl Settings {
             on_unreachable,
             cache_ttl: cli.cache_ttl.or(config.cache_ttl).unwrap_or(60),
             max_db_age: cli.max_db_age.or(config.max_db_age).unwrap_or(7),
+            deadline: cli
+                .deadline
+                .or(config.deadline.map(std::time::Duration::from_secs))
+                .unwrap_or(DEFAULT_DEADLINE),
             fail_on_unpinned: cli
                 .fail_on_unpinned
                 .or(config.fail_on_unpinned)

@@ -30,6 +30,7 @@ pub mod sanitize;
 pub mod sarif;
 mod scope;
 pub mod severity;
+pub mod version;
 
 pub use error::Error;
 pub use report::Report;
@@ -153,6 +154,20 @@ fn check(cli: &Cli) -> Result<Report, Error> {
                 ))
                 .or_default()
                 .push(lockfile.path.clone());
+        }
+        for package in &lockfile.locked.unreadable {
+            report.problems.push(Problem::new(
+                ProblemKind::VersionUnreadable,
+                &lockfile.path,
+                &format!(
+                    "{} is locked at version {:?}, which {} does not read as one exact \
+                     version, so it cannot be checked: lock it again with the package manager",
+                    package.name,
+                    package.version,
+                    package.ecosystem.version_rules()
+                ),
+                true,
+            ));
         }
         report
             .lockfiles

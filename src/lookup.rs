@@ -30,6 +30,7 @@ impl Lookup {
             answers: Answers {
                 ids: vec![Vec::new(); packages.len()],
                 advisories: BTreeMap::new(),
+                unfetched: None,
             },
             problems: vec![problem],
             databases: Vec::new(),
@@ -47,6 +48,7 @@ pub fn lookup(cli: &Cli, settings: &Settings, packages: &[Package], progress: &P
         timeout: cli.timeout,
         connect_timeout: cli.connect_timeout,
         retries: cli.retries,
+        deadline: Some(settings.deadline),
     };
     let cache = crate::cache::Cache::open(cli, settings);
     let answered = crate::cache::lookup(
@@ -57,12 +59,18 @@ pub fn lookup(cli: &Cli, settings: &Settings, packages: &[Package], progress: &P
     );
     progress.finish();
     let error = match answered {
-        Ok(answers) => {
+        Ok(mut answers) => {
+            let problems = answers
+                .unfetched
+                .take()
+                .map(|error| unfetched_problem(&cli.osv_url, &answers, &error))
+                .into_iter()
+                .collect();
             return Lookup {
                 answers,
-                problems: Vec::new(),
+                problems,
                 databases: Vec::new(),
-            }
+            };
         }
         Err(error) => error,
     };
@@ -117,6 +125,7 @@ fn offline(cli: &Cli, settings: &Settings, packages: &[Package]) -> Lookup {
         answers: Answers {
             ids: vec![Vec::new(); packages.len()],
             advisories: BTreeMap::new(),
+            unfetched: None,
         },
         problems: Vec::new(),
         databases: Vec::new(),
@@ -200,6 +209,35 @@ fn offline(cli: &Cli, settings: &Settings, packages: &[Package]) -> Lookup {
         lookup.databases.push(note);
     }
     lookup
+}
+
+/// OSV named records it then did not hand over: the packages they name block whatever the
+/// policy, because an unread record cannot be told apart from malware.
+fn unfetched_problem(url: &str, answers: &Answers, error: &osv::OsvError) -> Problem {
+    let missing: std::collections::BTreeSet<&String> = answers
+        .ids
+        .iter()
+        .flatten()
+        .filter(|id| !answers.advisories.contains_key(*id))
+        .collect();
+    let listed: Vec<&str> = missing.iter().take(5).map(|id| id.as_str()).collect();
+    Problem::new(
+        ProblemKind::AdvisorySourceUnavailable,
+        url,
+        &format!(
+            "OSV named {} it could not then hand over ({}): {}{}; the packages they name are \
+             blocked as if malware, whatever --fail-open says, until the records can be read",
+            plural(missing.len(), "record", "records"),
+            error_chain(error),
+            listed.join(", "),
+            if missing.len() > listed.len() {
+                ", …"
+            } else {
+                ""
+            }
+        ),
+        false,
+    )
 }
 
 fn database_path(cache: Option<&PathBuf>, ecosystem: Ecosystem) -> String {

@@ -24,6 +24,16 @@ impl Ecosystem {
     }
 }
 
+impl Ecosystem {
+    /// Whose rules read its versions, for messages.
+    pub fn version_rules(self) -> &'static str {
+        match self {
+            Ecosystem::Npm => "npm's semver",
+            Ecosystem::PyPI => "PEP 440",
+        }
+    }
+}
+
 impl fmt::Display for Ecosystem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_osv())
@@ -110,6 +120,9 @@ pub struct LockedSet {
     pub dev: std::collections::BTreeSet<Package>,
     /// The host each package was resolved from, when the lockfile records a URL.
     pub hosts: std::collections::BTreeMap<Package, String>,
+    /// Registry entries whose version the package manager would not read as one exact version
+    /// (as the lockfile spells it): they cannot be checked, and are reported, never skipped.
+    pub unreadable: std::collections::BTreeSet<Package>,
 }
 
 /// The host of a URL (`https://user@Host:8080/x` → `host`), lowercased; `None` for no URL.
@@ -148,6 +161,11 @@ impl LockedSet {
                 .filter(|(package, _)| !old.packages.contains(*package))
                 .map(|(package, host)| (package.clone(), host.clone()))
                 .collect(),
+            unreadable: self
+                .unreadable
+                .difference(&old.unreadable)
+                .cloned()
+                .collect(),
         }
     }
 
@@ -158,11 +176,51 @@ impl LockedSet {
         self.unpinned.extend(other.unpinned);
         self.dev.extend(other.dev);
         self.hosts.extend(other.hosts);
+        self.unreadable.extend(other.unreadable);
+    }
+
+    /// The same set with every version in its ecosystem's normal form
+    /// ([`crate::version::normal`]); an entry whose version has none moves to `unreadable`.
+    pub fn normalised(self) -> LockedSet {
+        let mut normal = std::collections::BTreeMap::new();
+        let mut unreadable = self.unreadable;
+        for package in &self.packages {
+            match crate::version::normal(package.ecosystem, &package.version) {
+                Some(version) => {
+                    normal.insert(
+                        package.clone(),
+                        Package::new(package.ecosystem, package.name.clone(), version),
+                    );
+                }
+                None => {
+                    unreadable.insert(package.clone());
+                }
+            }
+        }
+        LockedSet {
+            packages: normal.values().cloned().collect(),
+            dev: self
+                .dev
+                .iter()
+                .filter_map(|package| normal.get(package).cloned())
+                .collect(),
+            hosts: self
+                .hosts
+                .into_iter()
+                .filter_map(|(package, host)| Some((normal.get(&package)?.clone(), host)))
+                .collect(),
+            non_registry: self.non_registry,
+            unpinned: self.unpinned,
+            unreadable,
+        }
     }
 
     /// Whether nothing is locked.
     pub fn is_empty(&self) -> bool {
-        self.packages.is_empty() && self.non_registry.is_empty() && self.unpinned.is_empty()
+        self.packages.is_empty()
+            && self.non_registry.is_empty()
+            && self.unpinned.is_empty()
+            && self.unreadable.is_empty()
     }
 }
 

@@ -53,6 +53,8 @@ pub struct Finding {
     pub not_applicable: bool,
     /// The package is only needed for development.
     pub dev: bool,
+    /// OSV named the record but it could not be read: decided as malware.
+    pub record_unavailable: bool,
     /// The line of the package's entry in the lockfile, when found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
@@ -100,6 +102,7 @@ impl Finding {
             reason: None,
             not_applicable: false,
             dev: false,
+            record_unavailable: false,
             line: None,
             commit: None,
         }
@@ -123,6 +126,9 @@ pub enum ProblemKind {
     AdvisoryDataStale,
     /// A requirement that does not pin one version: what gets installed cannot be checked.
     UnpinnedRequirement,
+    /// A lockfile entry whose version its package manager would not read as one exact version:
+    /// it cannot be checked.
+    VersionUnreadable,
     /// A malware advisory the configuration ignores as a known false positive.
     MalwareIgnored,
     /// An ignore whose `until` has passed.
@@ -375,6 +381,11 @@ impl Report {
         for finding in &self.findings {
             let what = if finding.malicious {
                 paint("1;31", "is MALWARE")
+            } else if finding.record_unavailable {
+                paint(
+                    "1;31",
+                    "may be MALWARE (OSV names a record that could not be read)",
+                )
             } else {
                 "has a known vulnerability".to_string()
             };
@@ -391,7 +402,7 @@ impl Report {
             if !finding.fixed.is_empty() {
                 let _ = write!(out, " (fixed in {})", finding.fixed.join(", "));
             }
-            if !finding.malicious {
+            if !finding.malicious && !finding.record_unavailable {
                 let severity = &finding.severity;
                 let _ = match (severity.level, severity.score) {
                     (Some(level), Some(score)) => {

@@ -99,6 +99,7 @@ fn offline_and_online_name_the_same_records_for_every_boundary() {
         timeout: Duration::from_secs(30),
         connect_timeout: Duration::from_secs(5),
         retries: 0,
+        deadline: None,
     });
     let online = client
         .query(&packages, &|_| {})

@@ -1,7 +1,7 @@
 //! lockgate as users install it: `install.sh` into real repositories, then real `git commit`
 //! and `git push` (to a local bare repository) running the installed hooks.
 
-use crate::support::{npm_lock_v3, package_json_matching, OsvServer, Run, TestRepo};
+use crate::support::{OsvServer, Run, TestRepo};
 use std::path::{Path, PathBuf};
 
 /// debug@4.4.2 is MAL-2025-46974 in ../shared/data/osv.
@@ -26,11 +26,6 @@ fn install(repo: &TestRepo, args: &[&str]) -> Run {
 }
 
 /// Writes package.json and package-lock.json (in sync) locking `packages`, and stages them.
-fn stage_project(repo: &TestRepo, packages: &[(&str, &str)]) {
-    repo.write_and_stage("package.json", package_json_matching(packages));
-    repo.write_and_stage("package-lock.json", npm_lock_v3(packages));
-}
-
 /// A real `git` command with the hooks' OSV pointed at the test server.
 fn git(repo: &TestRepo, server: &OsvServer, args: &[&str]) -> Run {
     repo.git_command(args)
@@ -59,13 +54,13 @@ fn installed_pre_commit_hook_refuses_malware_and_lets_clean_commits_through() {
         .assert_success()
         .assert_stdout_contains("installed the pre-commit hook");
 
-    stage_project(&repo, &CLEAN[..2]);
+    repo.stage_npm_project("", &CLEAN[..2]);
     git(&repo, &server, &["commit", "-m", "clean"])
         .assert_success()
         .assert_stderr_contains("lockgate: commit allowed");
     let clean_head = repo.head().expect("the clean commit landed");
 
-    stage_project(&repo, &[CLEAN[0], CLEAN[1], MALWARE]);
+    repo.stage_npm_project("", &[CLEAN[0], CLEAN[1], MALWARE]);
     let refused = git(&repo, &server, &["commit", "-m", "add debug"]);
     assert_ne!(refused.code, Some(0), "{}", refused.output());
     assert!(refused.stderr.contains(MALWARE_ID), "{}", refused.output());
@@ -98,7 +93,7 @@ fn a_foreign_hook_is_chained_and_uninstall_restores_it() {
     let installed = snapshot(&hooks);
 
     // Both run: the foreign hook first, then lockgate.
-    stage_project(&repo, &CLEAN[..2]);
+    repo.stage_npm_project("", &CLEAN[..2]);
     git(&repo, &server, &["commit", "-m", "clean"])
         .assert_success()
         .assert_stderr_contains("lockgate: commit allowed");
@@ -107,7 +102,7 @@ fn a_foreign_hook_is_chained_and_uninstall_restores_it() {
     // The foreign hook's failure stops the commit before lockgate asks anything.
     std::fs::write(repo.path().join(".git/foreign-fails"), "").unwrap();
     let requests = server.request_count();
-    stage_project(&repo, &CLEAN);
+    repo.stage_npm_project("", &CLEAN);
     let refused = git(
         &repo,
         &server,
@@ -139,7 +134,7 @@ fn hooks_land_where_core_hooks_path_points() {
     assert!(!repo.path().join(".githooks/pre-push").exists());
     assert!(!hooks_dir(&repo).join("pre-commit").exists());
 
-    stage_project(&repo, &[MALWARE]);
+    repo.stage_npm_project("", &[MALWARE]);
     let refused = git(&repo, &server, &["commit", "-m", "add debug"]);
     assert_ne!(refused.code, Some(0), "{}", refused.output());
     assert!(refused.stderr.contains(MALWARE_ID), "{}", refused.output());
@@ -149,7 +144,7 @@ fn hooks_land_where_core_hooks_path_points() {
 fn a_missing_binary_stops_the_commit_and_says_how_to_install() {
     let repo = TestRepo::new();
     install(&repo, &[]).assert_success();
-    stage_project(&repo, &CLEAN[..1]);
+    repo.stage_npm_project("", &CLEAN[..1]);
     let run = repo
         .git_command(&["commit", "-m", "x"])
         .env("LOCKGATE", "/nonexistent/lockgate")
@@ -166,14 +161,14 @@ fn push_of_an_existing_branch_is_refused_when_any_pushed_commit_adds_malware() {
     let repo = TestRepo::new();
     add_remote(&repo);
     install(&repo, &[]).assert_success();
-    stage_project(&repo, &CLEAN[..1]);
+    repo.stage_npm_project("", &CLEAN[..1]);
     repo.commit("clean start");
     git(&repo, &server, &["push", "origin", "main"]).assert_success();
 
     // The malicious package is added, then removed again: the last commit alone is clean.
-    stage_project(&repo, &[CLEAN[0], MALWARE]);
+    repo.stage_npm_project("", &[CLEAN[0], MALWARE]);
     repo.commit("add debug");
-    stage_project(&repo, &[CLEAN[0], CLEAN[1]]);
+    repo.stage_npm_project("", &[CLEAN[0], CLEAN[1]]);
     repo.commit("drop debug, add is-number");
     let refused = git(&repo, &server, &["push", "origin", "main"]);
     assert_ne!(refused.code, Some(0), "{}", refused.output());
@@ -206,14 +201,14 @@ fn push_of_a_new_branch_checks_what_the_remote_lacks() {
     let repo = TestRepo::new();
     add_remote(&repo);
     install(&repo, &[]).assert_success();
-    stage_project(&repo, &CLEAN[..2]);
+    repo.stage_npm_project("", &CLEAN[..2]);
     repo.commit("clean start");
     git(&repo, &server, &["push", "origin", "main"]).assert_success();
 
     // A clean new branch: only the package it adds is asked about, not what main already has.
     repo.git(&["checkout", "-q", "-b", "clean-topic"])
         .assert_success();
-    stage_project(&repo, &CLEAN);
+    repo.stage_npm_project("", &CLEAN);
     repo.commit("add ms");
     let before = server.querybatch_queries().len();
     git(&repo, &server, &["push", "origin", "clean-topic"])
@@ -228,7 +223,7 @@ fn push_of_a_new_branch_checks_what_the_remote_lacks() {
     // A new branch whose commit adds malware is refused.
     repo.git(&["checkout", "-q", "-b", "bad-topic", "main"])
         .assert_success();
-    stage_project(&repo, &[CLEAN[0], MALWARE]);
+    repo.stage_npm_project("", &[CLEAN[0], MALWARE]);
     repo.commit("add debug");
     let refused = git(&repo, &server, &["push", "origin", "bad-topic"]);
     assert_ne!(refused.code, Some(0), "{}", refused.output());
@@ -250,12 +245,12 @@ fn several_refs_in_one_push_are_all_checked() {
     let server = OsvServer::start();
     let repo = TestRepo::new();
     add_remote(&repo);
-    stage_project(&repo, &CLEAN[..1]);
+    repo.stage_npm_project("", &CLEAN[..1]);
     let start = repo.commit("clean start");
     repo.git(&["branch", "bad", &start.to_string()])
         .assert_success();
     repo.git(&["checkout", "-q", "bad"]).assert_success();
-    stage_project(&repo, &[CLEAN[0], MALWARE]);
+    repo.stage_npm_project("", &[CLEAN[0], MALWARE]);
     repo.commit("add debug");
     repo.git(&["checkout", "-q", "main"]).assert_success();
 
@@ -410,7 +405,7 @@ fn the_pre_commit_framework_runs_the_published_hooks() {
     };
     framework(&pre_commit, &["install"]).run().assert_success();
 
-    stage_project(&repo, &CLEAN[..2]);
+    repo.stage_npm_project("", &CLEAN[..2]);
     let clean = framework(Path::new("git"), &["commit", "-m", "clean"]).run();
     clean.assert_success();
     assert!(
@@ -422,7 +417,7 @@ fn the_pre_commit_framework_runs_the_published_hooks() {
     );
     assert!(repo.head().is_some());
 
-    stage_project(&repo, &[CLEAN[0], MALWARE]);
+    repo.stage_npm_project("", &[CLEAN[0], MALWARE]);
     let refused = framework(Path::new("git"), &["commit", "-m", "add debug"]).run();
     assert_ne!(refused.code, Some(0), "{}", refused.output());
     assert!(

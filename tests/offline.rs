@@ -3,7 +3,7 @@
 //! updates, missing and stale data, and `--on-unreachable=offline`.
 
 use crate::support::export::{shared_records, Export, ExportServer};
-use crate::support::{npm_lock_v3, package_json_matching, unreachable_url, Run, TestRepo};
+use crate::support::{unreachable_url, Run, TestRepo};
 use serde_json::{json, Value};
 
 /// debug@4.4.2 is MAL-2025-46974 (the September 2025 compromise).
@@ -13,11 +13,6 @@ const CLEAN: (&str, &str) = ("left-pad", "1.3.0");
 
 fn npm_records() -> Vec<Value> {
     shared_records(&["malicious/npm", "advisories/npm"])
-}
-
-fn stage_project(repo: &TestRepo, packages: &[(&str, &str)]) {
-    repo.write_and_stage("package.json", package_json_matching(packages));
-    repo.write_and_stage("package-lock.json", npm_lock_v3(packages));
 }
 
 fn update(repo: &TestRepo, export_url: &str, extra: &[&str]) -> Run {
@@ -32,31 +27,6 @@ fn offline(repo: &TestRepo, extra: &[&str]) -> Run {
     let mut args = vec!["--offline", "--format", "json", "--osv-url", &url];
     args.extend_from_slice(extra);
     repo.lockgate(&args)
-}
-
-fn finding_ids(run: &Run) -> Vec<String> {
-    run.stdout_json()["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|finding| {
-            format!(
-                "{}@{} {}",
-                finding["package"]["name"].as_str().unwrap(),
-                finding["package"]["version"].as_str().unwrap(),
-                finding["id"].as_str().unwrap()
-            )
-        })
-        .collect()
-}
-
-fn problem_kinds(run: &Run) -> Vec<String> {
-    run.stdout_json()["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|problem| problem["kind"].as_str().unwrap().to_string())
-        .collect()
 }
 
 /// A copy of a shared record with a later `modified` and `edit` applied.
@@ -86,10 +56,10 @@ fn db_update_then_offline_check_blocks_malware_without_a_network() {
         .assert_stderr_contains("PyPI: built from the whole export");
     assert_eq!(server.requests(), ["npm/all.zip", "PyPI/all.zip"]);
 
-    stage_project(&repo, &[MALWARE, CLEAN]);
+    repo.stage_npm_project("", &[MALWARE, CLEAN]);
     let run = offline(&repo, &[]);
     run.assert_code(1);
-    assert_eq!(finding_ids(&run), ["debug@4.4.2 MAL-2025-46974"]);
+    assert_eq!(run.findings(), ["MAL-2025-46974 debug@4.4.2"]);
     let database = &run.stdout_json()["offline_databases"][0];
     assert_eq!(database["ecosystem"], "npm");
     assert_eq!(database["age_days"], 0);
@@ -109,7 +79,7 @@ fn a_later_update_fetches_only_the_changed_records() {
     let server = ExportServer::start(export.path());
     let repo = TestRepo::new();
     update(&repo, &server.url(), &["--ecosystem", "npm"]).assert_success();
-    stage_project(&repo, &[("debug", "4.4.1")]);
+    repo.stage_npm_project("", &[("debug", "4.4.1")]);
     offline(&repo, &[]).assert_success();
 
     // Upstream: debug 4.4.1 is added to MAL-2025-46974, and MAL-2024-10301 (lottie-player) is
@@ -142,8 +112,8 @@ fn a_later_update_fetches_only_the_changed_records() {
 
     let run = offline(&repo, &[]);
     run.assert_code(1);
-    assert_eq!(finding_ids(&run), ["debug@4.4.1 MAL-2025-46974"]);
-    stage_project(&repo, &[("@lottiefiles/lottie-player", "2.0.5")]);
+    assert_eq!(run.findings(), ["MAL-2025-46974 debug@4.4.1"]);
+    repo.stage_npm_project("", &[("@lottiefiles/lottie-player", "2.0.5")]);
     offline(&repo, &[]).assert_success();
 
     // Nothing new: only the list is read.
@@ -178,19 +148,19 @@ fn an_interrupted_download_leaves_the_old_database_working() {
         .assert_stderr_contains("could not update the offline database");
     assert_eq!(std::fs::read_to_string(&pointer).unwrap(), version);
 
-    stage_project(&repo, &[MALWARE]);
+    repo.stage_npm_project("", &[MALWARE]);
     let run = offline(&repo, &[]);
     run.assert_code(1);
-    assert_eq!(finding_ids(&run), ["debug@4.4.2 MAL-2025-46974"]);
+    assert_eq!(run.findings(), ["MAL-2025-46974 debug@4.4.2"]);
 }
 
 #[test]
 fn an_ecosystem_without_data_is_unchecked_never_clean() {
     let repo = TestRepo::new();
-    stage_project(&repo, &[CLEAN]);
+    repo.stage_npm_project("", &[CLEAN]);
     let run = offline(&repo, &[]);
     run.assert_code(2);
-    assert_eq!(problem_kinds(&run), ["advisory-data-missing"]);
+    assert_eq!(run.problem_kinds(), ["advisory-data-missing"]);
     let message = run.stdout_json()["problems"][0]["message"].clone();
     assert!(
         message
@@ -219,13 +189,15 @@ fn an_old_database_is_named_and_warned_about() {
     meta["updated"] = json!(now - 10 * 86_400);
     std::fs::write(&meta_path, meta.to_string()).unwrap();
 
-    stage_project(&repo, &[CLEAN]);
+    repo.stage_npm_project("", &[CLEAN]);
     let run = offline(&repo, &["--max-db-age", "7"]);
     run.assert_success();
-    assert_eq!(problem_kinds(&run), ["advisory-data-stale"]);
+    assert_eq!(run.problem_kinds(), ["advisory-data-stale"]);
     assert_eq!(run.stdout_json()["offline_databases"][0]["age_days"], 10);
     offline(&repo, &["--max-db-age", "30"]).assert_success();
-    assert!(problem_kinds(&offline(&repo, &["--max-db-age", "30"])).is_empty());
+    assert!(offline(&repo, &["--max-db-age", "30"])
+        .problem_kinds()
+        .is_empty());
 }
 
 #[test]
@@ -234,7 +206,7 @@ fn when_osv_is_unreachable_the_offline_policy_answers_from_the_database() {
     export.publish("npm", &npm_records());
     let repo = TestRepo::new();
     update(&repo, &export.file_url(), &["--ecosystem", "npm"]).assert_success();
-    stage_project(&repo, &[MALWARE]);
+    repo.stage_npm_project("", &[MALWARE]);
     let url = unreachable_url();
     let run = repo.lockgate(&[
         "--osv-url",
@@ -247,8 +219,8 @@ fn when_osv_is_unreachable_the_offline_policy_answers_from_the_database() {
         "json",
     ]);
     run.assert_code(1);
-    assert_eq!(finding_ids(&run), ["debug@4.4.2 MAL-2025-46974"]);
-    assert_eq!(problem_kinds(&run), ["advisory-source-unavailable"]);
+    assert_eq!(run.findings(), ["MAL-2025-46974 debug@4.4.2"]);
+    assert_eq!(run.problem_kinds(), ["advisory-source-unavailable"]);
     assert_eq!(run.stdout_json()["problems"][0]["blocking"], false);
 
     // The environment variable says the same; warn allows without a check.
@@ -271,7 +243,7 @@ fn when_osv_is_unreachable_the_offline_policy_answers_from_the_database() {
 mod cache {
     //! The result cache of the online path.
 
-    use super::{stage_project, MALWARE};
+    use super::MALWARE;
     use crate::support::{OsvServer, Run, TestRepo};
 
     fn check(repo: &TestRepo, server: &OsvServer, extra: &[&str]) -> Run {
@@ -300,7 +272,7 @@ mod cache {
     fn a_second_identical_run_asks_nothing() {
         let server = OsvServer::start();
         let repo = TestRepo::new();
-        stage_project(&repo, &[MALWARE, ("left-pad", "1.3.0")]);
+        repo.stage_npm_project("", &[MALWARE, ("left-pad", "1.3.0")]);
         check(&repo, &server, &[]).assert_code(1);
         let asked = server.request_count();
         assert_eq!(asked, 2, "one querybatch and one record");
@@ -317,7 +289,7 @@ mod cache {
     fn answers_expire_records_are_kept_by_modified() {
         let server = OsvServer::start();
         let repo = TestRepo::new();
-        stage_project(&repo, &[MALWARE]);
+        repo.stage_npm_project("", &[MALWARE]);
         check(&repo, &server, &[]).assert_code(1);
         // A TTL of 0 minutes: the answer is stale, so OSV is asked again, but the record it
         // names has the same `modified` and is not fetched again.
@@ -332,7 +304,7 @@ mod cache {
     fn a_corrupt_cache_file_is_discarded_not_trusted() {
         let server = OsvServer::start();
         let repo = TestRepo::new();
-        stage_project(&repo, &[MALWARE]);
+        repo.stage_npm_project("", &[MALWARE]);
         check(&repo, &server, &[]).assert_code(1);
         let queries = cache_files(&repo, "queries");
         let records = cache_files(&repo, "records");
@@ -359,8 +331,8 @@ mod cache {
             .delay(std::time::Duration::from_millis(200))
             .start();
         let repo = TestRepo::new();
-        stage_project(
-            &repo,
+        repo.stage_npm_project(
+            "",
             &[MALWARE, ("left-pad", "1.3.0"), ("is-number", "7.0.0")],
         );
         let (first, second) = std::thread::scope(|scope| {

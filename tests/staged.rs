@@ -11,20 +11,6 @@ const MALWARE: (&str, &str) = ("debug", "4.4.2");
 /// No record in ../shared/data/osv names these.
 const CLEAN: [(&str, &str); 2] = [("left-pad", "1.3.0"), ("is-number", "7.0.0")];
 
-/// Writes and stages an npm project (package.json and package-lock.json in sync) in `dir`.
-fn stage_project(repo: &TestRepo, dir: &str, packages: &[(&str, &str)]) {
-    let prefix = if dir.is_empty() {
-        String::new()
-    } else {
-        format!("{dir}/")
-    };
-    repo.write_and_stage(
-        &format!("{prefix}package.json"),
-        package_json_matching(packages),
-    );
-    repo.write_and_stage(&format!("{prefix}package-lock.json"), npm_lock_v3(packages));
-}
-
 fn osv_args(server: &OsvServer) -> Vec<String> {
     vec!["--osv-url".into(), server.url()]
 }
@@ -36,21 +22,11 @@ fn run(repo: &TestRepo, server: &OsvServer, extra: &[&str]) -> crate::support::R
     repo.lockgate(&args)
 }
 
-fn queried(server: &OsvServer) -> Vec<String> {
-    let mut queries: Vec<String> = server
-        .querybatch_queries()
-        .into_iter()
-        .map(|(ecosystem, name, version)| format!("{ecosystem}:{name}@{version}"))
-        .collect();
-    queries.sort();
-    queries
-}
-
 #[test]
 fn staged_malware_blocks_with_id_summary_and_link() {
     let server = OsvServer::start();
     let repo = TestRepo::new();
-    stage_project(&repo, "", &[MALWARE, CLEAN[0]]);
+    repo.stage_npm_project("", &[MALWARE, CLEAN[0]]);
     let run = run(&repo, &server, &[]);
     run.assert_code(1)
         .assert_stderr_contains("package-lock.json: debug@4.4.2 is MALWARE")
@@ -64,7 +40,7 @@ fn staged_malware_blocks_with_id_summary_and_link() {
 fn clean_addition_passes_after_one_batched_round_trip() {
     let server = OsvServer::start();
     let repo = TestRepo::new();
-    stage_project(&repo, "", &CLEAN);
+    repo.stage_npm_project("", &CLEAN);
     run(&repo, &server, &[])
         .assert_code(0)
         .assert_stderr_contains("2 packages checked, no known malware");
@@ -75,7 +51,7 @@ fn clean_addition_passes_after_one_batched_round_trip() {
 fn commit_without_lockfile_changes_makes_no_request_and_prints_nothing() {
     let server = OsvServer::start();
     let repo = TestRepo::new();
-    stage_project(&repo, "", &[MALWARE]);
+    repo.stage_npm_project("", &[MALWARE]);
     repo.commit("malware already in HEAD (checked by --all, not by the commit hook)");
     repo.write_and_stage("README.md", "hello\n");
     repo.write_and_stage("src/index.js", "console.log(1)\n");
@@ -89,14 +65,12 @@ fn commit_without_lockfile_changes_makes_no_request_and_prints_nothing() {
 fn only_added_or_changed_packages_are_queried() {
     let server = OsvServer::start();
     let repo = TestRepo::new();
-    stage_project(
-        &repo,
+    repo.stage_npm_project(
         "",
         &[("left-pad", "1.3.0"), ("ms", "2.1.2"), ("gone", "1.0.0")],
     );
     repo.commit("before");
-    stage_project(
-        &repo,
+    repo.stage_npm_project(
         "",
         &[
             ("left-pad", "1.3.0"),
@@ -105,7 +79,7 @@ fn only_added_or_changed_packages_are_queried() {
         ],
     );
     run(&repo, &server, &[]).assert_code(0);
-    assert_eq!(queried(&server), ["npm:is-number@7.0.0", "npm:ms@2.1.3"]);
+    assert_eq!(server.queried(), ["npm:is-number@7.0.0", "npm:ms@2.1.3"]);
 }
 
 #[test]
@@ -113,10 +87,10 @@ fn first_commit_checks_everything_staged() {
     let server = OsvServer::start();
     let repo = TestRepo::new();
     assert!(repo.head().is_none());
-    stage_project(&repo, "", &[MALWARE, CLEAN[0], CLEAN[1]]);
+    repo.stage_npm_project("", &[MALWARE, CLEAN[0], CLEAN[1]]);
     run(&repo, &server, &[]).assert_code(1);
     assert_eq!(
-        queried(&server),
+        server.queried(),
         [
             "npm:debug@4.4.2",
             "npm:is-number@7.0.0",
@@ -131,7 +105,7 @@ fn lockfile_in_a_subdirectory_is_found_and_named() {
     let repo = TestRepo::new();
     repo.write_and_stage("README.md", "monorepo\n");
     repo.commit("root");
-    stage_project(&repo, "services/web", &[MALWARE]);
+    repo.stage_npm_project("services/web", &[MALWARE]);
     run(&repo, &server, &[])
         .assert_code(1)
         .assert_stderr_contains("services/web/package-lock.json: debug@4.4.2 is MALWARE");
@@ -152,7 +126,7 @@ fn shrinkwrap_and_lockfile_v1_are_read() {
 fn deleted_lockfile_adds_nothing() {
     let server = OsvServer::start();
     let repo = TestRepo::new();
-    stage_project(&repo, "", &[MALWARE]);
+    repo.stage_npm_project("", &[MALWARE]);
     repo.commit("before");
     repo.remove_and_stage("package-lock.json");
     repo.remove_and_stage("package.json");
@@ -166,7 +140,7 @@ fn deleted_lockfile_adds_nothing() {
 fn real_git_commit_with_paths_uses_the_temporary_index() {
     let server = OsvServer::start();
     let repo = TestRepo::new();
-    stage_project(&repo, "", &CLEAN);
+    repo.stage_npm_project("", &CLEAN);
     repo.commit("clean");
     repo.install_pre_commit_hook(&["--osv-url", &server.url()], &[]);
 
@@ -211,7 +185,7 @@ fn real_git_commit_of_a_clean_change_goes_through() {
     let server = OsvServer::start();
     let repo = TestRepo::new();
     repo.install_pre_commit_hook(&["--osv-url", &server.url()], &[]);
-    stage_project(&repo, "", &CLEAN);
+    repo.stage_npm_project("", &CLEAN);
     repo.git(&["commit", "-m", "clean"]).assert_success();
     assert!(repo.head().is_some());
     assert_eq!(server.querybatch_request_count(), 1);
@@ -223,7 +197,7 @@ fn more_than_a_thousand_changed_packages_take_two_batches() {
     let repo = TestRepo::new();
     let names: Vec<String> = (0..1001).map(|i| format!("pkg-{i:04}")).collect();
     let packages: Vec<(&str, &str)> = names.iter().map(|name| (name.as_str(), "1.0.0")).collect();
-    stage_project(&repo, "", &packages);
+    repo.stage_npm_project("", &packages);
     run(&repo, &server, &[]).assert_code(0);
     let batches: Vec<usize> = server
         .requests()
@@ -244,7 +218,7 @@ fn paginated_answers_are_followed_to_the_end() {
     // first page that holds only a token (OSV may do that; it does not mean "done").
     let server = OsvServer::builder().page_size(1).empty_first_page().start();
     let repo = TestRepo::new();
-    stage_project(&repo, "", &[("lodash", "4.17.4"), CLEAN[0]]);
+    repo.stage_npm_project("", &[("lodash", "4.17.4"), CLEAN[0]]);
     let run = run(&repo, &server, &["--format", "json"]);
     run.assert_code(0);
     let report = run.stdout_json();
@@ -284,7 +258,7 @@ fn malware_known_only_by_an_alias_blocks() {
     });
     let server = OsvServer::builder().record(record).start();
     let repo = TestRepo::new();
-    stage_project(&repo, "", &[("quiet-helper", "1.0.1")]);
+    repo.stage_npm_project("", &[("quiet-helper", "1.0.1")]);
     run(&repo, &server, &[])
         .assert_code(1)
         .assert_stderr_contains("quiet-helper@1.0.1 is MALWARE")
@@ -295,7 +269,7 @@ fn malware_known_only_by_an_alias_blocks() {
 fn vulnerabilities_are_reported_and_block_only_with_fail_on_vuln() {
     let server = OsvServer::start();
     let repo = TestRepo::new();
-    stage_project(&repo, "", &[("minimist", "1.2.5")]);
+    repo.stage_npm_project("", &[("minimist", "1.2.5")]);
     run(&repo, &server, &[])
         .assert_code(0)
         .assert_stderr_contains("minimist@1.2.5 has a known vulnerability")
@@ -311,7 +285,7 @@ fn withdrawn_records_never_block() {
     // MAL-2025-7048 (@amber-team/amazon-utils) was withdrawn upstream.
     let server = OsvServer::builder().return_withdrawn().start();
     let repo = TestRepo::new();
-    stage_project(&repo, "", &[("@amber-team/amazon-utils", "1.0.0")]);
+    repo.stage_npm_project("", &[("@amber-team/amazon-utils", "1.0.0")]);
     let run = run(&repo, &server, &[]);
     run.assert_code(0);
     assert!(!run.stderr.contains("MAL-2025-7048"), "{}", run.output());
@@ -321,7 +295,7 @@ fn withdrawn_records_never_block() {
 #[test]
 fn unreachable_osv_fails_closed_and_fail_open_allows_with_a_warning() {
     let repo = TestRepo::new();
-    stage_project(&repo, "", &[MALWARE]);
+    repo.stage_npm_project("", &[MALWARE]);
     let url = unreachable_url();
     repo.lockgate(&["--osv-url", &url, "--retries", "0"])
         .assert_code(2)
@@ -351,7 +325,7 @@ fn server_errors_are_retried_then_fail_closed() {
         .fail_first(1, Fault::Status(503))
         .start();
     let repo = TestRepo::new();
-    stage_project(&repo, "", &[MALWARE]);
+    repo.stage_npm_project("", &[MALWARE]);
     // Each run asks the server afresh: answers it cached would hide the failures.
     run(&repo, &server, &["--no-cache"]).assert_code(1);
 
@@ -410,7 +384,7 @@ fn escape_sequences_from_osv_are_not_printed() {
     });
     let server = OsvServer::builder().record(record).start();
     let repo = TestRepo::new();
-    stage_project(&repo, "", &[("trap", "0.0.1")]);
+    repo.stage_npm_project("", &[("trap", "0.0.1")]);
     let text = run(&repo, &server, &[]);
     text.assert_code(1)
         .assert_stderr_contains("Malicious code in trap (npm)");
@@ -427,7 +401,7 @@ fn escape_sequences_from_osv_are_not_printed() {
 fn json_report_follows_the_design_contract() {
     let server = OsvServer::start();
     let repo = TestRepo::new();
-    stage_project(&repo, "web", &[MALWARE, CLEAN[0]]);
+    repo.stage_npm_project("web", &[MALWARE, CLEAN[0]]);
     let run = run(&repo, &server, &["--format", "json"]);
     run.assert_code(1);
     let report = run.stdout_json();
@@ -485,7 +459,7 @@ fn non_registry_sources_are_listed_not_queried() {
     repo.write_and_stage("vendor/tdep-1.0.0.tgz", "not really a tarball");
     let run = run(&repo, &server, &["--format", "json"]);
     run.assert_code(0);
-    assert_eq!(queried(&server), ["npm:left-pad@1.3.0"]);
+    assert_eq!(server.queried(), ["npm:left-pad@1.3.0"]);
     let report = run.stdout_json();
     let kinds: Vec<(&str, &str)> = report["non_registry"]
         .as_array()
@@ -515,7 +489,7 @@ fn outside_a_repository_is_exit_two() {
 fn proxy_variables_are_honoured_and_no_proxy_bypasses_them() {
     let server = OsvServer::start();
     let repo = TestRepo::new();
-    stage_project(&repo, "", &CLEAN);
+    repo.stage_npm_project("", &CLEAN);
     let dead_proxy = unreachable_url();
     repo.lockgate_command(&["--osv-url", &server.url(), "--retries", "0"])
         .env("HTTPS_PROXY", &dead_proxy)
@@ -542,7 +516,7 @@ fn all_mode_shows_progress_on_a_terminal_only() {
         .delay(std::time::Duration::from_millis(700))
         .start();
     let repo = TestRepo::new();
-    stage_project(&repo, "", &CLEAN);
+    repo.stage_npm_project("", &CLEAN);
     repo.commit("project");
     let command = format!(
         "{} --all --osv-url {}",
@@ -571,7 +545,7 @@ fn all_mode_shows_progress_on_a_terminal_only() {
 fn empty_lockgate_variables_count_as_unset_and_a_closed_pipe_is_no_crash() {
     let server = OsvServer::start();
     let repo = TestRepo::new();
-    stage_project(&repo, "", &[MALWARE]);
+    repo.stage_npm_project("", &[MALWARE]);
     // `export LOCKGATE_FAIL_OPEN=` must not turn every commit into a usage error.
     repo.lockgate_command(&["--osv-url", &server.url()])
         .env("LOCKGATE_FAIL_OPEN", "")

@@ -3,6 +3,7 @@
 
 mod agreement;
 mod hooks;
+mod hostile;
 mod js_lockfiles;
 mod npm_sync;
 mod offline;

@@ -6,7 +6,10 @@ pub mod npm;
 pub mod pnpm;
 pub mod python;
 pub mod requirements;
+mod yaml;
 pub mod yarn;
+
+pub(crate) use yaml::{document as yaml_document, line as yaml_line, text as yaml_text};
 
 use crate::package::LockedSet;
 use std::fmt;
@@ -65,7 +68,7 @@ impl LockfileKind {
             return Ok(LockedSet::default());
         }
         check_conflict_markers(text)?;
-        match self {
+        let set = match self {
             LockfileKind::NpmPackageLock | LockfileKind::NpmShrinkwrap => {
                 npm::NpmLock::parse(text).map(|lock| lock.locked_set())
             }
@@ -81,7 +84,8 @@ impl LockfileKind {
             LockfileKind::Requirements => {
                 requirements::parse("requirements.txt", text, &|_| Ok(None))
             }
-        }
+        };
+        set.map(LockedSet::normalised)
     }
 }
 
@@ -100,7 +104,7 @@ impl LockfileKind {
                     return Ok(LockedSet::default());
                 }
                 check_conflict_markers(text)?;
-                requirements::parse(path, text, read)
+                requirements::parse(path, text, read).map(LockedSet::normalised)
             }
             _ => self.parse(text),
         }
@@ -211,43 +215,6 @@ impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}: {}", self.line, self.column, self.message)
     }
-}
-
-/// Parses a YAML document (pnpm-lock.yaml, berry's yarn.lock); an error names its line.
-pub(crate) fn yaml_document(text: &str) -> Result<yaml_rust2::Yaml, ParseError> {
-    let mut documents = yaml_rust2::YamlLoader::load_from_str(text).map_err(|error| {
-        ParseError::new(
-            error.marker().line(),
-            error.marker().col() + 1,
-            format!("not valid YAML: {}", error.info()),
-        )
-    })?;
-    match documents.len() {
-        0 => Ok(yaml_rust2::Yaml::Hash(Default::default())),
-        1 => Ok(documents.remove(0)),
-        _ => Err(ParseError::new(0, 0, "more than one YAML document")),
-    }
-}
-
-/// A scalar as text (YAML reads `1.0` as a number, `true` as a boolean).
-pub(crate) fn yaml_text(value: &yaml_rust2::Yaml) -> Option<String> {
-    use yaml_rust2::Yaml;
-    match value {
-        Yaml::String(text) | Yaml::Real(text) => Some(text.clone()),
-        Yaml::Integer(number) => Some(number.to_string()),
-        Yaml::Boolean(flag) => Some(flag.to_string()),
-        _ => None,
-    }
-}
-
-/// The line a top-level `key:` of a YAML document starts on (for messages; 0 when not found).
-pub(crate) fn yaml_line(text: &str, key: &str) -> usize {
-    text.lines()
-        .position(|line| {
-            let line = line.trim_start_matches(['"', '\'']);
-            line.starts_with(key)
-        })
-        .map_or(0, |index| index + 1)
 }
 
 /// Git leaves `<<<<<<<`, `=======` and `>>>>>>>` lines in a file whose merge conflicted. Such a

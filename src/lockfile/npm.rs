@@ -327,10 +327,10 @@ pub(super) fn classify<'a>(
     resolved: Option<&'a str>,
 ) -> Option<Source<'a>> {
     let Some(resolved) = resolved else {
-        // npm can be set to omit registry URLs; a bare version is a registry package.
-        return version
-            .filter(|version| !is_spec(version))
-            .map(Source::Registry);
+        // npm can be set to omit registry URLs; a bare version is a registry package. (Version
+        // 1's git, file and URL versions were moved to `resolved` when it was read; anything
+        // else that is not a version is reported as unreadable, not skipped.)
+        return version.map(Source::Registry);
     };
     let lower = resolved.to_ascii_lowercase();
     if [

@@ -68,6 +68,10 @@ struct Found {
     open: BTreeMap<String, String>,
     /// Pins from constraints files: normalised name → version.
     constraints: BTreeMap<String, String>,
+    /// Included files already read, and whether as constraints: reading one again adds nothing,
+    /// so a file that includes another a thousand times (or a diamond of includes) costs one
+    /// read, not a thousand to the power of the depth.
+    read: std::collections::BTreeSet<(String, bool)>,
 }
 
 impl Found {
@@ -158,11 +162,14 @@ fn collect(
                     if stack.len() >= MAX_DEPTH {
                         return Err(at(format!("includes nested more than {MAX_DEPTH} deep")));
                     }
+                    let is_constraints = constraints || matches!(option, "-c" | "--constraint");
+                    if !found.read.insert((include.clone(), is_constraints)) {
+                        continue;
+                    }
                     let Some(included) = read(&include)? else {
                         return Err(at(format!("`{line}`: {include} is not in this commit")));
                     };
                     stack.push(include.clone());
-                    let is_constraints = constraints || matches!(option, "-c" | "--constraint");
                     collect(&include, &included, read, stack, found, is_constraints).map_err(
                         |error| {
                             at(format!(
@@ -409,6 +416,32 @@ mod tests {
         );
         let error = parse("requirements.txt", "six==1\nnot a requirement!\n", &read).unwrap_err();
         assert_eq!(error.line, 2, "{error}");
+    }
+
+    #[test]
+    fn a_diamond_of_includes_is_read_once_per_file() {
+        // Each of 15 files includes the next 50 times: 50^15 reads if followed blindly.
+        let texts: Vec<(String, String)> = (0..15)
+            .map(|level| {
+                let text = if level == 14 {
+                    "six==1.16.0\n".to_string()
+                } else {
+                    format!("-r f{}.txt\n", level + 1).repeat(50)
+                };
+                (format!("f{level}.txt"), text)
+            })
+            .collect();
+        let reads = std::cell::Cell::new(0);
+        let read = |path: &str| {
+            reads.set(reads.get() + 1);
+            Ok(texts
+                .iter()
+                .find(|(name, _)| name == path)
+                .map(|(_, text)| text.clone()))
+        };
+        let locked = parse("f0.txt", &texts[0].1, &read).unwrap();
+        assert_eq!(locked.packages.len(), 1);
+        assert_eq!(reads.get(), 14);
     }
 
     #[test]

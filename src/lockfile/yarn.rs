@@ -275,11 +275,9 @@ fn add_berry(locked: &mut LockedSet, resolution: &str) {
         return;
     };
     if let Some(version) = reference.strip_prefix("npm:") {
-        if !version.contains(['/', ':']) {
-            locked
-                .packages
-                .insert(Package::new(Ecosystem::Npm, name, version));
-        }
+        locked
+            .packages
+            .insert(Package::new(Ecosystem::Npm, name, version));
         return;
     }
     if let Some(patched) = reference.strip_prefix("patch:") {

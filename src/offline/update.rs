@@ -67,7 +67,7 @@ enum Source {
         /// For the list and single records.
         client: osv::Client,
         /// For the zip: the same, with room for a long download.
-        downloader: osv::Client,
+        downloader: Box<osv::Client>,
         base: String,
     },
     Folder(PathBuf),
@@ -85,11 +85,12 @@ impl Source {
                 timeout,
                 connect_timeout: settings.connect_timeout,
                 retries: settings.retries,
+                deadline: None,
             })
         };
         Source::Http {
             client: client(settings.timeout),
-            downloader: client(settings.timeout * 30),
+            downloader: Box::new(client(settings.timeout * 30)),
             base: base.to_string(),
         }
     }

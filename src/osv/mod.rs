@@ -14,7 +14,7 @@ use crate::package::Package;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// OSV refuses a querybatch of more than this many queries.
 pub const MAX_BATCH: usize = 1000;
@@ -38,6 +38,9 @@ pub struct Settings {
     pub connect_timeout: Duration,
     /// Extra attempts after a connection error, 429 or 5xx.
     pub retries: u32,
+    /// Longest time all of a client's requests together may take, counted from the client's
+    /// creation; `None` for no limit beyond each request's.
+    pub deadline: Option<Duration>,
 }
 
 /// Why OSV could not be asked.
@@ -70,14 +73,25 @@ pub enum OsvError {
         /// What is wrong with it.
         message: String,
     },
+    /// The run's time for asking OSV ran out.
+    #[error("the deadline of {} s for asking OSV passed; by then {done}", limit.as_secs_f64())]
+    Deadline {
+        /// The deadline.
+        limit: Duration,
+        /// How far the lookup had got.
+        done: String,
+    },
 }
 
 /// OSV's answer for a list of packages.
 pub struct Answers {
     /// Ids of the records affecting each package, in the order of the packages asked about.
     pub ids: Vec<Vec<String>>,
-    /// Each of those records, by id.
+    /// Each of those records, by id. An id named in `ids` without its record here could not be
+    /// read: it is decided as malware, since it cannot be told apart from malware.
     pub advisories: BTreeMap<String, Advisory>,
+    /// Why records named in `ids` are missing from `advisories`, when some are.
+    pub unfetched: Option<OsvError>,
 }
 
 /// How far a lookup has got, for a progress line.
@@ -104,6 +118,47 @@ pub struct Client {
     agent: ureq::Agent,
     base_url: String,
     retries: u32,
+    /// Longest time one request may take.
+    timeout: Duration,
+    /// The time for all requests, and how far they got.
+    budget: Box<Budget>,
+}
+
+/// The time all of a client's requests may take together, and how far they got.
+struct Budget {
+    /// When the time runs out, and how long it was.
+    deadline: Option<(Instant, Duration)>,
+    /// How far the lookup has got, for the message when the deadline passes.
+    reached: Mutex<Reached>,
+}
+
+/// How far a lookup got: packages answered, pages followed, records read.
+#[derive(Default)]
+struct Reached {
+    queried: (usize, usize),
+    pages: usize,
+    fetched: (usize, usize),
+}
+
+impl std::fmt::Display for Reached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} of {} packages were answered",
+            self.queried.0, self.queried.1
+        )?;
+        if self.pages > 0 {
+            write!(f, " ({} more pages followed)", self.pages)?;
+        }
+        if self.fetched.1 > 0 {
+            write!(
+                f,
+                " and {} of {} records were read",
+                self.fetched.0, self.fetched.1
+            )?;
+        }
+        Ok(())
+    }
 }
 
 impl Client {
@@ -122,6 +177,13 @@ impl Client {
             agent,
             base_url: settings.base_url.trim_end_matches('/').to_string(),
             retries: settings.retries,
+            timeout: settings.timeout,
+            budget: Box::new(Budget {
+                deadline: settings
+                    .deadline
+                    .map(|limit| (Instant::now() + limit, limit)),
+                reached: Mutex::new(Reached::default()),
+            }),
         }
     }
 
@@ -140,8 +202,12 @@ impl Client {
         let mut unique: Vec<String> = ids.iter().flatten().cloned().collect();
         unique.sort();
         unique.dedup();
-        let advisories = self.fetch(&unique, progress)?;
-        Ok(Answers { ids, advisories })
+        let (advisories, unfetched) = self.fetch(&unique, progress);
+        Ok(Answers {
+            ids,
+            advisories,
+            unfetched,
+        })
     }
 
     /// The records that affect each package, in the order of `packages`.
@@ -151,8 +217,10 @@ impl Client {
         progress: &(dyn Fn(Step) + Sync),
     ) -> Result<Vec<Vec<Hit>>, OsvError> {
         let mut ids = Vec::with_capacity(packages.len());
+        self.reach(|reached| reached.queried = (0, packages.len()));
         for chunk in packages.chunks(MAX_BATCH) {
             ids.extend(self.query_chunk(chunk)?);
+            self.reach(|reached| reached.queried.0 = ids.len());
             progress(Step::Queried {
                 done: ids.len(),
                 total: packages.len(),
@@ -190,6 +258,7 @@ impl Client {
             if next.is_empty() {
                 return Ok(ids);
             }
+            self.reach(|reached| reached.pages += 1);
             pending = next;
         }
         Err(OsvError::Malformed {
@@ -198,17 +267,19 @@ impl Client {
         })
     }
 
-    /// Fetches the full records for `ids`, a few at a time.
+    /// Fetches the full records for `ids`, a few at a time, until one cannot be read: the
+    /// records read, and the first error (the records not read are missing).
     pub fn fetch(
         &self,
         ids: &[String],
         progress: &(dyn Fn(Step) + Sync),
-    ) -> Result<BTreeMap<String, Advisory>, OsvError> {
+    ) -> (BTreeMap<String, Advisory>, Option<OsvError>) {
         let next = AtomicUsize::new(0);
         let done = AtomicUsize::new(0);
         let failed = AtomicBool::new(false);
         let records = Mutex::new(BTreeMap::new());
         let first_error = Mutex::new(None);
+        self.reach(|reached| reached.fetched = (0, ids.len()));
         std::thread::scope(|scope| {
             for _ in 0..FETCH_THREADS.min(ids.len()) {
                 scope.spawn(|| loop {
@@ -222,8 +293,10 @@ impl Client {
                                 .lock()
                                 .expect("no panics while locked")
                                 .insert(ids[index].clone(), record);
+                            let done = done.fetch_add(1, Ordering::Relaxed) + 1;
+                            self.reach(|reached| reached.fetched.0 = done);
                             progress(Step::Fetched {
-                                done: done.fetch_add(1, Ordering::Relaxed) + 1,
+                                done,
                                 total: ids.len(),
                             });
                         }
@@ -238,10 +311,10 @@ impl Client {
                 });
             }
         });
-        match first_error.into_inner().expect("no panics while locked") {
-            Some(error) => Err(error),
-            None => Ok(records.into_inner().expect("no panics while locked")),
-        }
+        (
+            records.into_inner().expect("no panics while locked"),
+            first_error.into_inner().expect("no panics while locked"),
+        )
     }
 
     fn fetch_one(&self, id: &str) -> Result<Advisory, OsvError> {
@@ -328,13 +401,27 @@ impl Client {
     ) -> Result<ureq::http::Response<ureq::Body>, OsvError> {
         let mut attempt = 0;
         loop {
+            // Each request may take its own timeout, or what is left of the run's, if less.
+            let left = Some(
+                self.time_left()?
+                    .map_or(self.timeout, |left| left.min(self.timeout)),
+            );
             let result = match body {
                 Some(body) => self
                     .agent
                     .post(url)
                     .header("content-type", "application/json")
+                    .config()
+                    .timeout_global(left)
+                    .build()
                     .send(body),
-                None => self.agent.get(url).call(),
+                None => self
+                    .agent
+                    .get(url)
+                    .config()
+                    .timeout_global(left)
+                    .build()
+                    .call(),
             };
             let retry_after = match result {
                 Ok(mut response) => {
@@ -368,6 +455,9 @@ impl Client {
                         .map(|seconds| Duration::from_secs(seconds.min(5)))
                 }
                 Err(source) => {
+                    if matches!(source, ureq::Error::Timeout(_)) {
+                        self.time_left()?;
+                    }
                     if !is_transient(&source) || attempt >= self.retries {
                         return Err(OsvError::Transport {
                             url: url.to_string(),
@@ -377,8 +467,45 @@ impl Client {
                     None
                 }
             };
-            std::thread::sleep(retry_after.unwrap_or_else(|| backoff(attempt)));
+            let pause = retry_after.unwrap_or_else(|| backoff(attempt));
+            if self.time_left()?.is_some_and(|left| left <= pause) {
+                return Err(self.deadline_passed());
+            }
+            std::thread::sleep(pause);
             attempt += 1;
+        }
+    }
+
+    /// The time left before the deadline (`None` without one), or the error that it passed.
+    fn time_left(&self) -> Result<Option<Duration>, OsvError> {
+        let Some((deadline, _)) = self.budget.deadline else {
+            return Ok(None);
+        };
+        match deadline.checked_duration_since(Instant::now()) {
+            Some(left) if !left.is_zero() => Ok(Some(left)),
+            _ => Err(self.deadline_passed()),
+        }
+    }
+
+    fn deadline_passed(&self) -> OsvError {
+        OsvError::Deadline {
+            limit: self
+                .budget
+                .deadline
+                .map(|(_, limit)| limit)
+                .unwrap_or_default(),
+            done: self
+                .budget
+                .reached
+                .lock()
+                .map(|reached| reached.to_string())
+                .unwrap_or_default(),
+        }
+    }
+
+    fn reach(&self, update: impl FnOnce(&mut Reached)) {
+        if let Ok(mut reached) = self.budget.reached.lock() {
+            update(&mut reached);
         }
     }
 

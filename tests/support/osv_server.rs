@@ -39,6 +39,8 @@ pub enum Fault {
     /// Answer `querybatch` with 200 and `{"results":[]}` whatever was asked (fewer results than
     /// queries); other endpoints answer normally.
     MissingResults,
+    /// Answer `GET /v1/vulns/{id}` with this HTTP status; `querybatch` answers normally.
+    RecordStatus(u16),
 }
 
 /// One HTTP request as the server received it.
@@ -72,6 +74,7 @@ pub struct OsvServerBuilder {
     extra_records: Vec<Value>,
     page_size: Option<usize>,
     empty_first_page: bool,
+    endless_pages: bool,
     return_withdrawn: bool,
     fault: Option<(Fault, Option<usize>)>,
     delay: Option<Duration>,
@@ -101,6 +104,13 @@ impl OsvServerBuilder {
     /// does this when it runs out of time); the hits follow on the next pages.
     pub fn empty_first_page(mut self) -> Self {
         self.empty_first_page = true;
+        self
+    }
+
+    /// Answers every query with no vulns and a `next_page_token`, forever: a server that keeps
+    /// a client paginating.
+    pub fn endless_pages(mut self) -> Self {
+        self.endless_pages = true;
         self
     }
 
@@ -147,6 +157,7 @@ impl OsvServerBuilder {
             database: Database::new(records),
             page_size: self.page_size,
             empty_first_page: self.empty_first_page,
+            endless_pages: self.endless_pages,
             return_withdrawn: self.return_withdrawn,
             delay: self.delay,
             fault: self.fault.as_ref().map(|(fault, _)| fault.clone()),
@@ -245,6 +256,17 @@ impl OsvServer {
             .filter(|q| q.page_token.is_none())
             .map(|q| (q.ecosystem.clone(), q.name.clone(), q.version.clone()))
             .collect()
+    }
+
+    /// [`querybatch_queries`](Self::querybatch_queries) as `ecosystem:name@version`, sorted.
+    pub fn queried(&self) -> Vec<String> {
+        let mut queries: Vec<String> = self
+            .querybatch_queries()
+            .into_iter()
+            .map(|(ecosystem, name, version)| format!("{ecosystem}:{name}@{version}"))
+            .collect();
+        queries.sort();
+        queries
     }
 
     /// Like [`querybatch_queries`](Self::querybatch_queries) but with page-token re-sends too.
@@ -387,6 +409,7 @@ struct Shared {
     database: Database,
     page_size: Option<usize>,
     empty_first_page: bool,
+    endless_pages: bool,
     return_withdrawn: bool,
     delay: Option<Duration>,
     fault: Option<Fault>,
@@ -495,6 +518,10 @@ impl Shared {
                     return Reply::json(200, &json!({ "results": [] }))
                 }
                 Fault::MissingResults => {}
+                Fault::RecordStatus(status) if path.starts_with("/v1/vulns/") => {
+                    return Reply::error(status, grpc_code(status), "injected failure")
+                }
+                Fault::RecordStatus(_) => {}
             }
         }
         if let ("GET", Some(id)) = (method, path.strip_prefix("/v1/vulns/")) {
@@ -558,6 +585,10 @@ impl Shared {
     /// One entry of `results`: ids and `modified` of this page's hits and the next page's token.
     fn paged_result(&self, query: &RecordedQuery) -> Result<Value, Reply> {
         let hits = self.hits(&query.ecosystem, &query.name, &query.version);
+        if self.endless_pages {
+            let page = query.page_token.as_deref().and_then(parse_page_token);
+            return Ok(json!({ "next_page_token": page_token(page.map_or(1, |page| page + 1)) }));
+        }
         let offset = match &query.page_token {
             None if self.empty_first_page && !hits.is_empty() => {
                 return Ok(json!({ "next_page_token": page_token(0) }));

@@ -224,6 +224,24 @@ impl TestRepo {
         self
     }
 
+    /// Writes and stages an npm project in `dir` ("" for the root): a package.json and a
+    /// package-lock.json (version 3) in sync, locking `packages`.
+    pub fn stage_npm_project(&self, dir: &str, packages: &[(&str, &str)]) -> &Self {
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        self.write_and_stage(
+            &format!("{prefix}package.json"),
+            super::package_json_matching(packages),
+        )
+        .write_and_stage(
+            &format!("{prefix}package-lock.json"),
+            super::npm_lock_v3(packages),
+        )
+    }
+
     /// Runs the compiled `lockgate` with `args` in the worktree (see [`Invocation`] for the
     /// environment) and waits for it.
     pub fn lockgate(&self, args: &[&str]) -> Run {
@@ -575,6 +593,35 @@ impl Run {
             self.output()
         );
         self
+    }
+
+    /// The JSON report's findings, each as `"<id> <name>@<version>"`.
+    #[track_caller]
+    pub fn findings(&self) -> Vec<String> {
+        self.stdout_json()["findings"]
+            .as_array()
+            .expect("a findings list")
+            .iter()
+            .map(|finding| {
+                format!(
+                    "{} {}@{}",
+                    finding["id"].as_str().unwrap_or_default(),
+                    finding["package"]["name"].as_str().unwrap_or_default(),
+                    finding["package"]["version"].as_str().unwrap_or_default()
+                )
+            })
+            .collect()
+    }
+
+    /// The JSON report's problems, each as its `kind`.
+    #[track_caller]
+    pub fn problem_kinds(&self) -> Vec<String> {
+        self.stdout_json()["problems"]
+            .as_array()
+            .expect("a problems list")
+            .iter()
+            .map(|problem| problem["kind"].as_str().unwrap_or_default().to_string())
+            .collect()
     }
 
     /// Stdout parsed as JSON; panics (showing the output) when it is not.
