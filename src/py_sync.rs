@@ -17,7 +17,6 @@ use crate::error::Error;
 use crate::lockfile::python::{normalize, Pdm, Poetry, Uv, UvRequirement};
 use crate::npm_sync::{join_path as join, Tree};
 use crate::report::{Problem, ProblemKind};
-use pep508_rs::{Requirement, VerbatimUrl};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -346,7 +345,7 @@ struct Normal {
 }
 
 fn normal_from_pep508(text: &str) -> Option<Normal> {
-    let requirement = Requirement::<VerbatimUrl>::from_str(text).ok()?;
+    let requirement = crate::lockfile::requirements::parse_pep508(text).ok()?;
     let specifier = match &requirement.version_or_url {
         Some(pep508_rs::VersionOrUrl::VersionSpecifier(specifiers)) => {
             let mut parts: Vec<String> = specifiers.iter().map(ToString::to_string).collect();

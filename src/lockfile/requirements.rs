@@ -223,8 +223,25 @@ fn resolve(from: &str, include: &str) -> String {
     crate::npm_sync::spec::join(folder, include)
 }
 
+/// Parses a PEP 508 requirement. pep508_rs 0.9 panics, instead of returning its error, on a name
+/// that ends in `.`, `-` or `_` and is followed by more text (`only. pip`, found by fuzzing), so
+/// such a name is refused here first.
+pub(crate) fn parse_pep508(text: &str) -> Result<Requirement<VerbatimUrl>, String> {
+    let trimmed = text.trim_start();
+    let name_end = trimmed
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
+        .unwrap_or(trimmed.len());
+    let name = &trimmed[..name_end];
+    if name.starts_with(|c: char| c.is_ascii_alphanumeric()) && name.ends_with(['.', '-', '_']) {
+        return Err(format!(
+            "the package name `{name}` must end with a letter or digit"
+        ));
+    }
+    Requirement::<VerbatimUrl>::from_str(text).map_err(|error| error.to_string())
+}
+
 fn requirement_line(line: &str, found: &mut Found, constraints: bool) -> Result<(), String> {
-    let requirement = match Requirement::<VerbatimUrl>::from_str(line) {
+    let requirement = match parse_pep508(line) {
         Ok(requirement) => requirement,
         Err(error) => {
             // A bare URL or path (`git+https://…#egg=name`, `./pkg`, `pkg-1.0.tar.gz`).
@@ -234,10 +251,9 @@ fn requirement_line(line: &str, found: &mut Found, constraints: bool) -> Result<
                 }
                 return Ok(());
             }
-            let first = error.to_string();
             return Err(format!(
                 "`{line}` is not a requirement: {}",
-                first.lines().next().unwrap_or_default()
+                error.lines().next().unwrap_or_default()
             ));
         }
     };
@@ -393,6 +409,20 @@ mod tests {
                 ("vcspkg".to_string(), "git")
             ]
         );
+    }
+
+    #[test]
+    fn names_ending_in_punctuation_are_errors_not_panics() {
+        // Found by fuzzing (tests/robustness.rs): pep508_rs 0.9 panics on these.
+        for text in ["six==1\nonly. pip\n", "six==1\na- ==1\n", "six==1\nb_[x]\n"] {
+            let error = parse("requirements.txt", text, &files(&[])).unwrap_err();
+            assert_eq!(error.line, 2, "{text}");
+            assert!(
+                error.message.contains("must end with a letter or digit"),
+                "{error}"
+            );
+        }
+        assert!(parse_pep508("a.b-c_d==1.0").is_ok());
     }
 
     #[test]
