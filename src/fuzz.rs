@@ -370,7 +370,7 @@ const CONFIG_SEEDS: [&str; 5] = [
 /// A zip of `records`, stored or deflated, the way OSV's export holds them.
 fn small_zip(records: &[(String, Vec<u8>)], index: usize) -> Vec<u8> {
     use std::io::Write as _;
-    let method = if index % 2 == 0 {
+    let method = if index.is_multiple_of(2) {
         zip::CompressionMethod::Deflated
     } else {
         zip::CompressionMethod::Stored

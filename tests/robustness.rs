@@ -387,7 +387,7 @@ fn billion_laughs() -> String {
     let mut text = String::from("a0: &a0 [\"lol\"]\n");
     for level in 1..10 {
         let previous = format!("*a{}", level - 1);
-        let list = vec![previous.as_str(); 9].join(", ");
+        let list = [previous.as_str(); 9].join(", ");
         text.push_str(&format!("a{level}: &a{level} [{list}]\n"));
     }
     text.push_str("packages:\n  x@1.0.0: *a9\n");

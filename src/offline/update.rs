@@ -333,13 +333,16 @@ pub(crate) fn changed_ids(text: &str, meta: &super::Meta) -> Option<Vec<String>>
     Some(changed)
 }
 
+/// What [`read_export`] hands each record to: its index, the entry count, its name, its bytes.
+pub(crate) type AddRecord<'a> = dyn FnMut(usize, usize, &str, &[u8]) -> Result<(), DbError> + 'a;
+
 /// Reads every `.json` record of an export zip and hands `add` its index, the entry count, its
 /// name (prefixed with `where_`, which names the zip in errors) and its bytes; a record larger
 /// than [`MAX_RECORD_BYTES`] is an error.
 pub(crate) fn read_export<R: std::io::Read + std::io::Seek>(
     reader: R,
     where_: &str,
-    add: &mut dyn FnMut(usize, usize, &str, &[u8]) -> Result<(), DbError>,
+    add: &mut AddRecord<'_>,
 ) -> Result<(), DbError> {
     let mut archive = zip::ZipArchive::new(reader)
         .map_err(|error| DbError::Export(format!("{where_}: not a zip archive: {error}")))?;
