@@ -21,11 +21,18 @@ const MUTATE_PREFIX: usize = 16 * 1024;
 const RANDOM_SEED: u64 = 0x6c6f_636b_6761_7465;
 
 /// Inputs that once broke a parser, kept so they never do again: (target, why, input).
-const REGRESSIONS: &[(Target, &str, &[u8])] = &[(
-    Target::Requirements,
-    "pep508_rs panicked on a name ending in `.` followed by more text",
-    b"# comment\nonly. pip's own parser finds the same\n",
-)];
+const REGRESSIONS: &[(Target, &str, &[u8])] = &[
+    (
+        Target::Requirements,
+        "pep508_rs panicked on a name ending in `.` followed by more text",
+        b"# comment\nonly. pip's own parser finds the same\n",
+    ),
+    (
+        Target::Requirements,
+        "pep508_rs panicked on an extra name ending in `.` (cargo-fuzz, requirements)",
+        b"Jinja2 == 3.1.6\nurllib3[socks.]==2.8.0\n",
+    ),
+];
 
 #[test]
 fn parsers_survive_seeds_mutations_and_hostile_inputs() {

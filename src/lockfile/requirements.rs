@@ -223,19 +223,29 @@ fn resolve(from: &str, include: &str) -> String {
     crate::npm_sync::spec::join(folder, include)
 }
 
-/// Parses a PEP 508 requirement. pep508_rs 0.9 panics, instead of returning its error, on a name
-/// that ends in `.`, `-` or `_` and is followed by more text (`only. pip`, found by fuzzing), so
-/// such a name is refused here first.
+/// Parses a PEP 508 requirement. pep508_rs 0.9 panics, instead of returning its error, on a
+/// package or extra name that ends in `.`, `-` or `_` and is followed by more text (`only. pip`,
+/// `a[b.]`; both found by fuzzing), so such names are refused here first. Either way the line is
+/// not a requirement.
 pub(crate) fn parse_pep508(text: &str) -> Result<Requirement<VerbatimUrl>, String> {
+    let is_name_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+    // A name as pep508_rs reads it: a letter or digit, then letters, digits and `.-_`.
+    let bad_name = |text: &str| {
+        let text = text.trim_start();
+        let name = &text[..text.find(|c| !is_name_char(c)).unwrap_or(text.len())];
+        (name.starts_with(|c: char| c.is_ascii_alphanumeric()) && name.ends_with(['.', '-', '_']))
+            .then(|| name.to_string())
+    };
     let trimmed = text.trim_start();
-    let name_end = trimmed
-        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
-        .unwrap_or(trimmed.len());
-    let name = &trimmed[..name_end];
-    if name.starts_with(|c: char| c.is_ascii_alphanumeric()) && name.ends_with(['.', '-', '_']) {
-        return Err(format!(
-            "the package name `{name}` must end with a letter or digit"
-        ));
+    let after_name = trimmed.trim_start_matches(is_name_char);
+    let extras = after_name
+        .trim_start()
+        .strip_prefix('[')
+        .map(|rest| rest.split(']').next().unwrap_or_default())
+        .unwrap_or_default();
+    let bad = bad_name(trimmed).or_else(|| extras.split(',').find_map(bad_name));
+    if let Some(name) = bad {
+        return Err(format!("the name `{name}` must end with a letter or digit"));
     }
     Requirement::<VerbatimUrl>::from_str(text).map_err(|error| error.to_string())
 }
@@ -414,7 +424,14 @@ mod tests {
     #[test]
     fn names_ending_in_punctuation_are_errors_not_panics() {
         // Found by fuzzing (tests/robustness.rs): pep508_rs 0.9 panics on these.
-        for text in ["six==1\nonly. pip\n", "six==1\na- ==1\n", "six==1\nb_[x]\n"] {
+        let cases = [
+            "six==1\nonly. pip\n",
+            "six==1\na- ==1\n",
+            "six==1\nb_[x]\n",
+            "six==1\nurllib3[socks.]==2.8.0\n",
+            "six==1\nurllib3 [ a , b- ]==2.8.0\n",
+        ];
+        for text in cases {
             let error = parse("requirements.txt", text, &files(&[])).unwrap_err();
             assert_eq!(error.line, 2, "{text}");
             assert!(
@@ -423,6 +440,7 @@ mod tests {
             );
         }
         assert!(parse_pep508("a.b-c_d==1.0").is_ok());
+        assert!(parse_pep508("a.b [c.d, e-f]==1.0").is_ok());
     }
 
     #[test]
