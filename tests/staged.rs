@@ -15,7 +15,7 @@ fn osv_args(server: &OsvServer) -> Vec<String> {
     vec!["--osv-url".into(), server.url()]
 }
 
-fn run(repo: &TestRepo, server: &OsvServer, extra: &[&str]) -> crate::support::Run {
+pub(crate) fn run(repo: &TestRepo, server: &OsvServer, extra: &[&str]) -> crate::support::Run {
     let mut args: Vec<String> = osv_args(server);
     args.extend(extra.iter().map(|arg| arg.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -10,6 +10,7 @@ mod offline;
 mod policy;
 mod python;
 mod python_lockfiles;
+mod shapes;
 mod staged;
 mod support;
 mod support_selftest;

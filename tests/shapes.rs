@@ -1,0 +1,497 @@
+//! Every shape a repository comes in, end to end: bare repositories and mirrors, submodules
+//! (gitlinks) and symlinks where a lockfile belongs, unmerged indexes, linked worktrees, sparse
+//! checkouts and shallow clones, each built with the real `git` and checked by the compiled binary.
+
+use crate::staged::run;
+use crate::support::{npm_lock_v3, package_json_matching, OsvServer, Run, TestRepo};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// debug@4.4.2 is MAL-2025-46974 in ../shared/data/osv.
+const MALWARE: (&str, &str) = ("debug", "4.4.2");
+const MALWARE_ID: &str = "MAL-2025-46974";
+/// No record in ../shared/data/osv names these.
+const CLEAN: [(&str, &str); 3] = [
+    ("left-pad", "1.3.0"),
+    ("is-number", "7.0.0"),
+    ("ms", "2.1.3"),
+];
+/// What git's pre-push input says of a ref the remote does not have.
+const ZERO: &str = "0000000000000000000000000000000000000000";
+
+/// lockgate with the test OSV server and `args`, run in `dir` (relative to the worktree).
+fn lockgate_in(repo: &TestRepo, server: &OsvServer, dir: &str, args: &[&str]) -> Run {
+    repo.lockgate_command(&["--osv-url", &server.url()])
+        .args(args)
+        .current_dir(dir)
+        .run()
+}
+
+/// The real `git` with `args`, run in `dir` (relative to the worktree); it must succeed.
+fn git_in(repo: &TestRepo, dir: &str, args: &[&str]) -> Run {
+    let run = repo.git_command(args).current_dir(dir).run();
+    run.assert_success();
+    run
+}
+
+/// `git rev-parse <revision>` in `dir`.
+fn rev_parse(repo: &TestRepo, dir: &str, revision: &str) -> String {
+    git_in(repo, dir, &["rev-parse", revision])
+        .stdout
+        .trim()
+        .to_string()
+}
+
+/// A folder beside the worktree, as a path relative to it and as an absolute path.
+fn beside(repo: &TestRepo, name: &str) -> (String, PathBuf) {
+    (format!("../{name}"), repo.root().join(name))
+}
+
+/// A repository with one commit holding an npm project locking `packages`, cloned bare beside
+/// it as `bare.git`; returns the bare repository's folder relative to the worktree.
+fn bare_clone_of_project(repo: &TestRepo, packages: &[(&str, &str)]) -> String {
+    repo.stage_npm_project("web", packages);
+    repo.commit("project");
+    let (relative, absolute) = beside(repo, "bare.git");
+    git_in(
+        repo,
+        ".",
+        &["clone", "-q", "--bare", ".", absolute.to_str().unwrap()],
+    );
+    relative
+}
+
+/// Runs `install.sh` for the repository at `path` with the compiled lockgate.
+fn install_into(repo: &TestRepo, path: &Path) {
+    repo.program_command(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh"),
+        &[
+            "--binary",
+            crate::support::repo::LOCKGATE_BIN,
+            path.to_str().unwrap(),
+        ],
+    )
+    .run()
+    .assert_success();
+}
+
+// Bare repositories ---------------------------------------------------------------------------
+
+/// A bare repository given a working tree, as dotfiles are often kept
+/// (`git --git-dir=~/.dotfiles --work-tree=~`), has an index: git exports `GIT_WORK_TREE` to the
+/// hook, and the staged changes are checked as in any repository.
+#[test]
+fn a_bare_repository_with_a_work_tree_is_checked_from_its_index() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    let (_, dotfiles) = beside(&repo, "dotfiles.git");
+    let (home, home_path) = beside(&repo, "dothome");
+    git_in(
+        &repo,
+        ".",
+        &["init", "-q", "--bare", dotfiles.to_str().unwrap()],
+    );
+    std::fs::create_dir_all(&home_path).unwrap();
+    install_into(&repo, &dotfiles);
+    let git_dir = format!("--git-dir={}", dotfiles.display());
+    let git = |args: &[&str]| {
+        repo.git_command(&[git_dir.as_str(), "--work-tree=."])
+            .args(args)
+            .current_dir(&home)
+            .env("LOCKGATE_OSV_URL", server.url())
+            .run()
+    };
+    git(&["config", "user.name", "Lockgate Test"]).assert_success();
+    git(&["config", "user.email", "test@lockgate.invalid"]).assert_success();
+
+    std::fs::write(
+        home_path.join("package.json"),
+        package_json_matching(&[MALWARE]),
+    )
+    .unwrap();
+    std::fs::write(home_path.join("package-lock.json"), npm_lock_v3(&[MALWARE])).unwrap();
+    git(&["add", "package.json", "package-lock.json"]).assert_success();
+    let refused = git(&["commit", "-m", "add debug"]);
+    assert_ne!(refused.code, Some(0), "{}", refused.output());
+    assert!(refused.stderr.contains(MALWARE_ID), "{}", refused.output());
+
+    std::fs::write(
+        home_path.join("package.json"),
+        package_json_matching(&CLEAN[..1]),
+    )
+    .unwrap();
+    std::fs::write(
+        home_path.join("package-lock.json"),
+        npm_lock_v3(&CLEAN[..1]),
+    )
+    .unwrap();
+    git(&["add", "package.json", "package-lock.json"]).assert_success();
+    git(&["commit", "-m", "clean"])
+        .assert_success()
+        .assert_stderr_contains("commit allowed");
+}
+
+// Gitlinks and symlinks where a lockfile belongs ----------------------------------------------
+
+/// Stages a submodule entry (mode 160000, a gitlink to `commit`) at `path`, as `git submodule
+/// add` would record it.
+fn stage_gitlink(repo: &TestRepo, path: &str, commit: &str) {
+    git_in(
+        repo,
+        ".",
+        &[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("160000,{commit},{path}"),
+        ],
+    );
+}
+
+/// Stages a symbolic link at `path` pointing at `target`.
+fn stage_symlink(repo: &TestRepo, path: &str, target: &str) {
+    let full = repo.path().join(path);
+    std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(target, &full).unwrap();
+    git_in(repo, ".", &["add", path]);
+}
+
+#[test]
+fn a_submodule_folder_and_a_symlink_elsewhere_are_quiet() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.write_and_stage("README.md", "start\n");
+    let start = repo.commit("start");
+    // A submodule at a folder (its lockfiles belong to its own repository) and a symlink that
+    // is not at a lockfile path are ordinary.
+    stage_gitlink(&repo, "vendor/web", &start.to_string());
+    stage_symlink(&repo, "docs/latest", "../README.md");
+    let staged = run(&repo, &server, &[]);
+    staged.assert_code(0);
+    assert_eq!(staged.stderr, "");
+    repo.commit("submodule");
+    let all = run(&repo, &server, &["--all", "--format", "json"]);
+    all.assert_code(0);
+    assert_eq!(all.stdout_json()["problems"], serde_json::json!([]));
+}
+
+// Unmerged (conflicted) indexes ---------------------------------------------------------------
+
+/// `main` and `topic` both change `path` from a common start, and `git merge topic` stops with a
+/// conflict; `extra` runs on `main` before the merge.
+fn conflicted_merge(repo: &TestRepo, path: &str, extra: impl FnOnce(&TestRepo)) {
+    repo.write_and_stage(path, "start\n");
+    repo.git(&["commit", "-q", "-m", "start"]).assert_success();
+    repo.git(&["checkout", "-q", "-b", "topic"])
+        .assert_success();
+    repo.write_and_stage(path, "topic\n");
+    repo.git(&["commit", "-q", "-m", "topic"]).assert_success();
+    repo.git(&["checkout", "-q", "main"]).assert_success();
+    repo.write_and_stage(path, "main\n");
+    repo.git(&["commit", "-q", "-m", "main"]).assert_success();
+    extra(repo);
+    let merge = repo.git(&["merge", "topic"]);
+    assert_eq!(merge.code, Some(1), "{}", merge.output());
+    assert!(merge.stdout.contains("CONFLICT"), "{}", merge.output());
+}
+
+/// A conflict in a file lockgate does not read is not lockgate's business: the rest of the
+/// merge is checked as usual, and a merge that touches no lockfile costs nothing.
+#[test]
+fn a_conflict_elsewhere_is_quiet_and_the_merged_lockfiles_are_still_checked() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    conflicted_merge(&repo, "README.md", |_| {});
+    let quiet = run(&repo, &server, &[]);
+    quiet.assert_code(0);
+    assert_eq!(quiet.stderr, "");
+    assert_eq!(server.request_count(), 0);
+    repo.git(&["merge", "--abort"]).assert_success();
+
+    // The same conflict, with a lockfile that merges cleanly and adds malware.
+    let repo = TestRepo::new();
+    conflicted_merge(&repo, "README.md", |repo| {
+        repo.git(&["checkout", "-q", "topic"]).assert_success();
+        repo.stage_npm_project("", &[MALWARE]);
+        repo.git(&["commit", "-q", "-m", "add debug"])
+            .assert_success();
+        repo.git(&["checkout", "-q", "main"]).assert_success();
+    });
+    run(&repo, &server, &[])
+        .assert_code(1)
+        .assert_stderr_contains(MALWARE_ID);
+}
+
+// Linked worktrees, sparse checkouts, shallow clones -------------------------------------------
+
+#[test]
+fn a_linked_worktree_is_checked_from_its_own_index() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.stage_npm_project("", &CLEAN[..1]);
+    repo.commit("clean start");
+    let (linked, linked_path) = beside(&repo, "linked");
+    git_in(
+        &repo,
+        ".",
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "topic",
+            linked_path.to_str().unwrap(),
+        ],
+    );
+    // Hooks live in the common folder: the linked worktree runs the same pre-commit hook.
+    repo.install_pre_commit_hook(&["--osv-url", &server.url()], &[]);
+
+    std::fs::write(
+        linked_path.join("package.json"),
+        package_json_matching(&[CLEAN[0], MALWARE]),
+    )
+    .unwrap();
+    std::fs::write(
+        linked_path.join("package-lock.json"),
+        npm_lock_v3(&[CLEAN[0], MALWARE]),
+    )
+    .unwrap();
+    git_in(
+        &repo,
+        &linked,
+        &["add", "package.json", "package-lock.json"],
+    );
+
+    // The main worktree's index has nothing staged.
+    let main = run(&repo, &server, &[]);
+    main.assert_code(0);
+    assert_eq!(main.stderr, "");
+
+    lockgate_in(&repo, &server, &linked, &[])
+        .assert_code(1)
+        .assert_stderr_contains("package-lock.json: debug@4.4.2 is MALWARE");
+    let refused = repo
+        .git_command(&["commit", "-m", "add debug"])
+        .current_dir(&linked)
+        .run();
+    assert_ne!(refused.code, Some(0), "{}", refused.output());
+    assert!(refused.stderr.contains(MALWARE_ID), "{}", refused.output());
+
+    // `git commit -a` in the linked worktree commits from a temporary index there too.
+    std::fs::write(
+        linked_path.join("package.json"),
+        package_json_matching(&CLEAN[..2]),
+    )
+    .unwrap();
+    std::fs::write(
+        linked_path.join("package-lock.json"),
+        npm_lock_v3(&CLEAN[..2]),
+    )
+    .unwrap();
+    repo.git_command(&["commit", "-q", "-a", "-m", "add is-number"])
+        .current_dir(&linked)
+        .run()
+        .assert_success();
+}
+
+/// A linked worktree of a bare repository (a common way to keep several branches checked out)
+/// is not bare: it has an index, and staged mode reads it.
+#[test]
+fn a_worktree_of_a_bare_repository_is_checked_from_its_index() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    let bare = bare_clone_of_project(&repo, &CLEAN[..1]);
+    let (linked, linked_path) = beside(&repo, "linked");
+    git_in(
+        &repo,
+        &bare,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            linked_path.to_str().unwrap(),
+            "main",
+        ],
+    );
+    std::fs::write(
+        linked_path.join("web/package.json"),
+        package_json_matching(&[CLEAN[0], MALWARE]),
+    )
+    .unwrap();
+    std::fs::write(
+        linked_path.join("web/package-lock.json"),
+        npm_lock_v3(&[CLEAN[0], MALWARE]),
+    )
+    .unwrap();
+    git_in(&repo, &linked, &["add", "web"]);
+    lockgate_in(&repo, &server, &linked, &[])
+        .assert_code(1)
+        .assert_stderr_contains("web/package-lock.json: debug@4.4.2 is MALWARE");
+    let all = lockgate_in(&repo, &server, &linked, &["--all", "--format", "json"]);
+    all.assert_code(1);
+    assert_eq!(all.stdout_json()["read"], Value::Null, "the index is read");
+}
+
+/// Writes `contents` as a blob with the real git and stages it at `path` without touching the
+/// working tree, as `git add --sparse` does for a path outside the sparse checkout.
+fn stage_blob_only(repo: &TestRepo, path: &str, contents: &str) {
+    let blob = repo
+        .git_command(&["hash-object", "-w", "--stdin"])
+        .stdin(contents)
+        .run();
+    blob.assert_success();
+    git_in(
+        repo,
+        ".",
+        &[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("100644,{},{path}", blob.stdout.trim()),
+        ],
+    );
+}
+
+#[test]
+fn a_sparse_checkout_is_checked_from_the_index_not_the_working_tree() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.stage_npm_project("web", &CLEAN[..1]);
+    repo.write_and_stage("docs/README.md", "docs\n");
+    repo.commit("start");
+    git_in(&repo, ".", &["sparse-checkout", "set", "--cone", "docs"]);
+    assert!(
+        !repo.path().join("web").exists(),
+        "web/ is outside the cone"
+    );
+
+    // --all reads the index (and its blobs) although web/ is not in the working tree.
+    let all = run(&repo, &server, &["--all", "--format", "json"]);
+    all.assert_code(0);
+    assert_eq!(
+        all.stdout_json()["lockfiles"],
+        serde_json::json!(["web/package-lock.json"])
+    );
+    assert_eq!(all.stdout_json()["problems"], serde_json::json!([]));
+
+    // A change staged outside the cone is checked, with its package.json read from the index.
+    stage_blob_only(
+        &repo,
+        "web/package.json",
+        &package_json_matching(&[CLEAN[0], MALWARE]),
+    );
+    stage_blob_only(
+        &repo,
+        "web/package-lock.json",
+        &npm_lock_v3(&[CLEAN[0], MALWARE]),
+    );
+    let staged = run(&repo, &server, &["--format", "json"]);
+    staged.assert_code(1);
+    assert_eq!(staged.findings(), [format!("{MALWARE_ID} debug@4.4.2")]);
+    assert_eq!(staged.stdout_json()["problems"], serde_json::json!([]));
+    assert!(!repo.path().join("web").exists());
+    run(&repo, &server, &["--all"])
+        .assert_code(1)
+        .assert_stderr_contains("web/package-lock.json: debug@4.4.2 is MALWARE");
+}
+
+#[test]
+fn a_shallow_clone_checks_what_it_pushes() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.stage_npm_project("", &[MALWARE]);
+    repo.commit("malware deep in the history");
+    repo.stage_npm_project("", &CLEAN[..1]);
+    repo.commit("cleaned");
+    let (shallow, shallow_path) = beside(&repo, "shallow");
+    let url = format!("file://{}", repo.path().display());
+    git_in(
+        &repo,
+        ".",
+        &[
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            &url,
+            shallow_path.to_str().unwrap(),
+        ],
+    );
+    git_in(&repo, &shallow, &["config", "user.name", "Lockgate Test"]);
+    git_in(
+        &repo,
+        &shallow,
+        &["config", "user.email", "test@lockgate.invalid"],
+    );
+    assert_eq!(
+        git_in(&repo, &shallow, &["rev-parse", "--is-shallow-repository"])
+            .stdout
+            .trim(),
+        "true"
+    );
+    let boundary = rev_parse(&repo, &shallow, "HEAD");
+
+    // A clean commit, pushed to the remote it came from: only what it adds is asked about.
+    std::fs::write(
+        shallow_path.join("package.json"),
+        package_json_matching(&CLEAN[..2]),
+    )
+    .unwrap();
+    std::fs::write(
+        shallow_path.join("package-lock.json"),
+        npm_lock_v3(&CLEAN[..2]),
+    )
+    .unwrap();
+    lockgate_in(&repo, &server, &shallow, &[]).assert_code(0);
+    git_in(
+        &repo,
+        &shallow,
+        &["commit", "-q", "-a", "-m", "add is-number"],
+    );
+    let clean = rev_parse(&repo, &shallow, "HEAD");
+    let pre_push = |remote: &str, input: String| {
+        repo.lockgate_command(&["--osv-url", &server.url(), "--pre-push", remote, &url])
+            .current_dir(&shallow)
+            .stdin(input)
+            .run()
+    };
+    let before = server.querybatch_queries().len();
+    pre_push(
+        "origin",
+        format!("refs/heads/main {clean} refs/heads/main {boundary}\n"),
+    )
+    .assert_success();
+    let asked: Vec<String> = server.querybatch_queries()[before..]
+        .iter()
+        .map(|(_, name, version)| format!("{name}@{version}"))
+        .collect();
+    assert_eq!(asked, ["is-number@7.0.0"]);
+
+    // To a remote known only by URL, a new branch is checked down to the shallow boundary,
+    // which stands for a first commit: everything is read, nothing is missing.
+    pre_push(
+        &url,
+        format!("refs/heads/topic {clean} refs/heads/topic {ZERO}\n"),
+    )
+    .assert_success();
+
+    // A commit that adds malware is refused.
+    std::fs::write(
+        shallow_path.join("package.json"),
+        package_json_matching(&[CLEAN[0], CLEAN[1], MALWARE]),
+    )
+    .unwrap();
+    std::fs::write(
+        shallow_path.join("package-lock.json"),
+        npm_lock_v3(&[CLEAN[0], CLEAN[1], MALWARE]),
+    )
+    .unwrap();
+    git_in(&repo, &shallow, &["commit", "-q", "-a", "-m", "add debug"]);
+    let bad = rev_parse(&repo, &shallow, "HEAD");
+    pre_push(
+        "origin",
+        format!("refs/heads/main {bad} refs/heads/main {boundary}\n"),
+    )
+    .assert_code(1)
+    .assert_stderr_contains(MALWARE_ID);
+}
