@@ -11,6 +11,10 @@ pub enum Error {
     #[error("not inside a git repository (run lockgate from a repository, or as its git hook)")]
     NotARepository(#[source] git2::Error),
 
+    /// Staged mode in a bare repository: there is no index of changes to be committed.
+    #[error("a bare repository has no staged changes; use --all or --pre-push")]
+    BareRepository,
+
     /// A git operation failed.
     #[error("git: could not {action}")]
     Git {

@@ -12,6 +12,7 @@ pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
 /// A repository opened the way a hook must open it.
 pub struct Repo {
     inner: Repository,
+    bare: bool,
 }
 
 /// One file whose staged content differs from `HEAD`.
@@ -33,9 +34,14 @@ impl Repo {
         // than inflating it); git itself does not on ordinary reads. These are the user's own
         // objects, read to be parsed as hostile input anyway: skip the re-hash, as git does.
         git2::opts::strict_hash_verification(false);
-        Repository::open_from_env()
-            .map(|inner| Repo { inner })
-            .map_err(Error::NotARepository)
+        let inner = Repository::open_from_env().map_err(Error::NotARepository)?;
+        // As git decides it: a bare repository given a working tree (`GIT_WORK_TREE`, which
+        // git exports to hooks for `git --git-dir=~/.dotfiles --work-tree=~ commit`) has an
+        // index and is used as a normal one; libgit2 then still says bare.
+        let bare = inner.is_bare()
+            && inner.workdir().is_none()
+            && std::env::var_os("GIT_WORK_TREE").is_none_or(|value| value.is_empty());
+        Ok(Repo { inner, bare })
     }
 
     /// Staged files (index against `HEAD`; everything when `HEAD` is unborn) whose path passes
@@ -162,6 +168,12 @@ impl Repo {
         self.inner.workdir()
     }
 
+    /// Whether this is a bare repository used as one: no working tree, so no index worth
+    /// reading.
+    pub fn is_bare(&self) -> bool {
+        self.bare
+    }
+
     /// The commit `HEAD` points at; `None` before the first commit.
     pub fn head_commit(&self) -> Result<Option<Oid>, Error> {
         match self.inner.head() {
@@ -188,28 +200,6 @@ impl Repo {
             .find_commit(commit)
             .map_err(|error| Error::git(format!("read commit {commit}"), error))?;
         Ok(commit.parent_ids().next())
-    }
-
-    /// Every staged (index) file whose path passes `wanted`, with its blob.
-    pub fn staged_files(&self, wanted: impl Fn(&str) -> bool) -> Result<Vec<(String, Oid)>, Error> {
-        let index = self
-            .inner
-            .index()
-            .map_err(|error| Error::git("read the index", error))?;
-        let mut files = Vec::new();
-        for entry in index.iter() {
-            // Conflicted entries (stage 1–3) are not what would be committed.
-            if !is_file_entry(&entry) {
-                continue;
-            }
-            let Ok(path) = std::str::from_utf8(&entry.path) else {
-                continue;
-            };
-            if wanted(path) {
-                files.push((path.to_string(), entry.id));
-            }
-        }
-        Ok(files)
     }
 
     /// The content of a blob, refused when larger than [`MAX_FILE_BYTES`].

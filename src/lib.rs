@@ -125,6 +125,7 @@ fn check(cli: &Cli) -> Result<Report, Error> {
     };
     let mut report = Report::new(mode);
     report.problems = scope.problems;
+    report.read = scope.read;
     let lockfiles = scope.lockfiles;
     let introduced_by = scope.introduced_by;
     if lockfiles.is_empty() {
@@ -234,21 +235,30 @@ fn check(cli: &Cli) -> Result<Report, Error> {
     Ok(report)
 }
 
-/// Finds the line of each finding's package in its lockfile as staged (for SARIF); a lockfile
-/// that is not in the index (a pushed commit's) leaves the line unknown.
+/// Finds the line of each finding's package in its lockfile as staged, or in a bare repository
+/// as `HEAD` has it (for SARIF); a lockfile that is not there (a pushed commit's) leaves the line
+/// unknown.
 fn locate_findings(repo: &git::Repo, findings: &mut [report::Finding]) {
     if findings.is_empty() {
         return;
     }
-    let Ok(index) = git::IndexTree::new(repo) else {
-        return;
-    };
+    if !repo.is_bare() {
+        if let Ok(index) = git::IndexTree::new(repo) {
+            locate_in(&index, findings);
+        }
+    } else if let Ok(Some(head)) = repo.head_commit() {
+        if let Ok(tree) = repo.commit_tree(head) {
+            locate_in(&tree, findings);
+        }
+    }
+}
+
+/// Finds the line of each finding's package in its lockfile as `tree` has it.
+fn locate_in<T: npm_sync::Tree>(tree: &T, findings: &mut [report::Finding]) {
     let mut texts: BTreeMap<String, Option<String>> = BTreeMap::new();
     for finding in findings {
         let text = texts.entry(finding.lockfile.clone()).or_insert_with(|| {
-            use npm_sync::Tree as _;
-            index
-                .read(&finding.lockfile)
+            tree.read(&finding.lockfile)
                 .ok()
                 .flatten()
                 .and_then(|bytes| String::from_utf8(bytes).ok())

@@ -221,6 +221,10 @@ pub struct Report {
     /// The configuration file read, when one was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub config: Option<String>,
+    /// What was read, when it is not what the mode says: `HEAD` for `--all` in a bare
+    /// repository, which has no index.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read: Option<String>,
 }
 
 /// An offline database that answered, and how old it is.
@@ -327,6 +331,7 @@ impl Report {
             non_registry: Vec::new(),
             offline_databases: Vec::new(),
             config: None,
+            read: None,
         }
     }
 
@@ -498,6 +503,12 @@ impl Report {
         }
         if let Some(config) = &self.config {
             let _ = writeln!(out, "lockgate: configuration: {config}");
+        }
+        if let Some(read) = &self.read {
+            let _ = writeln!(
+                out,
+                "lockgate: a bare repository has no index: read the lockfiles of {read}"
+            );
         }
         let verdict = self.verdict();
         out.push_str(&if self.blocked() {

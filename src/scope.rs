@@ -25,6 +25,9 @@ pub(crate) struct Scope {
     pub(crate) problems: Vec<Problem>,
     /// Pre-push: the pushed commit that first added each (lockfile, package).
     pub(crate) introduced_by: BTreeMap<(String, Package), String>,
+    /// What was read, when it is not what the mode says (`--all` in a bare repository reads
+    /// `HEAD`, having no index).
+    pub(crate) read: Option<String>,
 }
 
 /// Whether a staged or pushed change to `path` matters to lockgate: a lockfile it reads, or a
@@ -38,6 +41,9 @@ fn is_relevant(path: &str) -> bool {
 /// The pre-commit mode: what the staged lockfiles add to `HEAD`'s, and the projects whose
 /// manifest or lockfile is staged. A commit that touches neither costs one index diff.
 pub(crate) fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
+    if repo.is_bare() {
+        return Err(Error::BareRepository);
+    }
     // Other `.txt` files too: a requirements file's includes (`-r common.txt`) can change alone.
     let staged = repo.staged_changes(|path| is_relevant(path) || path.ends_with(".txt"))?;
     let (mut changes, included): (Vec<git::Change>, Vec<git::Change>) = staged
@@ -77,7 +83,7 @@ pub(crate) fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
     Ok(Scope {
         lockfiles,
         problems,
-        introduced_by: BTreeMap::new(),
+        ..Scope::default()
     })
 }
 
@@ -115,26 +121,41 @@ fn including_requirements<S: git::Source>(
     }
 }
 
-/// `--all`: every lockfile in the index, whole, and every npm project root.
+/// `--all`: every lockfile in the index, whole, and every npm project root. A bare repository
+/// has no index worth reading: there it is `HEAD`'s tree.
 pub(crate) fn all_scope(repo: &git::Repo) -> Result<Scope, Error> {
-    let files = repo.staged_files(|path| LockfileKind::from_path(path).is_some())?;
-    let tree = git::IndexTree::new(repo)?;
-    let includes = includes_of(&tree);
+    if !repo.is_bare() {
+        return whole_snapshot(repo, &git::IndexTree::new(repo)?);
+    }
+    let mut scope = match repo.head_commit()? {
+        Some(head) => whole_snapshot(repo, &repo.commit_tree(head)?)?,
+        None => Scope::default(),
+    };
+    scope.read = Some("HEAD".to_string());
+    Ok(scope)
+}
+
+/// Every lockfile of `tree`, whole, and every project's lockfile check.
+fn whole_snapshot<S: git::Source>(
+    repo: &git::Repo,
+    tree: &git::Snapshot<'_, S>,
+) -> Result<Scope, Error> {
+    let includes = includes_of(tree);
     let mut lockfiles = Vec::new();
-    for (path, oid) in files {
-        let Some(kind) = LockfileKind::from_path(&path) else {
+    for path in tree.paths() {
+        let (Some(kind), Some(oid)) = (LockfileKind::from_path(path), tree.blob(path)) else {
             continue;
         };
         lockfiles.push(LockfileToCheck {
-            locked: parse(repo, kind, &path, oid, &includes)?,
-            path,
+            locked: parse(repo, kind, path, oid, &includes)?,
+            path: path.to_string(),
         });
     }
-    let problems = project_problems(&tree, None)?;
+    let problems = project_problems(tree, None)?;
     Ok(Scope {
         lockfiles,
         problems,
-        introduced_by: BTreeMap::new(),
+        ..Scope::default()
     })
 }
 
@@ -230,6 +251,7 @@ pub(crate) fn push_scope(repo: &git::Repo, remote: &str, input: &str) -> Result<
             .collect(),
         problems,
         introduced_by,
+        read: None,
     })
 }
 

@@ -77,6 +77,59 @@ fn install_into(repo: &TestRepo, path: &Path) {
 
 // Bare repositories ---------------------------------------------------------------------------
 
+#[test]
+fn bare_repository_all_reads_heads_tree() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    let bare = bare_clone_of_project(&repo, &[CLEAN[0], MALWARE]);
+    let run = lockgate_in(&repo, &server, &bare, &["--all", "--format", "json"]);
+    run.assert_code(1);
+    let report = run.stdout_json();
+    assert_eq!(
+        report["lockfiles"],
+        serde_json::json!(["web/package-lock.json"])
+    );
+    assert_eq!(report["read"], "HEAD");
+    assert_eq!(run.findings(), [format!("{MALWARE_ID} debug@4.4.2")]);
+    assert_eq!(server.queried(), ["npm:debug@4.4.2", "npm:left-pad@1.3.0"]);
+
+    // The text report says what was read, since there is no index.
+    lockgate_in(&repo, &server, &bare, &["--all"])
+        .assert_code(1)
+        .assert_stderr_contains("web/package-lock.json: debug@4.4.2 is MALWARE")
+        .assert_stderr_contains("HEAD");
+}
+
+#[test]
+fn bare_repository_all_passes_a_clean_head_and_an_empty_one() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    let bare = bare_clone_of_project(&repo, &CLEAN[..2]);
+    let run = lockgate_in(&repo, &server, &bare, &["--all", "--format", "json"]);
+    run.assert_code(0);
+    assert_eq!(run.stdout_json()["checked"], 2);
+
+    // A bare repository with no commit has nothing to check.
+    let (empty, absolute) = beside(&repo, "empty.git");
+    git_in(
+        &repo,
+        ".",
+        &["init", "-q", "--bare", absolute.to_str().unwrap()],
+    );
+    lockgate_in(&repo, &server, &empty, &["--all"]).assert_code(0);
+}
+
+#[test]
+fn bare_repository_staged_mode_is_exit_two_and_says_what_to_run() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    let bare = bare_clone_of_project(&repo, &[MALWARE]);
+    lockgate_in(&repo, &server, &bare, &[])
+        .assert_code(2)
+        .assert_stderr_contains("a bare repository has no staged changes; use --all or --pre-push");
+    assert_eq!(server.request_count(), 0);
+}
+
 /// A bare repository given a working tree, as dotfiles are often kept
 /// (`git --git-dir=~/.dotfiles --work-tree=~`), has an index: git exports `GIT_WORK_TREE` to the
 /// hook, and the staged changes are checked as in any repository.
@@ -129,6 +182,85 @@ fn a_bare_repository_with_a_work_tree_is_checked_from_its_index() {
     git(&["commit", "-m", "clean"])
         .assert_success()
         .assert_stderr_contains("commit allowed");
+}
+
+/// A bare mirror that pushes on (a backup, a second forge) runs the pre-push hook with no
+/// working tree and no index: what the pushed commits add is read from the commits.
+#[test]
+fn bare_mirror_pre_push_blocks_malware_in_a_pushed_commit() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.stage_npm_project("", &CLEAN[..1]);
+    let start = repo.commit("clean start");
+    let (mirror, mirror_path) = beside(&repo, "mirror.git");
+    let (_, backup_path) = beside(&repo, "backup.git");
+    git_in(
+        &repo,
+        ".",
+        &[
+            "clone",
+            "-q",
+            "--mirror",
+            ".",
+            mirror_path.to_str().unwrap(),
+        ],
+    );
+    git_in(
+        &repo,
+        ".",
+        &["init", "-q", "--bare", backup_path.to_str().unwrap()],
+    );
+    git_in(
+        &repo,
+        &mirror,
+        &["remote", "add", "backup", backup_path.to_str().unwrap()],
+    );
+    install_into(&repo, &mirror_path);
+    let push = |args: &[&str]| {
+        repo.git_command(args)
+            .current_dir(&mirror)
+            .env("LOCKGATE_OSV_URL", server.url())
+            .run()
+    };
+    push(&["push", "backup", "main"])
+        .assert_success()
+        .assert_stderr_contains("push allowed");
+
+    // The mirror fetches a commit that adds malware, then pushes it on.
+    repo.stage_npm_project("", &[CLEAN[0], MALWARE]);
+    let bad = repo.commit("add debug");
+    git_in(&repo, &mirror, &["fetch", "-q", "origin"]);
+    let refused = push(&["push", "backup", "main"]);
+    assert_ne!(refused.code, Some(0), "{}", refused.output());
+    assert!(refused.stderr.contains(MALWARE_ID), "{}", refused.output());
+    assert_eq!(
+        rev_parse(&repo, &backup_path.to_string_lossy(), "main"),
+        start.to_string()
+    );
+
+    // Driven by hand, as git's pre-push would: exit 1, and only the pushed commit is read.
+    let before = server.querybatch_queries().len();
+    repo.lockgate_command(&[
+        "--osv-url",
+        &server.url(),
+        "--no-cache",
+        "--pre-push",
+        "backup",
+        "url",
+    ])
+    .current_dir(&mirror)
+    .stdin(format!("refs/heads/main {bad} refs/heads/main {start}\n"))
+    .run()
+    .assert_code(1)
+    .assert_stderr_contains(&format!(
+        "debug@4.4.2 is MALWARE (added in commit {}",
+        &bad.to_string()[..12]
+    ));
+    let asked: Vec<String> = server.querybatch_queries()[before..]
+        .iter()
+        .map(|(_, name, version)| format!("{name}@{version}"))
+        .collect();
+    assert_eq!(asked, ["debug@4.4.2"]);
 }
 
 // Gitlinks and symlinks where a lockfile belongs ----------------------------------------------
