@@ -24,6 +24,38 @@ pub struct Change {
     pub old: Vec<Oid>,
     /// The staged blob, when the file is not being deleted.
     pub new: Option<Oid>,
+    /// What the new side holds, with its id, when it is there but is not a regular file.
+    pub not_a_file: Option<(NotAFile, Oid)>,
+}
+
+/// What git records at a path in place of a regular file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotAFile {
+    /// A symbolic link (mode 120000): its content is the path it points at.
+    Symlink,
+    /// A submodule (a gitlink, mode 160000): a commit of another repository.
+    Gitlink,
+}
+
+impl NotAFile {
+    /// The kind of a tree or index entry's mode; `None` for a file or a folder.
+    fn of_mode(mode: u32) -> Option<Self> {
+        if mode == u32::from(FileMode::Link) {
+            Some(NotAFile::Symlink)
+        } else if mode == u32::from(FileMode::Commit) {
+            Some(NotAFile::Gitlink)
+        } else {
+            None
+        }
+    }
+
+    /// How a report names it: "a symbolic link", "a submodule (gitlink)".
+    pub fn describe(self) -> &'static str {
+        match self {
+            NotAFile::Symlink => "a symbolic link",
+            NotAFile::Gitlink => "a submodule (gitlink)",
+        }
+    }
 }
 
 impl Repo {
@@ -45,7 +77,7 @@ impl Repo {
     }
 
     /// Staged files (index against `HEAD`; everything when `HEAD` is unborn) whose path passes
-    /// `wanted`. Symlinks and submodules are not file content and are left out.
+    /// `wanted`. A symlink or submodule staged there is a change with `not_a_file` set.
     pub fn staged_changes(&self, wanted: impl Fn(&str) -> bool) -> Result<Vec<Change>, Error> {
         let index = self
             .inner
@@ -102,8 +134,9 @@ impl Repo {
         let mut changes = changes_in(&diff, &wanted);
         for parent in parents.iter().skip(1) {
             changes.retain_mut(|change| {
+                let new = change.new.or(change.not_a_file.map(|(_, id)| id));
                 match parent.get_path(std::path::Path::new(&change.path)) {
-                    Ok(entry) if Some(entry.id()) == change.new => false,
+                    Ok(entry) if Some(entry.id()) == new => false,
                     Ok(entry) if entry.kind() == Some(git2::ObjectType::Blob) => {
                         change.old.push(entry.id());
                         true
@@ -226,11 +259,15 @@ impl Repo {
     }
 }
 
-/// The changed files of a diff whose path passes `wanted`, as [`Change`]s. Symlinks and
-/// submodules are not file content and are left out.
+/// The changed files of a diff whose path passes `wanted`, as [`Change`]s. A symlink or
+/// submodule is no file content to read: on the old side it counts as no file, and on the new
+/// side it is a change with `not_a_file` set (the caller decides whether it matters there).
 fn changes_in(diff: &git2::Diff<'_>, wanted: &dyn Fn(&str) -> bool) -> Vec<Change> {
     let blob_oid = |file: git2::DiffFile<'_>| {
         matches!(file.mode(), FileMode::Blob | FileMode::BlobExecutable).then(|| file.id())
+    };
+    let not_a_file = |file: git2::DiffFile<'_>| {
+        NotAFile::of_mode(u32::from(file.mode())).map(|kind| (kind, file.id()))
     };
     let mut changes = Vec::new();
     for delta in diff.deltas() {
@@ -245,18 +282,27 @@ fn changes_in(diff: &git2::Diff<'_>, wanted: &dyn Fn(&str) -> bool) -> Vec<Chang
         if !wanted(path) {
             continue;
         }
-        let (old, new) = match delta.status() {
-            Delta::Added => (None, blob_oid(delta.new_file())),
-            Delta::Deleted => (blob_oid(delta.old_file()), None),
-            _ => (blob_oid(delta.old_file()), blob_oid(delta.new_file())),
+        let (old, new, special) = match delta.status() {
+            Delta::Added => (
+                None,
+                blob_oid(delta.new_file()),
+                not_a_file(delta.new_file()),
+            ),
+            Delta::Deleted => (blob_oid(delta.old_file()), None, None),
+            _ => (
+                blob_oid(delta.old_file()),
+                blob_oid(delta.new_file()),
+                not_a_file(delta.new_file()),
+            ),
         };
-        if old.is_none() && new.is_none() {
+        if old.is_none() && new.is_none() && special.is_none() {
             continue;
         }
         changes.push(Change {
             path: path.to_string(),
             old: old.into_iter().collect(),
             new,
+            not_a_file: special,
         });
     }
     changes
@@ -277,6 +323,8 @@ pub trait Source {
     fn blob(&self, path: &str) -> Option<Oid>;
     /// Every regular file's path.
     fn list(&self) -> Vec<String>;
+    /// Every symlink's and submodule's path, with which it is.
+    fn list_not_files(&self) -> Vec<(String, NotAFile)>;
 }
 
 /// The index as it would be committed: stage-0 entries only.
@@ -301,6 +349,13 @@ impl<'r, S: Source> Snapshot<'r, S> {
         self.source.blob(path)
     }
 
+    /// Every symlink and submodule whose path passes `wanted` (a walk over the whole snapshot).
+    pub fn not_files(&self, wanted: impl Fn(&str) -> bool) -> Vec<(String, NotAFile)> {
+        let mut found = self.source.list_not_files();
+        found.retain(|(path, _)| wanted(path));
+        found
+    }
+
     fn of(repo: &'r Repo, source: S) -> Self {
         Snapshot {
             repo,
@@ -314,7 +369,12 @@ impl<'r, S: Source> Snapshot<'r, S> {
 fn is_file_entry(entry: &git2::IndexEntry) -> bool {
     let mode = entry.mode;
     let file = mode == u32::from(FileMode::Blob) || mode == u32::from(FileMode::BlobExecutable);
-    file && (entry.flags >> 12) & 0x3 == 0
+    file && is_resolved(entry)
+}
+
+/// A stage-0 entry: not one side of an unresolved merge conflict.
+fn is_resolved(entry: &git2::IndexEntry) -> bool {
+    (entry.flags >> 12) & 0x3 == 0
 }
 
 /// A regular or executable file's mode in a tree.
@@ -334,6 +394,16 @@ impl Source for git2::Index {
             .filter_map(|entry| String::from_utf8(entry.path).ok())
             .collect()
     }
+
+    fn list_not_files(&self) -> Vec<(String, NotAFile)> {
+        self.iter()
+            .filter(is_resolved)
+            .filter_map(|entry| {
+                let kind = NotAFile::of_mode(entry.mode)?;
+                Some((String::from_utf8(entry.path).ok()?, kind))
+            })
+            .collect()
+    }
 }
 
 impl Source for git2::Tree<'_> {
@@ -351,6 +421,18 @@ impl Source for git2::Tree<'_> {
             git2::TreeWalkResult::Ok
         });
         paths
+    }
+
+    fn list_not_files(&self) -> Vec<(String, NotAFile)> {
+        let mut found = Vec::new();
+        let _ = self.walk(git2::TreeWalkMode::PreOrder, |folder, entry| {
+            let mode = u32::try_from(entry.filemode()).unwrap_or_default();
+            if let (Some(kind), Ok(name)) = (NotAFile::of_mode(mode), entry.name()) {
+                found.push((format!("{folder}{name}"), kind));
+            }
+            git2::TreeWalkResult::Ok
+        });
+        found
     }
 }
 

@@ -153,6 +153,9 @@ pub enum ProblemKind {
     /// A package.json that npm refuses as written (an override that conflicts with a direct
     /// dependency).
     PackageJsonInvalid,
+    /// A symlink or a submodule (gitlink) where a lockfile or manifest belongs: what lockgate
+    /// would check is not what the package manager reads.
+    LockfileNotAFile,
 }
 
 impl ProblemKind {

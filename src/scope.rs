@@ -38,6 +38,54 @@ fn is_relevant(path: &str) -> bool {
         || py_sync::is_trigger(path)
 }
 
+/// Takes the changes whose new side is a symlink or a submodule out of `changes` (there is no
+/// file to read there), and returns a blocking problem for each that sits where a lockfile or a
+/// manifest belongs. `commit` names the pushed commit that made the change.
+fn take_not_files(changes: &mut Vec<git::Change>, commit: Option<&str>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    changes.retain(|change| match change.not_a_file {
+        None => true,
+        Some((kind, _)) => {
+            if is_relevant(&change.path) {
+                problems.push(not_a_file_problem(&change.path, kind, commit));
+            }
+            false
+        }
+    });
+    problems
+}
+
+/// A lockfile or manifest that is a symlink or a submodule: what lockgate would check is not
+/// what the package manager reads, so it blocks.
+fn not_a_file_problem(path: &str, kind: git::NotAFile, commit: Option<&str>) -> Problem {
+    let role = if LockfileKind::from_path(path).is_some() {
+        "the lockfile"
+    } else {
+        "the manifest"
+    };
+    let consequence = match kind {
+        git::NotAFile::Gitlink => format!(
+            "there is no file here for lockgate to check: remove it (`git rm --cached {path}`) \
+             and commit the file itself"
+        ),
+        git::NotAFile::Symlink => "what lockgate would check is not what your tools read \
+                                   through it: commit the file itself in place of the link"
+            .to_string(),
+    };
+    let commit = commit
+        .map(|commit| format!("in commit {commit}: "))
+        .unwrap_or_default();
+    Problem::new(
+        ProblemKind::LockfileNotAFile,
+        path,
+        &format!(
+            "{commit}{role} is not a file but {}, so {consequence}",
+            kind.describe()
+        ),
+        true,
+    )
+}
+
 /// The pre-commit mode: what the staged lockfiles add to `HEAD`'s, and the projects whose
 /// manifest or lockfile is staged. A commit that touches neither costs one index diff.
 pub(crate) fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
@@ -45,12 +93,16 @@ pub(crate) fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
         return Err(Error::BareRepository);
     }
     // Other `.txt` files too: a requirements file's includes (`-r common.txt`) can change alone.
-    let staged = repo.staged_changes(|path| is_relevant(path) || path.ends_with(".txt"))?;
+    let mut staged = repo.staged_changes(|path| is_relevant(path) || path.ends_with(".txt"))?;
+    let mut problems = take_not_files(&mut staged, None);
     let (mut changes, included): (Vec<git::Change>, Vec<git::Change>) = staged
         .into_iter()
         .partition(|change| is_relevant(&change.path));
     if changes.is_empty() && included.is_empty() {
-        return Ok(Scope::default());
+        return Ok(Scope {
+            problems,
+            ..Scope::default()
+        });
     }
     let triggers = trigger_paths(&changes);
     let index = git::IndexTree::new(repo)?;
@@ -75,11 +127,9 @@ pub(crate) fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
             });
         }
     }
-    let problems = if triggers.is_empty() {
-        Vec::new()
-    } else {
-        project_problems(&index, Some(&triggers))?
-    };
+    if !triggers.is_empty() {
+        problems.extend(project_problems(&index, Some(&triggers))?);
+    }
     Ok(Scope {
         lockfiles,
         problems,
@@ -115,6 +165,7 @@ fn including_requirements<S: git::Source>(
             changes.push(git::Change {
                 old: head.and_then(|tree| tree.blob(&path)).into_iter().collect(),
                 new: index.blob(&path),
+                not_a_file: None,
                 path,
             });
         }
@@ -135,7 +186,8 @@ pub(crate) fn all_scope(repo: &git::Repo) -> Result<Scope, Error> {
     Ok(scope)
 }
 
-/// Every lockfile of `tree`, whole, and every project's lockfile check.
+/// Every lockfile of `tree`, whole; every project's lockfile check; and every symlink or
+/// submodule where a lockfile or manifest belongs.
 fn whole_snapshot<S: git::Source>(
     repo: &git::Repo,
     tree: &git::Snapshot<'_, S>,
@@ -151,7 +203,12 @@ fn whole_snapshot<S: git::Source>(
             path: path.to_string(),
         });
     }
-    let problems = project_problems(tree, None)?;
+    let mut problems: Vec<Problem> = tree
+        .not_files(is_relevant)
+        .into_iter()
+        .map(|(path, kind)| not_a_file_problem(&path, kind, None))
+        .collect();
+    problems.extend(project_problems(tree, None)?);
     Ok(Scope {
         lockfiles,
         problems,
@@ -189,8 +246,12 @@ pub(crate) fn push_scope(repo: &git::Repo, remote: &str, input: &str) -> Result<
     let mut problems = Vec::new();
     let mut touched: Vec<String> = Vec::new();
     for commit in commits {
-        let changed =
+        let mut changed =
             repo.commit_changes(commit, |path| is_relevant(path) || path.ends_with(".txt"))?;
+        problems.extend(take_not_files(
+            &mut changed,
+            Some(&commit.to_string()[..12]),
+        ));
         let (mut changes, included): (Vec<git::Change>, Vec<git::Change>) = changed
             .into_iter()
             .partition(|change| is_relevant(&change.path));

@@ -47,6 +47,22 @@ fn beside(repo: &TestRepo, name: &str) -> (String, PathBuf) {
     (format!("../{name}"), repo.root().join(name))
 }
 
+/// The JSON report's problems of `kind`, as (path, message).
+fn problems_of(run: &Run, kind: &str) -> Vec<(String, String)> {
+    run.stdout_json()["problems"]
+        .as_array()
+        .expect("problems is a list")
+        .iter()
+        .filter(|problem| problem["kind"] == kind)
+        .map(|problem| {
+            (
+                problem["path"].as_str().unwrap_or_default().to_string(),
+                problem["message"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
 /// A repository with one commit holding an npm project locking `packages`, cloned bare beside
 /// it as `bare.git`; returns the bare repository's folder relative to the worktree.
 fn bare_clone_of_project(repo: &TestRepo, packages: &[(&str, &str)]) -> String {
@@ -265,6 +281,14 @@ fn bare_mirror_pre_push_blocks_malware_in_a_pushed_commit() {
 
 // Gitlinks and symlinks where a lockfile belongs ----------------------------------------------
 
+/// Paths where a lockfile or the manifest it is judged against belongs.
+const LOCKFILE_PATHS: [&str; 4] = [
+    "package-lock.json",
+    "web/package.json",
+    "poetry.lock",
+    "requirements.txt",
+];
+
 /// Stages a submodule entry (mode 160000, a gitlink to `commit`) at `path`, as `git submodule
 /// add` would record it.
 fn stage_gitlink(repo: &TestRepo, path: &str, commit: &str) {
@@ -286,6 +310,102 @@ fn stage_symlink(repo: &TestRepo, path: &str, target: &str) {
     std::fs::create_dir_all(full.parent().unwrap()).unwrap();
     std::os::unix::fs::symlink(target, &full).unwrap();
     git_in(repo, ".", &["add", path]);
+}
+
+#[track_caller]
+fn assert_not_a_file(run: &Run, path: &str, what: &str) {
+    run.assert_code(1);
+    let problems = problems_of(run, "lockfile-not-a-file");
+    assert!(
+        problems
+            .iter()
+            .any(|(problem, message)| problem == path && message.contains(what)),
+        "no lockfile-not-a-file problem for {path} saying {what:?}\n{}",
+        run.output()
+    );
+    assert_eq!(run.stdout_json()["blocked"], true);
+}
+
+#[test]
+fn a_gitlink_where_a_lockfile_belongs_blocks_when_staged_in_all_and_when_pushed() {
+    for path in LOCKFILE_PATHS {
+        let server = OsvServer::start();
+        let repo = TestRepo::new();
+        repo.write_and_stage("README.md", "start\n");
+        let start = repo.commit("start");
+        stage_gitlink(&repo, path, &start.to_string());
+        assert_not_a_file(
+            &run(&repo, &server, &["--format", "json"]),
+            path,
+            "submodule",
+        );
+
+        let gitlinked = repo.commit("gitlink");
+        assert_not_a_file(
+            &run(&repo, &server, &["--all", "--format", "json"]),
+            path,
+            "submodule",
+        );
+        let pushed = repo
+            .lockgate_command(&[
+                "--osv-url",
+                &server.url(),
+                "--format",
+                "json",
+                "--pre-push",
+                "origin",
+                "url",
+            ])
+            .stdin(format!(
+                "refs/heads/main {gitlinked} refs/heads/main {start}\n"
+            ))
+            .run();
+        assert_not_a_file(&pushed, path, "submodule");
+        // The text report says what is wrong and what to do.
+        run(&repo, &server, &["--all"])
+            .assert_code(1)
+            .assert_stderr_contains(&format!("lockgate: error: {path}: "))
+            .assert_stderr_contains("not a file but a submodule (gitlink)");
+    }
+}
+
+#[test]
+fn a_symlink_where_a_lockfile_belongs_blocks_when_staged_in_all_and_when_pushed() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.stage_npm_project("", &CLEAN[..1]);
+    let start = repo.commit("clean start");
+    // The lockfile becomes a link to one lockgate never reads (not a lockfile's name).
+    repo.write_and_stage("vendor/lock.json", npm_lock_v3(&[MALWARE]));
+    repo.write_and_stage("package.json", package_json_matching(&[MALWARE]));
+    std::fs::remove_file(repo.path().join("package-lock.json")).unwrap();
+    stage_symlink(&repo, "package-lock.json", "vendor/lock.json");
+    assert_not_a_file(
+        &run(&repo, &server, &["--format", "json"]),
+        "package-lock.json",
+        "symbolic link",
+    );
+    let linked = repo.commit("symlinked lockfile");
+    assert_not_a_file(
+        &run(&repo, &server, &["--all", "--format", "json"]),
+        "package-lock.json",
+        "symbolic link",
+    );
+    let pushed = repo
+        .lockgate_command(&[
+            "--osv-url",
+            &server.url(),
+            "--format",
+            "json",
+            "--pre-push",
+            "origin",
+            "url",
+        ])
+        .stdin(format!(
+            "refs/heads/main {linked} refs/heads/main {start}\n"
+        ))
+        .run();
+    assert_not_a_file(&pushed, "package-lock.json", "symbolic link");
 }
 
 #[test]
