@@ -15,6 +15,18 @@ pub enum Error {
     #[error("a bare repository has no staged changes; use --all or --pre-push")]
     BareRepository,
 
+    /// The index holds an unresolved merge conflict in files lockgate reads: what would be
+    /// committed there is not decided yet.
+    #[error(
+        "resolve the merge {} in {} first",
+        if paths.len() == 1 { "conflict" } else { "conflicts" },
+        paths.join(", ")
+    )]
+    Conflicted {
+        /// The conflicted files, relative to the repository root, cleaned for printing.
+        paths: Vec<String>,
+    },
+
     /// A git operation failed.
     #[error("git: could not {action}")]
     Git {

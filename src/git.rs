@@ -79,10 +79,7 @@ impl Repo {
     /// Staged files (index against `HEAD`; everything when `HEAD` is unborn) whose path passes
     /// `wanted`. A symlink or submodule staged there is a change with `not_a_file` set.
     pub fn staged_changes(&self, wanted: impl Fn(&str) -> bool) -> Result<Vec<Change>, Error> {
-        let index = self
-            .inner
-            .index()
-            .map_err(|error| Error::git("read the index", error))?;
+        let index = self.index()?;
         let head_tree = match self.inner.head() {
             Ok(head) => Some(
                 head.peel_to_tree()
@@ -201,10 +198,42 @@ impl Repo {
         self.inner.workdir()
     }
 
+    /// The index git hands to hooks (`GIT_INDEX_FILE`, else the repository's own).
+    fn index(&self) -> Result<git2::Index, Error> {
+        self.inner
+            .index()
+            .map_err(|error| Error::git("read the index", error))
+    }
+
     /// Whether this is a bare repository used as one: no working tree, so no index worth
     /// reading.
     pub fn is_bare(&self) -> bool {
         self.bare
+    }
+
+    /// The paths passing `wanted` that have an unresolved merge conflict in the index (entries
+    /// at stages 1 to 3), sorted. A clean index costs one pass over its entries in memory.
+    pub fn conflicted_paths(&self, wanted: impl Fn(&str) -> bool) -> Result<Vec<String>, Error> {
+        let index = self.index()?;
+        if !index.has_conflicts() {
+            return Ok(Vec::new());
+        }
+        let read = |error| Error::git("list the conflicts in the index", error);
+        let mut paths = std::collections::BTreeSet::new();
+        for conflict in index.conflicts().map_err(read)? {
+            let conflict = conflict.map_err(read)?;
+            for entry in [conflict.ancestor, conflict.our, conflict.their]
+                .into_iter()
+                .flatten()
+            {
+                if let Ok(path) = std::str::from_utf8(&entry.path) {
+                    if wanted(path) {
+                        paths.insert(path.to_string());
+                    }
+                }
+            }
+        }
+        Ok(paths.into_iter().collect())
     }
 
     /// The commit `HEAD` points at; `None` before the first commit.
@@ -335,10 +364,7 @@ pub type CommitTree<'r> = Snapshot<'r, git2::Tree<'r>>;
 impl<'r> IndexTree<'r> {
     /// Opens the index; nothing is listed or read until asked for.
     pub fn new(repo: &'r Repo) -> Result<Self, Error> {
-        let index = repo
-            .inner
-            .index()
-            .map_err(|error| Error::git("read the index", error))?;
+        let index = repo.index()?;
         Ok(Snapshot::of(repo, index))
     }
 }

@@ -38,6 +38,22 @@ fn is_relevant(path: &str) -> bool {
         || py_sync::is_trigger(path)
 }
 
+/// Stops with [`Error::Conflicted`] when the index holds an unresolved merge conflict in a file
+/// lockgate reads. Conflicts elsewhere are not lockgate's to judge (git will not commit them
+/// anyway), and a clean index costs one pass over its entries in memory.
+fn refuse_conflicts(repo: &git::Repo) -> Result<(), Error> {
+    let paths = repo.conflicted_paths(is_relevant)?;
+    if paths.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Conflicted {
+        paths: paths
+            .iter()
+            .map(|path| sanitize::clean(path).into_owned())
+            .collect(),
+    })
+}
+
 /// Takes the changes whose new side is a symlink or a submodule out of `changes` (there is no
 /// file to read there), and returns a blocking problem for each that sits where a lockfile or a
 /// manifest belongs. `commit` names the pushed commit that made the change.
@@ -92,6 +108,7 @@ pub(crate) fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
     if repo.is_bare() {
         return Err(Error::BareRepository);
     }
+    refuse_conflicts(repo)?;
     // Other `.txt` files too: a requirements file's includes (`-r common.txt`) can change alone.
     let mut staged = repo.staged_changes(|path| is_relevant(path) || path.ends_with(".txt"))?;
     let mut problems = take_not_files(&mut staged, None);
@@ -176,6 +193,7 @@ fn including_requirements<S: git::Source>(
 /// has no index worth reading: there it is `HEAD`'s tree.
 pub(crate) fn all_scope(repo: &git::Repo) -> Result<Scope, Error> {
     if !repo.is_bare() {
+        refuse_conflicts(repo)?;
         return whole_snapshot(repo, &git::IndexTree::new(repo)?);
     }
     let mut scope = match repo.head_commit()? {

@@ -447,6 +447,50 @@ fn conflicted_merge(repo: &TestRepo, path: &str, extra: impl FnOnce(&TestRepo)) 
     assert!(merge.stdout.contains("CONFLICT"), "{}", merge.output());
 }
 
+#[test]
+fn a_conflicted_lockfile_is_exit_two_naming_it() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.stage_npm_project("web", &CLEAN[..1]);
+    repo.git(&["commit", "-q", "-m", "project"])
+        .assert_success();
+    repo.git(&["checkout", "-q", "-b", "topic"])
+        .assert_success();
+    repo.stage_npm_project("web", &[CLEAN[0], CLEAN[1]]);
+    repo.git(&["commit", "-q", "-m", "add is-number"])
+        .assert_success();
+    repo.git(&["checkout", "-q", "main"]).assert_success();
+    repo.stage_npm_project("web", &[CLEAN[0], CLEAN[2]]);
+    repo.git(&["commit", "-q", "-m", "add ms"]).assert_success();
+    let merge = repo.git(&["merge", "topic"]);
+    assert_eq!(merge.code, Some(1), "{}", merge.output());
+
+    for args in [&[][..], &["--all"][..]] {
+        lockgate_in(&repo, &server, ".", args)
+            .assert_code(2)
+            .assert_stderr_contains(
+                "resolve the merge conflicts in web/package-lock.json, web/package.json first",
+            );
+    }
+    assert_eq!(server.request_count(), 0);
+
+    // Once resolved and staged, the merge is checked as usual.
+    repo.stage_npm_project("web", &[CLEAN[0], CLEAN[1], MALWARE]);
+    run(&repo, &server, &[])
+        .assert_code(1)
+        .assert_stderr_contains(MALWARE_ID);
+}
+
+#[test]
+fn a_conflicted_requirements_file_is_exit_two_naming_it() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    conflicted_merge(&repo, "requirements.txt", |_| {});
+    run(&repo, &server, &[])
+        .assert_code(2)
+        .assert_stderr_contains("resolve the merge conflict in requirements.txt first");
+}
+
 /// A conflict in a file lockgate does not read is not lockgate's business: the rest of the
 /// merge is checked as usual, and a merge that touches no lockfile costs nothing.
 #[test]
