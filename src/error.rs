@@ -27,6 +27,13 @@ pub enum Error {
         paths: Vec<String>,
     },
 
+    /// The index is a sparse index, which libgit2 cannot read.
+    #[error(
+        "the index is a sparse index (index.sparse), which lockgate cannot read: run \
+         `git sparse-checkout reapply --no-sparse-index` (the sparse checkout stays as it is)"
+    )]
+    SparseIndex(#[source] git2::Error),
+
     /// A git operation failed.
     #[error("git: could not {action}")]
     Git {

@@ -200,9 +200,15 @@ impl Repo {
 
     /// The index git hands to hooks (`GIT_INDEX_FILE`, else the repository's own).
     fn index(&self) -> Result<git2::Index, Error> {
-        self.inner
-            .index()
-            .map_err(|error| Error::git("read the index", error))
+        self.inner.index().map_err(|error| {
+            // git's sparse index (`index.sparse`) folds the folders outside the sparse checkout
+            // into one entry each, behind a mandatory extension libgit2 cannot read.
+            if error.message().contains("'sdir'") {
+                Error::SparseIndex(error)
+            } else {
+                Error::git("read the index", error)
+            }
+        })
     }
 
     /// Whether this is a bare repository used as one: no working tree, so no index worth

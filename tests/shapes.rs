@@ -691,6 +691,38 @@ fn a_sparse_checkout_is_checked_from_the_index_not_the_working_tree() {
         .assert_stderr_contains("web/package-lock.json: debug@4.4.2 is MALWARE");
 }
 
+/// git's sparse index folds each folder outside the cone into one entry, behind an index
+/// extension libgit2 cannot read: lockgate stops (exit 2) and says how to turn it off, and
+/// reads the index again once it is a full one.
+#[test]
+fn a_sparse_index_is_exit_two_saying_how_to_turn_it_off() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.stage_npm_project("web", &[MALWARE]);
+    repo.write_and_stage("docs/README.md", "docs\n");
+    repo.commit("start");
+    git_in(
+        &repo,
+        ".",
+        &["sparse-checkout", "set", "--cone", "--sparse-index", "docs"],
+    );
+    for args in [&[][..], &["--all"][..]] {
+        lockgate_in(&repo, &server, ".", args)
+            .assert_code(2)
+            .assert_stderr_contains("the index is a sparse index")
+            .assert_stderr_contains("git sparse-checkout reapply --no-sparse-index");
+    }
+    git_in(
+        &repo,
+        ".",
+        &["sparse-checkout", "reapply", "--no-sparse-index"],
+    );
+    assert!(!repo.path().join("web").exists(), "still sparse");
+    run(&repo, &server, &["--all"])
+        .assert_code(1)
+        .assert_stderr_contains("web/package-lock.json: debug@4.4.2 is MALWARE");
+}
+
 #[test]
 fn a_shallow_clone_checks_what_it_pushes() {
     let server = OsvServer::start();
