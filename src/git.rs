@@ -485,3 +485,23 @@ impl<S: Source> crate::npm_sync::Tree for Snapshot<'_, S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::NotAFile;
+
+    #[test]
+    fn entry_modes_that_are_not_files() {
+        // The modes git writes in trees and the index (git's `cache.h`: S_IFGITLINK 0160000).
+        let cases = [
+            (0o100_644, None),
+            (0o100_755, None),
+            (0o040_000, None),
+            (0o120_000, Some(NotAFile::Symlink)),
+            (0o160_000, Some(NotAFile::Gitlink)),
+        ];
+        for (mode, expected) in cases {
+            assert_eq!(NotAFile::of_mode(mode), expected, "mode {mode:o}");
+        }
+    }
+}
