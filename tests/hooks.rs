@@ -5,10 +5,10 @@ use crate::support::{OsvServer, Run, TestRepo};
 use std::path::{Path, PathBuf};
 
 /// debug@4.4.2 is MAL-2025-46974 in ../shared/data/osv.
-const MALWARE: (&str, &str) = ("debug", "4.4.2");
-const MALWARE_ID: &str = "MAL-2025-46974";
+pub(crate) const MALWARE: (&str, &str) = ("debug", "4.4.2");
+pub(crate) const MALWARE_ID: &str = "MAL-2025-46974";
 /// No record in ../shared/data/osv names these.
-const CLEAN: [(&str, &str); 3] = [
+pub(crate) const CLEAN: [(&str, &str); 3] = [
     ("left-pad", "1.3.0"),
     ("is-number", "7.0.0"),
     ("ms", "2.1.3"),

@@ -2,20 +2,11 @@
 //! (gitlinks) and symlinks where a lockfile belongs, unmerged indexes, linked worktrees, sparse
 //! checkouts and shallow clones, each built with the real `git` and checked by the compiled binary.
 
+use crate::hooks::{CLEAN, MALWARE, MALWARE_ID};
 use crate::staged::run;
 use crate::support::{npm_lock_v3, package_json_matching, OsvServer, Run, TestRepo};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-
-/// debug@4.4.2 is MAL-2025-46974 in ../shared/data/osv.
-const MALWARE: (&str, &str) = ("debug", "4.4.2");
-const MALWARE_ID: &str = "MAL-2025-46974";
-/// No record in ../shared/data/osv names these.
-const CLEAN: [(&str, &str); 3] = [
-    ("left-pad", "1.3.0"),
-    ("is-number", "7.0.0"),
-    ("ms", "2.1.3"),
-];
 /// What git's pre-push input says of a ref the remote does not have.
 const ZERO: &str = "0000000000000000000000000000000000000000";
 
@@ -63,6 +54,15 @@ fn problems_of(run: &Run, kind: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The OSV server, and a repository whose first commit (returned) locks one clean package.
+fn clean_start() -> (OsvServer, TestRepo, git2::Oid) {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.stage_npm_project("", &CLEAN[..1]);
+    let start = repo.commit("clean start");
+    (server, repo, start)
+}
+
 /// A repository with one commit holding an npm project locking `packages`, cloned bare beside
 /// it as `bare.git`; returns the bare repository's folder relative to the worktree.
 fn bare_clone_of_project(repo: &TestRepo, packages: &[(&str, &str)]) -> String {
@@ -75,6 +75,39 @@ fn bare_clone_of_project(repo: &TestRepo, packages: &[(&str, &str)]) -> String {
         &["clone", "-q", "--bare", ".", absolute.to_str().unwrap()],
     );
     relative
+}
+
+/// Writes an npm project (package.json and package-lock.json in sync) locking `packages` into
+/// `folder`, a working tree that is not the test repository's own.
+fn write_project(folder: &Path, packages: &[(&str, &str)]) {
+    std::fs::create_dir_all(folder).unwrap();
+    std::fs::write(folder.join("package.json"), package_json_matching(packages)).unwrap();
+    std::fs::write(folder.join("package-lock.json"), npm_lock_v3(packages)).unwrap();
+}
+
+/// A commit or push the hook refused for the malware.
+#[track_caller]
+fn assert_refused(run: &Run) {
+    assert_ne!(run.code, Some(0), "{}", run.output());
+    assert!(run.stderr.contains(MALWARE_ID), "{}", run.output());
+}
+
+/// `lockgate --pre-push origin url --format json` as git's pre-push hook runs it for a push of
+/// `main` from `remote` (what the remote has) to `local`.
+fn pre_push_json(repo: &TestRepo, server: &OsvServer, local: git2::Oid, remote: git2::Oid) -> Run {
+    repo.lockgate_command(&[
+        "--osv-url",
+        &server.url(),
+        "--format",
+        "json",
+        "--pre-push",
+        "origin",
+        "url",
+    ])
+    .stdin(format!(
+        "refs/heads/main {local} refs/heads/main {remote}\n"
+    ))
+    .run()
 }
 
 /// Runs `install.sh` for the repository at `path` with the compiled lockgate.
@@ -173,27 +206,11 @@ fn a_bare_repository_with_a_work_tree_is_checked_from_its_index() {
     git(&["config", "user.name", "Lockgate Test"]).assert_success();
     git(&["config", "user.email", "test@lockgate.invalid"]).assert_success();
 
-    std::fs::write(
-        home_path.join("package.json"),
-        package_json_matching(&[MALWARE]),
-    )
-    .unwrap();
-    std::fs::write(home_path.join("package-lock.json"), npm_lock_v3(&[MALWARE])).unwrap();
+    write_project(&home_path, &[MALWARE]);
     git(&["add", "package.json", "package-lock.json"]).assert_success();
-    let refused = git(&["commit", "-m", "add debug"]);
-    assert_ne!(refused.code, Some(0), "{}", refused.output());
-    assert!(refused.stderr.contains(MALWARE_ID), "{}", refused.output());
+    assert_refused(&git(&["commit", "-m", "add debug"]));
 
-    std::fs::write(
-        home_path.join("package.json"),
-        package_json_matching(&CLEAN[..1]),
-    )
-    .unwrap();
-    std::fs::write(
-        home_path.join("package-lock.json"),
-        npm_lock_v3(&CLEAN[..1]),
-    )
-    .unwrap();
+    write_project(&home_path, &CLEAN[..1]);
     git(&["add", "package.json", "package-lock.json"]).assert_success();
     git(&["commit", "-m", "clean"])
         .assert_success()
@@ -204,10 +221,7 @@ fn a_bare_repository_with_a_work_tree_is_checked_from_its_index() {
 /// working tree and no index: what the pushed commits add is read from the commits.
 #[test]
 fn bare_mirror_pre_push_blocks_malware_in_a_pushed_commit() {
-    let server = OsvServer::start();
-    let repo = TestRepo::new();
-    repo.stage_npm_project("", &CLEAN[..1]);
-    let start = repo.commit("clean start");
+    let (server, repo, start) = clean_start();
     let (mirror, mirror_path) = beside(&repo, "mirror.git");
     let (_, backup_path) = beside(&repo, "backup.git");
     git_in(
@@ -246,9 +260,7 @@ fn bare_mirror_pre_push_blocks_malware_in_a_pushed_commit() {
     repo.stage_npm_project("", &[CLEAN[0], MALWARE]);
     let bad = repo.commit("add debug");
     git_in(&repo, &mirror, &["fetch", "-q", "origin"]);
-    let refused = push(&["push", "backup", "main"]);
-    assert_ne!(refused.code, Some(0), "{}", refused.output());
-    assert!(refused.stderr.contains(MALWARE_ID), "{}", refused.output());
+    assert_refused(&push(&["push", "backup", "main"]));
     assert_eq!(
         rev_parse(&repo, &backup_path.to_string_lossy(), "main"),
         start.to_string()
@@ -346,21 +358,11 @@ fn a_gitlink_where_a_lockfile_belongs_blocks_when_staged_in_all_and_when_pushed(
             path,
             "submodule",
         );
-        let pushed = repo
-            .lockgate_command(&[
-                "--osv-url",
-                &server.url(),
-                "--format",
-                "json",
-                "--pre-push",
-                "origin",
-                "url",
-            ])
-            .stdin(format!(
-                "refs/heads/main {gitlinked} refs/heads/main {start}\n"
-            ))
-            .run();
-        assert_not_a_file(&pushed, path, "submodule");
+        assert_not_a_file(
+            &pre_push_json(&repo, &server, gitlinked, start),
+            path,
+            "submodule",
+        );
         // The text report says what is wrong and what to do.
         run(&repo, &server, &["--all"])
             .assert_code(1)
@@ -371,10 +373,7 @@ fn a_gitlink_where_a_lockfile_belongs_blocks_when_staged_in_all_and_when_pushed(
 
 #[test]
 fn a_symlink_where_a_lockfile_belongs_blocks_when_staged_in_all_and_when_pushed() {
-    let server = OsvServer::start();
-    let repo = TestRepo::new();
-    repo.stage_npm_project("", &CLEAN[..1]);
-    let start = repo.commit("clean start");
+    let (server, repo, start) = clean_start();
     // The lockfile becomes a link to one lockgate never reads (not a lockfile's name).
     repo.write_and_stage("vendor/lock.json", npm_lock_v3(&[MALWARE]));
     repo.write_and_stage("package.json", package_json_matching(&[MALWARE]));
@@ -391,21 +390,11 @@ fn a_symlink_where_a_lockfile_belongs_blocks_when_staged_in_all_and_when_pushed(
         "package-lock.json",
         "symbolic link",
     );
-    let pushed = repo
-        .lockgate_command(&[
-            "--osv-url",
-            &server.url(),
-            "--format",
-            "json",
-            "--pre-push",
-            "origin",
-            "url",
-        ])
-        .stdin(format!(
-            "refs/heads/main {linked} refs/heads/main {start}\n"
-        ))
-        .run();
-    assert_not_a_file(&pushed, "package-lock.json", "symbolic link");
+    assert_not_a_file(
+        &pre_push_json(&repo, &server, linked, start),
+        "package-lock.json",
+        "symbolic link",
+    );
 }
 
 #[test]
@@ -522,10 +511,7 @@ fn a_conflict_elsewhere_is_quiet_and_the_merged_lockfiles_are_still_checked() {
 
 #[test]
 fn a_linked_worktree_is_checked_from_its_own_index() {
-    let server = OsvServer::start();
-    let repo = TestRepo::new();
-    repo.stage_npm_project("", &CLEAN[..1]);
-    repo.commit("clean start");
+    let (server, repo, _) = clean_start();
     let (linked, linked_path) = beside(&repo, "linked");
     git_in(
         &repo,
@@ -542,16 +528,7 @@ fn a_linked_worktree_is_checked_from_its_own_index() {
     // Hooks live in the common folder: the linked worktree runs the same pre-commit hook.
     repo.install_pre_commit_hook(&["--osv-url", &server.url()], &[]);
 
-    std::fs::write(
-        linked_path.join("package.json"),
-        package_json_matching(&[CLEAN[0], MALWARE]),
-    )
-    .unwrap();
-    std::fs::write(
-        linked_path.join("package-lock.json"),
-        npm_lock_v3(&[CLEAN[0], MALWARE]),
-    )
-    .unwrap();
+    write_project(&linked_path, &[CLEAN[0], MALWARE]);
     git_in(
         &repo,
         &linked,
@@ -566,24 +543,15 @@ fn a_linked_worktree_is_checked_from_its_own_index() {
     lockgate_in(&repo, &server, &linked, &[])
         .assert_code(1)
         .assert_stderr_contains("package-lock.json: debug@4.4.2 is MALWARE");
-    let refused = repo
-        .git_command(&["commit", "-m", "add debug"])
-        .current_dir(&linked)
-        .run();
-    assert_ne!(refused.code, Some(0), "{}", refused.output());
-    assert!(refused.stderr.contains(MALWARE_ID), "{}", refused.output());
+    assert_refused(
+        &repo
+            .git_command(&["commit", "-m", "add debug"])
+            .current_dir(&linked)
+            .run(),
+    );
 
     // `git commit -a` in the linked worktree commits from a temporary index there too.
-    std::fs::write(
-        linked_path.join("package.json"),
-        package_json_matching(&CLEAN[..2]),
-    )
-    .unwrap();
-    std::fs::write(
-        linked_path.join("package-lock.json"),
-        npm_lock_v3(&CLEAN[..2]),
-    )
-    .unwrap();
+    write_project(&linked_path, &CLEAN[..2]);
     repo.git_command(&["commit", "-q", "-a", "-m", "add is-number"])
         .current_dir(&linked)
         .run()
@@ -609,16 +577,7 @@ fn a_worktree_of_a_bare_repository_is_checked_from_its_index() {
             "main",
         ],
     );
-    std::fs::write(
-        linked_path.join("web/package.json"),
-        package_json_matching(&[CLEAN[0], MALWARE]),
-    )
-    .unwrap();
-    std::fs::write(
-        linked_path.join("web/package-lock.json"),
-        npm_lock_v3(&[CLEAN[0], MALWARE]),
-    )
-    .unwrap();
+    write_project(&linked_path.join("web"), &[CLEAN[0], MALWARE]);
     git_in(&repo, &linked, &["add", "web"]);
     lockgate_in(&repo, &server, &linked, &[])
         .assert_code(1)
@@ -626,6 +585,24 @@ fn a_worktree_of_a_bare_repository_is_checked_from_its_index() {
     let all = lockgate_in(&repo, &server, &linked, &["--all", "--format", "json"]);
     all.assert_code(1);
     assert_eq!(all.stdout_json()["read"], Value::Null, "the index is read");
+}
+
+/// A repository whose commit holds an npm project locking `packages` in `web/` and a `docs/`
+/// folder, checked out sparsely (cone mode, with `options`) with `docs/` only.
+fn sparse_checkout(packages: &[(&str, &str)], options: &[&str]) -> TestRepo {
+    let repo = TestRepo::new();
+    repo.stage_npm_project("web", packages);
+    repo.write_and_stage("docs/README.md", "docs\n");
+    repo.commit("start");
+    let mut args = vec!["sparse-checkout", "set", "--cone"];
+    args.extend_from_slice(options);
+    args.push("docs");
+    git_in(&repo, ".", &args);
+    assert!(
+        !repo.path().join("web").exists(),
+        "web/ is outside the cone"
+    );
+    repo
 }
 
 /// Writes `contents` as a blob with the real git and stages it at `path` without touching the
@@ -651,15 +628,7 @@ fn stage_blob_only(repo: &TestRepo, path: &str, contents: &str) {
 #[test]
 fn a_sparse_checkout_is_checked_from_the_index_not_the_working_tree() {
     let server = OsvServer::start();
-    let repo = TestRepo::new();
-    repo.stage_npm_project("web", &CLEAN[..1]);
-    repo.write_and_stage("docs/README.md", "docs\n");
-    repo.commit("start");
-    git_in(&repo, ".", &["sparse-checkout", "set", "--cone", "docs"]);
-    assert!(
-        !repo.path().join("web").exists(),
-        "web/ is outside the cone"
-    );
+    let repo = sparse_checkout(&CLEAN[..1], &[]);
 
     // --all reads the index (and its blobs) although web/ is not in the working tree.
     let all = run(&repo, &server, &["--all", "--format", "json"]);
@@ -697,15 +666,7 @@ fn a_sparse_checkout_is_checked_from_the_index_not_the_working_tree() {
 #[test]
 fn a_sparse_index_is_exit_two_saying_how_to_turn_it_off() {
     let server = OsvServer::start();
-    let repo = TestRepo::new();
-    repo.stage_npm_project("web", &[MALWARE]);
-    repo.write_and_stage("docs/README.md", "docs\n");
-    repo.commit("start");
-    git_in(
-        &repo,
-        ".",
-        &["sparse-checkout", "set", "--cone", "--sparse-index", "docs"],
-    );
+    let repo = sparse_checkout(&[MALWARE], &["--sparse-index"]);
     for args in [&[][..], &["--all"][..]] {
         lockgate_in(&repo, &server, ".", args)
             .assert_code(2)
@@ -760,16 +721,7 @@ fn a_shallow_clone_checks_what_it_pushes() {
     let boundary = rev_parse(&repo, &shallow, "HEAD");
 
     // A clean commit, pushed to the remote it came from: only what it adds is asked about.
-    std::fs::write(
-        shallow_path.join("package.json"),
-        package_json_matching(&CLEAN[..2]),
-    )
-    .unwrap();
-    std::fs::write(
-        shallow_path.join("package-lock.json"),
-        npm_lock_v3(&CLEAN[..2]),
-    )
-    .unwrap();
+    write_project(&shallow_path, &CLEAN[..2]);
     lockgate_in(&repo, &server, &shallow, &[]).assert_code(0);
     git_in(
         &repo,
@@ -804,16 +756,7 @@ fn a_shallow_clone_checks_what_it_pushes() {
     .assert_success();
 
     // A commit that adds malware is refused.
-    std::fs::write(
-        shallow_path.join("package.json"),
-        package_json_matching(&[CLEAN[0], CLEAN[1], MALWARE]),
-    )
-    .unwrap();
-    std::fs::write(
-        shallow_path.join("package-lock.json"),
-        npm_lock_v3(&[CLEAN[0], CLEAN[1], MALWARE]),
-    )
-    .unwrap();
+    write_project(&shallow_path, &[CLEAN[0], CLEAN[1], MALWARE]);
     git_in(&repo, &shallow, &["commit", "-q", "-a", "-m", "add debug"]);
     let bad = rev_parse(&repo, &shallow, "HEAD");
     pre_push(
