@@ -7,6 +7,7 @@ use crate::staged::run;
 use crate::support::{npm_lock_v3, package_json_matching, OsvServer, Run, TestRepo};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+
 /// What git's pre-push input says of a ref the remote does not have.
 const ZERO: &str = "0000000000000000000000000000000000000000";
 
@@ -63,7 +64,7 @@ fn clean_start() -> (OsvServer, TestRepo, git2::Oid) {
     (server, repo, start)
 }
 
-/// A repository with one commit holding an npm project locking `packages`, cloned bare beside
+/// Commits an npm project locking `packages` in `web/`, then clones the repository bare beside
 /// it as `bare.git`; returns the bare repository's folder relative to the worktree.
 fn bare_clone_of_project(repo: &TestRepo, packages: &[(&str, &str)]) -> String {
     repo.stage_npm_project("web", packages);
@@ -146,7 +147,7 @@ fn bare_repository_all_reads_heads_tree() {
     lockgate_in(&repo, &server, &bare, &["--all"])
         .assert_code(1)
         .assert_stderr_contains("web/package-lock.json: debug@4.4.2 is MALWARE")
-        .assert_stderr_contains("HEAD");
+        .assert_stderr_contains("a bare repository has no index: read the lockfiles of HEAD");
 }
 
 #[test]
@@ -324,6 +325,7 @@ fn stage_symlink(repo: &TestRepo, path: &str, target: &str) {
     git_in(repo, ".", &["add", path]);
 }
 
+/// A blocked run whose JSON report has a `lockfile-not-a-file` problem at `path` saying `what`.
 #[track_caller]
 fn assert_not_a_file(run: &Run, path: &str, what: &str) {
     run.assert_code(1);
