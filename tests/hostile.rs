@@ -2,31 +2,8 @@
 //! the check, answers from a misbehaving OSV, and a run that must end in time. Each test is a
 //! case of the fault matrix in RELIABILITY.md.
 
-use crate::support::repo::LOCKGATE_BIN;
 use crate::support::{package_json_matching, Fault, OsvServer, Run, TestRepo};
 use std::time::{Duration, Instant};
-
-/// Address space a hostile-input run may use: a YAML bomb that expanded would need gigabytes.
-const MEMORY_LIMIT: &str = "--as=1073741824";
-
-/// Runs the compiled binary in `repo` with its address space limited by `prlimit`, and checks
-/// that it ended by itself within `seconds`.
-fn lockgate_limited(repo: &TestRepo, args: &[&str], seconds: u64) -> Run {
-    let mut all = vec![MEMORY_LIMIT, LOCKGATE_BIN];
-    all.extend_from_slice(args);
-    let started = Instant::now();
-    let run = repo
-        .program_command("prlimit", &all)
-        .timeout(Duration::from_secs(seconds * 4))
-        .run();
-    assert!(
-        started.elapsed() < Duration::from_secs(seconds),
-        "took {:?}\n{}",
-        started.elapsed(),
-        run.output()
-    );
-    run
-}
 
 /// Nine levels of nine aliases each: 9^9 copies of the innermost list once expanded.
 fn yaml_bomb(indent: &str) -> String {
@@ -51,7 +28,7 @@ fn yaml_alias_bomb_in_pnpm_lock_is_refused_fast_and_small() {
     assert!(lock.len() < 1024, "the bomb is {} bytes", lock.len());
     repo.write_and_stage("package.json", r#"{"name": "bomb", "version": "1.0.0"}"#)
         .write_and_stage("pnpm-lock.yaml", &lock);
-    let run = lockgate_limited(&repo, &["--osv-url", &server.url()], 1);
+    let run = repo.lockgate_limited(&["--osv-url", &server.url()], 1);
     run.assert_code(2)
         .assert_stderr_contains("pnpm-lock.yaml:7:")
         .assert_stderr_contains("YAML aliases");
@@ -73,7 +50,7 @@ fn yaml_alias_bomb_in_berry_yarn_lock_is_refused_fast_and_small() {
     for args in [&[][..], &["--all"][..]] {
         let mut all = vec!["--osv-url", url.as_str()];
         all.extend_from_slice(args);
-        let run = lockgate_limited(&repo, &all, 1);
+        let run = repo.lockgate_limited(&all, 1);
         run.assert_code(2)
             .assert_stderr_contains("yarn.lock:8:")
             .assert_stderr_contains("YAML aliases");
@@ -106,7 +83,7 @@ fn deeply_nested_lockfiles_are_refused_not_overflowed() {
         ("uv.lock", deep_toml),
     ] {
         repo.write_and_stage(path, &text);
-        let run = lockgate_limited(&repo, &["--osv-url", &server.url()], 2);
+        let run = repo.lockgate_limited(&["--osv-url", &server.url()], 2);
         run.assert_code(2).assert_stderr_contains(path);
         repo.remove_and_stage(path);
     }
@@ -119,7 +96,8 @@ fn the_memory_limit_leaves_room_for_an_ordinary_run() {
     let repo = TestRepo::new();
     let packages = [("left-pad", "1.3.0")];
     repo.stage_npm_project("", &packages);
-    lockgate_limited(&repo, &["--osv-url", &server.url()], 5).assert_code(0);
+    repo.lockgate_limited(&["--osv-url", &server.url()], 5)
+        .assert_code(0);
 }
 
 /// Runs the binary against `server`, with the JSON report.
@@ -380,7 +358,7 @@ fn a_diamond_of_requirements_includes_costs_one_read_per_file() {
         };
         repo.write_and_stage(&format!("requirements/f{level}.txt"), text);
     }
-    let run = lockgate_limited(&repo, &["--osv-url", &server.url(), "--format", "json"], 3);
+    let run = repo.lockgate_limited(&["--osv-url", &server.url(), "--format", "json"], 3);
     run.assert_code(1);
     // Each of the fifteen files is a requirements file that, with its includes, locks it.
     assert_eq!(

@@ -7,6 +7,7 @@
 pub mod export;
 pub mod lockfiles;
 pub mod osv_server;
+pub mod raw_http;
 pub mod repo;
 
 pub use lockfiles::{npm_lock_v1, npm_lock_v2, npm_lock_v3, package_json, package_json_matching};
