@@ -1,0 +1,400 @@
+//! Faults end to end (issue 13): a misbehaving network and OSV stand-in, hostile records, a
+//! hostile or interrupted export for `lockgate db update`, and runs at once. Whatever happens,
+//! lockgate ends in time, within its memory, and never allows silently: it blocks, or says it
+//! could not check. Each test is a case of the fault matrix in RELIABILITY.md.
+
+use crate::support::raw_http::{head, response, Answer, RawServer};
+use crate::support::{npm_lock_v3, package_json_matching, OsvServer, Run, TestRepo};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// debug@4.4.2 is MAL-2025-46974 in ../shared/data/osv.
+const MALWARE: (&str, &str) = ("debug", "4.4.2");
+const MALWARE_ID: &str = "MAL-2025-46974";
+/// No record names it.
+const CLEAN: (&str, &str) = ("left-pad", "1.3.0");
+/// Past OSV's largest batch answer (32 MiB) and largest record (4 MiB).
+const OVER_BATCH_LIMIT: usize = 40 * 1024 * 1024;
+const OVER_RECORD_LIMIT: usize = 5 * 1024 * 1024;
+
+fn project(packages: &[(&str, &str)]) -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write_and_stage("package.json", package_json_matching(packages))
+        .write_and_stage("package-lock.json", npm_lock_v3(packages));
+    repo
+}
+
+/// A JSON answer of 200.
+fn json_answer(value: &Value) -> Answer {
+    Answer::Bytes(response(
+        "200 OK",
+        &[("content-type", "application/json")],
+        value.to_string().as_bytes(),
+    ))
+}
+
+/// The querybatch answer for one package: the records `ids`.
+fn naming(ids: &[&str]) -> Value {
+    let vulns: Vec<Value> = ids.iter().map(|id| json!({ "id": id })).collect();
+    json!({ "results": [{ "vulns": vulns }] })
+}
+
+/// An OSV stand-in: `batch` answers each querybatch, `record` each `GET /v1/vulns/{id}`.
+fn stand_in(
+    batch: impl Fn() -> Answer + Send + Sync + 'static,
+    record: impl Fn() -> Answer + Send + Sync + 'static,
+) -> RawServer {
+    RawServer::start(move |_, target| {
+        if target.starts_with("/v1/querybatch") {
+            batch()
+        } else {
+            record()
+        }
+    })
+}
+
+/// A check of the staged changes against `url`, with the JSON report, no cache and no retries,
+/// in a run limited to 1 GiB of address space that must end within `seconds`.
+fn check(repo: &TestRepo, url: &str, extra: &[&str], seconds: u64) -> Run {
+    let mut args = vec![
+        "--osv-url",
+        url,
+        "--format",
+        "json",
+        "--no-cache",
+        "--retries",
+        "0",
+    ];
+    args.extend_from_slice(extra);
+    repo.lockgate_limited(&args, seconds)
+}
+
+/// The outcome of an OSV that could not be asked: exit 2 with the problem said, and allowed
+/// with a warning when failing open.
+#[track_caller]
+fn assert_could_not_check(repo: &TestRepo, url: &str, extra: &[&str], seconds: u64, case: &str) {
+    let run = check(repo, url, extra, seconds);
+    run.assert_code(2);
+    assert_eq!(run.stdout_json()["blocked"], true, "{case}");
+    assert!(
+        run.problem_kinds()
+            .contains(&"advisory-source-unavailable".to_string()),
+        "{case}: {}",
+        run.output()
+    );
+    let mut open = vec!["--fail-open"];
+    open.extend_from_slice(extra);
+    let run = check(repo, url, &open, seconds);
+    run.assert_code(0);
+    let problem = &run.stdout_json()["problems"][0];
+    assert_eq!(problem["kind"], "advisory-source-unavailable", "{case}");
+    assert_eq!(problem["blocking"], false, "{case}");
+}
+
+/// The outcome of a record that could not be read after the batch answer named malware: the
+/// package blocks as malware, failing open or not, and the report says the record was unread.
+#[track_caller]
+fn assert_blocks_unread(repo: &TestRepo, url: &str, extra: &[&str], seconds: u64, case: &str) {
+    for policy in [&[][..], &["--fail-open"][..]] {
+        let mut args = policy.to_vec();
+        args.extend_from_slice(extra);
+        let run = check(repo, url, &args, seconds);
+        run.assert_code(1);
+        assert_eq!(
+            run.findings(),
+            [format!("{MALWARE_ID} debug@4.4.2")],
+            "{case}"
+        );
+        let finding = &run.stdout_json()["findings"][0];
+        assert_eq!(finding["blocking"], true, "{case}");
+        assert_eq!(
+            finding["record_unavailable"],
+            true,
+            "{case}: {}",
+            run.output()
+        );
+    }
+}
+
+/// Gzip of `data` as one gzip member (RFC 1952), from the zip crate's deflate.
+fn gzip_member(data: &[u8]) -> Vec<u8> {
+    use std::io::{Read as _, Write as _};
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("member", options).unwrap();
+    zip.write_all(data).unwrap();
+    let bytes = zip.finish().unwrap().into_inner();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut entry = archive.by_index_raw(0).unwrap();
+    let (crc, size) = (entry.crc32(), entry.size() as u32);
+    let mut member = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    entry.read_to_end(&mut member).unwrap();
+    member.extend_from_slice(&crc.to_le_bytes());
+    member.extend_from_slice(&size.to_le_bytes());
+    member
+}
+
+/// A gzip answer of a few MB that inflates to 4 GiB: `json`, then 4,096 members of 1 MiB of
+/// spaces each (a gzip body may hold many members, and trailing spaces are valid JSON, so
+/// only a size limit on the inflated body stops it).
+fn gzip_bomb(json: &Value) -> Answer {
+    let mut head = head(
+        "200 OK",
+        &[
+            ("content-type", "application/json"),
+            ("content-encoding", "gzip"),
+        ],
+        None,
+    );
+    head.extend_from_slice(&gzip_member(json.to_string().as_bytes()));
+    Answer::Repeat {
+        head,
+        body: gzip_member(&vec![b' '; 1024 * 1024]),
+        times: 4096,
+    }
+}
+
+/// `json` then `padding` spaces, made on the fly; with a `content-length` or, when `announced`
+/// is false, delimited by the end of the connection.
+fn padded(json: &Value, padding: usize, announced: bool) -> Answer {
+    let text = json.to_string();
+    let piece = vec![b' '; 64 * 1024];
+    let times = padding / piece.len();
+    let length = announced.then_some((text.len() + times * piece.len()) as u64);
+    let mut head = head("200 OK", &[("content-type", "application/json")], length);
+    head.extend_from_slice(text.as_bytes());
+    Answer::Repeat {
+        head,
+        body: piece,
+        times,
+    }
+}
+
+/// A record for debug@4.4.2 with `id`.
+fn record_of(id: &str) -> Value {
+    json!({
+        "id": id, "modified": "2025-09-08T00:00:00Z",
+        "summary": "Malicious code in debug (npm)",
+        "affected": [{"package": {"ecosystem": "npm", "name": "debug"}, "versions": ["4.4.2"]}]
+    })
+}
+
+/// What a misbehaving server can do to one answer; `Fn` so each request gets a fresh one.
+type Fault = (&'static str, Box<dyn Fn() -> Answer + Send + Sync>);
+
+/// Transport faults, the same for both endpoints.
+fn transport_faults(valid: Value) -> Vec<Fault> {
+    let text = valid.to_string();
+    let short = text.clone();
+    vec![
+        ("closed without an answer", Box::new(|| Answer::Close)),
+        (
+            "headers cut short",
+            Box::new(|| Answer::Bytes(b"HTTP/1.1 200 OK\r\ncontent-le".to_vec())),
+        ),
+        (
+            "body shorter than its content-length",
+            Box::new(move || {
+                let mut bytes = head("200 OK", &[], Some(short.len() as u64 + 1000));
+                bytes.extend_from_slice(short.as_bytes());
+                Answer::Bytes(bytes)
+            }),
+        ),
+        (
+            "200 with HTML",
+            Box::new(|| {
+                Answer::Bytes(response(
+                    "200 OK",
+                    &[("content-type", "text/html")],
+                    b"<html>captive portal</html>",
+                ))
+            }),
+        ),
+        (
+            "not HTTP at all",
+            Box::new(|| Answer::Bytes(b"SSH-2.0-OpenSSH_9.6\r\n".to_vec())),
+        ),
+        ("oversized, announced", {
+            let valid = valid.clone();
+            Box::new(move || padded(&valid, OVER_BATCH_LIMIT, true))
+        }),
+        ("oversized, until the connection ends", {
+            let valid = valid.clone();
+            Box::new(move || padded(&valid, OVER_BATCH_LIMIT, false))
+        }),
+        ("gzip bomb", Box::new(move || gzip_bomb(&valid))),
+    ]
+}
+
+#[test]
+fn batch_answers_that_break_off_or_overflow_cannot_allow() {
+    let repo = project(&[CLEAN]);
+    for (case, fault) in transport_faults(json!({ "results": [{}] })) {
+        let server = stand_in(fault, || Answer::Close);
+        assert_could_not_check(&repo, &server.url(), &[], 4, case);
+    }
+}
+
+#[test]
+fn batch_answers_of_the_wrong_shape_cannot_allow() {
+    let repo = project(&[CLEAN]);
+    for (case, body) in [
+        ("no results", json!({})),
+        ("null results", json!({ "results": null })),
+        ("more results than queries", json!({ "results": [{}, {}] })),
+        (
+            "vulns not a list",
+            json!({ "results": [{ "vulns": { "id": MALWARE_ID } }] }),
+        ),
+        (
+            "an id that is not a string",
+            json!({ "results": [{ "vulns": [{ "id": 7 }] }] }),
+        ),
+        ("a list", json!([{ "vulns": [] }])),
+    ] {
+        let server = stand_in(move || json_answer(&body), || Answer::Close);
+        assert_could_not_check(&repo, &server.url(), &[], 2, case);
+    }
+}
+
+#[test]
+fn record_answers_that_break_off_overflow_or_lie_block_named_malware() {
+    let repo = project(&[MALWARE]);
+    let mut faults = transport_faults(record_of(MALWARE_ID));
+    faults.extend::<Vec<Fault>>(vec![
+        (
+            "oversized record",
+            Box::new(|| padded(&record_of(MALWARE_ID), OVER_RECORD_LIMIT, true)),
+        ),
+        (
+            "another record than asked for",
+            Box::new(|| json_answer(&record_of("MAL-2025-1"))),
+        ),
+        (
+            "a record of the wrong shape",
+            Box::new(|| json_answer(&json!({ "id": MALWARE_ID, "affected": {"x": 1} }))),
+        ),
+        (
+            "404 for a record the batch named",
+            Box::new(|| Answer::Bytes(response("404 Not Found", &[], b"{}"))),
+        ),
+    ]);
+    for (case, fault) in faults {
+        let server = stand_in(move || json_answer(&naming(&[MALWARE_ID])), fault);
+        assert_blocks_unread(&repo, &server.url(), &[], 4, case);
+    }
+}
+
+#[test]
+fn a_server_that_never_answers_is_given_up_on_in_time() {
+    let repo = project(&[CLEAN]);
+    let silent = stand_in(|| Answer::Silence, || Answer::Silence);
+    // The request's own timeout.
+    let started = Instant::now();
+    assert_could_not_check(&repo, &silent.url(), &["--timeout", "1"], 3, "timeout");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // The run's deadline, with retries and the default 20 s timeout.
+    let url = silent.url();
+    let run = repo.lockgate_limited(
+        &[
+            "--osv-url",
+            &url,
+            "--no-cache",
+            "--retries",
+            "5",
+            "--deadline",
+            "1",
+        ],
+        3,
+    );
+    run.assert_code(2).assert_stderr_contains("deadline of 1 s");
+
+    // A record that never comes: named malware still blocks.
+    let repo = project(&[MALWARE]);
+    let server = stand_in(|| json_answer(&naming(&[MALWARE_ID])), || Answer::Silence);
+    assert_blocks_unread(
+        &repo,
+        &server.url(),
+        &["--timeout", "1"],
+        3,
+        "record timeout",
+    );
+}
+
+#[test]
+fn too_many_requests_with_a_huge_retry_after_is_capped() {
+    let repo = project(&[CLEAN]);
+    let server = stand_in(
+        || {
+            Answer::Bytes(response(
+                "429 Too Many Requests",
+                &[("retry-after", "999999999")],
+                b"{}",
+            ))
+        },
+        || Answer::Close,
+    );
+    let url = server.url();
+    // One retry, after the capped pause (5 s), not after 31 years.
+    let started = Instant::now();
+    let run = repo.lockgate_limited(&["--osv-url", &url, "--no-cache", "--retries", "1"], 8);
+    run.assert_code(2).assert_stderr_contains("HTTP 429");
+    assert!(started.elapsed() >= Duration::from_secs(4));
+    assert_eq!(server.requests().len(), 2);
+    // A deadline shorter than the pause ends the run at once.
+    let started = Instant::now();
+    repo.lockgate_limited(
+        &[
+            "--osv-url",
+            &url,
+            "--no-cache",
+            "--retries",
+            "1",
+            "--deadline",
+            "2",
+        ],
+        2,
+    )
+    .assert_code(2)
+    .assert_stderr_contains("deadline of 2 s");
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn a_redirect_to_another_host_is_not_followed() {
+    // A real OSV stand-in that would answer, and a server that sends every request there.
+    let elsewhere = OsvServer::start();
+    let target = elsewhere.url();
+    for status in [
+        "301 Moved Permanently",
+        "302 Found",
+        "307 Temporary Redirect",
+    ] {
+        let (batch_target, record_target) = (target.clone(), target.clone());
+        let clean = project(&[CLEAN]);
+        let server = stand_in(
+            move || {
+                let location = format!("{batch_target}/v1/querybatch");
+                Answer::Bytes(response(status, &[("location", &location)], b""))
+            },
+            || Answer::Close,
+        );
+        assert_could_not_check(&clean, &server.url(), &[], 2, status);
+        clean
+            .lockgate(&["--osv-url", &server.url(), "--no-cache"])
+            .assert_code(2)
+            .assert_stderr_contains("/v1/querybatch, not followed");
+        let repo = project(&[MALWARE]);
+        let server = stand_in(
+            || json_answer(&naming(&[MALWARE_ID])),
+            move || {
+                let location = format!("{record_target}/v1/vulns/{MALWARE_ID}");
+                Answer::Bytes(response(status, &[("location", &location)], b""))
+            },
+        );
+        assert_blocks_unread(&repo, &server.url(), &[], 2, status);
+    }
+    // Neither the packages nor the record ids reached the other host.
+    assert_eq!(elsewhere.request_count(), 0);
+}
