@@ -8,6 +8,15 @@ use crate::sanitize::clean;
 use serde::Serialize;
 use std::fmt::Write as _;
 
+/// Characters kept of one string of an OSV record (summary, alias, fixed version): a record
+/// may be 4 MiB of one string, which is no report line.
+const MAX_FIELD_CHARS: usize = 300;
+
+/// `text` cleaned of terminal controls and cut to [`MAX_FIELD_CHARS`].
+fn clip(text: &str) -> String {
+    clean(text).chars().take(MAX_FIELD_CHARS).collect()
+}
+
 /// Version of the JSON report; fields may be added, never renamed.
 pub const JSON_VERSION: u32 = 1;
 
@@ -78,14 +87,10 @@ impl Finding {
             .unwrap_or("(no summary)");
         Finding {
             id: clean(&advisory.id).into_owned(),
-            aliases: advisory
-                .aliases
-                .iter()
-                .map(|alias| clean(alias).into_owned())
-                .collect(),
+            aliases: advisory.aliases.iter().map(|alias| clip(alias)).collect(),
             malicious: advisory.is_malicious(),
             blocking,
-            summary: clean(summary).chars().take(300).collect(),
+            summary: clip(summary),
             package: Package::new(
                 package.ecosystem,
                 clean(&package.name).into_owned(),
@@ -95,7 +100,7 @@ impl Finding {
             fixed: advisory
                 .fixed_versions(package.ecosystem.as_osv(), &package.name)
                 .iter()
-                .map(|version| clean(version).into_owned())
+                .map(|version| clip(version))
                 .collect(),
             severity: crate::severity::of(advisory, package),
             ignored: false,

@@ -398,3 +398,260 @@ fn a_redirect_to_another_host_is_not_followed() {
     // Neither the packages nor the record ids reached the other host.
     assert_eq!(elsewhere.request_count(), 0);
 }
+
+/// An OSV stand-in that names `ids` for every package asked about and serves `records` by id.
+fn serving(ids: &'static [&'static str], records: Vec<(String, Vec<u8>)>) -> RawServer {
+    RawServer::start(move |_, target| {
+        if target.starts_with("/v1/querybatch") {
+            return json_answer(&naming(ids));
+        }
+        let asked = target.strip_prefix("/v1/vulns/").unwrap_or_default();
+        match records.iter().find(|(id, _)| id == asked) {
+            Some((_, body)) => Answer::Bytes(response(
+                "200 OK",
+                &[("content-type", "application/json")],
+                body,
+            )),
+            None => Answer::Bytes(response("404 Not Found", &[], b"{}")),
+        }
+    })
+}
+
+/// `value` with `"nested": [[[…1…]]]` `depth` levels deep, as text (serde_json's `Value`
+/// would itself recurse that deep).
+fn deeply_nested(value: &Value, depth: usize) -> Vec<u8> {
+    let text = value.to_string();
+    let open = text.strip_suffix('}').expect("an object");
+    format!(
+        "{open},\"nested\":{}1{}}}",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    )
+    .into_bytes()
+}
+
+#[test]
+fn deeply_nested_answers_are_refused_or_skipped_never_overflowed() {
+    // 100,000 levels: in a field lockgate does not read, skipped without recursion; in one it
+    // keeps (`database_specific`), refused at serde_json's 128 levels. Either way no overflow.
+    let repo = project(&[MALWARE]);
+    let skipped = deeply_nested(&record_of(MALWARE_ID), 100_000);
+    let server = serving(&[MALWARE_ID], vec![(MALWARE_ID.to_string(), skipped)]);
+    let run = check(&repo, &server.url(), &[], 3);
+    run.assert_code(1);
+    assert_eq!(run.findings(), [format!("{MALWARE_ID} debug@4.4.2")]);
+    assert_eq!(
+        run.stdout_json()["findings"][0]["record_unavailable"],
+        false
+    );
+
+    let mut record = record_of(MALWARE_ID);
+    record["database_specific"] = json!({});
+    let text = record.to_string().replace(
+        "\"database_specific\":{}",
+        &format!(
+            "\"database_specific\":{}1{}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        ),
+    );
+    let server = serving(
+        &[MALWARE_ID],
+        vec![(MALWARE_ID.to_string(), text.into_bytes())],
+    );
+    assert_blocks_unread(&repo, &server.url(), &[], 3, "nested database_specific");
+
+    let repo = project(&[CLEAN]);
+    let batch = deeply_nested(&json!({ "results": [{}] }), 100_000);
+    let server = stand_in(
+        move || {
+            Answer::Bytes(response(
+                "200 OK",
+                &[("content-type", "application/json")],
+                &batch,
+            ))
+        },
+        || Answer::Close,
+    );
+    check(&repo, &server.url(), &[], 3).assert_code(0);
+    let batch = format!(
+        "{{\"results\": {}{{}}{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let server = stand_in(
+        move || Answer::Bytes(response("200 OK", &[], batch.as_bytes())),
+        || Answer::Close,
+    );
+    assert_could_not_check(&repo, &server.url(), &[], 3, "nested results");
+}
+
+#[test]
+fn ids_that_could_escape_the_url_are_never_asked_for() {
+    for id in [
+        "../../../../etc/passwd",
+        "MAL-1/../../v1/querybatch",
+        "..",
+        "MAL-1?x=1",
+        "MAL-1#x",
+        "%2e%2e%2fMAL-1",
+        "MAL-1\r\nHost: elsewhere.example.test",
+        "MAL-\u{1b}[2J1",
+        "",
+    ] {
+        let repo = project(&[MALWARE]);
+        let server = stand_in(move || json_answer(&naming(&[id])), || Answer::Close);
+        let run = check(&repo, &server.url(), &["--fail-open"], 2);
+        // The id is refused before it reaches a URL; the package blocks as unread.
+        run.assert_code(1);
+        let finding = &run.stdout_json()["findings"][0];
+        assert_eq!(finding["record_unavailable"], true, "{id:?}");
+        assert_eq!(finding["blocking"], true, "{id:?}");
+        assert_eq!(server.requests(), ["POST /v1/querybatch"], "{id:?}");
+        let text = repo.lockgate(&["--osv-url", &server.url(), "--no-cache", "--retries", "0"]);
+        text.assert_code(1)
+            .assert_stderr_contains("is not an OSV id");
+        assert_clean(&text.stderr);
+    }
+}
+
+/// Panics unless `text` is free of terminal controls: ESC, BEL, C1 controls, bidi overrides.
+#[track_caller]
+fn assert_clean(text: &str) {
+    let bad = text.chars().find(|&c| {
+        (c.is_control() && c != '\n')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    });
+    assert!(bad.is_none(), "{bad:?} in {text:?}");
+    for escaped in ["\\u001b", "\\u0007", "\\u009b", "\\u202e", "\\u2066"] {
+        assert!(
+            !text.to_lowercase().contains(escaped),
+            "{escaped} in {text}"
+        );
+    }
+}
+
+/// Escapes, controls and bidi overrides, the way an attacker would mix them into a field.
+const TRAP: &str = "\u{1b}[2J\u{1b}]0;owned\u{7}\u{9b}31m\u{202e}\r\n\tx\u{1b}[0m";
+
+#[test]
+fn escape_sequences_in_every_printed_field_are_stripped() {
+    // The package name comes from the lockfile; id, aliases, summary, details and fixed
+    // versions from OSV.
+    let name = format!("trap{TRAP}");
+    let repo = project(&[(&name, "1.0.0")]);
+    let malware = json!({
+        "id": "MAL-2099-0001", "modified": "2025-09-09T00:00:00Z",
+        "aliases": [format!("GHSA-{TRAP}"), format!("MAL-2099-0001{TRAP}")],
+        "summary": format!("Malicious {TRAP} code"),
+        "affected": [{"package": {"ecosystem": "npm", "name": name}, "versions": ["1.0.0"]}]
+    });
+    let vulnerability = json!({
+        "id": "GHSA-2099-0002", "modified": "2025-09-09T00:00:00Z",
+        "details": format!("Details {TRAP} here"),
+        "affected": [{"package": {"ecosystem": "npm", "name": name},
+                      "ranges": [{"type": "SEMVER", "events": [
+                          {"introduced": "0"}, {"fixed": format!("1.0.1{TRAP}")}]}]}]
+    });
+    let server = serving(
+        &["MAL-2099-0001", "GHSA-2099-0002"],
+        vec![
+            ("MAL-2099-0001".into(), malware.to_string().into_bytes()),
+            (
+                "GHSA-2099-0002".into(),
+                vulnerability.to_string().into_bytes(),
+            ),
+        ],
+    );
+    let url = server.url();
+    let text = repo.lockgate(&["--osv-url", &url, "--no-cache"]);
+    text.assert_code(1)
+        .assert_stderr_contains("Malicious")
+        .assert_stderr_contains("Details")
+        .assert_stderr_contains("fixed in 1.0.1");
+    assert_clean(&text.stderr);
+    for format in ["json", "sarif"] {
+        let run = repo.lockgate(&["--osv-url", &url, "--no-cache", "--format", format]);
+        run.assert_code(1);
+        assert_clean(&run.stdout);
+        assert_clean(&run.stderr);
+    }
+}
+
+#[test]
+fn giant_strings_in_a_record_are_cut_before_they_are_printed() {
+    // A record just under the 4 MiB limit, made of three 1 MiB strings.
+    let giant = "A".repeat(1024 * 1024);
+    let record = json!({
+        "id": MALWARE_ID, "modified": "2025-09-09T00:00:00Z",
+        "aliases": [format!("GHSA-{giant}")],
+        "summary": giant,
+        "affected": [{"package": {"ecosystem": "npm", "name": "debug"}, "versions": ["4.4.2"],
+                      "ranges": [{"type": "SEMVER", "events": [
+                          {"introduced": "0"}, {"fixed": format!("9.{giant}")}]}]}]
+    });
+    let repo = project(&[MALWARE]);
+    let server = serving(
+        &[MALWARE_ID],
+        vec![(MALWARE_ID.to_string(), record.to_string().into_bytes())],
+    );
+    let url = server.url();
+    for format in ["text", "json", "sarif"] {
+        let run = repo.lockgate_limited(&["--osv-url", &url, "--no-cache", "--format", format], 3);
+        run.assert_code(1);
+        let printed = run.stdout.len() + run.stderr.len();
+        assert!(printed < 64 * 1024, "{format}: {printed} bytes printed");
+    }
+}
+
+#[test]
+fn records_with_nonsense_ranges_or_other_ecosystems_still_block_what_osv_named() {
+    // OSV named these records for debug@4.4.2; whatever their ranges say, lockgate does not
+    // second-guess the answer into a silent allow, and nothing it cannot read crashes it.
+    let affected = json!([
+        {"package": {"ecosystem": "npm", "name": "debug"},
+         "ranges": [
+             {"type": "SEMVER", "events": [{"introduced": "not a version"}, {"fixed": "∞"}]},
+             {"type": "QUANTUM", "events": [{"entangled": "4.4.2"}]},
+             {"type": "ECOSYSTEM", "events": []},
+             {"type": "GIT", "repo": "https://git.example.test/x", "events": [{"introduced": "0"}]}
+         ],
+         "versions": ["", "4.4.2 ", "*"]},
+        {"package": {"ecosystem": "PyPI", "name": "debug"}, "versions": ["4.4.2"]},
+        {"package": {"ecosystem": "Kernel", "name": "debug"}},
+        {"ranges": [{"type": "SEMVER", "events": [{"limit": "*"}]}]},
+        {}
+    ]);
+    let malware = json!({"id": MALWARE_ID, "modified": "2025-09-09T00:00:00Z",
+                         "affected": affected.clone()});
+    let repo = project(&[MALWARE]);
+    let server = serving(
+        &[MALWARE_ID],
+        vec![(MALWARE_ID.to_string(), malware.to_string().into_bytes())],
+    );
+    let run = check(&repo, &server.url(), &[], 3);
+    run.assert_code(1);
+    assert_eq!(run.findings(), [format!("{MALWARE_ID} debug@4.4.2")]);
+    assert_eq!(
+        run.stdout_json()["findings"][0]["record_unavailable"],
+        false
+    );
+
+    // An ordinary advisory of that shape is reported, and blocks with --fail-on-vuln.
+    let advisory = json!({"id": "GHSA-2099-0003", "modified": "2025-09-09T00:00:00Z",
+                          "affected": affected,
+                          "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/garbage"},
+                                       {"type": "CVSS_V9", "score": 7}]});
+    let server = serving(
+        &["GHSA-2099-0003"],
+        vec![("GHSA-2099-0003".into(), advisory.to_string().into_bytes())],
+    );
+    let run = check(&repo, &server.url(), &[], 3);
+    assert_eq!(
+        run.findings(),
+        ["GHSA-2099-0003 debug@4.4.2"],
+        "{}",
+        run.output()
+    );
+    check(&repo, &server.url(), &["--fail-on-vuln"], 3).assert_code(1);
+}
