@@ -3,6 +3,7 @@
 //! lockgate ends in time, within its memory, and never allows silently: it blocks, or says it
 //! could not check. Each test is a case of the fault matrix in RELIABILITY.md.
 
+use crate::support::export::{shared_records, Export, ExportServer};
 use crate::support::raw_http::{head, response, Answer, RawServer};
 use crate::support::{npm_lock_v3, package_json_matching, OsvServer, Run, TestRepo};
 use serde_json::{json, Value};
@@ -654,4 +655,366 @@ fn records_with_nonsense_ranges_or_other_ecosystems_still_block_what_osv_named()
         run.output()
     );
     check(&repo, &server.url(), &["--fail-on-vuln"], 3).assert_code(1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The offline database: a hostile or broken export, and updates that are killed or run at once.
+
+/// The real npm malware records: debug@4.4.2 among them.
+fn npm_malware() -> Vec<Value> {
+    shared_records(&["malicious/npm"])
+}
+
+/// `lockgate db update --ecosystem npm` from `url`, no retries, within `seconds` and 1 GiB.
+fn db_update(repo: &TestRepo, url: &str, seconds: u64) -> Run {
+    repo.lockgate_limited(
+        &[
+            "db",
+            "update",
+            "--ecosystem",
+            "npm",
+            "--retries",
+            "0",
+            "--export-url",
+            url,
+        ],
+        seconds,
+    )
+}
+
+/// The npm database folder of `repo`'s cache.
+fn db_folder(repo: &TestRepo) -> std::path::PathBuf {
+    repo.home().join(".cache/lockgate/db/npm")
+}
+
+/// Panics unless an offline check of debug@4.4.2 blocks it: the database is whole and in use.
+#[track_caller]
+fn assert_database_blocks_malware(repo: &TestRepo) {
+    let run = repo.lockgate(&["--offline", "--format", "json"]);
+    run.assert_code(1);
+    assert_eq!(run.findings(), [format!("{MALWARE_ID} debug@4.4.2")]);
+}
+
+/// The names in the database folder that an update leaves only when interrupted.
+fn leftovers(repo: &TestRepo) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(db_folder(repo))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| {
+            name.starts_with("tmp-") || name.starts_with("download-") || name.contains(".tmp-")
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// A repository staging debug@4.4.2 whose npm database was built from `export`.
+fn with_database(export: &Export) -> TestRepo {
+    let repo = project(&[MALWARE]);
+    db_update(&repo, &export.file_url(), 10).assert_success();
+    assert_database_blocks_malware(&repo);
+    repo
+}
+
+/// Every file and folder under `root`, recursively (bounded: test folders are small).
+fn all_paths(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut folders = vec![root.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() && !path.is_symlink() {
+                folders.push(path.clone());
+            }
+            found.push(path);
+            assert!(
+                found.len() < 100_000,
+                "too many files under {}",
+                root.display()
+            );
+        }
+    }
+    found
+}
+
+/// Writes a zip of `entries` (name, text) to `path` with the zip crate.
+fn write_zip(path: &std::path::Path, entries: &[(String, Vec<u8>)]) {
+    use std::io::Write as _;
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, text) in entries {
+        zip.start_file(name.as_str(), options).unwrap();
+        zip.write_all(text).unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+#[test]
+fn zip_entry_names_never_become_paths() {
+    let export = Export::new();
+    export.publish("npm", &npm_malware());
+    let repo = project(&[MALWARE]);
+    let absolute = repo.root().join("absolute-evil.json");
+    let debug = npm_malware()
+        .into_iter()
+        .find(|record| record["id"] == MALWARE_ID)
+        .unwrap();
+    let text = debug.to_string().into_bytes();
+    let outside = format!("/tmp/lockgate-faults-{}-evil.json", std::process::id());
+    let names = [
+        "../../evil.json".to_string(),
+        format!("../../../../../../../..{outside}"),
+        absolute.display().to_string(),
+        "..\\..\\evil.json".to_string(),
+        "npm/../../../evil.json".to_string(),
+        "./../evil.json".to_string(),
+    ];
+    let entries: Vec<(String, Vec<u8>)> = names.iter().map(|n| (n.clone(), text.clone())).collect();
+    write_zip(&export.path().join("npm/all.zip"), &entries);
+    for url in [export.file_url(), ExportServer::start(export.path()).url()] {
+        db_update(&repo, &url, 5).assert_success();
+        // The records were read for what they say, and nothing was written where they point.
+        assert_database_blocks_malware(&repo);
+        for path in all_paths(repo.root())
+            .iter()
+            .chain(&all_paths(export.path()))
+        {
+            let name = path.file_name().unwrap().to_string_lossy();
+            assert!(!name.contains("evil"), "{} was written", path.display());
+        }
+        assert!(!std::path::Path::new(&outside).exists());
+    }
+}
+
+/// Bits in deflate's order (RFC 1951 §3.1.1): values from the least significant bit, Huffman
+/// codes from the most significant.
+#[derive(Default)]
+struct Bits {
+    bytes: Vec<u8>,
+    pending: u64,
+    count: u32,
+}
+
+impl Bits {
+    fn value(&mut self, value: u64, count: u32) {
+        self.pending |= value << self.count;
+        self.count += count;
+        while self.count >= 8 {
+            self.bytes.push(self.pending as u8);
+            self.pending >>= 8;
+            self.count -= 8;
+        }
+    }
+
+    fn code(&mut self, code: u64, count: u32) {
+        let reversed = code.reverse_bits() >> (64 - count);
+        self.value(reversed, count);
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        if self.count > 0 {
+            self.bytes.push(self.pending as u8);
+        }
+        self.bytes
+    }
+}
+
+/// Deflate of `prefix` (ASCII) then `spaces` spaces, in one fixed-Huffman block: 13 bits per
+/// 258 spaces, so a gigabyte costs 6 MB and no time to make (zlib's deflate of that would take
+/// seconds).
+fn deflate_spaces(prefix: &[u8], spaces: usize) -> Vec<u8> {
+    let mut bits = Bits::default();
+    bits.value(1, 1); // the last block
+    bits.value(1, 2); // fixed Huffman codes
+    let literal = |bits: &mut Bits, byte: u8| {
+        assert!(byte < 144, "ASCII only");
+        bits.code(0x30 + u64::from(byte), 8);
+    };
+    for &byte in prefix {
+        literal(&mut bits, byte);
+    }
+    if spaces > 0 {
+        literal(&mut bits, b' ');
+        let rest = spaces - 1;
+        for _ in 0..rest / 258 {
+            bits.code(0b1100_0101, 8); // length 258 (symbol 285)
+            bits.code(0, 5); // distance 1
+        }
+        for _ in 0..rest % 258 {
+            literal(&mut bits, b' ');
+        }
+    }
+    bits.code(0, 7); // end of block
+    bits.finish()
+}
+
+/// CRC-32 (IEEE), as zip checks it.
+fn crc32(data: &[u8]) -> u32 {
+    let table: Vec<u32> = (0..256u32)
+        .map(|mut crc| {
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    0xEDB8_8320 ^ (crc >> 1)
+                } else {
+                    crc >> 1
+                };
+            }
+            crc
+        })
+        .collect();
+    !data.iter().fold(!0u32, |crc, &byte| {
+        table[((crc ^ u32::from(byte)) & 0xff) as usize] ^ (crc >> 8)
+    })
+}
+
+/// A zip written by hand: one deflated entry (`data`, inflating to `size` bytes with `crc`),
+/// listed in the central directory once per name of `names`, every listing pointing at that
+/// one entry (more than one name: overlapping entries, a "better zip bomb").
+fn zip_by_hand(data: &[u8], size: u32, crc: u32, names: &[String]) -> Vec<u8> {
+    fn fields(out: &mut Vec<u8>, values: &[(u32, usize)]) {
+        for &(value, width) in values {
+            out.extend_from_slice(&value.to_le_bytes()[..width]);
+        }
+    }
+    let compressed = u32::try_from(data.len()).unwrap();
+    let mut zip = Vec::new();
+    let first = names[0].as_bytes();
+    // Local header: signature, version, flags, deflate, time, date, crc, sizes, name, extra.
+    fields(
+        &mut zip,
+        &[
+            (0x0403_4b50, 4),
+            (20, 2),
+            (0, 2),
+            (8, 2),
+            (0, 2),
+            (0x21, 2),
+            (crc, 4),
+            (compressed, 4),
+            (size, 4),
+            (first.len() as u32, 2),
+            (0, 2),
+        ],
+    );
+    zip.extend_from_slice(first);
+    zip.extend_from_slice(data);
+    let directory = zip.len() as u32;
+    for name in names {
+        fields(
+            &mut zip,
+            &[
+                (0x0201_4b50, 4),
+                (20, 2),
+                (20, 2),
+                (0, 2),
+                (8, 2),
+                (0, 2),
+                (0x21, 2),
+                (crc, 4),
+                (compressed, 4),
+                (size, 4),
+                (name.len() as u32, 2),
+                (0, 2),
+                (0, 2),
+                (0, 2),
+                (0, 2),
+                (0, 4),
+                (0, 4),
+            ],
+        );
+        zip.extend_from_slice(name.as_bytes());
+    }
+    let directory_size = zip.len() as u32 - directory;
+    let count = names.len() as u32;
+    fields(
+        &mut zip,
+        &[
+            (0x0605_4b50, 4),
+            (0, 2),
+            (0, 2),
+            (count, 2),
+            (count, 2),
+            (directory_size, 4),
+            (directory, 4),
+            (0, 2),
+        ],
+    );
+    zip
+}
+
+#[test]
+fn the_hand_made_zip_reads_back() {
+    // The bombs below are only meaningful if their zip is right: a small one, read by the zip
+    // crate, inflates to what it says.
+    use std::io::Read as _;
+    let prefix = br#"{"id": "MAL-0"}"#;
+    let mut expected = prefix.to_vec();
+    expected.extend(std::iter::repeat_n(b' ', 1000));
+    let data = deflate_spaces(prefix, 1000);
+    let zip = zip_by_hand(
+        &data,
+        1015,
+        crc32(&expected),
+        &["a.json".into(), "b.json".into()],
+    );
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+    assert_eq!(archive.len(), 2);
+    for index in 0..2 {
+        let mut text = Vec::new();
+        archive
+            .by_index(index)
+            .unwrap()
+            .read_to_end(&mut text)
+            .unwrap();
+        assert_eq!(text, expected);
+    }
+}
+
+#[test]
+fn a_zip_entry_that_inflates_to_a_gigabyte_is_refused_in_time_and_memory() {
+    let export = Export::new();
+    export.publish("npm", &npm_malware());
+    let repo = with_database(&export);
+    let before = std::fs::read_to_string(db_folder(&repo).join("current")).unwrap();
+    // 1 GiB of spaces after the start of a record: valid JSON, were it read whole.
+    let gigabyte = 1 << 30;
+    let data = deflate_spaces(br#"{"id": "MAL-2099-1""#, gigabyte);
+    assert!(data.len() < 8 << 20, "the bomb is {} bytes", data.len());
+    let zip = zip_by_hand(&data, gigabyte as u32 + 19, 0, &["MAL-2099-1.json".into()]);
+    std::fs::write(export.path().join("npm/all.zip"), zip).unwrap();
+    export.remove_list("npm");
+    db_update(&repo, &export.file_url(), 3)
+        .assert_code(2)
+        .assert_stderr_contains("MAL-2099-1.json: larger than 4194304 bytes");
+    // The old database is still the one in use, and nothing of the attempt is left.
+    assert_eq!(
+        std::fs::read_to_string(db_folder(&repo).join("current")).unwrap(),
+        before
+    );
+    assert_database_blocks_malware(&repo);
+    assert_eq!(leftovers(&repo), Vec::<String>::new());
+}
+
+#[test]
+fn overlapping_zip_entries_are_refused_not_inflated_again_and_again() {
+    // 10,000 names for one entry of a record padded to just under 4 MiB: 40 GB to inflate and
+    // parse, from a 60 KB file.
+    let export = Export::new();
+    export.publish("npm", &npm_malware());
+    let repo = with_database(&export);
+    let record = json!({"id": "MAL-2099-2", "modified": "2025-01-01T00:00:00Z"}).to_string();
+    let padding = 4 * 1024 * 1024 - 4096;
+    let mut whole = record.clone().into_bytes();
+    whole.extend(std::iter::repeat_n(b' ', padding));
+    let data = deflate_spaces(record.as_bytes(), padding);
+    let names: Vec<String> = (0..10_000).map(|i| format!("MAL-2099-{i}.json")).collect();
+    let zip = zip_by_hand(&data, whole.len() as u32, crc32(&whole), &names);
+    std::fs::write(export.path().join("npm/all.zip"), zip).unwrap();
+    export.remove_list("npm");
+    db_update(&repo, &export.file_url(), 3)
+        .assert_code(2)
+        .assert_stderr_contains("overlap");
+    assert_database_blocks_malware(&repo);
+    assert_eq!(leftovers(&repo), Vec::<String>::new());
 }

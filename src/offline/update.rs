@@ -267,6 +267,16 @@ fn full(
         let where_ = source.describe(&relative);
         let mut archive = zip::ZipArchive::new(file)
             .map_err(|error| DbError::Export(format!("{where_}: not a zip archive: {error}")))?;
+        // Entries that share compressed data would inflate it once each: 60 KB of zip can be
+        // 40 GB to read. OSV's export never shares data between entries.
+        let overlapping = archive
+            .has_overlapping_files()
+            .map_err(|error| DbError::Export(format!("{where_}: not a zip archive: {error}")))?;
+        if overlapping {
+            return Err(DbError::Export(format!(
+                "{where_}: entries overlap (a zip bomb); refused"
+            )));
+        }
         let mut builder = Builder::new(base, ecosystem)?;
         let total = archive.len();
         let built = (|| {
