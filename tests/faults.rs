@@ -1018,3 +1018,122 @@ fn overlapping_zip_entries_are_refused_not_inflated_again_and_again() {
     assert_database_blocks_malware(&repo);
     assert_eq!(leftovers(&repo), Vec::<String>::new());
 }
+
+#[test]
+fn a_zip_of_many_entries_is_read_in_bounded_memory() {
+    // 20,000 entries that are not records (skipped) beside the real ones.
+    let export = Export::new();
+    export.publish("npm", &npm_malware());
+    let mut entries: Vec<(String, Vec<u8>)> = (0..20_000)
+        .map(|i| (format!("notes/{i}.txt"), Vec::new()))
+        .collect();
+    entries.extend(npm_malware().iter().map(|record| {
+        (
+            format!("{}.json", record["id"].as_str().unwrap()),
+            record.to_string().into_bytes(),
+        )
+    }));
+    write_zip(&export.path().join("npm/all.zip"), &entries);
+    let repo = project(&[MALWARE]);
+    db_update(&repo, &export.file_url(), 5).assert_success();
+    assert_database_blocks_malware(&repo);
+}
+
+#[test]
+fn a_truncated_or_corrupt_zip_leaves_the_old_database_in_use() {
+    let export = Export::new();
+    export.publish("npm", &npm_malware());
+    let repo = with_database(&export);
+    let before = std::fs::read_to_string(db_folder(&repo).join("current")).unwrap();
+    let zip_path = export.path().join("npm/all.zip");
+    let good = std::fs::read(&zip_path).unwrap();
+    export.remove_list("npm");
+    let mut flipped = good.clone();
+    for byte in &mut flipped[good.len() / 4..good.len() / 2] {
+        *byte ^= 0x5a;
+    }
+    for (case, bytes) in [
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("corrupt data", flipped),
+        ("empty file", Vec::new()),
+        (
+            "not a zip",
+            b"<html>503 Service Unavailable</html>".to_vec(),
+        ),
+    ] {
+        std::fs::write(&zip_path, bytes).unwrap();
+        let run = db_update(&repo, &export.file_url(), 5);
+        run.assert_code(2)
+            .assert_stderr_contains("could not update the offline database");
+        assert!(!run.stderr.contains("panicked"), "{case}: {}", run.output());
+        assert_eq!(
+            std::fs::read_to_string(db_folder(&repo).join("current")).unwrap(),
+            before,
+            "{case}"
+        );
+        assert_database_blocks_malware(&repo);
+        assert_eq!(leftovers(&repo), Vec::<String>::new(), "{case}");
+    }
+}
+
+#[test]
+fn a_hostile_modified_list_never_spoils_the_database() {
+    let export = Export::new();
+    export.publish("npm", &npm_malware());
+    let server = ExportServer::start(export.path());
+    let repo = project(&[MALWARE]);
+    db_update(&repo, &server.url(), 5).assert_success();
+    let list_path = export.path().join("npm/modified_id.csv");
+    let list = std::fs::read_to_string(&list_path).unwrap();
+    let future_ids: String = (0..5000)
+        .map(|i| format!("2999-01-01T00:00:00Z,MAL-2999-{i}\n"))
+        .collect();
+    let cases: [(&str, Vec<u8>, &str); 7] = [
+        (
+            "garbage lines",
+            b"garbage\n\0\x1b[2J,,,\n".to_vec(),
+            "whole export",
+        ),
+        (
+            "a 20 MB line",
+            [vec![b'A'; 20 << 20], b"\n".to_vec()].concat(),
+            "whole export",
+        ),
+        (
+            "a record from the future",
+            format!("2999-01-01T00:00:00Z,{MALWARE_ID}\n").into_bytes(),
+            "1 changed records fetched",
+        ),
+        (
+            "a future id the export does not have",
+            b"2999-01-01T00:00:00Z,MAL-2999-0404\n".to_vec(),
+            "whole export",
+        ),
+        (
+            "an id that is a path",
+            b"2999-01-01T00:00:00Z,../../../etc/passwd\n".to_vec(),
+            "whole export",
+        ),
+        (
+            "more changes than are worth fetching",
+            future_ids.into_bytes(),
+            "whole export",
+        ),
+        ("not UTF-8", vec![0xff, 0xfe, b'\n'], "whole export"),
+    ];
+    for (case, mut bytes, expected) in cases {
+        bytes.extend_from_slice(list.as_bytes());
+        std::fs::write(&list_path, bytes).unwrap();
+        let before = server.requests().len();
+        db_update(&repo, &server.url(), 5)
+            .assert_success()
+            .assert_stderr_contains(expected);
+        let asked = &server.requests()[before..];
+        assert!(asked.len() <= 3, "{case}: {asked:?}");
+        assert!(
+            asked.iter().all(|path| !path.contains("..")),
+            "{case}: {asked:?}"
+        );
+        assert_database_blocks_malware(&repo);
+    }
+}
