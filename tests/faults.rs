@@ -1137,3 +1137,134 @@ fn a_hostile_modified_list_never_spoils_the_database() {
         assert_database_blocks_malware(&repo);
     }
 }
+
+/// The version folder `current` names.
+fn current_version(repo: &TestRepo) -> String {
+    std::fs::read_to_string(db_folder(repo).join("current")).unwrap()
+}
+
+/// `db update` of npm from `url`, started and left running.
+fn spawn_update(repo: &TestRepo, url: &str) -> std::process::Child {
+    repo.lockgate_command(&[
+        "db",
+        "update",
+        "--ecosystem",
+        "npm",
+        "--retries",
+        "0",
+        "--export-url",
+        url,
+    ])
+    .spawn()
+}
+
+#[test]
+fn an_update_killed_mid_download_leaves_the_old_database_and_the_next_one_succeeds() {
+    let export = Export::new();
+    export.publish("npm", &npm_malware());
+    let server = ExportServer::start(export.path());
+    let repo = project(&[MALWARE]);
+    db_update(&repo, &server.url(), 5).assert_success();
+    let before = current_version(&repo);
+    // Without the list the update needs the zip, which now comes 64 KiB every 100 ms.
+    export.remove_list("npm");
+    server.slow_zip_downloads(Duration::from_millis(100));
+    let mut child = spawn_update(&repo, &server.url());
+    let started = Instant::now();
+    while !std::fs::read_dir(db_folder(&repo))
+        .unwrap()
+        .flatten()
+        .any(|entry| {
+            entry.file_name().to_string_lossy().starts_with("download-")
+                && entry.metadata().is_ok_and(|meta| meta.len() > 0)
+        })
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the download never started"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL
+    assert!(child.wait().unwrap().code().is_none(), "killed by a signal");
+    assert_eq!(current_version(&repo), before);
+    assert_database_blocks_malware(&repo);
+    assert_eq!(leftovers(&repo).len(), 1, "the partial download");
+
+    server.whole_zip_downloads();
+    db_update(&repo, &server.url(), 5)
+        .assert_success()
+        .assert_stderr_contains("whole export");
+    assert_ne!(current_version(&repo), before);
+    assert_eq!(leftovers(&repo), Vec::<String>::new());
+    assert_database_blocks_malware(&repo);
+}
+
+#[test]
+fn an_update_killed_at_any_moment_leaves_a_working_database() {
+    // Kills at 0, 25, 50, … ms fall in the download, the indexing, the switch or after.
+    let export = Export::new();
+    export.publish("npm", &npm_malware());
+    let repo = with_database(&export);
+    export.remove_list("npm");
+    for step in 0..8 {
+        let mut child = spawn_update(&repo, &export.file_url());
+        std::thread::sleep(Duration::from_millis(25 * step));
+        let _ = child.kill();
+        child.wait().unwrap();
+        assert_database_blocks_malware(&repo);
+    }
+    db_update(&repo, &export.file_url(), 5).assert_success();
+    assert_eq!(leftovers(&repo), Vec::<String>::new());
+    assert_database_blocks_malware(&repo);
+}
+
+#[test]
+fn two_updates_at_once_both_end_and_the_database_is_whole() {
+    let export = Export::new();
+    export.publish("npm", &npm_malware());
+    let server = ExportServer::start(export.path());
+    server.slow_zip_downloads(Duration::from_millis(20));
+    let repo = project(&[MALWARE]);
+    let url = server.url();
+    let (first, second) = std::thread::scope(|scope| {
+        let first = scope.spawn(|| db_update(&repo, &url, 10));
+        let second = scope.spawn(|| db_update(&repo, &url, 10));
+        (first.join().unwrap(), second.join().unwrap())
+    });
+    first.assert_success();
+    second.assert_success();
+    // One built it, the other (waiting for the lock) found it up to date.
+    let both = format!("{}{}", first.stderr, second.stderr);
+    assert!(
+        both.contains("whole export") && both.contains("up to date"),
+        "{both}"
+    );
+    assert_eq!(leftovers(&repo), Vec::<String>::new());
+    assert_database_blocks_malware(&repo);
+}
+
+#[test]
+fn checks_during_updates_read_a_whole_database() {
+    // Full rebuilds one after another, and offline checks meanwhile: each check sees the old
+    // database or the new one, never half of one.
+    let export = Export::new();
+    export.publish("npm", &npm_malware());
+    let repo = with_database(&export);
+    export.remove_list("npm");
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for _ in 0..3 {
+                db_update(&repo, &export.file_url(), 5).assert_success();
+            }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        let mut checks = 0;
+        while !done.load(std::sync::atomic::Ordering::SeqCst) && checks < 50 {
+            assert_database_blocks_malware(&repo);
+            checks += 1;
+        }
+        assert!(checks > 0);
+    });
+}
