@@ -1268,3 +1268,25 @@ fn checks_during_updates_read_a_whole_database() {
         assert!(checks > 0);
     });
 }
+
+#[test]
+fn an_export_without_records_does_not_replace_a_database() {
+    // An empty all.zip (a broken mirror) would make every package look clean offline.
+    let export = Export::new();
+    export.publish("npm", &npm_malware());
+    let repo = with_database(&export);
+    let before = current_version(&repo);
+    export.publish("npm", &[]).remove_list("npm");
+    db_update(&repo, &export.file_url(), 5)
+        .assert_code(2)
+        .assert_stderr_contains("no npm records");
+    assert_eq!(current_version(&repo), before);
+    assert_database_blocks_malware(&repo);
+    assert_eq!(leftovers(&repo), Vec::<String>::new());
+    // Nor is one built from it.
+    let fresh = project(&[MALWARE]);
+    db_update(&fresh, &export.file_url(), 5).assert_code(2);
+    fresh
+        .lockgate(&["--offline", "--format", "json"])
+        .assert_code(2);
+}

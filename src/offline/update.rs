@@ -308,6 +308,14 @@ fn full(
             }
             Ok(())
         })();
+        // An export without a single record is broken (OSV's hold tens of thousands); a
+        // database built from it would answer "clean" for every package.
+        let built = built.and_then(|()| match builder.records() {
+            0 => Err(DbError::Export(format!(
+                "{where_}: no {name} records in the export; the database is left as it was"
+            ))),
+            _ => Ok(()),
+        });
         if let Err(error) = built {
             builder.discard();
             return Err(error);
