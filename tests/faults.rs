@@ -54,18 +54,14 @@ fn stand_in(
     })
 }
 
-/// A check of the staged changes against `url`, with the JSON report, no cache and no retries,
-/// in a run limited to 1 GiB of address space that must end within `seconds`.
+/// A check of the staged changes against `url`, with the JSON report, no cache and no retries
+/// (unless `extra` says how many), in a run limited to 1 GiB of address space that must end
+/// within `seconds`.
 fn check(repo: &TestRepo, url: &str, extra: &[&str], seconds: u64) -> Run {
-    let mut args = vec![
-        "--osv-url",
-        url,
-        "--format",
-        "json",
-        "--no-cache",
-        "--retries",
-        "0",
-    ];
+    let mut args = vec!["--osv-url", url, "--format", "json", "--no-cache"];
+    if !extra.contains(&"--retries") {
+        args.extend(["--retries", "0"]);
+    }
     args.extend_from_slice(extra);
     repo.lockgate_limited(&args, seconds)
 }
@@ -1289,4 +1285,77 @@ fn an_export_without_records_does_not_replace_a_database() {
     fresh
         .lockgate(&["--offline", "--format", "json"])
         .assert_code(2);
+}
+
+#[test]
+fn record_server_errors_are_retried_then_block_as_unread() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let repo = project(&[MALWARE]);
+    // Always 503: three attempts with --retries 2, then the package blocks as unread.
+    let server = stand_in(
+        || json_answer(&naming(&[MALWARE_ID])),
+        || {
+            Answer::Bytes(response(
+                "503 Service Unavailable",
+                &[("retry-after", "0")],
+                b"{}",
+            ))
+        },
+    );
+    assert_blocks_unread(&repo, &server.url(), &["--retries", "2"], 3, "503");
+    let records = |server: &RawServer| {
+        server
+            .requests()
+            .iter()
+            .filter(|request| request.contains("/v1/vulns/"))
+            .count()
+    };
+    assert_eq!(records(&server), 6, "three attempts in each of two runs");
+    // 503 once, then the record: read on the second attempt.
+    let attempts = AtomicUsize::new(0);
+    let server = stand_in(
+        || json_answer(&naming(&[MALWARE_ID])),
+        move || match attempts.fetch_add(1, Ordering::SeqCst) {
+            0 => Answer::Bytes(response("503 Service Unavailable", &[], b"{}")),
+            _ => json_answer(&record_of(MALWARE_ID)),
+        },
+    );
+    let run = check(&repo, &server.url(), &["--retries", "1"], 3);
+    run.assert_code(1);
+    assert_eq!(
+        run.stdout_json()["findings"][0]["record_unavailable"],
+        false
+    );
+}
+
+#[test]
+fn a_connection_that_is_never_accepted_ends_at_the_connect_timeout() {
+    // A listener whose backlog is full: the kernel drops further connection attempts, as a
+    // firewall that swallows packets does.
+    let listener = socket_with_full_backlog();
+    let url = format!("http://{}", listener.0.local_addr().unwrap());
+    let repo = project(&[CLEAN]);
+    let run = check(&repo, &url, &["--connect-timeout", "1"], 2);
+    run.assert_code(2);
+    let message = run.stdout_json()["problems"][0]["message"].clone();
+    assert!(
+        message.as_str().unwrap().contains("timeout: connect"),
+        "{message}"
+    );
+    check(&repo, &url, &["--connect-timeout", "1", "--fail-open"], 2).assert_code(0);
+}
+
+/// A listener that accepts nothing, and enough connections to fill its queue.
+fn socket_with_full_backlog() -> (std::net::TcpListener, Vec<std::net::TcpStream>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let mut streams = Vec::new();
+    // The queue holds at most a few hundred (somaxconn); stop at the first attempt that hangs.
+    for _ in 0..5000 {
+        match std::net::TcpStream::connect_timeout(&address, Duration::from_millis(100)) {
+            Ok(stream) => streams.push(stream),
+            Err(_) => break,
+        }
+    }
+    (listener, streams)
 }
