@@ -1359,3 +1359,91 @@ fn socket_with_full_backlog() -> (std::net::TcpListener, Vec<std::net::TcpStream
     }
     (listener, streams)
 }
+
+#[test]
+fn hostile_records_in_the_export_are_indexed_cleanly_or_refuse_the_update() {
+    // Escapes in a name (no tab or line break: those cannot be a shard line, nor an npm name),
+    // in the summary, aliases and fixed versions; nonsense ranges; other ecosystems; 1 MiB.
+    let name = "trap\u{1b}[31m\u{202e}\u{9b}2J\u{7}x";
+    let hostile = json!({
+        "id": "MAL-2099-0001", "modified": "2025-09-09T00:00:00Z",
+        "aliases": [format!("GHSA-{TRAP}")],
+        "summary": format!("Malicious {TRAP} code {}", "A".repeat(1 << 20)),
+        "affected": [
+            {"package": {"ecosystem": "npm", "name": name}, "versions": ["1.0.0"],
+             "ranges": [{"type": "SEMVER", "events": [{"introduced": "not a version"},
+                                                      {"fixed": format!("2.0.0{TRAP}")}]},
+                        {"type": "QUANTUM", "events": [{"entangled": "1.0.0"}]}]},
+            {"package": {"ecosystem": "PyPI", "name": name}, "versions": ["1.0.0"]},
+            {}
+        ]
+    });
+    let mut records = npm_malware();
+    records.push(hostile);
+    let export = Export::new();
+    export.publish("npm", &records);
+    let repo = project(&[(name, "1.0.0"), MALWARE]);
+    db_update(&repo, &export.file_url(), 5).assert_success();
+    let text = repo.lockgate(&["--offline"]);
+    text.assert_code(1)
+        .assert_stderr_contains("MAL-2099-0001")
+        .assert_stderr_contains(MALWARE_ID);
+    assert_clean(&text.stderr);
+    assert!(text.stderr.len() < 64 * 1024, "{} bytes", text.stderr.len());
+    let json = repo.lockgate(&["--offline", "--format", "json"]);
+    assert_eq!(json.findings().len(), 2, "{}", json.output());
+    assert_clean(&json.stdout);
+
+    // A record nested past serde_json's limit (anywhere: the index keeps each record's JSON
+    // whole, so reads all of it), or whose id is a path, fails the whole update: skipping it
+    // could skip malware. The database in use stays as it was.
+    let before = current_version(&repo);
+    let nested = deeply_nested(&record_of("MAL-2099-0002"), 100_000);
+    let mut database_specific = record_of("MAL-2099-0003");
+    database_specific["database_specific"] = json!("here");
+    let database_specific = database_specific.to_string().replace(
+        "\"here\"",
+        &format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000)),
+    );
+    let escaping = record_of("../../escaped").to_string();
+    export.remove_list("npm");
+    for (case, text) in [
+        ("nested in a field not read", nested),
+        (
+            "nested in database_specific",
+            database_specific.into_bytes(),
+        ),
+        ("an id that is a path", escaping.into_bytes()),
+    ] {
+        let mut entries: Vec<(String, Vec<u8>)> = npm_malware()
+            .iter()
+            .map(|record| {
+                let id = record["id"].as_str().unwrap();
+                (format!("{id}.json"), record.to_string().into_bytes())
+            })
+            .collect();
+        entries.push(("hostile.json".into(), text));
+        write_zip(&export.path().join("npm/all.zip"), &entries);
+        db_update(&repo, &export.file_url(), 5)
+            .assert_code(2)
+            .assert_stderr_contains("hostile.json");
+        assert_eq!(current_version(&repo), before, "{case}");
+        assert_database_blocks_malware_among(&repo, 2);
+        assert!(all_paths(repo.root())
+            .iter()
+            .all(|path| !path.to_string_lossy().contains("escaped")));
+    }
+}
+
+/// Panics unless an offline check blocks debug@4.4.2 among `findings` findings.
+#[track_caller]
+fn assert_database_blocks_malware_among(repo: &TestRepo, findings: usize) {
+    let run = repo.lockgate(&["--offline", "--format", "json"]);
+    run.assert_code(1);
+    let found = run.findings();
+    assert_eq!(found.len(), findings, "{found:?}");
+    assert!(
+        found.contains(&format!("{MALWARE_ID} debug@4.4.2")),
+        "{found:?}"
+    );
+}
