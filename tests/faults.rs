@@ -288,9 +288,7 @@ fn a_server_that_never_answers_is_given_up_on_in_time() {
     let repo = project(&[CLEAN]);
     let silent = stand_in(|| Answer::Silence, || Answer::Silence);
     // The request's own timeout.
-    let started = Instant::now();
-    assert_could_not_check(&repo, &silent.url(), &["--timeout", "1"], 3, "timeout");
-    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_could_not_check(&repo, &silent.url(), &["--timeout", "0.5"], 2, "timeout");
     // The run's deadline, with retries and the default 20 s timeout.
     let url = silent.url();
     let run = repo.lockgate_limited(
@@ -313,7 +311,7 @@ fn a_server_that_never_answers_is_given_up_on_in_time() {
     assert_blocks_unread(
         &repo,
         &server.url(),
-        &["--timeout", "1"],
+        &["--timeout", "0.5"],
         3,
         "record timeout",
     );
@@ -733,13 +731,18 @@ fn all_paths(root: &std::path::Path) -> Vec<std::path::PathBuf> {
     found
 }
 
-/// Writes a zip of `entries` (name, text) to `path` with the zip crate.
+/// Writes a zip of `entries` (name, text) to `path` with the zip crate (empty ones stored, the
+/// rest deflated).
 fn write_zip(path: &std::path::Path, entries: &[(String, Vec<u8>)]) {
     use std::io::Write as _;
     let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
     for (name, text) in entries {
+        let method = if text.is_empty() {
+            zip::CompressionMethod::Stored
+        } else {
+            zip::CompressionMethod::Deflated
+        };
+        let options = zip::write::SimpleFileOptions::default().compression_method(method);
         zip.start_file(name.as_str(), options).unwrap();
         zip.write_all(text).unwrap();
     }
@@ -1335,14 +1338,14 @@ fn a_connection_that_is_never_accepted_ends_at_the_connect_timeout() {
     let listener = socket_with_full_backlog();
     let url = format!("http://{}", listener.0.local_addr().unwrap());
     let repo = project(&[CLEAN]);
-    let run = check(&repo, &url, &["--connect-timeout", "1"], 2);
+    let run = check(&repo, &url, &["--connect-timeout", "0.5"], 2);
     run.assert_code(2);
     let message = run.stdout_json()["problems"][0]["message"].clone();
     assert!(
         message.as_str().unwrap().contains("timeout: connect"),
         "{message}"
     );
-    check(&repo, &url, &["--connect-timeout", "1", "--fail-open"], 2).assert_code(0);
+    check(&repo, &url, &["--connect-timeout", "0.5", "--fail-open"], 2).assert_code(0);
 }
 
 /// A listener that accepts nothing, and enough connections to fill its queue.
