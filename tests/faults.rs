@@ -689,6 +689,20 @@ fn assert_database_blocks_malware(repo: &TestRepo) {
     assert_eq!(run.findings(), [format!("{MALWARE_ID} debug@4.4.2")]);
 }
 
+/// An export of the real npm malware records.
+fn npm_export() -> Export {
+    let export = Export::new();
+    export.publish("npm", &npm_malware());
+    export
+}
+
+/// Panics unless the database blocks debug@4.4.2 and no update left anything behind.
+#[track_caller]
+fn assert_database_whole(repo: &TestRepo) {
+    assert_database_blocks_malware(repo);
+    assert_eq!(leftovers(repo), Vec::<String>::new());
+}
+
 /// The names in the database folder that an update leaves only when interrupted.
 fn leftovers(repo: &TestRepo) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(db_folder(repo))
@@ -702,11 +716,13 @@ fn leftovers(repo: &TestRepo) -> Vec<String> {
     names
 }
 
-/// A repository staging debug@4.4.2 whose npm database was built from `export`.
+/// A repository staging debug@4.4.2 whose npm database was built from `export`; the export
+/// then loses its list of changes, so that the next update reads the zip.
 fn with_database(export: &Export) -> TestRepo {
     let repo = project(&[MALWARE]);
     db_update(&repo, &export.file_url(), 10).assert_success();
     assert_database_blocks_malware(&repo);
+    export.remove_list("npm");
     repo
 }
 
@@ -751,8 +767,7 @@ fn write_zip(path: &std::path::Path, entries: &[(String, Vec<u8>)]) {
 
 #[test]
 fn zip_entry_names_never_become_paths() {
-    let export = Export::new();
-    export.publish("npm", &npm_malware());
+    let export = npm_export();
     let repo = project(&[MALWARE]);
     let absolute = repo.root().join("absolute-evil.json");
     let debug = npm_malware()
@@ -972,35 +987,28 @@ fn the_hand_made_zip_reads_back() {
 
 #[test]
 fn a_zip_entry_that_inflates_to_a_gigabyte_is_refused_in_time_and_memory() {
-    let export = Export::new();
-    export.publish("npm", &npm_malware());
+    let export = npm_export();
     let repo = with_database(&export);
-    let before = std::fs::read_to_string(db_folder(&repo).join("current")).unwrap();
+    let before = current_version(&repo);
     // 1 GiB of spaces after the start of a record: valid JSON, were it read whole.
     let gigabyte = 1 << 30;
     let data = deflate_spaces(br#"{"id": "MAL-2099-1""#, gigabyte);
     assert!(data.len() < 8 << 20, "the bomb is {} bytes", data.len());
     let zip = zip_by_hand(&data, gigabyte as u32 + 19, 0, &["MAL-2099-1.json".into()]);
     std::fs::write(export.path().join("npm/all.zip"), zip).unwrap();
-    export.remove_list("npm");
     db_update(&repo, &export.file_url(), 3)
         .assert_code(2)
         .assert_stderr_contains("MAL-2099-1.json: larger than 4194304 bytes");
     // The old database is still the one in use, and nothing of the attempt is left.
-    assert_eq!(
-        std::fs::read_to_string(db_folder(&repo).join("current")).unwrap(),
-        before
-    );
-    assert_database_blocks_malware(&repo);
-    assert_eq!(leftovers(&repo), Vec::<String>::new());
+    assert_eq!(current_version(&repo), before);
+    assert_database_whole(&repo);
 }
 
 #[test]
 fn overlapping_zip_entries_are_refused_not_inflated_again_and_again() {
     // 10,000 names for one entry of a record padded to just under 4 MiB: 40 GB to inflate and
     // parse, from a 60 KB file.
-    let export = Export::new();
-    export.publish("npm", &npm_malware());
+    let export = npm_export();
     let repo = with_database(&export);
     let record = json!({"id": "MAL-2099-2", "modified": "2025-01-01T00:00:00Z"}).to_string();
     let padding = 4 * 1024 * 1024 - 4096;
@@ -1010,19 +1018,16 @@ fn overlapping_zip_entries_are_refused_not_inflated_again_and_again() {
     let names: Vec<String> = (0..10_000).map(|i| format!("MAL-2099-{i}.json")).collect();
     let zip = zip_by_hand(&data, whole.len() as u32, crc32(&whole), &names);
     std::fs::write(export.path().join("npm/all.zip"), zip).unwrap();
-    export.remove_list("npm");
     db_update(&repo, &export.file_url(), 3)
         .assert_code(2)
         .assert_stderr_contains("overlap");
-    assert_database_blocks_malware(&repo);
-    assert_eq!(leftovers(&repo), Vec::<String>::new());
+    assert_database_whole(&repo);
 }
 
 #[test]
 fn a_zip_of_many_entries_is_read_in_bounded_memory() {
     // 20,000 entries that are not records (skipped) beside the real ones.
-    let export = Export::new();
-    export.publish("npm", &npm_malware());
+    let export = npm_export();
     let mut entries: Vec<(String, Vec<u8>)> = (0..20_000)
         .map(|i| (format!("notes/{i}.txt"), Vec::new()))
         .collect();
@@ -1040,13 +1045,11 @@ fn a_zip_of_many_entries_is_read_in_bounded_memory() {
 
 #[test]
 fn a_truncated_or_corrupt_zip_leaves_the_old_database_in_use() {
-    let export = Export::new();
-    export.publish("npm", &npm_malware());
+    let export = npm_export();
     let repo = with_database(&export);
-    let before = std::fs::read_to_string(db_folder(&repo).join("current")).unwrap();
+    let before = current_version(&repo);
     let zip_path = export.path().join("npm/all.zip");
     let good = std::fs::read(&zip_path).unwrap();
-    export.remove_list("npm");
     let mut flipped = good.clone();
     for byte in &mut flipped[good.len() / 4..good.len() / 2] {
         *byte ^= 0x5a;
@@ -1065,11 +1068,7 @@ fn a_truncated_or_corrupt_zip_leaves_the_old_database_in_use() {
         run.assert_code(2)
             .assert_stderr_contains("could not update the offline database");
         assert!(!run.stderr.contains("panicked"), "{case}: {}", run.output());
-        assert_eq!(
-            std::fs::read_to_string(db_folder(&repo).join("current")).unwrap(),
-            before,
-            "{case}"
-        );
+        assert_eq!(current_version(&repo), before, "{case}");
         assert_database_blocks_malware(&repo);
         assert_eq!(leftovers(&repo), Vec::<String>::new(), "{case}");
     }
@@ -1077,8 +1076,7 @@ fn a_truncated_or_corrupt_zip_leaves_the_old_database_in_use() {
 
 #[test]
 fn a_hostile_modified_list_never_spoils_the_database() {
-    let export = Export::new();
-    export.publish("npm", &npm_malware());
+    let export = npm_export();
     let server = ExportServer::start(export.path());
     let repo = project(&[MALWARE]);
     db_update(&repo, &server.url(), 5).assert_success();
@@ -1159,8 +1157,7 @@ fn spawn_update(repo: &TestRepo, url: &str) -> std::process::Child {
 
 #[test]
 fn an_update_killed_mid_download_leaves_the_old_database_and_the_next_one_succeeds() {
-    let export = Export::new();
-    export.publish("npm", &npm_malware());
+    let export = npm_export();
     let server = ExportServer::start(export.path());
     let repo = project(&[MALWARE]);
     db_update(&repo, &server.url(), 5).assert_success();
@@ -1195,17 +1192,14 @@ fn an_update_killed_mid_download_leaves_the_old_database_and_the_next_one_succee
         .assert_success()
         .assert_stderr_contains("whole export");
     assert_ne!(current_version(&repo), before);
-    assert_eq!(leftovers(&repo), Vec::<String>::new());
-    assert_database_blocks_malware(&repo);
+    assert_database_whole(&repo);
 }
 
 #[test]
 fn an_update_killed_at_any_moment_leaves_a_working_database() {
     // Kills at 0, 25, 50, … ms fall in the download, the indexing, the switch or after.
-    let export = Export::new();
-    export.publish("npm", &npm_malware());
+    let export = npm_export();
     let repo = with_database(&export);
-    export.remove_list("npm");
     for step in 0..8 {
         let mut child = spawn_update(&repo, &export.file_url());
         std::thread::sleep(Duration::from_millis(25 * step));
@@ -1214,14 +1208,12 @@ fn an_update_killed_at_any_moment_leaves_a_working_database() {
         assert_database_blocks_malware(&repo);
     }
     db_update(&repo, &export.file_url(), 5).assert_success();
-    assert_eq!(leftovers(&repo), Vec::<String>::new());
-    assert_database_blocks_malware(&repo);
+    assert_database_whole(&repo);
 }
 
 #[test]
 fn two_updates_at_once_both_end_and_the_database_is_whole() {
-    let export = Export::new();
-    export.publish("npm", &npm_malware());
+    let export = npm_export();
     let server = ExportServer::start(export.path());
     server.slow_zip_downloads(Duration::from_millis(20));
     let repo = project(&[MALWARE]);
@@ -1239,18 +1231,15 @@ fn two_updates_at_once_both_end_and_the_database_is_whole() {
         both.contains("whole export") && both.contains("up to date"),
         "{both}"
     );
-    assert_eq!(leftovers(&repo), Vec::<String>::new());
-    assert_database_blocks_malware(&repo);
+    assert_database_whole(&repo);
 }
 
 #[test]
 fn checks_during_updates_read_a_whole_database() {
     // Full rebuilds one after another, and offline checks meanwhile: each check sees the old
     // database or the new one, never half of one.
-    let export = Export::new();
-    export.publish("npm", &npm_malware());
+    let export = npm_export();
     let repo = with_database(&export);
-    export.remove_list("npm");
     let done = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
         scope.spawn(|| {
@@ -1271,8 +1260,7 @@ fn checks_during_updates_read_a_whole_database() {
 #[test]
 fn an_export_without_records_does_not_replace_a_database() {
     // An empty all.zip (a broken mirror) would make every package look clean offline.
-    let export = Export::new();
-    export.publish("npm", &npm_malware());
+    let export = npm_export();
     let repo = with_database(&export);
     let before = current_version(&repo);
     export.publish("npm", &[]).remove_list("npm");
@@ -1280,8 +1268,7 @@ fn an_export_without_records_does_not_replace_a_database() {
         .assert_code(2)
         .assert_stderr_contains("no npm records");
     assert_eq!(current_version(&repo), before);
-    assert_database_blocks_malware(&repo);
-    assert_eq!(leftovers(&repo), Vec::<String>::new());
+    assert_database_whole(&repo);
     // Nor is one built from it.
     let fresh = project(&[MALWARE]);
     db_update(&fresh, &export.file_url(), 5).assert_code(2);
