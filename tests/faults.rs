@@ -5,7 +5,7 @@
 
 use crate::support::export::{shared_records, Export, ExportServer};
 use crate::support::raw_http::{head, response, Answer, RawServer};
-use crate::support::{npm_lock_v3, package_json_matching, OsvServer, Run, TestRepo};
+use crate::support::{OsvServer, Run, TestRepo};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -18,10 +18,10 @@ const CLEAN: (&str, &str) = ("left-pad", "1.3.0");
 const OVER_BATCH_LIMIT: usize = 40 * 1024 * 1024;
 const OVER_RECORD_LIMIT: usize = 5 * 1024 * 1024;
 
+/// A new repository staging an npm project (package.json and package-lock.json) of `packages`.
 fn project(packages: &[(&str, &str)]) -> TestRepo {
     let repo = TestRepo::new();
-    repo.write_and_stage("package.json", package_json_matching(packages))
-        .write_and_stage("package-lock.json", npm_lock_v3(packages));
+    repo.stage_npm_project("", packages);
     repo
 }
 
@@ -659,21 +659,23 @@ fn npm_malware() -> Vec<Value> {
     shared_records(&["malicious/npm"])
 }
 
-/// `lockgate db update --ecosystem npm` from `url`, no retries, within `seconds` and 1 GiB.
+/// `lockgate db update --ecosystem npm` from `url`, no retries: the arguments.
+fn update_args(url: &str) -> [&str; 8] {
+    [
+        "db",
+        "update",
+        "--ecosystem",
+        "npm",
+        "--retries",
+        "0",
+        "--export-url",
+        url,
+    ]
+}
+
+/// `lockgate db update` of npm from `url`, within `seconds` and 1 GiB.
 fn db_update(repo: &TestRepo, url: &str, seconds: u64) -> Run {
-    repo.lockgate_limited(
-        &[
-            "db",
-            "update",
-            "--ecosystem",
-            "npm",
-            "--retries",
-            "0",
-            "--export-url",
-            url,
-        ],
-        seconds,
-    )
+    repo.lockgate_limited(&update_args(url), seconds)
 }
 
 /// The npm database folder of `repo`'s cache.
@@ -716,14 +718,15 @@ fn leftovers(repo: &TestRepo) -> Vec<String> {
     names
 }
 
-/// A repository staging debug@4.4.2 whose npm database was built from `export`; the export
-/// then loses its list of changes, so that the next update reads the zip.
-fn with_database(export: &Export) -> TestRepo {
+/// The npm export, and a repository staging debug@4.4.2 whose npm database was built from it;
+/// the export then loses its list of changes, so that the next update reads the zip.
+fn with_database() -> (Export, TestRepo) {
+    let export = npm_export();
     let repo = project(&[MALWARE]);
     db_update(&repo, &export.file_url(), 10).assert_success();
     assert_database_blocks_malware(&repo);
     export.remove_list("npm");
-    repo
+    (export, repo)
 }
 
 /// Every file and folder under `root`, recursively (bounded: test folders are small).
@@ -892,51 +895,34 @@ fn zip_by_hand(data: &[u8], size: u32, crc: u32, names: &[String]) -> Vec<u8> {
         }
     }
     let compressed = u32::try_from(data.len()).unwrap();
+    // What the local header and the central directory both say: flags, deflate, time, date
+    // (1980-01-01), crc, compressed and inflated size.
+    let shared = [
+        (0, 2),
+        (8, 2),
+        (0, 2),
+        (0x21, 2),
+        (crc, 4),
+        (compressed, 4),
+        (size, 4),
+    ];
     let mut zip = Vec::new();
     let first = names[0].as_bytes();
-    // Local header: signature, version, flags, deflate, time, date, crc, sizes, name, extra.
-    fields(
-        &mut zip,
-        &[
-            (0x0403_4b50, 4),
-            (20, 2),
-            (0, 2),
-            (8, 2),
-            (0, 2),
-            (0x21, 2),
-            (crc, 4),
-            (compressed, 4),
-            (size, 4),
-            (first.len() as u32, 2),
-            (0, 2),
-        ],
-    );
+    // Local header: signature, version needed, the shared fields, name and extra lengths.
+    fields(&mut zip, &[(0x0403_4b50, 4), (20, 2)]);
+    fields(&mut zip, &shared);
+    fields(&mut zip, &[(first.len() as u32, 2), (0, 2)]);
     zip.extend_from_slice(first);
     zip.extend_from_slice(data);
     let directory = zip.len() as u32;
     for name in names {
-        fields(
-            &mut zip,
-            &[
-                (0x0201_4b50, 4),
-                (20, 2),
-                (20, 2),
-                (0, 2),
-                (8, 2),
-                (0, 2),
-                (0x21, 2),
-                (crc, 4),
-                (compressed, 4),
-                (size, 4),
-                (name.len() as u32, 2),
-                (0, 2),
-                (0, 2),
-                (0, 2),
-                (0, 2),
-                (0, 4),
-                (0, 4),
-            ],
-        );
+        // Signature, versions, the shared fields, name, extra and comment lengths, disk,
+        // attributes, and the local header's offset: 0, the one entry.
+        fields(&mut zip, &[(0x0201_4b50, 4), (20, 2), (20, 2)]);
+        fields(&mut zip, &shared);
+        let lengths = [(name.len() as u32, 2), (0, 2), (0, 2), (0, 2), (0, 2)];
+        fields(&mut zip, &lengths);
+        fields(&mut zip, &[(0, 4), (0, 4)]);
         zip.extend_from_slice(name.as_bytes());
     }
     let directory_size = zip.len() as u32 - directory;
@@ -987,8 +973,7 @@ fn the_hand_made_zip_reads_back() {
 
 #[test]
 fn a_zip_entry_that_inflates_to_a_gigabyte_is_refused_in_time_and_memory() {
-    let export = npm_export();
-    let repo = with_database(&export);
+    let (export, repo) = with_database();
     let before = current_version(&repo);
     // 1 GiB of spaces after the start of a record: valid JSON, were it read whole.
     let gigabyte = 1 << 30;
@@ -1008,8 +993,7 @@ fn a_zip_entry_that_inflates_to_a_gigabyte_is_refused_in_time_and_memory() {
 fn overlapping_zip_entries_are_refused_not_inflated_again_and_again() {
     // 10,000 names for one entry of a record padded to just under 4 MiB: 40 GB to inflate and
     // parse, from a 60 KB file.
-    let export = npm_export();
-    let repo = with_database(&export);
+    let (export, repo) = with_database();
     let record = json!({"id": "MAL-2099-2", "modified": "2025-01-01T00:00:00Z"}).to_string();
     let padding = 4 * 1024 * 1024 - 4096;
     let mut whole = record.clone().into_bytes();
@@ -1045,8 +1029,7 @@ fn a_zip_of_many_entries_is_read_in_bounded_memory() {
 
 #[test]
 fn a_truncated_or_corrupt_zip_leaves_the_old_database_in_use() {
-    let export = npm_export();
-    let repo = with_database(&export);
+    let (export, repo) = with_database();
     let before = current_version(&repo);
     let zip_path = export.path().join("npm/all.zip");
     let good = std::fs::read(&zip_path).unwrap();
@@ -1142,17 +1125,7 @@ fn current_version(repo: &TestRepo) -> String {
 
 /// `db update` of npm from `url`, started and left running.
 fn spawn_update(repo: &TestRepo, url: &str) -> std::process::Child {
-    repo.lockgate_command(&[
-        "db",
-        "update",
-        "--ecosystem",
-        "npm",
-        "--retries",
-        "0",
-        "--export-url",
-        url,
-    ])
-    .spawn()
+    repo.lockgate_command(&update_args(url)).spawn()
 }
 
 #[test]
@@ -1198,8 +1171,7 @@ fn an_update_killed_mid_download_leaves_the_old_database_and_the_next_one_succee
 #[test]
 fn an_update_killed_at_any_moment_leaves_a_working_database() {
     // Kills at 0, 25, 50, … ms fall in the download, the indexing, the switch or after.
-    let export = npm_export();
-    let repo = with_database(&export);
+    let (export, repo) = with_database();
     for step in 0..8 {
         let mut child = spawn_update(&repo, &export.file_url());
         std::thread::sleep(Duration::from_millis(25 * step));
@@ -1238,8 +1210,7 @@ fn two_updates_at_once_both_end_and_the_database_is_whole() {
 fn checks_during_updates_read_a_whole_database() {
     // Full rebuilds one after another, and offline checks meanwhile: each check sees the old
     // database or the new one, never half of one.
-    let export = npm_export();
-    let repo = with_database(&export);
+    let (export, repo) = with_database();
     let done = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
         scope.spawn(|| {
@@ -1260,8 +1231,7 @@ fn checks_during_updates_read_a_whole_database() {
 #[test]
 fn an_export_without_records_does_not_replace_a_database() {
     // An empty all.zip (a broken mirror) would make every package look clean offline.
-    let export = npm_export();
-    let repo = with_database(&export);
+    let (export, repo) = with_database();
     let before = current_version(&repo);
     export.publish("npm", &[]).remove_list("npm");
     db_update(&repo, &export.file_url(), 5)
