@@ -98,7 +98,7 @@ impl Finding {
             ),
             lockfile: clean(lockfile).into_owned(),
             fixed: advisory
-                .fixed_versions(package.ecosystem.as_osv(), &package.name)
+                .fixed_versions(package)
                 .iter()
                 .map(|version| clip(version))
                 .collect(),

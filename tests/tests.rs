@@ -11,6 +11,7 @@ mod offline;
 mod policy;
 mod python;
 mod python_lockfiles;
+mod report;
 mod shapes;
 mod staged;
 mod support;
