@@ -107,6 +107,24 @@ pub enum Error {
 }
 
 impl Error {
+    /// The problem this failure is in a report: its kind, and the file it concerns (the
+    /// repository root, `.`, when it concerns none in particular).
+    pub fn as_problem(&self) -> crate::report::Problem {
+        use crate::report::{Problem, ProblemKind};
+        let (kind, path) = match self {
+            Error::Parse { path, .. } | Error::TooLarge { path, .. } => {
+                (ProblemKind::LockfileUnreadable, path.clone())
+            }
+            Error::Conflicted { paths } => (
+                ProblemKind::CouldNotCheck,
+                paths.first().cloned().unwrap_or_else(|| ".".into()),
+            ),
+            Error::Config(config) => (ProblemKind::CouldNotCheck, config.path.clone()),
+            _ => (ProblemKind::CouldNotCheck, ".".into()),
+        };
+        Problem::new(kind, &path, &chain(self), true)
+    }
+
     /// Wraps a libgit2 error with what lockgate was trying to do.
     pub fn git(action: impl Into<String>, source: git2::Error) -> Self {
         Error::Git {
@@ -114,4 +132,16 @@ impl Error {
             source,
         }
     }
+}
+
+/// An error and each of its causes, on one line.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

@@ -62,6 +62,14 @@ pub fn run(cli: &Cli) -> Result<Outcome, Error> {
     }
 }
 
+/// The report of a check that could not run: the failure as its one blocking problem, so that
+/// `--format json` and `--format sarif` still print a whole report (the exit code stays 2).
+pub fn failure_report(cli: &Cli, error: &Error) -> Report {
+    let mut report = Report::new(cli.mode());
+    report.problems.push(error.as_problem());
+    report
+}
+
 /// `lockgate db update`.
 fn update_databases(
     cli: &Cli,

@@ -77,7 +77,7 @@ pub fn lookup(cli: &Cli, settings: &Settings, packages: &[Package], progress: &P
     let reason = format!(
         "OSV could not be asked about {} ({})",
         plural(packages.len(), "package", "packages"),
-        error_chain(&error)
+        crate::error::chain(&error)
     );
     match settings.on_unreachable {
         OnUnreachable::Offline => {
@@ -228,7 +228,7 @@ fn unfetched_problem(url: &str, answers: &Answers, error: &osv::OsvError) -> Pro
             "OSV named {} it could not then hand over ({}): {}{}; the packages they name are \
              blocked as if malware, whatever --fail-open says, until the records can be read",
             plural(missing.len(), "record", "records"),
-            error_chain(error),
+            crate::error::chain(error),
             listed.join(", "),
             if missing.len() > listed.len() {
                 ", …"
@@ -248,16 +248,4 @@ fn database_path(cache: Option<&PathBuf>, ecosystem: Ecosystem) -> String {
             .to_string(),
         None => format!("offline database ({ecosystem})"),
     }
-}
-
-/// An error and each of its causes, on one line.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -131,6 +131,9 @@ pub enum ProblemKind {
     AdvisoryDataStale,
     /// A requirement that does not pin one version: what gets installed cannot be checked.
     UnpinnedRequirement,
+    /// The check itself could not run (not a repository, an unreadable index or configuration,
+    /// an unresolved conflict): the run's exit code is 2.
+    CouldNotCheck,
     /// A lockfile entry whose version its package manager would not read as one exact version:
     /// it cannot be checked.
     VersionUnreadable,
@@ -195,6 +198,27 @@ impl Problem {
             message: clean(message).into_owned(),
             blocking,
         }
+    }
+}
+
+impl Problem {
+    /// The file of the repository it concerns, if it concerns one (not a service's URL, the
+    /// offline database's folder, the configuration or the repository as a whole).
+    pub fn repository_file(&self) -> Option<&str> {
+        let elsewhere = matches!(
+            self.kind,
+            ProblemKind::AdvisorySourceUnavailable
+                | ProblemKind::AdvisoryDataMissing
+                | ProblemKind::AdvisoryDataStale
+                | ProblemKind::MalwareIgnored
+                | ProblemKind::IgnoreExpired
+                | ProblemKind::IgnoreUnused
+                | ProblemKind::IgnoreRefused
+        );
+        let path = self.path.as_str();
+        let file =
+            !path.is_empty() && path != "." && !path.starts_with('/') && !path.contains("://");
+        (!elsewhere && file).then_some(path)
     }
 }
 

@@ -34,3 +34,116 @@ fn fixed_versions_are_found_by_pep_503_name_nearest_above_first() {
     repo.lockgate(&["--osv-url", &url, "--fail-on", "any"])
         .assert_stderr_contains("(fixed in 4.1.10, 4.2.3, 3.2.20)");
 }
+
+/// Each way a check can fail to run, set up in a fresh repository: (what, the exit code, the
+/// problem kind the report must carry, its path).
+type Failure = (&'static str, i32, &'static str, &'static str);
+
+fn failures() -> Vec<Failure> {
+    vec![
+        (
+            "unparsable lockfile",
+            2,
+            "lockfile-unreadable",
+            "package-lock.json",
+        ),
+        // The configuration may live outside the repository: its path is absolute.
+        (
+            "unreadable configuration",
+            2,
+            "could-not-check",
+            "/.lockgate.toml",
+        ),
+        ("not a repository", 2, "could-not-check", "."),
+        ("OSV unreachable", 2, "advisory-source-unavailable", ""),
+        ("malware", 1, "", ""),
+    ]
+}
+
+/// Runs the failure `what` with `--format format`.
+fn fail(what: &str, format: &str) -> Run {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.stage_npm_project("", &[("debug", "4.4.2")]);
+    let mut url = server.url();
+    let mut folder = ".";
+    match what {
+        "unparsable lockfile" => {
+            repo.write_and_stage("package-lock.json", "{\"lockfileVersion\": 3,\n");
+        }
+        "unreadable configuration" => {
+            repo.write(".lockgate.toml", "fail-on = \"high\"\nno-such-key = 1\n");
+        }
+        "not a repository" => folder = "..",
+        "OSV unreachable" => url = crate::support::unreachable_url(),
+        _ => {}
+    }
+    repo.lockgate_command(&["--osv-url", &url, "--retries", "0", "--format", format])
+        .current_dir(folder)
+        .run()
+}
+
+#[test]
+fn json_is_a_whole_valid_report_in_every_failure_mode() {
+    let validator = crate::support::schemas::report_validator();
+    for (what, code, kind, path) in failures() {
+        let run = fail(what, "json");
+        run.assert_code(code);
+        let report = run.stdout_json();
+        crate::support::schemas::assert_valid(&validator, &report);
+        assert_eq!(report["blocked"], true, "{what}");
+        if kind.is_empty() {
+            continue;
+        }
+        let problem = report["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|problem| problem["kind"] == kind)
+            .unwrap_or_else(|| panic!("{what}: no {kind} problem\n{}", run.output()))
+            .clone();
+        assert_eq!(problem["blocking"], true, "{what}");
+        let reported = problem["path"].as_str().unwrap();
+        match path {
+            "" => {}
+            absolute if absolute.starts_with('/') => {
+                assert!(reported.ends_with(absolute), "{what}: {reported}")
+            }
+            relative => assert_eq!(reported, relative, "{what}"),
+        }
+        // A check that could not run still says why on stderr, for a person.
+        if kind != "advisory-source-unavailable" {
+            run.assert_stderr_contains("lockgate: error: ");
+        }
+    }
+    // And the validator refuses what is not the report.
+    assert!(!validator.is_valid(&serde_json::json!({"version": 1, "findings": "none"})));
+}
+
+#[test]
+fn sarif_is_a_whole_valid_log_in_every_failure_mode() {
+    let validator = crate::support::schemas::sarif_validator();
+    for (what, code, kind, path) in failures() {
+        let run = fail(what, "sarif");
+        run.assert_code(code);
+        let sarif = run.stdout_json();
+        crate::support::schemas::assert_valid(&validator, &sarif);
+        let results = sarif["runs"][0]["results"].as_array().unwrap().clone();
+        assert!(!results.is_empty(), "{what}");
+        if kind.is_empty() {
+            continue;
+        }
+        let result = results
+            .iter()
+            .find(|result| result["ruleId"] == format!("lockgate/{kind}"))
+            .unwrap_or_else(|| panic!("{what}: no {kind} result\n{}", run.output()));
+        assert_eq!(result["level"], "error", "{what}");
+        // A result is located at a file of the repository, or nowhere.
+        let location = &result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"];
+        if path.is_empty() || path == "." || path.starts_with('/') {
+            assert!(location.is_null(), "{what}: {location}");
+        } else {
+            assert_eq!(location, path, "{what}");
+        }
+    }
+}
