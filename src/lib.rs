@@ -212,6 +212,9 @@ fn check(cli: &Cli) -> Result<Report, Error> {
     let progress = progress::Progress::new(mode == Mode::All);
     let found = lookup::lookup(cli, &settings, &packages, &progress);
     report.problems.extend(found.problems);
+    // Only what got an answer counts as checked.
+    report.checked = packages.len() - found.unchecked;
+    report.unchecked = found.unchecked;
     report.offline_databases = found.databases;
     let locked = locked_facts(&lockfiles, where_locked);
     let policy = check::Policy {
@@ -220,7 +223,8 @@ fn check(cli: &Cli) -> Result<Report, Error> {
         ignores: &settings.ignores,
         private_registries: &settings.private_registries,
         today: report::civil_date(offline::now()),
-        report_unused: mode == Mode::All,
+        // An ignore is unused only if every package got a whole answer that did not need it.
+        report_unused: mode == Mode::All && found.complete,
     };
     let decided = check::decide(
         &packages,

@@ -22,6 +22,10 @@ pub struct Lookup {
     pub problems: Vec<Problem>,
     /// The offline databases answered from.
     pub databases: Vec<DatabaseNote>,
+    /// Packages that went without an answer (OSV and the database could not be asked).
+    pub unchecked: usize,
+    /// Whether every package has a whole answer: none unchecked, and every record named read.
+    pub complete: bool,
 }
 
 impl Lookup {
@@ -34,6 +38,8 @@ impl Lookup {
             },
             problems: vec![problem],
             databases: Vec::new(),
+            unchecked: packages.len(),
+            complete: false,
         }
     }
 }
@@ -60,6 +66,7 @@ pub fn lookup(cli: &Cli, settings: &Settings, packages: &[Package], progress: &P
     progress.finish();
     let error = match answered {
         Ok(mut answers) => {
+            let complete = answers.unfetched.is_none();
             let problems = answers
                 .unfetched
                 .take()
@@ -70,6 +77,8 @@ pub fn lookup(cli: &Cli, settings: &Settings, packages: &[Package], progress: &P
                 answers,
                 problems,
                 databases: Vec::new(),
+                unchecked: 0,
+                complete,
             };
         }
         Err(error) => error,
@@ -129,6 +138,8 @@ fn offline(cli: &Cli, settings: &Settings, packages: &[Package]) -> Lookup {
         },
         problems: Vec::new(),
         databases: Vec::new(),
+        unchecked: 0,
+        complete: true,
     };
     let mut by_ecosystem: BTreeMap<Ecosystem, Vec<usize>> = BTreeMap::new();
     for (index, package) in packages.iter().enumerate() {
@@ -140,8 +151,8 @@ fn offline(cli: &Cli, settings: &Settings, packages: &[Package]) -> Lookup {
     let cache = cli.cache_folder();
     let blocking = settings.on_unreachable != OnUnreachable::Warn;
     for (ecosystem, indexes) in by_ecosystem {
-        let unchecked = |why: String| {
-            Problem::new(
+        let unchecked = |lookup: &mut Lookup, why: String| {
+            lookup.problems.push(Problem::new(
                 ProblemKind::AdvisoryDataMissing,
                 &database_path(cache.as_ref(), ecosystem),
                 &format!(
@@ -150,26 +161,31 @@ fn offline(cli: &Cli, settings: &Settings, packages: &[Package]) -> Lookup {
                     plural(indexes.len(), "package", "packages")
                 ),
                 blocking,
-            )
+            ));
+            lookup.unchecked += indexes.len();
+            lookup.complete = false;
         };
         let Some(cache) = &cache else {
-            lookup.problems.push(unchecked(
+            unchecked(
+                &mut lookup,
                 "there is no cache folder (set LOCKGATE_CACHE_DIR)".into(),
-            ));
+            );
             continue;
         };
         let database = match Database::open(cache, ecosystem) {
             Ok(Some(database)) => database,
             Ok(None) => {
-                lookup
-                    .problems
-                    .push(unchecked("the offline database has no data for it".into()));
+                unchecked(
+                    &mut lookup,
+                    "the offline database has no data for it".into(),
+                );
                 continue;
             }
             Err(error) => {
-                lookup.problems.push(unchecked(format!(
-                    "the offline database cannot be read ({error})"
-                )));
+                unchecked(
+                    &mut lookup,
+                    format!("the offline database cannot be read ({error})"),
+                );
                 continue;
             }
         };
@@ -183,9 +199,10 @@ fn offline(cli: &Cli, settings: &Settings, packages: &[Package]) -> Lookup {
         let (ids, records) = match answered {
             Ok(answered) => answered,
             Err(error) => {
-                lookup.problems.push(unchecked(format!(
-                    "the offline database cannot be read ({error})"
-                )));
+                unchecked(
+                    &mut lookup,
+                    format!("the offline database cannot be read ({error})"),
+                );
                 continue;
             }
         };

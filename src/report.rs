@@ -239,8 +239,12 @@ pub struct Report {
     pub mode: Mode,
     /// Lockfiles read.
     pub lockfiles: Vec<String>,
-    /// Packages asked about (each counted once, however many lockfiles lock it).
+    /// Packages checked: asked about and answered (each counted once, however many lockfiles
+    /// lock it).
     pub checked: usize,
+    /// Packages that were to be checked but got no answer (OSV or the offline database could
+    /// not be asked); they are never counted as checked.
+    pub unchecked: usize,
     /// Advisories that affect checked packages.
     pub findings: Vec<Finding>,
     /// Problems lockgate found itself.
@@ -358,6 +362,7 @@ impl Report {
             mode,
             lockfiles: Vec::new(),
             checked: 0,
+            unchecked: 0,
             findings: Vec::new(),
             problems: Vec::new(),
             non_registry: Vec::new(),
@@ -597,7 +602,10 @@ impl Report {
                 ));
             }
             if self.advisories_unchecked() {
-                reasons.push(format!("no advisory check of {packages}"));
+                reasons.push(format!(
+                    "no advisory check of {}",
+                    plural(self.unchecked, "package", "packages")
+                ));
             }
             let blocking_problems = self
                 .problems
@@ -626,29 +634,46 @@ impl Report {
         } else {
             " (against the offline database)"
         };
-        if self.problems.iter().any(|p| p.kind.is_unchecked()) && offline.is_empty() {
-            return format!(
-                "lockgate: {what} allowed WITHOUT an advisory check of {packages} (failing open)"
-            );
+        let unchecked = plural(self.unchecked, "package", "packages");
+        if self.checked == 0 {
+            return if self.unchecked == 0 {
+                format!("lockgate: {what} allowed: no new registry packages to check")
+            } else {
+                format!("lockgate: {what} allowed WITHOUT an advisory check of {unchecked} (failing open)")
+            };
+        }
+        // Say what was checked, and every way the answer is less than "clean".
+        let ignored = unique(
+            self.findings
+                .iter()
+                .filter(|f| f.ignored || f.not_applicable)
+                .map(|f| f.id.as_str()),
+        )
+        .len();
+        let mut parts = vec![format!("{packages} checked{offline}")];
+        if self.unchecked > 0 {
+            parts.push(format!("{unchecked} NOT checked (failing open)"));
         }
         if reported_vulns > 0 {
-            return format!(
-                "lockgate: {what} allowed: {packages} checked{offline}; {} reported, below the \
-                 fail-on severity",
+            parts.push(format!(
+                "{} reported, below the fail-on severity",
                 plural(
                     reported_vulns,
                     "known vulnerability",
                     "known vulnerabilities"
                 )
-            );
+            ));
         }
-        if self.checked == 0 {
-            return format!("lockgate: {what} allowed: no new registry packages to check");
+        if ignored > 0 {
+            parts.push(format!(
+                "{} ignored by the configuration or not applicable",
+                plural(ignored, "advisory", "advisories")
+            ));
         }
-        format!(
-            "lockgate: {what} allowed: {packages} checked{offline}, no known malware or \
-             vulnerabilities"
-        )
+        if parts.len() == 1 {
+            parts[0].push_str(", no known malware or vulnerabilities");
+        }
+        format!("lockgate: {what} allowed: {}", parts.join("; "))
     }
 }
 

@@ -147,3 +147,95 @@ fn sarif_is_a_whole_valid_log_in_every_failure_mode() {
         }
     }
 }
+
+/// cookie 0.6.0 has a low-severity advisory (GHSA-pxg6-pf52-xh8x) in ../shared/data/osv.
+const LOW: (&str, &str) = ("cookie", "0.6.0");
+
+#[test]
+fn the_closing_line_never_says_clean_when_something_was_ignored_or_not_checked() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.stage_npm_project("", &[LOW, ("left-pad", "1.3.0")]);
+    let url = server.url();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["--osv-url", url.as_str()];
+        args.extend_from_slice(extra);
+        repo.lockgate(&args)
+    };
+    // Reported below the threshold.
+    run(&[])
+        .assert_code(0)
+        .assert_stderr_contains("allowed: 2 packages checked; 1 known vulnerability reported");
+    // Ignored: counted as such, not "no known malware or vulnerabilities".
+    repo.write(
+        ".lockgate.toml",
+        "[[ignore]]\nid = \"GHSA-pxg6-pf52-xh8x\"\nreason = \"not reachable\"\n",
+    );
+    let ignored = run(&[]);
+    ignored
+        .assert_code(0)
+        .assert_stderr_contains("2 packages checked; 1 advisory ignored by the configuration");
+    assert!(
+        !ignored.stderr.contains("no known malware"),
+        "{}",
+        ignored.output()
+    );
+    // Not checked at all: none counted as checked.
+    let dead = crate::support::unreachable_url();
+    // (--no-cache: the answers of the runs above are in the result cache.)
+    let unchecked = repo.lockgate(&[
+        "--osv-url",
+        &dead,
+        "--retries",
+        "0",
+        "--fail-open",
+        "--no-cache",
+    ]);
+    unchecked
+        .assert_code(0)
+        .assert_stderr_contains("allowed WITHOUT an advisory check of 2 packages");
+    let json = repo.lockgate(&[
+        "--osv-url",
+        &dead,
+        "--retries",
+        "0",
+        "--fail-open",
+        "--no-cache",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(json.stdout_json()["checked"], 0);
+    assert_eq!(json.stdout_json()["unchecked"], 2);
+}
+
+#[test]
+fn an_ignore_is_unused_only_after_a_whole_answer() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.stage_npm_project("", &[("left-pad", "1.3.0")]);
+    repo.write(
+        ".lockgate.toml",
+        "[[ignore]]\nid = \"GHSA-pxg6-pf52-xh8x\"\nreason = \"not reachable\"\n",
+    );
+    let url = server.url();
+    repo.lockgate(&["--all", "--osv-url", &url])
+        .assert_code(0)
+        .assert_stderr_contains("matched no advisory");
+    // Without an answer nothing can be said of the ignore.
+    let dead = crate::support::unreachable_url();
+    let run = repo.lockgate(&[
+        "--all",
+        "--osv-url",
+        &dead,
+        "--retries",
+        "0",
+        "--fail-open",
+        "--no-cache",
+    ]);
+    run.assert_code(0);
+    assert!(
+        !run.stderr.contains("matched no advisory"),
+        "{}",
+        run.output()
+    );
+}
