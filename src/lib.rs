@@ -204,7 +204,12 @@ fn check(cli: &Cli) -> Result<Report, Error> {
             );
     }
     let packages: Vec<Package> = where_locked.keys().cloned().collect();
-    report.checked = packages.len();
+    // Entries whose version cannot be read were considered and not checked (each is a problem).
+    let unreadable: std::collections::BTreeSet<&Package> = lockfiles
+        .iter()
+        .flat_map(|lockfile| &lockfile.locked.unreadable)
+        .collect();
+    report.unchecked = unreadable.len();
     if packages.is_empty() {
         return Ok(report);
     }
@@ -214,7 +219,7 @@ fn check(cli: &Cli) -> Result<Report, Error> {
     report.problems.extend(found.problems);
     // Only what got an answer counts as checked.
     report.checked = packages.len() - found.unchecked;
-    report.unchecked = found.unchecked;
+    report.unchecked += found.unchecked;
     report.offline_databases = found.databases;
     let locked = locked_facts(&lockfiles, where_locked);
     let policy = check::Policy {

@@ -174,6 +174,12 @@ fn a_version_npm_cannot_read_is_a_blocking_problem_not_a_skip() {
             .collect();
         assert_eq!(unreadable.len(), 1, "{spelling:?}: {}", run.output());
         assert_eq!(unreadable[0]["blocking"], true);
+        // Considered, not checked: every package is counted one way or the other.
+        let report = run.stdout_json();
+        assert_eq!(
+            (report["checked"].clone(), report["unchecked"].clone()),
+            (0.into(), 1.into())
+        );
         assert!(unreadable[0]["message"]
             .as_str()
             .unwrap()
