@@ -87,8 +87,15 @@ pub struct Cli {
     pub fail_on_vuln: bool,
 
     /// Answer from the offline database only (see `lockgate db update`); no network.
-    #[arg(long)]
-    pub offline: bool,
+    #[arg(
+        long,
+        env = "LOCKGATE_OFFLINE",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_name = "BOOL",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub offline: Option<bool>,
 
     /// Warn when the offline database is older than this many days [default: 7].
     #[arg(long, env = "LOCKGATE_MAX_DB_AGE", value_name = "DAYS")]

@@ -46,8 +46,31 @@ impl Lookup {
 
 /// Looks `packages` up as the command line says.
 pub fn lookup(cli: &Cli, settings: &Settings, packages: &[Package], progress: &Progress) -> Lookup {
-    if cli.offline {
+    if settings.offline {
         return offline(cli, settings, packages);
+    }
+    let memory = cli.cache_folder().map(|cache| cache.join(UNREACHABLE_FILE));
+    let now = crate::offline::now();
+    if settings.on_unreachable == OnUnreachable::Offline {
+        let since = memory.as_deref().and_then(|file| seconds_since(file, now));
+        if let Some(ago) = since.filter(|ago| *ago < UNREACHABLE_MEMORY) {
+            let mut answered = offline(cli, settings, packages);
+            answered.problems.insert(
+                0,
+                Problem::new(
+                    ProblemKind::AdvisorySourceUnavailable,
+                    &cli.osv_url,
+                    &format!(
+                        "OSV could not be reached {ago} s ago: answered from the offline \
+                         database without waiting on the network (OSV is asked again {} s \
+                         after it failed)",
+                        UNREACHABLE_MEMORY
+                    ),
+                    false,
+                ),
+            );
+            return answered;
+        }
     }
     let connection = osv::Settings {
         base_url: cli.osv_url.clone(),
@@ -66,6 +89,9 @@ pub fn lookup(cli: &Cli, settings: &Settings, packages: &[Package], progress: &P
     progress.finish();
     let error = match answered {
         Ok(mut answers) => {
+            if let Some(file) = &memory {
+                let _ = std::fs::remove_file(file);
+            }
             let complete = answers.unfetched.is_none();
             let problems = answers
                 .unfetched
@@ -90,6 +116,13 @@ pub fn lookup(cli: &Cli, settings: &Settings, packages: &[Package], progress: &P
     );
     match settings.on_unreachable {
         OnUnreachable::Offline => {
+            if let Some(file) = &memory {
+                // Best effort: without it the next run only waits on the network again.
+                if let Some(folder) = file.parent() {
+                    let _ = std::fs::create_dir_all(folder);
+                }
+                let _ = std::fs::write(file, now.to_string());
+            }
             let mut answered = offline(cli, settings, packages);
             answered.problems.insert(
                 0,
@@ -117,9 +150,18 @@ pub fn lookup(cli: &Cli, settings: &Settings, packages: &[Package], progress: &P
                 ProblemKind::AdvisorySourceUnavailable,
                 &cli.osv_url,
                 &format!(
-                    "{reason}; blocking, because lockgate fails closed. Retry, or set \
-                     --fail-open (LOCKGATE_FAIL_OPEN=1) to warn and allow, or \
-                     --on-unreachable=offline to use the offline database"
+                    "{reason}; blocking, because lockgate fails closed. Ways forward: retry \
+                     once the network is back; or keep a copy of OSV's database \
+                     (`lockgate db update`) and answer from it whenever OSV cannot be reached \
+                     (`--on-unreachable=offline`, `LOCKGATE_ON_UNREACHABLE=offline`, or \
+                     `on-unreachable = \"offline\"` in .lockgate.toml); or warn and allow \
+                     (`--fail-open`); or, as a last resort, skip the hook once with \
+                     `git {} --no-verify`",
+                    if cli.pre_push.is_some() {
+                        "push"
+                    } else {
+                        "commit"
+                    }
                 ),
                 true,
             ),
@@ -226,6 +268,24 @@ fn offline(cli: &Cli, settings: &Settings, packages: &[Package]) -> Lookup {
         lookup.databases.push(note);
     }
     lookup
+}
+
+/// The file in the cache folder that remembers when OSV was last found unreachable.
+const UNREACHABLE_FILE: &str = "osv-unreachable";
+/// For how long after OSV could not be reached a run with `on-unreachable = "offline"` goes
+/// straight to the offline database instead of waiting on the network again.
+const UNREACHABLE_MEMORY: u64 = 300;
+
+/// Seconds since the Unix time written in `file`, when it holds one not in the future.
+fn seconds_since(file: &std::path::Path, now: u64) -> Option<u64> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    std::fs::File::open(file)
+        .ok()?
+        .take(32)
+        .read_to_string(&mut text)
+        .ok()?;
+    now.checked_sub(text.trim().parse().ok()?)
 }
 
 /// OSV named records it then did not hand over: the packages they name block whatever the

@@ -301,6 +301,11 @@ fn unreachable_osv_fails_closed_and_fail_open_allows_with_a_warning() {
         .assert_code(2)
         .assert_stderr_contains("OSV could not be asked about 1 package")
         .assert_stderr_contains("--fail-open")
+        // Every way forward, the last resort last.
+        .assert_stderr_contains("`lockgate db update`")
+        .assert_stderr_contains("`on-unreachable = \"offline\"` in .lockgate.toml")
+        .assert_stderr_contains("`LOCKGATE_ON_UNREACHABLE=offline`")
+        .assert_stderr_contains("`git commit --no-verify`")
         .assert_stderr_contains("commit BLOCKED");
     // A JSON consumer gets the report too, saying what could not be checked.
     let report = repo
