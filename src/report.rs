@@ -463,6 +463,20 @@ impl Report {
                 if finding.dev {
                     out.push_str(", development only");
                 }
+                if finding.blocking {
+                    let fix = match finding.fixed.first() {
+                        Some(version) => {
+                            format!("upgrade {} to {version} or later", finding.package.name)
+                        }
+                        None => "no fixed version is known: replace the package".to_string(),
+                    };
+                    let _ = write!(
+                        out,
+                        "\n  to unblock: {fix}; or accept it with a reason in .lockgate.toml: \
+                         [[ignore]] id = \"{}\" reason = \"…\"",
+                        finding.id
+                    );
+                }
             }
             if finding.ignored {
                 let _ = write!(

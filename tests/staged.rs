@@ -275,9 +275,15 @@ fn vulnerabilities_are_reported_and_block_only_with_fail_on_vuln() {
         .assert_stderr_contains("minimist@1.2.5 has a known vulnerability")
         .assert_stderr_contains("GHSA-xvch-5gv4-984h")
         .assert_stderr_contains("fixed in 1.2.6");
-    run(&repo, &server, &["--fail-on-vuln"])
+    let blocked = run(&repo, &server, &["--fail-on-vuln"]);
+    blocked
         .assert_code(1)
-        .assert_stderr_contains("BLOCKED");
+        .assert_stderr_contains("BLOCKED")
+        // What to do about it: the version that fixes it, or how to accept it.
+        .assert_stderr_contains("to unblock: upgrade minimist to 1.2.6 or later")
+        .assert_stderr_contains("[[ignore]] id = \"GHSA-xvch-5gv4-984h\" reason = ");
+    // Reported, not blocking: no advice to unblock.
+    assert!(!run(&repo, &server, &[]).stderr.contains("to unblock"));
 }
 
 #[test]
