@@ -136,12 +136,20 @@ impl Error {
 
 /// An error and each of its causes, on one line.
 pub fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
+    causes(error).join(": ")
+}
+
+/// An error's message and each of its causes' that says something new (some messages end with
+/// their cause's already).
+pub fn causes(error: &dyn std::error::Error) -> Vec<String> {
+    let mut said = vec![error.to_string()];
     let mut source = error.source();
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        let text = cause.to_string();
+        if !said.last().is_some_and(|last| last.ends_with(&text)) {
+            said.push(text);
+        }
         source = cause.source();
     }
-    text
+    said
 }

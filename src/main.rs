@@ -29,11 +29,13 @@ fn main() -> ExitCode {
             ExitCode::from(report.exit_status().code())
         }
         Err(error) => {
-            eprintln!("lockgate: error: {}", clean_lines(&error.to_string()));
-            let mut source = std::error::Error::source(&error);
-            while let Some(cause) = source {
-                eprintln!("  caused by: {}", clean_lines(&cause.to_string()));
-                source = cause.source();
+            for (index, text) in lockgate::error::causes(&error).iter().enumerate() {
+                let lead = if index == 0 {
+                    "lockgate: error:"
+                } else {
+                    "  caused by:"
+                };
+                eprintln!("{lead} {}", clean_lines(text));
             }
             // A check's JSON or SARIF reader gets a whole report, the failure its problem.
             if cli.command.is_none() && cli.format != Format::Text {

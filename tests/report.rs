@@ -239,3 +239,51 @@ fn an_ignore_is_unused_only_after_a_whole_answer() {
         run.output()
     );
 }
+
+#[test]
+fn db_update_failures_say_why() {
+    let repo = TestRepo::new();
+    let update = |url: &str, cache: &str| {
+        repo.lockgate(&[
+            "db",
+            "update",
+            "--export-url",
+            url,
+            "--ecosystem",
+            "npm",
+            "--retries",
+            "0",
+            "--cache-dir",
+            cache,
+        ])
+    };
+    let cache = repo.root().join("cache");
+    let cache = cache.to_str().unwrap();
+    // No connection.
+    update(&crate::support::unreachable_url(), cache)
+        .assert_code(2)
+        .assert_stderr_contains("Connection refused");
+    // An HTTP status.
+    let server = OsvServer::builder()
+        .fail_always(crate::support::Fault::Status(503))
+        .start();
+    update(&server.url(), cache)
+        .assert_code(2)
+        .assert_stderr_contains("HTTP 503");
+    // The disk: the cache folder cannot be made (a file stands in its way).
+    repo.write("not-a-folder", "x");
+    let blocked = repo.path().join("not-a-folder/cache");
+    let demo = format!(
+        "file://{}/tests/fixtures/demo/osv",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let run = update(&demo, blocked.to_str().unwrap());
+    run.assert_code(2).assert_stderr_contains("Not a directory");
+    // Each cause is said once.
+    assert_eq!(
+        run.stderr.matches("Not a directory").count(),
+        1,
+        "{}",
+        run.output()
+    );
+}

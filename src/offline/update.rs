@@ -109,7 +109,7 @@ impl Source {
                 match client.get(&format!("{base}/{relative}"), limit) {
                     Ok(bytes) => Ok(Some(bytes)),
                     Err(osv::OsvError::Status { status: 404, .. }) => Ok(None),
-                    Err(error) => Err(DbError::Export(error.to_string())),
+                    Err(error) => Err(DbError::Export(crate::error::chain(&error))),
                 }
             }
             Source::Folder(folder) => {
@@ -142,7 +142,7 @@ impl Source {
             } => downloader
                 .download(&format!("{base}/{relative}"), file, MAX_ZIP_BYTES, progress)
                 .map(|_| ())
-                .map_err(|error| DbError::Export(error.to_string())),
+                .map_err(|error| DbError::Export(crate::error::chain(&error))),
             Source::Folder(folder) => {
                 let path = folder.join(relative);
                 let mut source = std::fs::File::open(&path).map_err(io_error(&path))?;
