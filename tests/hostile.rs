@@ -18,44 +18,37 @@ fn yaml_bomb(indent: &str) -> String {
 }
 
 #[test]
-fn yaml_alias_bomb_in_pnpm_lock_is_refused_fast_and_small() {
-    let server = OsvServer::start();
-    let repo = TestRepo::new();
-    let lock = format!(
+fn yaml_alias_bombs_are_refused_fast_and_small() {
+    // pnpm-lock.yaml and berry's yarn.lock, staged and with --all: (file, text, where).
+    let pnpm = format!(
         "lockfileVersion: '9.0'\nimporters:\n  .:\n    dependencies: {{}}\npackages:\n{}",
         yaml_bomb("  ")
     );
-    assert!(lock.len() < 1024, "the bomb is {} bytes", lock.len());
-    repo.write_and_stage("package.json", r#"{"name": "bomb", "version": "1.0.0"}"#)
-        .write_and_stage("pnpm-lock.yaml", &lock);
-    let run = repo.lockgate_limited(&["--osv-url", &server.url()], 1);
-    run.assert_code(2)
-        .assert_stderr_contains("pnpm-lock.yaml:7:")
-        .assert_stderr_contains("YAML aliases");
-    assert_eq!(server.request_count(), 0);
-}
-
-#[test]
-fn yaml_alias_bomb_in_berry_yarn_lock_is_refused_fast_and_small() {
-    let server = OsvServer::start();
-    let repo = TestRepo::new();
-    let lock = format!(
+    assert!(pnpm.len() < 1024, "the bomb is {} bytes", pnpm.len());
+    let berry = format!(
         "__metadata:\n  version: 8\n  cacheKey: 10c0\n\n\"debug@npm:^4.4.2\":\n  version: \
          4.4.2\n{}",
         yaml_bomb("  ")
     );
-    repo.write_and_stage("package.json", r#"{"name": "bomb", "version": "1.0.0"}"#)
-        .write_and_stage("yarn.lock", &lock);
-    let url = server.url();
-    for args in [&[][..], &["--all"][..]] {
-        let mut all = vec!["--osv-url", url.as_str()];
-        all.extend_from_slice(args);
-        let run = repo.lockgate_limited(&all, 1);
-        run.assert_code(2)
-            .assert_stderr_contains("yarn.lock:8:")
-            .assert_stderr_contains("YAML aliases");
+    for (file, text, at) in [
+        ("pnpm-lock.yaml", pnpm, "pnpm-lock.yaml:7:"),
+        ("yarn.lock", berry, "yarn.lock:8:"),
+    ] {
+        let server = OsvServer::start();
+        let repo = TestRepo::new();
+        repo.write_and_stage("package.json", r#"{"name": "bomb", "version": "1.0.0"}"#)
+            .write_and_stage(file, &text);
+        let url = server.url();
+        for args in [&[][..], &["--all"][..]] {
+            let mut all = vec!["--osv-url", url.as_str()];
+            all.extend_from_slice(args);
+            repo.lockgate_limited(&all, 1)
+                .assert_code(2)
+                .assert_stderr_contains(at)
+                .assert_stderr_contains("YAML aliases");
+        }
+        assert_eq!(server.request_count(), 0);
     }
-    assert_eq!(server.request_count(), 0);
 }
 
 #[test]

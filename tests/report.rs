@@ -84,23 +84,31 @@ fn fail(what: &str, format: &str) -> Run {
 }
 
 #[test]
-fn json_is_a_whole_valid_report_in_every_failure_mode() {
-    let validator = crate::support::schemas::report_validator();
+fn json_and_sarif_are_whole_and_valid_in_every_failure_mode() {
+    let report_schema = crate::support::schemas::report_validator();
+    let sarif_schema = crate::support::schemas::sarif_validator();
     for (what, code, kind, path) in failures() {
-        let run = fail(what, "json");
-        run.assert_code(code);
-        let report = run.stdout_json();
-        crate::support::schemas::assert_valid(&validator, &report);
+        let json = fail(what, "json");
+        json.assert_code(code);
+        let report = json.stdout_json();
+        crate::support::schemas::assert_valid(&report_schema, &report);
         assert_eq!(report["blocked"], true, "{what}");
+        let sarif_run = fail(what, "sarif");
+        sarif_run.assert_code(code);
+        let sarif = sarif_run.stdout_json();
+        crate::support::schemas::assert_valid(&sarif_schema, &sarif);
+        let results = sarif["runs"][0]["results"].as_array().unwrap().clone();
+        assert!(!results.is_empty(), "{what}");
         if kind.is_empty() {
             continue;
         }
+        // The JSON report carries the failure as a blocking problem at its file.
         let problem = report["problems"]
             .as_array()
             .unwrap()
             .iter()
             .find(|problem| problem["kind"] == kind)
-            .unwrap_or_else(|| panic!("{what}: no {kind} problem\n{}", run.output()))
+            .unwrap_or_else(|| panic!("{what}: no {kind} problem\n{}", json.output()))
             .clone();
         assert_eq!(problem["blocking"], true, "{what}");
         let reported = problem["path"].as_str().unwrap();
@@ -113,32 +121,14 @@ fn json_is_a_whole_valid_report_in_every_failure_mode() {
         }
         // A check that could not run still says why on stderr, for a person.
         if kind != "advisory-source-unavailable" {
-            run.assert_stderr_contains("lockgate: error: ");
+            json.assert_stderr_contains("lockgate: error: ");
         }
-    }
-    // And the validator refuses what is not the report.
-    assert!(!validator.is_valid(&serde_json::json!({"version": 1, "findings": "none"})));
-}
-
-#[test]
-fn sarif_is_a_whole_valid_log_in_every_failure_mode() {
-    let validator = crate::support::schemas::sarif_validator();
-    for (what, code, kind, path) in failures() {
-        let run = fail(what, "sarif");
-        run.assert_code(code);
-        let sarif = run.stdout_json();
-        crate::support::schemas::assert_valid(&validator, &sarif);
-        let results = sarif["runs"][0]["results"].as_array().unwrap().clone();
-        assert!(!results.is_empty(), "{what}");
-        if kind.is_empty() {
-            continue;
-        }
+        // SARIF: an error result, located at a file of the repository or nowhere.
         let result = results
             .iter()
             .find(|result| result["ruleId"] == format!("lockgate/{kind}"))
-            .unwrap_or_else(|| panic!("{what}: no {kind} result\n{}", run.output()));
+            .unwrap_or_else(|| panic!("{what}: no {kind} result\n{}", sarif_run.output()));
         assert_eq!(result["level"], "error", "{what}");
-        // A result is located at a file of the repository, or nowhere.
         let location = &result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"];
         if path.is_empty() || path == "." || path.starts_with('/') {
             assert!(location.is_null(), "{what}: {location}");
@@ -146,6 +136,8 @@ fn sarif_is_a_whole_valid_log_in_every_failure_mode() {
             assert_eq!(location, path, "{what}");
         }
     }
+    // And the validator refuses what is not the report.
+    assert!(!report_schema.is_valid(&serde_json::json!({"version": 1, "findings": "none"})));
 }
 
 /// cookie 0.6.0 has a low-severity advisory (GHSA-pxg6-pf52-xh8x) in ../shared/data/osv.
