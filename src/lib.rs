@@ -270,19 +270,39 @@ fn locate_findings(repo: &git::Repo, findings: &mut [report::Finding]) {
     }
 }
 
-/// Finds the line of each finding's package in its lockfile as `tree` has it.
+/// Finds the line of each finding's package in its lockfile as `tree` has it, and, where the
+/// lockfile records its edges (npm's), the chain of dependencies that brings it in.
 fn locate_in<T: npm_sync::Tree>(tree: &T, findings: &mut [report::Finding]) {
-    let mut texts: BTreeMap<String, Option<String>> = BTreeMap::new();
+    type Read = Option<(String, Option<lockfile::npm::NpmLock>)>;
+    let mut texts: BTreeMap<String, Read> = BTreeMap::new();
     for finding in findings {
-        let text = texts.entry(finding.lockfile.clone()).or_insert_with(|| {
-            tree.read(&finding.lockfile)
+        let read = texts.entry(finding.lockfile.clone()).or_insert_with(|| {
+            let text = tree
+                .read(&finding.lockfile)
                 .ok()
                 .flatten()
-                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .and_then(|bytes| String::from_utf8(bytes).ok())?;
+            let npm = matches!(
+                lockfile::LockfileKind::from_path(&finding.lockfile),
+                Some(
+                    lockfile::LockfileKind::NpmPackageLock | lockfile::LockfileKind::NpmShrinkwrap
+                )
+            )
+            .then(|| lockfile::npm::NpmLock::parse(&text).ok())
+            .flatten();
+            Some((text, npm))
         });
-        if let Some(text) = text {
-            finding.line =
-                lockfile::entry_line(text, &finding.package.name, &finding.package.version);
+        let Some((text, npm)) = read else {
+            continue;
+        };
+        finding.line = lockfile::entry_line(text, &finding.package.name, &finding.package.version);
+        if let Some(lock) = npm {
+            finding.dependency_path = lock
+                .dependency_path(&finding.package.name, &finding.package.version)
+                .unwrap_or_default()
+                .iter()
+                .map(|step| sanitize::clean(step).into_owned())
+                .collect();
         }
     }
 }

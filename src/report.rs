@@ -64,6 +64,10 @@ pub struct Finding {
     pub dev: bool,
     /// OSV named the record but it could not be read: decided as malware.
     pub record_unavailable: bool,
+    /// The chain of dependencies from the project to the package (`name@version` steps ending
+    /// with it), where the lockfile records its edges.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dependency_path: Vec<String>,
     /// The line of the package's entry in the lockfile, when found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
@@ -108,6 +112,7 @@ impl Finding {
             not_applicable: false,
             dev: false,
             record_unavailable: false,
+            dependency_path: Vec::new(),
             line: None,
             commit: None,
         }
@@ -440,6 +445,13 @@ impl Report {
                 let _ = write!(out, " (added in commit {commit})");
             }
             out.push('\n');
+            if finding.dependency_path.len() > 1 {
+                let _ = writeln!(
+                    out,
+                    "  brought in by: {}",
+                    finding.dependency_path.join(" > ")
+                );
+            }
             let _ = write!(out, "  {}: {}", finding.id, finding.summary);
             if !finding.fixed.is_empty() {
                 let _ = write!(out, " (fixed in {})", finding.fixed.join(", "));

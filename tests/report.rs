@@ -279,3 +279,31 @@ fn db_update_failures_say_why() {
         run.output()
     );
 }
+
+#[test]
+fn malware_deep_in_the_tree_shows_the_chain_that_brings_it_in() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.write_and_stage(
+        "package.json",
+        r#"{"name": "app", "version": "1.0.0", "dependencies": {"express": "4.18.2"}}"#,
+    );
+    let lock = serde_json::json!({"name": "app", "lockfileVersion": 3, "requires": true,
+    "packages": {
+        "": {"name": "app", "version": "1.0.0", "dependencies": {"express": "4.18.2"}},
+        "node_modules/express": {"version": "4.18.2",
+            "dependencies": {"body-parser": "1.20.1"}},
+        "node_modules/body-parser": {"version": "1.20.1", "dependencies": {"debug": "4.4.2"}},
+        "node_modules/body-parser/node_modules/debug": {"version": "4.4.2"}
+    }});
+    repo.write_and_stage("package-lock.json", lock.to_string());
+    let url = server.url();
+    repo.lockgate(&["--osv-url", &url])
+        .assert_code(1)
+        .assert_stderr_contains("brought in by: express@4.18.2 > body-parser@1.20.1 > debug@4.4.2");
+    let run = run_json(&repo, &server, &[]);
+    assert_eq!(
+        run.stdout_json()["findings"][0]["dependency_path"],
+        serde_json::json!(["express@4.18.2", "body-parser@1.20.1", "debug@4.4.2"])
+    );
+}
