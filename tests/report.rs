@@ -307,3 +307,57 @@ fn malware_deep_in_the_tree_shows_the_chain_that_brings_it_in() {
         serde_json::json!(["express@4.18.2", "body-parser@1.20.1", "debug@4.4.2"])
     );
 }
+
+#[test]
+fn one_order_whatever_answered_network_cache_or_offline_database() {
+    use crate::support::export::{shared_records, Export};
+    let export = Export::new();
+    export.publish("npm", &shared_records(&["malicious/npm", "advisories/npm"]));
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    let packages = [
+        ("minimist", "1.2.5"),
+        ("debug", "4.4.2"),
+        ("cookie", "0.6.0"),
+        ("tough-cookie", "4.1.2"),
+    ];
+    repo.stage_npm_project("web", &packages);
+    repo.stage_npm_project("api", &packages[1..]);
+    repo.stage_npm_project("", &packages[..2]);
+    repo.lockgate(&[
+        "db",
+        "update",
+        "--export-url",
+        &export.file_url(),
+        "--ecosystem",
+        "npm",
+    ])
+    .assert_success();
+    let url = server.url();
+    // Findings and their order, without what says where the answer came from.
+    let lines = |extra: &[&str]| {
+        let mut args = vec!["--osv-url", url.as_str(), "--all"];
+        args.extend_from_slice(extra);
+        let run = repo.lockgate(&args);
+        run.assert_code(1);
+        run.stderr
+            .lines()
+            .filter(|line| !line.contains("offline database") && !line.contains("BLOCKED"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let network = lines(&["--no-cache"]);
+    let cold = lines(&[]);
+    let cached = lines(&[]);
+    let offline = lines(&["--offline"]);
+    assert!(network.len() > 8, "{network:#?}");
+    assert_eq!(network, cold);
+    assert_eq!(network, cached);
+    assert_eq!(network, offline);
+    // Malware first, then by lockfile and package.
+    let heads: Vec<&String> = network
+        .iter()
+        .filter(|line| line.starts_with("lockgate: "))
+        .collect();
+    assert!(heads[0].contains("is MALWARE"), "{heads:#?}");
+}
