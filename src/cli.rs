@@ -24,6 +24,12 @@ pub struct Cli {
     #[arg(long, num_args = 2, value_names = ["REMOTE", "URL"])]
     pub pre_push: Option<Vec<String>>,
 
+    /// Run as the pre-commit framework's pre-push hook: check what the push it describes in
+    /// PRE_COMMIT_FROM_REF, PRE_COMMIT_TO_REF, PRE_COMMIT_REMOTE_NAME, … adds; when they name no
+    /// push (run by hand), check everything, as --all.
+    #[arg(long, conflicts_with_all = ["all", "pre_push"])]
+    pub pre_push_env: bool,
+
     /// OSV API base URL.
     #[arg(
         long,
@@ -143,6 +149,7 @@ impl Cli {
         use crate::report::Mode;
         match (&self.pre_push, self.all) {
             (Some(_), _) => Mode::PrePush,
+            (None, false) if self.pre_push_env => Mode::PrePush,
             (None, true) => Mode::All,
             (None, false) => Mode::Staged,
         }

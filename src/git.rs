@@ -103,46 +103,53 @@ impl Repo {
     }
 
     /// Files a commit changes whose path passes `wanted`, each with what it replaces in the
-    /// commit's parents. A merge changes a file only where it differs from every parent (what the
-    /// merge brings from one side was changed, and is checked, in that side's own commits); a
-    /// root commit adds everything it holds.
+    /// commit's first parent. A merge is read against its first parent: what it brings into the
+    /// branch it was made on, as a pull request is read against its base. A root commit adds
+    /// everything it holds.
     pub fn commit_changes(
         &self,
         commit: Oid,
         wanted: impl Fn(&str) -> bool,
     ) -> Result<Vec<Change>, Error> {
-        let read = |error| Error::git(format!("read commit {commit}"), error);
-        let commit = self.inner.find_commit(commit).map_err(read)?;
-        let tree = commit.tree().map_err(read)?;
-        let parents = commit
-            .parents()
-            .map(|parent| parent.tree())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(read)?;
+        let parent = self.first_parent(commit)?;
+        self.changes_between(parent, commit, wanted)
+    }
+
+    /// Files that differ between the trees of commit `old` (none: an empty tree) and commit
+    /// `new`, whose path passes `wanted`.
+    pub fn changes_between(
+        &self,
+        old: Option<Oid>,
+        new: Oid,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<Vec<Change>, Error> {
+        let tree_of = |commit: Oid| {
+            self.inner
+                .find_commit(commit)
+                .and_then(|commit| commit.tree())
+                .map_err(|error| Error::git(format!("read commit {commit}"), error))
+        };
+        let old_tree = old.map(tree_of).transpose()?;
+        let new_tree = tree_of(new)?;
         let diff = self
             .inner
-            .diff_tree_to_tree(parents.first(), Some(&tree), None)
-            .map_err(|error| {
-                Error::git(
-                    format!("compare commit {} with its parent", commit.id()),
-                    error,
-                )
-            })?;
-        let mut changes = changes_in(&diff, &wanted);
-        for parent in parents.iter().skip(1) {
-            changes.retain_mut(|change| {
-                let new = change.new.or(change.not_a_file.map(|(_, id)| id));
-                match parent.get_path(std::path::Path::new(&change.path)) {
-                    Ok(entry) if Some(entry.id()) == new => false,
-                    Ok(entry) if entry.kind() == Some(git2::ObjectType::Blob) => {
-                        change.old.push(entry.id());
-                        true
-                    }
-                    _ => true,
-                }
-            });
+            .diff_tree_to_tree(old_tree.as_ref(), Some(&new_tree), None)
+            .map_err(|error| Error::git(format!("compare commit {new} with its base"), error))?;
+        Ok(changes_in(&diff, &wanted))
+    }
+
+    /// Commits reachable from `tip` and not from `base`, oldest first (parents before children):
+    /// what updating a ref from `base` to `tip` brings into it.
+    pub fn commits_between(&self, tip: Oid, base: Option<Oid>) -> Result<Vec<Oid>, Error> {
+        let walk_error = |error| Error::git(format!("list the commits pushed from {tip}"), error);
+        let mut walk = self.inner.revwalk().map_err(walk_error)?;
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
+            .map_err(walk_error)?;
+        walk.push(tip).map_err(walk_error)?;
+        if let Some(base) = base {
+            walk.hide(base).map_err(walk_error)?;
         }
-        Ok(changes)
+        walk.collect::<Result<Vec<_>, _>>().map_err(walk_error)
     }
 
     /// Commits reachable from `tip` that the remote does not have: not reachable from `known`
@@ -181,6 +188,55 @@ impl Repo {
             walk.hide(oid).map_err(walk_error)?;
         }
         walk.collect::<Result<Vec<_>, _>>().map_err(walk_error)
+    }
+
+    /// Where a ref the remote does not have leaves what it has: the first commit down `tip`'s
+    /// first-parent line that is reachable from one of this repository's remote-tracking refs of
+    /// `remote` (the branch it was cut from, or merged into). `None` when the line never meets
+    /// one (a remote it knows nothing of, or a history of its own).
+    pub fn push_base(&self, tip: Oid, remote: &str) -> Result<Option<Oid>, Error> {
+        let unknown: std::collections::HashSet<Oid> = self
+            .commits_to_push(tip, None, remote)?
+            .into_iter()
+            .collect();
+        let mut commit = Some(tip);
+        while let Some(current) = commit {
+            if !unknown.contains(&current) {
+                return Ok(Some(current));
+            }
+            commit = self.first_parent(current)?;
+        }
+        Ok(None)
+    }
+
+    /// Whether this repository has the commit `oid` (a remote's tip it has not fetched is not).
+    pub fn has_commit(&self, oid: Oid) -> bool {
+        self.inner.find_commit(oid).is_ok()
+    }
+
+    /// The commit a revision (`main`, `HEAD`, `origin/main`, an object id) names.
+    pub fn resolve(&self, revision: &str) -> Result<Oid, Error> {
+        self.inner
+            .revparse_single(revision)
+            .and_then(|object| object.peel_to_commit())
+            .map(|commit| commit.id())
+            .map_err(|error| Error::git(format!("resolve {revision}"), error))
+    }
+
+    /// The first line of a commit's message (its subject); `None` when it has none.
+    pub fn commit_subject(&self, oid: Oid) -> Option<String> {
+        let commit = self.inner.find_commit(oid).ok()?;
+        let subject = commit.summary().ok()??.trim();
+        (!subject.is_empty()).then(|| subject.to_string())
+    }
+
+    /// How a report names a commit: its short id and, quoted, its subject.
+    pub fn describe_commit(&self, oid: Oid) -> String {
+        let short = short_id(oid);
+        match self.commit_subject(oid) {
+            Some(subject) => format!("{short} \"{subject}\""),
+            None => short,
+        }
     }
 
     /// The files of a commit, as a [`Tree`](crate::npm_sync::Tree).
@@ -292,6 +348,11 @@ impl Repo {
             .map_err(|error| Error::git(format!("read {path}"), error))?;
         Ok(blob.content().to_vec())
     }
+}
+
+/// A commit's id as reports show it: its first 12 hexadecimal digits.
+pub fn short_id(oid: Oid) -> String {
+    oid.to_string()[..12].to_string()
 }
 
 /// The changed files of a diff whose path passes `wanted`, as [`Change`]s. A symlink or

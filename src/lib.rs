@@ -37,7 +37,9 @@ pub use report::Report;
 use cli::Cli;
 use package::Package;
 use report::{Mode, NonRegistryEntry, Problem, ProblemKind};
-use scope::{all_scope, push_scope, read_push_input, staged_scope, LockfileToCheck};
+use scope::{
+    all_scope, framework_push_scope, push_scope, read_push_input, staged_scope, LockfileToCheck,
+};
 use std::collections::BTreeMap;
 
 /// What a run produced.
@@ -119,7 +121,7 @@ fn update_databases(
 
 /// Runs one check as the command line asks, and returns its report.
 fn check(cli: &Cli) -> Result<Report, Error> {
-    let mode = cli.mode();
+    let mut mode = cli.mode();
     let repo = git::Repo::open()?;
     let loaded = config::load(cli.config.as_deref(), repo.workdir()).map_err(Error::Config)?;
     let settings = config::Settings::resolve(cli, loaded);
@@ -128,6 +130,13 @@ fn check(cli: &Cli) -> Result<Report, Error> {
             let remote = arguments.first().map_or("", String::as_str);
             push_scope(&repo, remote, &read_push_input()?)?
         }
+        None if cli.pre_push_env => match framework_push_scope(&repo)? {
+            Some(scope) => scope,
+            None => {
+                mode = Mode::All;
+                all_scope(&repo)?
+            }
+        },
         None if cli.all => all_scope(&repo)?,
         None => staged_scope(&repo)?,
     };
@@ -135,8 +144,9 @@ fn check(cli: &Cli) -> Result<Report, Error> {
     report.problems = scope.problems;
     report.read = scope.read;
     let lockfiles = scope.lockfiles;
+    let history = scope.history;
     let introduced_by = scope.introduced_by;
-    if lockfiles.is_empty() {
+    if lockfiles.is_empty() && history.is_empty() {
         return Ok(report);
     }
 
@@ -203,6 +213,32 @@ fn check(cli: &Cli) -> Result<Report, Error> {
                     }),
             );
     }
+    // What the pushed history added on the way: looked up for malware only (see below).
+    let kept: std::collections::BTreeSet<(String, Package)> = where_locked
+        .iter()
+        .flat_map(|(package, paths)| {
+            paths
+                .iter()
+                .map(move |path| (sanitize::clean(path).into_owned(), cleaned(package)))
+        })
+        .collect();
+    for lockfile in &history {
+        let path = sanitize::clean(&lockfile.path).into_owned();
+        if !report.lockfiles.contains(&path) {
+            report.lockfiles.push(path);
+        }
+        let names = lockfile
+            .locked
+            .unpinned
+            .iter()
+            .map(|unpinned| Package::new(package::Ecosystem::PyPI, &unpinned.package, ""));
+        for package in lockfile.locked.packages.iter().cloned().chain(names) {
+            where_locked
+                .entry(package)
+                .or_default()
+                .push(lockfile.path.clone());
+        }
+    }
     let packages: Vec<Package> = where_locked.keys().cloned().collect();
     // Entries whose version cannot be read were considered and not checked (each is a problem).
     let unreadable: std::collections::BTreeSet<&Package> = lockfiles
@@ -221,7 +257,8 @@ fn check(cli: &Cli) -> Result<Report, Error> {
     report.checked = packages.len() - found.unchecked;
     report.unchecked += found.unchecked;
     report.offline_databases = found.databases;
-    let locked = locked_facts(&lockfiles, where_locked);
+    let all_lockfiles: Vec<&LockfileToCheck> = lockfiles.iter().chain(&history).collect();
+    let locked = locked_facts(&all_lockfiles, where_locked);
     let policy = check::Policy {
         fail_on: settings.fail_on,
         dev: settings.dev,
@@ -239,9 +276,23 @@ fn check(cli: &Cli) -> Result<Report, Error> {
         policy,
     );
     report.findings = decided.findings;
+    if !history.is_empty() {
+        // A vulnerability that a later pushed commit removed does not reach the ref; malware
+        // stays in the history the push hands over.
+        report.findings.retain(|finding| {
+            finding.malicious
+                || finding.record_unavailable
+                || kept.contains(&(finding.lockfile.clone(), finding.package.clone()))
+        });
+    }
     for finding in &mut report.findings {
         let key = (finding.lockfile.clone(), finding.package.clone());
-        finding.commit = introduced_by.get(&key).cloned();
+        if let Some((commit, subject)) = introduced_by.get(&key) {
+            finding.commit = Some(commit.clone());
+            finding.commit_subject = subject
+                .as_deref()
+                .map(|subject| sanitize::clean(subject).chars().take(200).collect());
+        }
     }
     report.problems.extend(decided.problems);
     report.config = settings
@@ -307,10 +358,19 @@ fn locate_in<T: npm_sync::Tree>(tree: &T, findings: &mut [report::Finding]) {
     }
 }
 
+/// `package` as a finding names it, cleaned of terminal controls.
+fn cleaned(package: &Package) -> Package {
+    Package::new(
+        package.ecosystem,
+        sanitize::clean(&package.name).into_owned(),
+        sanitize::clean(&package.version).into_owned(),
+    )
+}
+
 /// What the lockfiles say of each package besides its version: which lockfiles lock it,
 /// whether every one of them locks it for development only, and the hosts it came from.
 fn locked_facts(
-    lockfiles: &[LockfileToCheck],
+    lockfiles: &[&LockfileToCheck],
     where_locked: BTreeMap<Package, Vec<String>>,
 ) -> check::Locked {
     let mut dev_only: std::collections::BTreeSet<Package> = where_locked.keys().cloned().collect();

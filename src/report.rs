@@ -74,6 +74,9 @@ pub struct Finding {
     /// Pre-push: the pushed commit that added it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// Pre-push: that commit's subject (the first line of its message).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit_subject: Option<String>,
 }
 
 impl Finding {
@@ -115,6 +118,7 @@ impl Finding {
             dependency_path: Vec::new(),
             line: None,
             commit: None,
+            commit_subject: None,
         }
     }
 
@@ -441,8 +445,14 @@ impl Report {
                 "lockgate: {}: {} {what}",
                 finding.lockfile, finding.package
             );
-            if let Some(commit) = &finding.commit {
-                let _ = write!(out, " (added in commit {commit})");
+            match (&finding.commit, &finding.commit_subject) {
+                (Some(commit), Some(subject)) => {
+                    let _ = write!(out, " (added in commit {commit} \"{subject}\")");
+                }
+                (Some(commit), None) => {
+                    let _ = write!(out, " (added in commit {commit})");
+                }
+                _ => {}
             }
             out.push('\n');
             if finding.dependency_path.len() > 1 {
@@ -544,11 +554,19 @@ impl Report {
                 // Python lockfiles: the problem's own message names the command.
                 _ => continue,
             };
-            let _ = writeln!(
-                out,
-                "  {path} is out of sync with its package.json: run `{command}` in {folder} and \
-                 stage {path}"
-            );
+            let _ = if self.mode == Mode::PrePush {
+                writeln!(
+                    out,
+                    "  {path} is out of sync with its package.json: run `{command}` in {folder}, \
+                     commit {path} (or amend the commit with it), and push again"
+                )
+            } else {
+                writeln!(
+                    out,
+                    "  {path} is out of sync with its package.json: run `{command}` in {folder} \
+                     and stage {path}"
+                )
+            };
         }
         for database in &self.offline_databases {
             let _ = writeln!(
@@ -642,11 +660,19 @@ impl Report {
                 reasons.push(plural(blocking_problems, "problem", "problems"));
             }
             let mut line = format!("lockgate: {what} BLOCKED: {}", reasons.join(", "));
+            if self.mode == Mode::PrePush && malware.is_empty() && blocking_vulns > 0 {
+                line.push_str(
+                    ".\n  Upgrade it in a new commit, or in the commit that added it (`git commit \
+                     --fixup <commit>`, then `git rebase -i --autosquash`), then push again",
+                );
+            }
             if !malware.is_empty() {
                 line.push_str(if self.mode == Mode::PrePush {
-                    ".\n  A pushed commit adds it: remove it from the lockfile and rewrite the commits \
-                     that carry it before pushing. If it was ever installed, treat that machine \
-                     as compromised: its install scripts have run"
+                    ".\n  A pushed commit adds it, and a later commit or a revert leaves it in the \
+                     history you push: rewrite the commits that carry it (`git rebase -i`: drop \
+                     them, or edit them and `git commit --amend`; undo a merge that brings it in \
+                     until its branch is rewritten), then push again. If it was ever installed, \
+                     treat that machine as compromised: its install scripts have run"
                 } else {
                     ".\n  Remove the malicious package from the lockfile (and what depends on it). If it \
                      was ever installed, treat that machine as compromised: its install scripts \

@@ -23,8 +23,14 @@ pub(crate) struct LockfileToCheck {
 pub(crate) struct Scope {
     pub(crate) lockfiles: Vec<LockfileToCheck>,
     pub(crate) problems: Vec<Problem>,
-    /// Pre-push: the pushed commit that first added each (lockfile, package).
-    pub(crate) introduced_by: BTreeMap<(String, Package), String>,
+    /// Pre-push: what the pushed commits add one by one (merges against their first parent),
+    /// where the updated refs do not keep it all. Only malware is reported from these: it stays
+    /// in the history a push hands over, while a vulnerability a later commit removed does not
+    /// reach the ref.
+    pub(crate) history: Vec<LockfileToCheck>,
+    /// Pre-push: the pushed commit that first added each (lockfile, package), as its short id and
+    /// its subject.
+    pub(crate) introduced_by: BTreeMap<(String, Package), (String, Option<String>)>,
     /// What was read, when it is not what the mode says (`--all` in a bare repository reads
     /// `HEAD`, having no index).
     pub(crate) read: Option<String>,
@@ -112,7 +118,7 @@ pub(crate) fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
     // Other `.txt` files too: a requirements file's includes (`-r common.txt`) can change alone.
     let mut staged = repo.staged_changes(|path| is_relevant(path) || path.ends_with(".txt"))?;
     let mut problems = take_not_files(&mut staged, None);
-    let (mut changes, included): (Vec<git::Change>, Vec<git::Change>) = staged
+    let (changes, included): (Vec<git::Change>, Vec<git::Change>) = staged
         .into_iter()
         .partition(|change| is_relevant(&change.path));
     if changes.is_empty() && included.is_empty() {
@@ -127,14 +133,43 @@ pub(crate) fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
         .head_commit()?
         .map(|head| repo.commit_tree(head))
         .transpose()?;
-    let new_includes = includes_of(&index);
-    let old_includes = head.as_ref().map(includes_of);
+    let lockfiles = additions(
+        repo,
+        &mut Parsed::default(),
+        &index,
+        head.as_ref(),
+        changes,
+        &included,
+    )?;
+    if !triggers.is_empty() {
+        problems.extend(project_problems(&index, Some(&triggers))?);
+    }
+    Ok(Scope {
+        lockfiles,
+        problems,
+        ..Scope::default()
+    })
+}
+
+/// What the lockfiles among `changes` add in snapshot `new` (the index, or a pushed ref's tip)
+/// to their versions in `old` (`HEAD`, or what the remote has). `included` are changed files
+/// that requirements files may include: each requirements file of `new` that includes one is
+/// read again.
+fn additions<S: git::Source>(
+    repo: &git::Repo,
+    parsed: &mut Parsed,
+    new: &git::Snapshot<'_, S>,
+    old: Option<&git::CommitTree<'_>>,
+    mut changes: Vec<git::Change>,
+    included: &[git::Change],
+) -> Result<Vec<LockfileToCheck>, Error> {
+    let new_includes = includes_of(new);
+    let old_includes = old.map(includes_of);
     let old_includes: &Includes<'_> = match &old_includes {
         Some(reader) => reader,
         None => &no_includes,
     };
-    including_requirements(&index, head.as_ref(), &included, &mut changes);
-    let mut parsed = Parsed::default();
+    including_requirements(new, old, included, &mut changes);
     let mut lockfiles = Vec::new();
     for change in &changes {
         if let Some(locked) = parsed.added_by(repo, change, &new_includes, old_includes)? {
@@ -144,14 +179,7 @@ pub(crate) fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
             });
         }
     }
-    if !triggers.is_empty() {
-        problems.extend(project_problems(&index, Some(&triggers))?);
-    }
-    Ok(Scope {
-        lockfiles,
-        problems,
-        ..Scope::default()
-    })
+    Ok(lockfiles)
 }
 
 /// A change to a file that requirements files include (`included`) makes each requirements
@@ -234,41 +262,119 @@ fn whole_snapshot<S: git::Source>(
     })
 }
 
-/// The pre-push mode: for every pushed ref, what each pushed commit adds to the lockfiles of its
-/// parents (so a package added and removed again within the push is still checked), and the
-/// npm projects those commits touch, judged as they stand in the pushed commit.
+/// One ref a push updates: the commit it is set to, and what the remote has there now (`None`
+/// for a ref new there).
+struct PushedRef {
+    tip: git2::Oid,
+    old: Option<git2::Oid>,
+}
+
+/// The pre-push mode, from git's pre-push lines: see [`pushed_refs_scope`].
 pub(crate) fn push_scope(repo: &git::Repo, remote: &str, input: &str) -> Result<Scope, Error> {
     let updates = push::parse(input).map_err(|error| Error::PushInput {
         message: error.to_string(),
     })?;
-    let mut commits: Vec<git2::Oid> = Vec::new();
-    let mut seen: std::collections::HashSet<git2::Oid> = std::collections::HashSet::new();
-    let mut tips: std::collections::BTreeSet<git2::Oid> = std::collections::BTreeSet::new();
+    let mut refs = Vec::new();
     for update in &updates {
         let Some(local) = &update.local_sha else {
             continue; // Deleting a remote ref adds nothing.
         };
-        let tip = object_id(local)?;
-        let known = update.remote_sha.as_deref().map(object_id).transpose()?;
-        tips.insert(tip);
-        for commit in repo.commits_to_push(tip, known, remote)? {
+        refs.push(PushedRef {
+            tip: object_id(local)?,
+            old: update.remote_sha.as_deref().map(object_id).transpose()?,
+        });
+    }
+    pushed_refs_scope(repo, remote, &refs)
+}
+
+/// The pre-push mode as the pre-commit framework runs it: the one ref it names in its
+/// environment (see [`push::from_framework`]), read as [`pushed_refs_scope`] reads git's lines.
+/// `None` when the environment names no push (the hook run by hand).
+pub(crate) fn framework_push_scope(repo: &git::Repo) -> Result<Option<Scope>, Error> {
+    let variable = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+    let Some(pushed) = push::from_framework(variable) else {
+        return Ok(None);
+    };
+    let tip = repo.resolve(&pushed.to)?;
+    let old = pushed
+        .from
+        .as_deref()
+        .map(|from| repo.resolve(from))
+        .transpose()?;
+    pushed_refs_scope(repo, &pushed.remote, &[PushedRef { tip, old }]).map(Some)
+}
+
+/// What a push adds to each ref it updates. For each ref: the packages its new tip locks that
+/// its base did not (the remote's old tip of that ref; for a ref new there, where the tip's
+/// first-parent line meets what the remote has, see [`git::Repo::push_base`]); and what each
+/// commit between the base and the tip adds to its first parent ([`Scope::history`]), so that
+/// malware added and removed again within the push, or merged in from a branch the remote
+/// already has, is still found. The projects whose files differ between base and tip are judged
+/// as the tip has them.
+fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Result<Scope, Error> {
+    let wanted = |path: &str| is_relevant(path) || path.ends_with(".txt");
+    let mut parsed = Parsed::default();
+    let mut gained: BTreeMap<String, LockedSet> = BTreeMap::new();
+    let mut problems = Vec::new();
+    let mut commits: Vec<git2::Oid> = Vec::new();
+    let mut seen: std::collections::HashSet<git2::Oid> = std::collections::HashSet::new();
+    let mut tips: Vec<(git2::Oid, Vec<String>)> = Vec::new();
+    // Each package a ref gains, with the tip it is locked at: the commit to name when no pushed
+    // commit adds it (a force push back to an older commit).
+    let mut at_tip: BTreeMap<(String, Package), git2::Oid> = BTreeMap::new();
+    for pushed in refs {
+        let base = match pushed.old.filter(|old| repo.has_commit(*old)) {
+            Some(old) => Some(old),
+            None => repo.push_base(pushed.tip, remote)?,
+        };
+        for commit in repo.commits_between(pushed.tip, base)? {
             if seen.insert(commit) {
                 commits.push(commit);
             }
         }
+        if tips.iter().any(|(tip, _)| *tip == pushed.tip) {
+            continue;
+        }
+        let mut changed = repo.changes_between(base, pushed.tip, wanted)?;
+        // Reported by the commit that put it there, below.
+        changed.retain(|change| change.not_a_file.is_none());
+        let (changes, included): (Vec<git::Change>, Vec<git::Change>) = changed
+            .into_iter()
+            .partition(|change| is_relevant(&change.path));
+        let touched = trigger_paths(&changes);
+        if !changes.is_empty() || !included.is_empty() {
+            let tree = repo.commit_tree(pushed.tip)?;
+            let base_tree = base.map(|base| repo.commit_tree(base)).transpose()?;
+            let lockfiles = additions(
+                repo,
+                &mut parsed,
+                &tree,
+                base_tree.as_ref(),
+                changes,
+                &included,
+            )?;
+            for lockfile in lockfiles {
+                for package in &lockfile.locked.packages {
+                    at_tip
+                        .entry((lockfile.path.clone(), package.clone()))
+                        .or_insert(pushed.tip);
+                }
+                gained
+                    .entry(lockfile.path)
+                    .or_default()
+                    .extend(lockfile.locked);
+            }
+        }
+        tips.push((pushed.tip, touched));
     }
 
-    let mut parsed = Parsed::default();
-    let mut added: BTreeMap<String, LockedSet> = BTreeMap::new();
-    let mut introduced_by: BTreeMap<(String, Package), String> = BTreeMap::new();
-    let mut problems = Vec::new();
-    let mut touched: Vec<String> = Vec::new();
+    let mut history: BTreeMap<String, LockedSet> = BTreeMap::new();
+    let mut introduced_by: BTreeMap<(String, Package), (String, Option<String>)> = BTreeMap::new();
     for commit in commits {
-        let mut changed =
-            repo.commit_changes(commit, |path| is_relevant(path) || path.ends_with(".txt"))?;
+        let mut changed = repo.commit_changes(commit, wanted)?;
         problems.extend(take_not_files(
             &mut changed,
-            Some(&commit.to_string()[..12]),
+            Some(&repo.describe_commit(commit)),
         ));
         let (mut changes, included): (Vec<git::Change>, Vec<git::Change>) = changed
             .into_iter()
@@ -276,7 +382,6 @@ pub(crate) fn push_scope(repo: &git::Repo, remote: &str, input: &str) -> Result<
         if changes.is_empty() && included.is_empty() {
             continue;
         }
-        touched.extend(trigger_paths(&changes));
         let tree = repo.commit_tree(commit)?;
         let parent = match repo.first_parent(commit)? {
             Some(parent) => Some(repo.commit_tree(parent)?),
@@ -295,23 +400,32 @@ pub(crate) fn push_scope(repo: &git::Repo, remote: &str, input: &str) -> Result<
                     for package in &locked.packages {
                         introduced_by
                             .entry((change.path.clone(), package.clone()))
-                            .or_insert_with(|| commit.to_string()[..12].to_string());
+                            .or_insert_with(|| {
+                                (git::short_id(commit), repo.commit_subject(commit))
+                            });
                     }
-                    added.entry(change.path.clone()).or_default().extend(locked);
+                    history
+                        .entry(change.path.clone())
+                        .or_default()
+                        .extend(locked);
                 }
                 Ok(None) => {}
                 // A version that cannot be read in the middle of the pushed history: what it
-                // added is checked with the next version, which cannot lean on it.
+                // added is checked with the next version, which cannot lean on it. A tip's
+                // version stopped the check above.
                 Err(Error::Parse {
                     path,
                     line,
                     column,
                     message,
-                }) if !tips.contains(&commit) => {
+                }) => {
                     problems.push(Problem::new(
                         ProblemKind::LockfileUnreadable,
                         &path,
-                        &format!("in commit {commit}: {line}:{column}: {message}"),
+                        &format!(
+                            "in commit {}: {line}:{column}: {message}",
+                            repo.describe_commit(commit)
+                        ),
                         false,
                     ));
                 }
@@ -319,19 +433,66 @@ pub(crate) fn push_scope(repo: &git::Repo, remote: &str, input: &str) -> Result<
             }
         }
     }
-    for tip in &tips {
+    for (tip, touched) in &tips {
+        if touched.is_empty() {
+            continue;
+        }
         let tree = repo.commit_tree(*tip)?;
-        problems.extend(project_problems(&tree, Some(&touched))?);
+        let name = repo.describe_commit(*tip);
+        problems.extend(
+            project_problems(&tree, Some(touched))?
+                .into_iter()
+                .map(|problem| for_a_push(problem, &name)),
+        );
     }
-    Ok(Scope {
-        lockfiles: added
-            .into_iter()
+    // What the refs keep is reported in full; the history, only where it adds to that.
+    for (path, locked) in &gained {
+        if let Some(passed) = history.get_mut(path) {
+            passed
+                .packages
+                .retain(|package| !locked.packages.contains(package));
+            passed
+                .unpinned
+                .retain(|unpinned| !locked.unpinned.contains(unpinned));
+        }
+    }
+    for (key, tip) in at_tip {
+        introduced_by
+            .entry(key)
+            .or_insert_with(|| (git::short_id(tip), repo.commit_subject(tip)));
+    }
+    let to_check = |sets: BTreeMap<String, LockedSet>| -> Vec<LockfileToCheck> {
+        sets.into_iter()
             .map(|(path, locked)| LockfileToCheck { path, locked })
-            .collect(),
+            .collect()
+    };
+    Ok(Scope {
+        lockfiles: to_check(gained),
+        history: to_check(history),
         problems,
         introduced_by,
         read: None,
     })
+}
+
+/// A problem found in a pushed tip, said for a push: it names the commit, and the fix is a
+/// commit (a new one, or the last one amended), not a staged file.
+fn for_a_push(problem: Problem, commit: &str) -> Problem {
+    let message = problem
+        .message
+        .replace(", and stage ", ", and commit ")
+        .replace(" and stage ", " and commit ")
+        .replace(": stage ", ": commit ");
+    Problem::new(
+        problem.kind,
+        &problem.path,
+        &format!(
+            "in commit {commit}: {message}; fix it in a new commit, or in that commit (`git \
+             commit --amend`, or `git commit --fixup` then `git rebase -i --autosquash`), and \
+             push again"
+        ),
+        problem.blocking,
+    )
 }
 
 /// Reads git's pre-push lines from stdin, bounded.
