@@ -2,12 +2,12 @@
 # Installs lockgate's git hooks into a repository (by default the one around the current
 # folder), building lockgate from this checkout first. See README.md, "Using it".
 #
-#   ./install.sh [--no-pre-push] [--binary PATH] [REPOSITORY]
+#   ./install.sh [--no-pre-push] [--no-pre-merge-commit] [--binary PATH] [REPOSITORY]
 #   ./install.sh --uninstall [REPOSITORY]
 #
 # The hooks go where `git rev-parse --git-path hooks` says, so core.hooksPath is honoured. A
 # hook already there that is not lockgate's is kept as <hook>.lockgate-chained and run first;
-# its failure stops the commit or push. Running this twice changes nothing; --uninstall removes
+# its failure stops the commit, merge or push. Running this twice changes nothing; --uninstall removes
 # lockgate's hooks and puts back what they chained.
 set -eu
 
@@ -16,13 +16,17 @@ usage() {
 usage: install.sh [options] [REPOSITORY]
 
 Builds lockgate from this checkout (cargo install --locked --path .) and installs its
-pre-commit and pre-push hooks into REPOSITORY (default: the repository around the current
-folder).
+pre-commit, pre-merge-commit and pre-push hooks into REPOSITORY (default: the repository
+around the current folder).
 
 options:
   --binary PATH   use this lockgate binary; do not build
-  --no-pre-push   install the pre-commit hook only
-  --pre-push      install the pre-push hook too (the default)
+  --no-pre-push   do not install the pre-push hook
+  --pre-push      install the pre-push hook (the default)
+  --no-pre-merge-commit
+                  do not install the pre-merge-commit hook (which checks what a merge brings)
+  --pre-merge-commit
+                  install the pre-merge-commit hook (the default)
   --uninstall     remove lockgate's hooks and restore the hooks they chained
   -h, --help      show this help
 USAGE
@@ -32,6 +36,7 @@ MARKER='# lockgate-managed hook: written by install.sh'
 checkout=$(cd "$(dirname "$0")" && pwd)
 binary=''
 pre_push=yes
+pre_merge_commit=yes
 uninstall=no
 repository=.
 
@@ -45,6 +50,8 @@ while [ $# -gt 0 ]; do
 	--binary=*) binary=${1#--binary=}; shift ;;
 	--no-pre-push) pre_push=no; shift ;;
 	--pre-push) pre_push=yes; shift ;;
+	--no-pre-merge-commit) pre_merge_commit=no; shift ;;
+	--pre-merge-commit) pre_merge_commit=yes; shift ;;
 	--uninstall) uninstall=yes; shift ;;
 	-h | --help) usage; exit 0 ;;
 	-*) echo "install.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -70,7 +77,7 @@ esac
 is_ours() { [ -f "$1" ] && grep -qF "$MARKER" "$1"; }
 
 if [ "$uninstall" = yes ]; then
-	for name in pre-commit pre-push; do
+	for name in pre-commit pre-merge-commit pre-push; do
 		hook=$hooks/$name
 		chained=$hook.lockgate-chained
 		if is_ours "$hook"; then
@@ -154,6 +161,9 @@ install_hook() {
 }
 
 install_hook pre-commit
+if [ "$pre_merge_commit" = yes ]; then
+	install_hook pre-merge-commit
+fi
 if [ "$pre_push" = yes ]; then
 	install_hook pre-push
 fi
