@@ -209,11 +209,6 @@ impl Repo {
         Ok(None)
     }
 
-    /// Whether this repository has the commit `oid` (a remote's tip it has not fetched is not).
-    pub fn has_commit(&self, oid: Oid) -> bool {
-        self.inner.find_commit(oid).is_ok()
-    }
-
     /// The commit a revision (`main`, `HEAD`, `origin/main`, an object id) names.
     pub fn resolve(&self, revision: &str) -> Result<Oid, Error> {
         self.inner

@@ -263,7 +263,7 @@ fn whole_snapshot<S: git::Source>(
 }
 
 /// One ref a push updates: the commit it is set to, and what the remote has there now (`None`
-/// for a ref new there).
+/// for a ref new there, or a commit this repository does not have).
 struct PushedRef {
     tip: git2::Oid,
     old: Option<git2::Oid>,
@@ -279,9 +279,13 @@ pub(crate) fn push_scope(repo: &git::Repo, remote: &str, input: &str) -> Result<
         let Some(local) = &update.local_sha else {
             continue; // Deleting a remote ref adds nothing.
         };
+        // Peeled: a pushed annotated tag names the commit it tags.
         refs.push(PushedRef {
-            tip: object_id(local)?,
-            old: update.remote_sha.as_deref().map(object_id).transpose()?,
+            tip: repo.resolve(local)?,
+            old: match &update.remote_sha {
+                Some(old) => repo.resolve(old).ok(),
+                None => None,
+            },
         });
     }
     pushed_refs_scope(repo, remote, &refs)
@@ -299,8 +303,7 @@ pub(crate) fn framework_push_scope(repo: &git::Repo) -> Result<Option<Scope>, Er
     let old = pushed
         .from
         .as_deref()
-        .map(|from| repo.resolve(from))
-        .transpose()?;
+        .and_then(|from| repo.resolve(from).ok());
     pushed_refs_scope(repo, &pushed.remote, &[PushedRef { tip, old }]).map(Some)
 }
 
@@ -323,7 +326,7 @@ fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Resu
     // commit adds it (a force push back to an older commit).
     let mut at_tip: BTreeMap<(String, Package), git2::Oid> = BTreeMap::new();
     for pushed in refs {
-        let base = match pushed.old.filter(|old| repo.has_commit(*old)) {
+        let base = match pushed.old {
             Some(old) => Some(old),
             None => repo.push_base(pushed.tip, remote)?,
         };
@@ -508,10 +511,6 @@ pub(crate) fn read_push_input() -> Result<String, Error> {
             source,
         })?;
     Ok(input)
-}
-
-fn object_id(text: &str) -> Result<git2::Oid, Error> {
-    git2::Oid::from_str(text).map_err(|error| Error::git(format!("read object id {text}"), error))
 }
 
 /// The changed paths the lockfile check starts from.
