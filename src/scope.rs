@@ -653,3 +653,28 @@ fn parse(
             message: error.message,
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_at_a_pushed_tip_are_said_for_a_push() {
+        // The three ways the lockfile checks tell to stage a fix (npm_sync, py_sync).
+        let cases = [
+            "Missing: a@^1 from lock file: run `npm install` in web and stage web/package-lock.json",
+            "bad JSON; npm cannot use it: fix it or run `npm install`, and stage package-lock.json",
+            "a lockfile without a package.json: stage the package.json, or remove the lockfile too",
+        ];
+        for message in cases {
+            let problem = Problem::new(ProblemKind::LockfileOutOfSync, "x", message, true);
+            let said = for_a_push(problem, "1a2b3c4d5e6f \"add a\"").message;
+            assert!(!said.contains("stage"), "{said}");
+            assert!(
+                said.starts_with("in commit 1a2b3c4d5e6f \"add a\": "),
+                "{said}"
+            );
+            assert!(said.contains("git commit --amend"), "{said}");
+        }
+    }
+}
