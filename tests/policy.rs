@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 /// GHSA-xvch-5gv4-984h (CVSS 3.1, critical); debug 4.4.2 is MAL-2025-46974.
 const LOW: (&str, &str) = ("cookie", "0.6.0");
 const MEDIUM: (&str, &str) = ("tough-cookie", "4.1.2");
-const CRITICAL: (&str, &str) = ("minimist", "1.2.5");
+pub(crate) const CRITICAL: (&str, &str) = ("minimist", "1.2.5");
 const MALWARE: (&str, &str) = ("debug", "4.4.2");
 
 /// A lockfile v3 whose entries resolve from `host`, some marked dev-only.

@@ -9,6 +9,7 @@ mod js_lockfiles;
 mod npm_sync;
 mod offline;
 mod policy;
+mod push;
 mod python;
 mod python_lockfiles;
 mod report;
