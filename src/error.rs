@@ -112,9 +112,16 @@ impl Error {
     pub fn as_problem(&self) -> crate::report::Problem {
         use crate::report::{Problem, ProblemKind};
         let (kind, path) = match self {
-            Error::Parse { path, .. } | Error::TooLarge { path, .. } => {
-                (ProblemKind::LockfileUnreadable, path.clone())
+            Error::Parse {
+                path,
+                line,
+                column,
+                message,
+            } => {
+                return Problem::new(ProblemKind::LockfileUnreadable, path, message, true)
+                    .at(*line, *column)
             }
+            Error::TooLarge { path, .. } => (ProblemKind::LockfileUnreadable, path.clone()),
             Error::Conflicted { paths } => (
                 ProblemKind::CouldNotCheck,
                 paths.first().cloned().unwrap_or_else(|| ".".into()),

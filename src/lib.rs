@@ -142,6 +142,12 @@ fn check(cli: &Cli) -> Result<Report, Error> {
     };
     let mut report = Report::new(mode);
     report.problems = scope.problems;
+    // A lockfile that cannot be parsed is said once, where the parser stopped, even when the
+    // lockfile check of its project finds it unreadable too.
+    let mut unreadable = std::collections::BTreeSet::new();
+    report.problems.retain(|problem| {
+        problem.kind != ProblemKind::LockfileUnreadable || unreadable.insert(problem.path.clone())
+    });
     report.read = scope.read;
     let lockfiles = scope.lockfiles;
     let history = scope.history;

@@ -196,6 +196,12 @@ pub struct Problem {
     pub message: String,
     /// Whether it blocks.
     pub blocking: bool,
+    /// 1-based line in the file, when the problem stands at one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// 1-based column on that line, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
 }
 
 impl Problem {
@@ -206,6 +212,24 @@ impl Problem {
             path: clean(path).into_owned(),
             message: clean(message).into_owned(),
             blocking,
+            line: None,
+            column: None,
+        }
+    }
+
+    /// The same problem, standing at `line` and `column` of its file (0 for unknown).
+    pub fn at(mut self, line: usize, column: usize) -> Self {
+        self.line = (line > 0).then_some(line);
+        self.column = (line > 0 && column > 0).then_some(column);
+        self
+    }
+
+    /// `path`, `path:line` or `path:line:column`, as compilers name a place.
+    pub fn place(&self) -> String {
+        match (self.line, self.column) {
+            (Some(line), Some(column)) => format!("{}:{line}:{column}", self.path),
+            (Some(line), None) => format!("{}:{line}", self.path),
+            _ => self.path.clone(),
         }
     }
 }
@@ -396,7 +420,12 @@ impl Report {
 
     /// The exit decision.
     pub fn exit_status(&self) -> ExitStatus {
-        if self.advisories_unchecked() {
+        // A lockfile that cannot be read could not be checked, however much else was.
+        let unreadable = self
+            .problems
+            .iter()
+            .any(|problem| problem.blocking && problem.kind == ProblemKind::LockfileUnreadable);
+        if self.advisories_unchecked() || unreadable {
             ExitStatus::Unchecked
         } else if self.blocked() {
             ExitStatus::Blocked
@@ -533,7 +562,8 @@ impl Report {
             let _ = writeln!(
                 out,
                 "lockgate: {label}: {}: {}",
-                problem.path, problem.message
+                problem.place(),
+                problem.message
             );
         }
         let out_of_sync: std::collections::BTreeSet<&str> = self

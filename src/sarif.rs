@@ -109,7 +109,7 @@ pub fn render(report: &Report) -> String {
         // Only a file of the repository is a location; a service's URL, the cache folder or
         // the configuration are said in the message.
         if let Some(file) = problem.repository_file() {
-            result["locations"] = json!([location(file, None)]);
+            result["locations"] = json!([location(file, problem.line)]);
         }
         results.push(result);
     }

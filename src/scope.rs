@@ -140,6 +140,7 @@ pub(crate) fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
         head.as_ref(),
         changes,
         &included,
+        &mut problems,
     )?;
     if !triggers.is_empty() {
         problems.extend(project_problems(&index, Some(&triggers))?);
@@ -162,6 +163,7 @@ fn additions<S: git::Source>(
     old: Option<&git::CommitTree<'_>>,
     mut changes: Vec<git::Change>,
     included: &[git::Change],
+    problems: &mut Vec<Problem>,
 ) -> Result<Vec<LockfileToCheck>, Error> {
     let new_includes = includes_of(new);
     let old_includes = old.map(includes_of);
@@ -172,11 +174,13 @@ fn additions<S: git::Source>(
     including_requirements(new, old, included, &mut changes);
     let mut lockfiles = Vec::new();
     for change in &changes {
-        if let Some(locked) = parsed.added_by(repo, change, &new_includes, old_includes)? {
-            lockfiles.push(LockfileToCheck {
+        match parsed.added_by(repo, change, &new_includes, old_includes) {
+            Ok(Some(locked)) => lockfiles.push(LockfileToCheck {
                 path: change.path.clone(),
                 locked,
-            });
+            }),
+            Ok(None) => {}
+            Err(error) => problems.push(unreadable(error)?),
         }
     }
     Ok(lockfiles)
@@ -240,20 +244,25 @@ fn whole_snapshot<S: git::Source>(
 ) -> Result<Scope, Error> {
     let includes = includes_of(tree);
     let mut lockfiles = Vec::new();
+    let mut unread = Vec::new();
     for path in tree.paths() {
         let (Some(kind), Some(oid)) = (LockfileKind::from_path(path), tree.blob(path)) else {
             continue;
         };
-        lockfiles.push(LockfileToCheck {
-            locked: parse(repo, kind, path, oid, &includes)?,
-            path: path.to_string(),
-        });
+        match parse(repo, kind, path, oid, &includes) {
+            Ok(locked) => lockfiles.push(LockfileToCheck {
+                locked,
+                path: path.to_string(),
+            }),
+            Err(error) => unread.push(unreadable(error)?),
+        }
     }
     let mut problems: Vec<Problem> = tree
         .not_files(is_relevant)
         .into_iter()
         .map(|(path, kind)| not_a_file_problem(&path, kind, None))
         .collect();
+    problems.extend(unread);
     problems.extend(project_problems(tree, None)?);
     Ok(Scope {
         lockfiles,
@@ -355,6 +364,7 @@ fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Resu
                 base_tree.as_ref(),
                 changes,
                 &included,
+                &mut problems,
             )?;
             for lockfile in lockfiles {
                 for package in &lockfile.locked.packages {
@@ -634,6 +644,16 @@ fn includes_of<T: npm_sync::Tree + ?Sized>(
 /// No includes at all (a side with no snapshot, such as before the first commit).
 fn no_includes(_: &str) -> Result<Option<String>, lockfile::ParseError> {
     Ok(None)
+}
+
+/// A lockfile that cannot be parsed is a problem of the report (the run's exit code is then 2),
+/// so that every other file is still checked and every unreadable one named; other failures
+/// stop the run.
+fn unreadable(error: Error) -> Result<Problem, Error> {
+    match error {
+        Error::Parse { .. } | Error::TooLarge { .. } => Ok(error.as_problem()),
+        error => Err(error),
+    }
 }
 
 fn parse(

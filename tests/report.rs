@@ -119,8 +119,8 @@ fn json_and_sarif_are_whole_and_valid_in_every_failure_mode() {
             }
             relative => assert_eq!(reported, relative, "{what}"),
         }
-        // A check that could not run still says why on stderr, for a person.
-        if kind != "advisory-source-unavailable" {
+        // A check that could not run at all still says why on stderr, for a person.
+        if kind == "could-not-check" {
             json.assert_stderr_contains("lockgate: error: ");
         }
         // SARIF: an error result, located at a file of the repository or nowhere.
@@ -360,4 +360,55 @@ fn one_order_whatever_answered_network_cache_or_offline_database() {
         .filter(|line| line.starts_with("lockgate: "))
         .collect();
     assert!(heads[0].contains("is MALWARE"), "{heads:#?}");
+}
+
+#[test]
+fn every_unreadable_file_is_named_not_only_the_first() {
+    // Merge-conflict markers in both a manifest and its lockfile, and a second project's
+    // broken lockfile: each is reported at its line, and the run is exit 2 (not checked).
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    let conflicted = |a: &str, b: &str| {
+        format!("{{\n<<<<<<< HEAD\n{a}\n=======\n{b}\n>>>>>>> other\n\"version\": \"1.0.0\"}}\n")
+    };
+    repo.write_and_stage(
+        "package.json",
+        conflicted("\"name\": \"a\",", "\"name\": \"b\","),
+    )
+    .write_and_stage(
+        "package-lock.json",
+        conflicted("\"lockfileVersion\": 3,", "\"lockfileVersion\": 2,"),
+    );
+    repo.stage_npm_project("web", &[("left-pad", "1.3.0")]);
+    repo.write_and_stage("api/package-lock.json", "{\"lockfileVersion\": 3,\n");
+    let url = server.url();
+    for args in [&[][..], &["--all"][..]] {
+        let mut all = vec!["--osv-url", url.as_str()];
+        all.extend_from_slice(args);
+        let text = repo.lockgate(&all);
+        text.assert_code(2)
+            .assert_stderr_contains("package-lock.json:2:1: merge-conflict marker")
+            .assert_stderr_contains("package.json: not valid package.json")
+            .assert_stderr_contains("api/package-lock.json:2: the file ends too early");
+        // The lockfile that can be read is still checked.
+        all.extend_from_slice(&["--format", "json"]);
+        let report = repo.lockgate(&all).stdout_json();
+        assert_eq!(
+            report["lockfiles"],
+            serde_json::json!(["web/package-lock.json"])
+        );
+        let mut unreadable: Vec<&str> = report["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|problem| problem["kind"] == "lockfile-unreadable")
+            .map(|problem| problem["path"].as_str().unwrap())
+            .collect();
+        unreadable.sort_unstable();
+        assert_eq!(
+            unreadable,
+            ["api/package-lock.json", "package-lock.json"],
+            "{args:?}"
+        );
+    }
 }
