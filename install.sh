@@ -73,6 +73,22 @@ case $hooks in
 *) hooks=$repository/$hooks ;;
 esac
 
+# A hooks folder inside the work tree (core.hooksPath = .githooks, .husky, …) is often
+# committed: hooks written there must not name this machine's paths. They run `lockgate` from
+# PATH (or $LOCKGATE), and this script says so. A folder git ignores (husky's `_`) is not shared.
+portable=no
+top=$(git -C "$repository" rev-parse --show-toplevel 2>/dev/null || true)
+gitdir=$(cd "$repository" && cd "$(git rev-parse --git-common-dir)" && pwd)
+if [ -n "$top" ]; then
+	case $hooks/ in
+	"$gitdir"/*) ;;
+	"$top"/*)
+		relative=${hooks#"$top"/}
+		git -C "$top" check-ignore -q "$relative/pre-commit" 2>/dev/null || portable=yes
+		;;
+	esac
+fi
+
 # Whether $1 is a hook this script wrote.
 is_ours() { [ -f "$1" ] && grep -qF "$MARKER" "$1"; }
 
@@ -113,9 +129,16 @@ esac
 render() {
 	name=$1
 	quoted=$(printf '%s' "$binary" | sed "s/'/'\\\\''/g")
-	printf '#!/bin/sh\n%s (%s)\n' "$MARKER" "$checkout"
+	if [ "$portable" = yes ]; then
+		# Shared with others through git: no path of this machine; lockgate from PATH.
+		printf '#!/bin/sh\n%s\n' "$MARKER"
+	else
+		printf '#!/bin/sh\n%s (%s)\n' "$MARKER" "$checkout"
+	fi
 	printf '# Remove with: install.sh --uninstall. The hook it replaced runs first, from %s.lockgate-chained.\n' "$name"
-	printf "LOCKGATE=\${LOCKGATE:-'%s'}\n" "$quoted"
+	if [ "$portable" = no ]; then
+		printf "LOCKGATE=\${LOCKGATE:-'%s'}\n" "$quoted"
+	fi
 	printf 'chained="$(dirname "$0")/%s.lockgate-chained"\n' "$name"
 	if [ "$name" = pre-push ]; then
 		# git writes the pushed refs on stdin once; both hooks need them.
@@ -166,5 +189,14 @@ if [ "$pre_merge_commit" = yes ]; then
 fi
 if [ "$pre_push" = yes ]; then
 	install_hook pre-push
+fi
+if [ "$portable" = yes ]; then
+	say "$hooks is inside the work tree and may be committed, so the hooks name no path of"
+	say "this machine: they run \`lockgate\` from PATH (or \$LOCKGATE). Everyone who commits"
+	say "needs it there: cargo install --locked --path <lockgate checkout>"
+	case :$PATH: in
+	*:"$(dirname "$binary")":*) ;;
+	*) say "note: $(dirname "$binary") is not on your PATH yet" ;;
+	esac
 fi
 say "done: lockgate is $binary"

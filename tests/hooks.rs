@@ -136,9 +136,49 @@ fn hooks_land_where_core_hooks_path_points() {
     assert!(!hooks_dir(&repo).join("pre-commit").exists());
 
     repo.stage_npm_project("", &[MALWARE]);
-    let refused = git(&repo, &server, &["commit", "-m", "add debug"]);
+    // A hooks folder in the work tree may be committed: the hooks name no path of this
+    // machine and run lockgate from PATH.
+    let hook = std::fs::read_to_string(repo.path().join(".githooks/pre-commit")).unwrap();
+    let checkout = env!("CARGO_MANIFEST_DIR");
+    assert!(!hook.contains(checkout), "{hook}");
+    assert!(!hook.contains(crate::support::repo::LOCKGATE_BIN), "{hook}");
+    let binary_dir = Path::new(crate::support::repo::LOCKGATE_BIN)
+        .parent()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        binary_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let refused = repo
+        .git_command(&["commit", "-m", "add debug"])
+        .env("LOCKGATE_OSV_URL", server.url())
+        .env("PATH", path)
+        .run();
     assert_ne!(refused.code, Some(0), "{}", refused.output());
     assert!(refused.stderr.contains(MALWARE_ID), "{}", refused.output());
+}
+
+#[test]
+fn the_installer_says_what_a_committed_hooks_folder_needs_and_keeps_paths_elsewhere() {
+    // .githooks is in the work tree: the installer says lockgate must be on PATH.
+    let shared = TestRepo::new();
+    shared.set_config("core.hooksPath", ".githooks");
+    install(&shared, &["--no-pre-push"])
+        .assert_success()
+        .assert_stdout_contains("run `lockgate` from PATH");
+    // A hooks folder git ignores (husky's `_`) is not shared: the binary is named there.
+    let ignored = TestRepo::new();
+    ignored.set_config("core.hooksPath", ".husky/_");
+    ignored.write(".husky/_/.gitignore", "*\n");
+    install(&ignored, &["--no-pre-push"]).assert_success();
+    let hook = std::fs::read_to_string(ignored.path().join(".husky/_/pre-commit")).unwrap();
+    assert!(hook.contains(crate::support::repo::LOCKGATE_BIN), "{hook}");
+    // And the repository's own .git/hooks keeps naming the binary, as before.
+    let plain = TestRepo::new();
+    install(&plain, &["--no-pre-push"]).assert_success();
+    let hook = std::fs::read_to_string(hooks_dir(&plain).join("pre-commit")).unwrap();
+    assert!(hook.contains(crate::support::repo::LOCKGATE_BIN), "{hook}");
 }
 
 #[test]
