@@ -2,12 +2,12 @@
 # Installs lockgate's git hooks into a repository (by default the one around the current
 # folder), building lockgate from this checkout first. See README.md, "Using it".
 #
-#   ./install.sh [--no-pre-push] [--binary PATH] [REPOSITORY]
+#   ./install.sh [--no-pre-push] [--no-pre-merge-commit] [--binary PATH] [REPOSITORY]
 #   ./install.sh --uninstall [REPOSITORY]
 #
 # The hooks go where `git rev-parse --git-path hooks` says, so core.hooksPath is honoured. A
 # hook already there that is not lockgate's is kept as <hook>.lockgate-chained and run first;
-# its failure stops the commit or push. Running this twice changes nothing; --uninstall removes
+# its failure stops the commit, merge or push. Running this twice changes nothing; --uninstall removes
 # lockgate's hooks and puts back what they chained.
 set -eu
 
@@ -16,13 +16,17 @@ usage() {
 usage: install.sh [options] [REPOSITORY]
 
 Builds lockgate from this checkout (cargo install --locked --path .) and installs its
-pre-commit and pre-push hooks into REPOSITORY (default: the repository around the current
-folder).
+pre-commit, pre-merge-commit and pre-push hooks into REPOSITORY (default: the repository
+around the current folder).
 
 options:
   --binary PATH   use this lockgate binary; do not build
-  --no-pre-push   install the pre-commit hook only
-  --pre-push      install the pre-push hook too (the default)
+  --no-pre-push   do not install the pre-push hook
+  --pre-push      install the pre-push hook (the default)
+  --no-pre-merge-commit
+                  do not install the pre-merge-commit hook (which checks what a merge brings)
+  --pre-merge-commit
+                  install the pre-merge-commit hook (the default)
   --uninstall     remove lockgate's hooks and restore the hooks they chained
   -h, --help      show this help
 USAGE
@@ -32,6 +36,7 @@ MARKER='# lockgate-managed hook: written by install.sh'
 checkout=$(cd "$(dirname "$0")" && pwd)
 binary=''
 pre_push=yes
+pre_merge_commit=yes
 uninstall=no
 repository=.
 
@@ -45,6 +50,8 @@ while [ $# -gt 0 ]; do
 	--binary=*) binary=${1#--binary=}; shift ;;
 	--no-pre-push) pre_push=no; shift ;;
 	--pre-push) pre_push=yes; shift ;;
+	--no-pre-merge-commit) pre_merge_commit=no; shift ;;
+	--pre-merge-commit) pre_merge_commit=yes; shift ;;
 	--uninstall) uninstall=yes; shift ;;
 	-h | --help) usage; exit 0 ;;
 	-*) echo "install.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -66,11 +73,27 @@ case $hooks in
 *) hooks=$repository/$hooks ;;
 esac
 
+# A hooks folder inside the work tree (core.hooksPath = .githooks, .husky, …) is often
+# committed: hooks written there must not name this machine's paths. They run `lockgate` from
+# PATH (or $LOCKGATE), and this script says so. A folder git ignores (husky's `_`) is not shared.
+portable=no
+top=$(git -C "$repository" rev-parse --show-toplevel 2>/dev/null || true)
+gitdir=$(cd "$repository" && cd "$(git rev-parse --git-common-dir)" && pwd)
+if [ -n "$top" ]; then
+	case $hooks/ in
+	"$gitdir"/*) ;;
+	"$top"/*)
+		relative=${hooks#"$top"/}
+		git -C "$top" check-ignore -q "$relative/pre-commit" 2>/dev/null || portable=yes
+		;;
+	esac
+fi
+
 # Whether $1 is a hook this script wrote.
 is_ours() { [ -f "$1" ] && grep -qF "$MARKER" "$1"; }
 
 if [ "$uninstall" = yes ]; then
-	for name in pre-commit pre-push; do
+	for name in pre-commit pre-merge-commit pre-push; do
 		hook=$hooks/$name
 		chained=$hook.lockgate-chained
 		if is_ours "$hook"; then
@@ -106,9 +129,16 @@ esac
 render() {
 	name=$1
 	quoted=$(printf '%s' "$binary" | sed "s/'/'\\\\''/g")
-	printf '#!/bin/sh\n%s (%s)\n' "$MARKER" "$checkout"
+	if [ "$portable" = yes ]; then
+		# Shared with others through git: no path of this machine; lockgate from PATH.
+		printf '#!/bin/sh\n%s\n' "$MARKER"
+	else
+		printf '#!/bin/sh\n%s (%s)\n' "$MARKER" "$checkout"
+	fi
 	printf '# Remove with: install.sh --uninstall. The hook it replaced runs first, from %s.lockgate-chained.\n' "$name"
-	printf "LOCKGATE=\${LOCKGATE:-'%s'}\n" "$quoted"
+	if [ "$portable" = no ]; then
+		printf "LOCKGATE=\${LOCKGATE:-'%s'}\n" "$quoted"
+	fi
 	printf 'chained="$(dirname "$0")/%s.lockgate-chained"\n' "$name"
 	if [ "$name" = pre-push ]; then
 		# git writes the pushed refs on stdin once; both hooks need them.
@@ -154,7 +184,19 @@ install_hook() {
 }
 
 install_hook pre-commit
+if [ "$pre_merge_commit" = yes ]; then
+	install_hook pre-merge-commit
+fi
 if [ "$pre_push" = yes ]; then
 	install_hook pre-push
+fi
+if [ "$portable" = yes ]; then
+	say "$hooks is inside the work tree and may be committed, so the hooks name no path of"
+	say "this machine: they run \`lockgate\` from PATH (or \$LOCKGATE). Everyone who commits"
+	say "needs it there: cargo install --locked --path <lockgate checkout>"
+	case :$PATH: in
+	*:"$(dirname "$binary")":*) ;;
+	*) say "note: $(dirname "$binary") is not on your PATH yet" ;;
+	esac
 fi
 say "done: lockgate is $binary"

@@ -110,24 +110,46 @@ impl Advisory {
             .any(|id| id.starts_with("MAL-"))
     }
 
-    /// The fixed versions the record names for `package`, in record order, without repeats.
-    pub fn fixed_versions(&self, ecosystem: &str, name: &str) -> Vec<String> {
+    /// The fixed versions the record names for `package` (its name matched by the ecosystem's
+    /// own rules: PEP 503 for PyPI), without repeats: first those above the locked version, the
+    /// nearest first, then the others in version order; what cannot be ordered comes last, in
+    /// record order.
+    pub fn fixed_versions(&self, package: &crate::package::Package) -> Vec<String> {
+        use crate::matching::{compare, normalize_name};
+        let ecosystem = package.ecosystem;
+        let name = normalize_name(ecosystem, &package.name);
         let mut fixed: Vec<String> = Vec::new();
-        let events =
-            self.affected
-                .iter()
-                .filter(|affected| {
-                    affected.package.as_ref().is_some_and(|package| {
-                        package.ecosystem == ecosystem && package.name == name
-                    })
+        let events = self
+            .affected
+            .iter()
+            .filter(|affected| {
+                affected.package.as_ref().is_some_and(|named| {
+                    named.ecosystem == ecosystem.as_osv()
+                        && normalize_name(ecosystem, &named.name) == name
                 })
-                .flat_map(|affected| &affected.ranges)
-                .flat_map(|range| &range.events);
+            })
+            .flat_map(|affected| &affected.ranges)
+            .flat_map(|range| &range.events);
         for version in events.filter_map(|event| event.fixed.as_ref()) {
             if !fixed.contains(version) {
                 fixed.push(version.clone());
             }
         }
+        let above = |version: &str| {
+            compare(ecosystem, version, &package.version)
+                .map(|order| order == std::cmp::Ordering::Greater)
+        };
+        // Stable: versions that cannot be read keep their record order at the end.
+        fixed.sort_by(|a, b| {
+            let key = |version: &str| match above(version) {
+                Some(true) => 0,
+                Some(false) => 1,
+                None => 2,
+            };
+            key(a)
+                .cmp(&key(b))
+                .then_with(|| compare(ecosystem, a, b).unwrap_or(std::cmp::Ordering::Equal))
+        });
         fixed
     }
 }
@@ -135,6 +157,7 @@ impl Advisory {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::package::Ecosystem;
 
     fn shared(path: &str) -> Vec<u8> {
         let full = format!("{}/../shared/data/osv/{path}", env!("CARGO_MANIFEST_DIR"));
@@ -188,6 +211,31 @@ mod tests {
         // GHSA-jf85-cpcp-j695 lists lodash, lodash-es, lodash-amd, lodash.defaultsdeep.
         let record =
             Advisory::from_json(&shared("advisories/npm/GHSA-jf85-cpcp-j695.json")).unwrap();
-        assert_eq!(record.fixed_versions("npm", "lodash"), ["4.17.12"]);
+        let lodash = crate::package::Package::new(Ecosystem::Npm, "lodash", "4.17.11");
+        assert_eq!(record.fixed_versions(&lodash), ["4.17.12"]);
+    }
+
+    #[test]
+    fn fixed_versions_by_the_ecosystems_name_rules_nearest_above_first() {
+        // GHSA-jh3w-4vvf-mjgr names `Django`, fixed in 3.2.20, 4.1.10 and 4.2.3 (record order).
+        let record =
+            Advisory::from_json(&shared("advisories/pypi/GHSA-jh3w-4vvf-mjgr.json")).unwrap();
+        for (name, version, expected) in [
+            ("django", "4.1.3", &["4.1.10", "4.2.3", "3.2.20"][..]),
+            ("Django", "4.2.1", &["4.2.3", "3.2.20", "4.1.10"][..]),
+            ("DJANGO", "3.2.1", &["3.2.20", "4.1.10", "4.2.3"][..]),
+            ("django", "", &["3.2.20", "4.1.10", "4.2.3"][..]),
+            ("django-x", "4.1.3", &[][..]),
+        ] {
+            let package = crate::package::Package::new(Ecosystem::PyPI, name, version);
+            assert_eq!(
+                record.fixed_versions(&package),
+                expected,
+                "{name} {version}"
+            );
+        }
+        // npm names are matched as written.
+        let npm = crate::package::Package::new(Ecosystem::Npm, "Django", "4.1.3");
+        assert!(record.fixed_versions(&npm).is_empty());
     }
 }

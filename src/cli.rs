@@ -24,6 +24,12 @@ pub struct Cli {
     #[arg(long, num_args = 2, value_names = ["REMOTE", "URL"])]
     pub pre_push: Option<Vec<String>>,
 
+    /// Run as the pre-commit framework's pre-push hook: check what the push it describes in
+    /// PRE_COMMIT_FROM_REF, PRE_COMMIT_TO_REF, PRE_COMMIT_REMOTE_NAME, … adds; when they name no
+    /// push (run by hand), check everything, as --all.
+    #[arg(long, conflicts_with_all = ["all", "pre_push"])]
+    pub pre_push_env: bool,
+
     /// OSV API base URL.
     #[arg(
         long,
@@ -87,8 +93,15 @@ pub struct Cli {
     pub fail_on_vuln: bool,
 
     /// Answer from the offline database only (see `lockgate db update`); no network.
-    #[arg(long)]
-    pub offline: bool,
+    #[arg(
+        long,
+        env = "LOCKGATE_OFFLINE",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_name = "BOOL",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub offline: Option<bool>,
 
     /// Warn when the offline database is older than this many days [default: 7].
     #[arg(long, env = "LOCKGATE_MAX_DB_AGE", value_name = "DAYS")]
@@ -136,6 +149,7 @@ impl Cli {
         use crate::report::Mode;
         match (&self.pre_push, self.all) {
             (Some(_), _) => Mode::PrePush,
+            (None, false) if self.pre_push_env => Mode::PrePush,
             (None, true) => Mode::All,
             (None, false) => Mode::Staged,
         }

@@ -25,6 +25,8 @@ pub struct Config {
     pub max_db_age: Option<u64>,
     /// Seconds all of a run's OSV requests may take together.
     pub deadline: Option<u64>,
+    /// Always answer from the offline database; never ask OSV.
+    pub offline: Option<bool>,
     /// Whether requirements that do not pin one version block.
     pub fail_on_unpinned: Option<bool>,
     /// Hosts of private registries: packages resolved from them are not the public packages of
@@ -274,6 +276,8 @@ pub struct Settings {
     pub max_db_age: u64,
     /// Longest time for all of a run's OSV requests together.
     pub deadline: std::time::Duration,
+    /// Answer from the offline database only.
+    pub offline: bool,
     /// Whether unpinned requirements block.
     pub fail_on_unpinned: bool,
     /// Private registry hosts.
@@ -308,6 +312,7 @@ impl Settings {
                 .deadline
                 .or(config.deadline.map(std::time::Duration::from_secs))
                 .unwrap_or(DEFAULT_DEADLINE),
+            offline: cli.offline.or(config.offline).unwrap_or(false),
             fail_on_unpinned: cli
                 .fail_on_unpinned
                 .or(config.fail_on_unpinned)

@@ -11,6 +11,29 @@ pub enum Error {
     #[error("not inside a git repository (run lockgate from a repository, or as its git hook)")]
     NotARepository(#[source] git2::Error),
 
+    /// Staged mode in a bare repository: there is no index of changes to be committed.
+    #[error("a bare repository has no staged changes; use --all or --pre-push")]
+    BareRepository,
+
+    /// The index holds an unresolved merge conflict in files lockgate reads: what would be
+    /// committed there is not decided yet.
+    #[error(
+        "resolve the merge {} in {} first",
+        if paths.len() == 1 { "conflict" } else { "conflicts" },
+        paths.join(", ")
+    )]
+    Conflicted {
+        /// The conflicted files, relative to the repository root, cleaned for printing.
+        paths: Vec<String>,
+    },
+
+    /// The index is a sparse index, which libgit2 cannot read.
+    #[error(
+        "the index is a sparse index (index.sparse), which lockgate cannot read: run \
+         `git sparse-checkout reapply --no-sparse-index` (the sparse checkout stays as it is)"
+    )]
+    SparseIndex(#[source] git2::Error),
+
     /// A git operation failed.
     #[error("git: could not {action}")]
     Git {
@@ -84,6 +107,31 @@ pub enum Error {
 }
 
 impl Error {
+    /// The problem this failure is in a report: its kind, and the file it concerns (the
+    /// repository root, `.`, when it concerns none in particular).
+    pub fn as_problem(&self) -> crate::report::Problem {
+        use crate::report::{Problem, ProblemKind};
+        let (kind, path) = match self {
+            Error::Parse {
+                path,
+                line,
+                column,
+                message,
+            } => {
+                return Problem::new(ProblemKind::LockfileUnreadable, path, message, true)
+                    .at(*line, *column)
+            }
+            Error::TooLarge { path, .. } => (ProblemKind::LockfileUnreadable, path.clone()),
+            Error::Conflicted { paths } => (
+                ProblemKind::CouldNotCheck,
+                paths.first().cloned().unwrap_or_else(|| ".".into()),
+            ),
+            Error::Config(config) => (ProblemKind::CouldNotCheck, config.path.clone()),
+            _ => (ProblemKind::CouldNotCheck, ".".into()),
+        };
+        Problem::new(kind, &path, &chain(self), true)
+    }
+
     /// Wraps a libgit2 error with what lockgate was trying to do.
     pub fn git(action: impl Into<String>, source: git2::Error) -> Self {
         Error::Git {
@@ -91,4 +139,24 @@ impl Error {
             source,
         }
     }
+}
+
+/// An error and each of its causes, on one line.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    causes(error).join(": ")
+}
+
+/// An error's message and each of its causes' that says something new (some messages end with
+/// their cause's already).
+pub fn causes(error: &dyn std::error::Error) -> Vec<String> {
+    let mut said = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !said.last().is_some_and(|last| last.ends_with(&text)) {
+            said.push(text);
+        }
+        source = cause.source();
+    }
+    said
 }

@@ -323,7 +323,6 @@ fn osv_record(data: &[u8]) -> bool {
         let Some(named) = &affected.package else {
             continue;
         };
-        let _ = advisory.fixed_versions(&named.ecosystem, &named.name);
         let ecosystem = match named.ecosystem.as_str() {
             "PyPI" => Ecosystem::PyPI,
             _ => Ecosystem::Npm,
@@ -352,6 +351,7 @@ fn osv_record(data: &[u8]) -> bool {
         for version in versions {
             let package = Package::new(ecosystem, named.name.clone(), version);
             let _ = crate::severity::of(&advisory, &package);
+            let _ = advisory.fixed_versions(&package);
             let _ = crate::matching::affects(affected, ecosystem, version);
         }
     }

@@ -12,6 +12,7 @@ pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
 /// A repository opened the way a hook must open it.
 pub struct Repo {
     inner: Repository,
+    bare: bool,
 }
 
 /// One file whose staged content differs from `HEAD`.
@@ -23,6 +24,38 @@ pub struct Change {
     pub old: Vec<Oid>,
     /// The staged blob, when the file is not being deleted.
     pub new: Option<Oid>,
+    /// What the new side holds, with its id, when it is there but is not a regular file.
+    pub not_a_file: Option<(NotAFile, Oid)>,
+}
+
+/// What git records at a path in place of a regular file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotAFile {
+    /// A symbolic link (mode 120000): its content is the path it points at.
+    Symlink,
+    /// A submodule (a gitlink, mode 160000): a commit of another repository.
+    Gitlink,
+}
+
+impl NotAFile {
+    /// The kind of a tree or index entry's mode; `None` for a file or a folder.
+    fn of_mode(mode: u32) -> Option<Self> {
+        if mode == u32::from(FileMode::Link) {
+            Some(NotAFile::Symlink)
+        } else if mode == u32::from(FileMode::Commit) {
+            Some(NotAFile::Gitlink)
+        } else {
+            None
+        }
+    }
+
+    /// How a report names it: "a symbolic link", "a submodule (gitlink)".
+    pub fn describe(self) -> &'static str {
+        match self {
+            NotAFile::Symlink => "a symbolic link",
+            NotAFile::Gitlink => "a submodule (gitlink)",
+        }
+    }
 }
 
 impl Repo {
@@ -33,18 +66,20 @@ impl Repo {
         // than inflating it); git itself does not on ordinary reads. These are the user's own
         // objects, read to be parsed as hostile input anyway: skip the re-hash, as git does.
         git2::opts::strict_hash_verification(false);
-        Repository::open_from_env()
-            .map(|inner| Repo { inner })
-            .map_err(Error::NotARepository)
+        let inner = Repository::open_from_env().map_err(Error::NotARepository)?;
+        // As git decides it: a bare repository given a working tree (`GIT_WORK_TREE`, which
+        // git exports to hooks for `git --git-dir=~/.dotfiles --work-tree=~ commit`) has an
+        // index and is used as a normal one; libgit2 then still says bare.
+        let bare = inner.is_bare()
+            && inner.workdir().is_none()
+            && std::env::var_os("GIT_WORK_TREE").is_none_or(|value| value.is_empty());
+        Ok(Repo { inner, bare })
     }
 
     /// Staged files (index against `HEAD`; everything when `HEAD` is unborn) whose path passes
-    /// `wanted`. Symlinks and submodules are not file content and are left out.
+    /// `wanted`. A symlink or submodule staged there is a change with `not_a_file` set.
     pub fn staged_changes(&self, wanted: impl Fn(&str) -> bool) -> Result<Vec<Change>, Error> {
-        let index = self
-            .inner
-            .index()
-            .map_err(|error| Error::git("read the index", error))?;
+        let index = self.index()?;
         let head_tree = match self.inner.head() {
             Ok(head) => Some(
                 head.peel_to_tree()
@@ -68,45 +103,53 @@ impl Repo {
     }
 
     /// Files a commit changes whose path passes `wanted`, each with what it replaces in the
-    /// commit's parents. A merge changes a file only where it differs from every parent (what the
-    /// merge brings from one side was changed, and is checked, in that side's own commits); a
-    /// root commit adds everything it holds.
+    /// commit's first parent. A merge is read against its first parent: what it brings into the
+    /// branch it was made on, as a pull request is read against its base. A root commit adds
+    /// everything it holds.
     pub fn commit_changes(
         &self,
         commit: Oid,
         wanted: impl Fn(&str) -> bool,
     ) -> Result<Vec<Change>, Error> {
-        let read = |error| Error::git(format!("read commit {commit}"), error);
-        let commit = self.inner.find_commit(commit).map_err(read)?;
-        let tree = commit.tree().map_err(read)?;
-        let parents = commit
-            .parents()
-            .map(|parent| parent.tree())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(read)?;
+        let parent = self.first_parent(commit)?;
+        self.changes_between(parent, commit, wanted)
+    }
+
+    /// Files that differ between the trees of commit `old` (none: an empty tree) and commit
+    /// `new`, whose path passes `wanted`.
+    pub fn changes_between(
+        &self,
+        old: Option<Oid>,
+        new: Oid,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<Vec<Change>, Error> {
+        let tree_of = |commit: Oid| {
+            self.inner
+                .find_commit(commit)
+                .and_then(|commit| commit.tree())
+                .map_err(|error| Error::git(format!("read commit {commit}"), error))
+        };
+        let old_tree = old.map(tree_of).transpose()?;
+        let new_tree = tree_of(new)?;
         let diff = self
             .inner
-            .diff_tree_to_tree(parents.first(), Some(&tree), None)
-            .map_err(|error| {
-                Error::git(
-                    format!("compare commit {} with its parent", commit.id()),
-                    error,
-                )
-            })?;
-        let mut changes = changes_in(&diff, &wanted);
-        for parent in parents.iter().skip(1) {
-            changes.retain_mut(|change| {
-                match parent.get_path(std::path::Path::new(&change.path)) {
-                    Ok(entry) if Some(entry.id()) == change.new => false,
-                    Ok(entry) if entry.kind() == Some(git2::ObjectType::Blob) => {
-                        change.old.push(entry.id());
-                        true
-                    }
-                    _ => true,
-                }
-            });
+            .diff_tree_to_tree(old_tree.as_ref(), Some(&new_tree), None)
+            .map_err(|error| Error::git(format!("compare commit {new} with its base"), error))?;
+        Ok(changes_in(&diff, &wanted))
+    }
+
+    /// Commits reachable from `tip` and not from `base`, oldest first (parents before children):
+    /// what updating a ref from `base` to `tip` brings into it.
+    pub fn commits_between(&self, tip: Oid, base: Option<Oid>) -> Result<Vec<Oid>, Error> {
+        let walk_error = |error| Error::git(format!("list the commits pushed from {tip}"), error);
+        let mut walk = self.inner.revwalk().map_err(walk_error)?;
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
+            .map_err(walk_error)?;
+        walk.push(tip).map_err(walk_error)?;
+        if let Some(base) = base {
+            walk.hide(base).map_err(walk_error)?;
         }
-        Ok(changes)
+        walk.collect::<Result<Vec<_>, _>>().map_err(walk_error)
     }
 
     /// Commits reachable from `tip` that the remote does not have: not reachable from `known`
@@ -147,6 +190,50 @@ impl Repo {
         walk.collect::<Result<Vec<_>, _>>().map_err(walk_error)
     }
 
+    /// Where a ref the remote does not have leaves what it has: the first commit down `tip`'s
+    /// first-parent line that is reachable from one of this repository's remote-tracking refs of
+    /// `remote` (the branch it was cut from, or merged into). `None` when the line never meets
+    /// one (a remote it knows nothing of, or a history of its own).
+    pub fn push_base(&self, tip: Oid, remote: &str) -> Result<Option<Oid>, Error> {
+        let unknown: std::collections::HashSet<Oid> = self
+            .commits_to_push(tip, None, remote)?
+            .into_iter()
+            .collect();
+        let mut commit = Some(tip);
+        while let Some(current) = commit {
+            if !unknown.contains(&current) {
+                return Ok(Some(current));
+            }
+            commit = self.first_parent(current)?;
+        }
+        Ok(None)
+    }
+
+    /// The commit a revision (`main`, `HEAD`, `origin/main`, an object id) names.
+    pub fn resolve(&self, revision: &str) -> Result<Oid, Error> {
+        self.inner
+            .revparse_single(revision)
+            .and_then(|object| object.peel_to_commit())
+            .map(|commit| commit.id())
+            .map_err(|error| Error::git(format!("resolve {revision}"), error))
+    }
+
+    /// The first line of a commit's message (its subject); `None` when it has none.
+    pub fn commit_subject(&self, oid: Oid) -> Option<String> {
+        let commit = self.inner.find_commit(oid).ok()?;
+        let subject = commit.summary().ok()??.trim();
+        (!subject.is_empty()).then(|| subject.to_string())
+    }
+
+    /// How a report names a commit: its short id and, quoted, its subject.
+    pub fn describe_commit(&self, oid: Oid) -> String {
+        let short = short_id(oid);
+        match self.commit_subject(oid) {
+            Some(subject) => format!("{short} \"{subject}\""),
+            None => short,
+        }
+    }
+
     /// The files of a commit, as a [`Tree`](crate::npm_sync::Tree).
     pub fn commit_tree(&self, commit: Oid) -> Result<CommitTree<'_>, Error> {
         let tree = self
@@ -160,6 +247,50 @@ impl Repo {
     /// The working tree's folder; `None` in a bare repository.
     pub fn workdir(&self) -> Option<&std::path::Path> {
         self.inner.workdir()
+    }
+
+    /// The index git hands to hooks (`GIT_INDEX_FILE`, else the repository's own).
+    fn index(&self) -> Result<git2::Index, Error> {
+        self.inner.index().map_err(|error| {
+            // git's sparse index (`index.sparse`) folds the folders outside the sparse checkout
+            // into one entry each, behind a mandatory extension libgit2 cannot read.
+            if error.message().contains("'sdir'") {
+                Error::SparseIndex(error)
+            } else {
+                Error::git("read the index", error)
+            }
+        })
+    }
+
+    /// Whether this is a bare repository used as one: no working tree, so no index worth
+    /// reading.
+    pub fn is_bare(&self) -> bool {
+        self.bare
+    }
+
+    /// The paths passing `wanted` that have an unresolved merge conflict in the index (entries
+    /// at stages 1 to 3), sorted. A clean index costs one pass over its entries in memory.
+    pub fn conflicted_paths(&self, wanted: impl Fn(&str) -> bool) -> Result<Vec<String>, Error> {
+        let index = self.index()?;
+        if !index.has_conflicts() {
+            return Ok(Vec::new());
+        }
+        let read = |error| Error::git("list the conflicts in the index", error);
+        let mut paths = std::collections::BTreeSet::new();
+        for conflict in index.conflicts().map_err(read)? {
+            let conflict = conflict.map_err(read)?;
+            for entry in [conflict.ancestor, conflict.our, conflict.their]
+                .into_iter()
+                .flatten()
+            {
+                if let Ok(path) = std::str::from_utf8(&entry.path) {
+                    if wanted(path) {
+                        paths.insert(path.to_string());
+                    }
+                }
+            }
+        }
+        Ok(paths.into_iter().collect())
     }
 
     /// The commit `HEAD` points at; `None` before the first commit.
@@ -190,28 +321,6 @@ impl Repo {
         Ok(commit.parent_ids().next())
     }
 
-    /// Every staged (index) file whose path passes `wanted`, with its blob.
-    pub fn staged_files(&self, wanted: impl Fn(&str) -> bool) -> Result<Vec<(String, Oid)>, Error> {
-        let index = self
-            .inner
-            .index()
-            .map_err(|error| Error::git("read the index", error))?;
-        let mut files = Vec::new();
-        for entry in index.iter() {
-            // Conflicted entries (stage 1–3) are not what would be committed.
-            if !is_file_entry(&entry) {
-                continue;
-            }
-            let Ok(path) = std::str::from_utf8(&entry.path) else {
-                continue;
-            };
-            if wanted(path) {
-                files.push((path.to_string(), entry.id));
-            }
-        }
-        Ok(files)
-    }
-
     /// The content of a blob, refused when larger than [`MAX_FILE_BYTES`].
     pub fn read_blob(&self, path: &str, oid: Oid) -> Result<Vec<u8>, Error> {
         let odb = self
@@ -236,11 +345,20 @@ impl Repo {
     }
 }
 
-/// The changed files of a diff whose path passes `wanted`, as [`Change`]s. Symlinks and
-/// submodules are not file content and are left out.
+/// A commit's id as reports show it: its first 12 hexadecimal digits.
+pub fn short_id(oid: Oid) -> String {
+    oid.to_string()[..12].to_string()
+}
+
+/// The changed files of a diff whose path passes `wanted`, as [`Change`]s. A symlink or
+/// submodule is no file content to read: on the old side it counts as no file, and on the new
+/// side it is a change with `not_a_file` set (the caller decides whether it matters there).
 fn changes_in(diff: &git2::Diff<'_>, wanted: &dyn Fn(&str) -> bool) -> Vec<Change> {
     let blob_oid = |file: git2::DiffFile<'_>| {
         matches!(file.mode(), FileMode::Blob | FileMode::BlobExecutable).then(|| file.id())
+    };
+    let not_a_file = |file: git2::DiffFile<'_>| {
+        NotAFile::of_mode(u32::from(file.mode())).map(|kind| (kind, file.id()))
     };
     let mut changes = Vec::new();
     for delta in diff.deltas() {
@@ -255,18 +373,27 @@ fn changes_in(diff: &git2::Diff<'_>, wanted: &dyn Fn(&str) -> bool) -> Vec<Chang
         if !wanted(path) {
             continue;
         }
-        let (old, new) = match delta.status() {
-            Delta::Added => (None, blob_oid(delta.new_file())),
-            Delta::Deleted => (blob_oid(delta.old_file()), None),
-            _ => (blob_oid(delta.old_file()), blob_oid(delta.new_file())),
+        let (old, new, special) = match delta.status() {
+            Delta::Added => (
+                None,
+                blob_oid(delta.new_file()),
+                not_a_file(delta.new_file()),
+            ),
+            Delta::Deleted => (blob_oid(delta.old_file()), None, None),
+            _ => (
+                blob_oid(delta.old_file()),
+                blob_oid(delta.new_file()),
+                not_a_file(delta.new_file()),
+            ),
         };
-        if old.is_none() && new.is_none() {
+        if old.is_none() && new.is_none() && special.is_none() {
             continue;
         }
         changes.push(Change {
             path: path.to_string(),
             old: old.into_iter().collect(),
             new,
+            not_a_file: special,
         });
     }
     changes
@@ -287,6 +414,8 @@ pub trait Source {
     fn blob(&self, path: &str) -> Option<Oid>;
     /// Every regular file's path.
     fn list(&self) -> Vec<String>;
+    /// Every symlink's and submodule's path, with which it is.
+    fn list_not_files(&self) -> Vec<(String, NotAFile)>;
 }
 
 /// The index as it would be committed: stage-0 entries only.
@@ -297,10 +426,7 @@ pub type CommitTree<'r> = Snapshot<'r, git2::Tree<'r>>;
 impl<'r> IndexTree<'r> {
     /// Opens the index; nothing is listed or read until asked for.
     pub fn new(repo: &'r Repo) -> Result<Self, Error> {
-        let index = repo
-            .inner
-            .index()
-            .map_err(|error| Error::git("read the index", error))?;
+        let index = repo.index()?;
         Ok(Snapshot::of(repo, index))
     }
 }
@@ -309,6 +435,13 @@ impl<'r, S: Source> Snapshot<'r, S> {
     /// The blob of the regular file at `path`, if there is one.
     pub fn blob(&self, path: &str) -> Option<Oid> {
         self.source.blob(path)
+    }
+
+    /// Every symlink and submodule whose path passes `wanted` (a walk over the whole snapshot).
+    pub fn not_files(&self, wanted: impl Fn(&str) -> bool) -> Vec<(String, NotAFile)> {
+        let mut found = self.source.list_not_files();
+        found.retain(|(path, _)| wanted(path));
+        found
     }
 
     fn of(repo: &'r Repo, source: S) -> Self {
@@ -324,7 +457,12 @@ impl<'r, S: Source> Snapshot<'r, S> {
 fn is_file_entry(entry: &git2::IndexEntry) -> bool {
     let mode = entry.mode;
     let file = mode == u32::from(FileMode::Blob) || mode == u32::from(FileMode::BlobExecutable);
-    file && (entry.flags >> 12) & 0x3 == 0
+    file && is_resolved(entry)
+}
+
+/// A stage-0 entry: not one side of an unresolved merge conflict.
+fn is_resolved(entry: &git2::IndexEntry) -> bool {
+    (entry.flags >> 12) & 0x3 == 0
 }
 
 /// A regular or executable file's mode in a tree.
@@ -342,6 +480,16 @@ impl Source for git2::Index {
         self.iter()
             .filter(is_file_entry)
             .filter_map(|entry| String::from_utf8(entry.path).ok())
+            .collect()
+    }
+
+    fn list_not_files(&self) -> Vec<(String, NotAFile)> {
+        self.iter()
+            .filter(is_resolved)
+            .filter_map(|entry| {
+                let kind = NotAFile::of_mode(entry.mode)?;
+                Some((String::from_utf8(entry.path).ok()?, kind))
+            })
             .collect()
     }
 }
@@ -362,6 +510,18 @@ impl Source for git2::Tree<'_> {
         });
         paths
     }
+
+    fn list_not_files(&self) -> Vec<(String, NotAFile)> {
+        let mut found = Vec::new();
+        let _ = self.walk(git2::TreeWalkMode::PreOrder, |folder, entry| {
+            let mode = u32::try_from(entry.filemode()).unwrap_or_default();
+            if let (Some(kind), Ok(name)) = (NotAFile::of_mode(mode), entry.name()) {
+                found.push((format!("{folder}{name}"), kind));
+            }
+            git2::TreeWalkResult::Ok
+        });
+        found
+    }
 }
 
 impl<S: Source> crate::npm_sync::Tree for Snapshot<'_, S> {
@@ -378,6 +538,26 @@ impl<S: Source> crate::npm_sync::Tree for Snapshot<'_, S> {
         match self.source.blob(path) {
             Some(oid) => self.repo.read_blob(path, oid).map(Some),
             None => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NotAFile;
+
+    #[test]
+    fn entry_modes_that_are_not_files() {
+        // The modes git writes in trees and the index (git's `cache.h`: S_IFGITLINK 0160000).
+        let cases = [
+            (0o100_644, None),
+            (0o100_755, None),
+            (0o040_000, None),
+            (0o120_000, Some(NotAFile::Symlink)),
+            (0o160_000, Some(NotAFile::Gitlink)),
+        ];
+        for (mode, expected) in cases {
+            assert_eq!(NotAFile::of_mode(mode), expected, "mode {mode:o}");
         }
     }
 }

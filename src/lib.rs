@@ -38,7 +38,9 @@ pub use report::Report;
 use cli::Cli;
 use package::Package;
 use report::{Mode, NonRegistryEntry, Problem, ProblemKind};
-use scope::{all_scope, push_scope, read_push_input, staged_scope, LockfileToCheck};
+use scope::{
+    all_scope, framework_push_scope, push_scope, read_push_input, staged_scope, LockfileToCheck,
+};
 use std::collections::BTreeMap;
 
 /// What a run produced.
@@ -61,6 +63,14 @@ pub fn run(cli: &Cli) -> Result<Outcome, Error> {
         }) => update_databases(cli, ecosystems, export_url).map(Outcome::Updated),
         None => check(cli).map(Outcome::Report),
     }
+}
+
+/// The report of a check that could not run: the failure as its one blocking problem, so that
+/// `--format json` and `--format sarif` still print a whole report (the exit code stays 2).
+pub fn failure_report(cli: &Cli, error: &Error) -> Report {
+    let mut report = Report::new(cli.mode());
+    report.problems.push(error.as_problem());
+    report
 }
 
 /// `lockgate db update`.
@@ -112,7 +122,7 @@ fn update_databases(
 
 /// Runs one check as the command line asks, and returns its report.
 fn check(cli: &Cli) -> Result<Report, Error> {
-    let mode = cli.mode();
+    let mut mode = cli.mode();
     let repo = git::Repo::open()?;
     let loaded = config::load(cli.config.as_deref(), repo.workdir()).map_err(Error::Config)?;
     let settings = config::Settings::resolve(cli, loaded);
@@ -121,14 +131,29 @@ fn check(cli: &Cli) -> Result<Report, Error> {
             let remote = arguments.first().map_or("", String::as_str);
             push_scope(&repo, remote, &read_push_input()?)?
         }
+        None if cli.pre_push_env => match framework_push_scope(&repo)? {
+            Some(scope) => scope,
+            None => {
+                mode = Mode::All;
+                all_scope(&repo)?
+            }
+        },
         None if cli.all => all_scope(&repo)?,
         None => staged_scope(&repo)?,
     };
     let mut report = Report::new(mode);
     report.problems = scope.problems;
+    // A lockfile that cannot be parsed is said once, where the parser stopped, even when the
+    // lockfile check of its project finds it unreadable too.
+    let mut unreadable = std::collections::BTreeSet::new();
+    report.problems.retain(|problem| {
+        problem.kind != ProblemKind::LockfileUnreadable || unreadable.insert(problem.path.clone())
+    });
+    report.read = scope.read;
     let lockfiles = scope.lockfiles;
+    let history = scope.history;
     let introduced_by = scope.introduced_by;
-    if lockfiles.is_empty() {
+    if lockfiles.is_empty() && history.is_empty() {
         return Ok(report);
     }
 
@@ -195,8 +220,39 @@ fn check(cli: &Cli) -> Result<Report, Error> {
                     }),
             );
     }
+    // What the pushed history added on the way: looked up for malware only (see below).
+    let kept: std::collections::BTreeSet<(String, Package)> = where_locked
+        .iter()
+        .flat_map(|(package, paths)| {
+            paths
+                .iter()
+                .map(move |path| (sanitize::clean(path).into_owned(), cleaned(package)))
+        })
+        .collect();
+    for lockfile in &history {
+        let path = sanitize::clean(&lockfile.path).into_owned();
+        if !report.lockfiles.contains(&path) {
+            report.lockfiles.push(path);
+        }
+        let names = lockfile
+            .locked
+            .unpinned
+            .iter()
+            .map(|unpinned| Package::new(package::Ecosystem::PyPI, &unpinned.package, ""));
+        for package in lockfile.locked.packages.iter().cloned().chain(names) {
+            where_locked
+                .entry(package)
+                .or_default()
+                .push(lockfile.path.clone());
+        }
+    }
     let packages: Vec<Package> = where_locked.keys().cloned().collect();
-    report.checked = packages.len();
+    // Entries whose version cannot be read were considered and not checked (each is a problem).
+    let unreadable: std::collections::BTreeSet<&Package> = lockfiles
+        .iter()
+        .flat_map(|lockfile| &lockfile.locked.unreadable)
+        .collect();
+    report.unchecked = unreadable.len();
     if packages.is_empty() {
         return Ok(report);
     }
@@ -204,15 +260,20 @@ fn check(cli: &Cli) -> Result<Report, Error> {
     let progress = progress::Progress::new(mode == Mode::All);
     let found = lookup::lookup(cli, &settings, &packages, &progress);
     report.problems.extend(found.problems);
+    // Only what got an answer counts as checked.
+    report.checked = packages.len() - found.unchecked;
+    report.unchecked += found.unchecked;
     report.offline_databases = found.databases;
-    let locked = locked_facts(&lockfiles, where_locked);
+    let all_lockfiles: Vec<&LockfileToCheck> = lockfiles.iter().chain(&history).collect();
+    let locked = locked_facts(&all_lockfiles, where_locked);
     let policy = check::Policy {
         fail_on: settings.fail_on,
         dev: settings.dev,
         ignores: &settings.ignores,
         private_registries: &settings.private_registries,
         today: report::civil_date(offline::now()),
-        report_unused: mode == Mode::All,
+        // An ignore is unused only if every package got a whole answer that did not need it.
+        report_unused: mode == Mode::All && found.complete,
     };
     let decided = check::decide(
         &packages,
@@ -222,9 +283,23 @@ fn check(cli: &Cli) -> Result<Report, Error> {
         policy,
     );
     report.findings = decided.findings;
+    if !history.is_empty() {
+        // A vulnerability that a later pushed commit removed does not reach the ref; malware
+        // stays in the history the push hands over.
+        report.findings.retain(|finding| {
+            finding.malicious
+                || finding.record_unavailable
+                || kept.contains(&(finding.lockfile.clone(), finding.package.clone()))
+        });
+    }
     for finding in &mut report.findings {
         let key = (finding.lockfile.clone(), finding.package.clone());
-        finding.commit = introduced_by.get(&key).cloned();
+        if let Some((commit, subject)) = introduced_by.get(&key) {
+            finding.commit = Some(commit.clone());
+            finding.commit_subject = subject
+                .as_deref()
+                .map(|subject| sanitize::clean(subject).chars().take(200).collect());
+        }
     }
     report.problems.extend(decided.problems);
     report.config = settings
@@ -235,36 +310,74 @@ fn check(cli: &Cli) -> Result<Report, Error> {
     Ok(report)
 }
 
-/// Finds the line of each finding's package in its lockfile as staged (for SARIF); a lockfile
-/// that is not in the index (a pushed commit's) leaves the line unknown.
+/// Finds the line of each finding's package in its lockfile as staged, or in a bare repository
+/// as `HEAD` has it (for SARIF); a lockfile that is not there (a pushed commit's) leaves the line
+/// unknown.
 fn locate_findings(repo: &git::Repo, findings: &mut [report::Finding]) {
     if findings.is_empty() {
         return;
     }
-    let Ok(index) = git::IndexTree::new(repo) else {
-        return;
-    };
-    let mut texts: BTreeMap<String, Option<String>> = BTreeMap::new();
+    if !repo.is_bare() {
+        if let Ok(index) = git::IndexTree::new(repo) {
+            locate_in(&index, findings);
+        }
+    } else if let Ok(Some(head)) = repo.head_commit() {
+        if let Ok(tree) = repo.commit_tree(head) {
+            locate_in(&tree, findings);
+        }
+    }
+}
+
+/// Finds the line of each finding's package in its lockfile as `tree` has it, and, where the
+/// lockfile records its edges (npm's), the chain of dependencies that brings it in.
+fn locate_in<T: npm_sync::Tree>(tree: &T, findings: &mut [report::Finding]) {
+    type Read = Option<(String, Option<lockfile::npm::NpmLock>)>;
+    let mut texts: BTreeMap<String, Read> = BTreeMap::new();
     for finding in findings {
-        let text = texts.entry(finding.lockfile.clone()).or_insert_with(|| {
-            use npm_sync::Tree as _;
-            index
+        let read = texts.entry(finding.lockfile.clone()).or_insert_with(|| {
+            let text = tree
                 .read(&finding.lockfile)
                 .ok()
                 .flatten()
-                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .and_then(|bytes| String::from_utf8(bytes).ok())?;
+            let npm = matches!(
+                lockfile::LockfileKind::from_path(&finding.lockfile),
+                Some(
+                    lockfile::LockfileKind::NpmPackageLock | lockfile::LockfileKind::NpmShrinkwrap
+                )
+            )
+            .then(|| lockfile::npm::NpmLock::parse(&text).ok())
+            .flatten();
+            Some((text, npm))
         });
-        if let Some(text) = text {
-            finding.line =
-                lockfile::entry_line(text, &finding.package.name, &finding.package.version);
+        let Some((text, npm)) = read else {
+            continue;
+        };
+        finding.line = lockfile::entry_line(text, &finding.package.name, &finding.package.version);
+        if let Some(lock) = npm {
+            finding.dependency_path = lock
+                .dependency_path(&finding.package.name, &finding.package.version)
+                .unwrap_or_default()
+                .iter()
+                .map(|step| sanitize::clean(step).into_owned())
+                .collect();
         }
     }
+}
+
+/// `package` as a finding names it, cleaned of terminal controls.
+fn cleaned(package: &Package) -> Package {
+    Package::new(
+        package.ecosystem,
+        sanitize::clean(&package.name).into_owned(),
+        sanitize::clean(&package.version).into_owned(),
+    )
 }
 
 /// What the lockfiles say of each package besides its version: which lockfiles lock it,
 /// whether every one of them locks it for development only, and the hosts it came from.
 fn locked_facts(
-    lockfiles: &[LockfileToCheck],
+    lockfiles: &[&LockfileToCheck],
     where_locked: BTreeMap<Package, Vec<String>>,
 ) -> check::Locked {
     let mut dev_only: std::collections::BTreeSet<Package> = where_locked.keys().cloned().collect();

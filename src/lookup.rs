@@ -22,6 +22,10 @@ pub struct Lookup {
     pub problems: Vec<Problem>,
     /// The offline databases answered from.
     pub databases: Vec<DatabaseNote>,
+    /// Packages that went without an answer (OSV and the database could not be asked).
+    pub unchecked: usize,
+    /// Whether every package has a whole answer: none unchecked, and every record named read.
+    pub complete: bool,
 }
 
 impl Lookup {
@@ -34,14 +38,39 @@ impl Lookup {
             },
             problems: vec![problem],
             databases: Vec::new(),
+            unchecked: packages.len(),
+            complete: false,
         }
     }
 }
 
 /// Looks `packages` up as the command line says.
 pub fn lookup(cli: &Cli, settings: &Settings, packages: &[Package], progress: &Progress) -> Lookup {
-    if cli.offline {
+    if settings.offline {
         return offline(cli, settings, packages);
+    }
+    let memory = cli.cache_folder().map(|cache| cache.join(UNREACHABLE_FILE));
+    let now = crate::offline::now();
+    if settings.on_unreachable == OnUnreachable::Offline {
+        let since = memory.as_deref().and_then(|file| seconds_since(file, now));
+        if let Some(ago) = since.filter(|ago| *ago < UNREACHABLE_MEMORY) {
+            let mut answered = offline(cli, settings, packages);
+            answered.problems.insert(
+                0,
+                Problem::new(
+                    ProblemKind::AdvisorySourceUnavailable,
+                    &cli.osv_url,
+                    &format!(
+                        "OSV could not be reached {ago} s ago: answered from the offline \
+                         database without waiting on the network (OSV is asked again {} s \
+                         after it failed)",
+                        UNREACHABLE_MEMORY
+                    ),
+                    false,
+                ),
+            );
+            return answered;
+        }
     }
     let connection = osv::Settings {
         base_url: cli.osv_url.clone(),
@@ -60,6 +89,10 @@ pub fn lookup(cli: &Cli, settings: &Settings, packages: &[Package], progress: &P
     progress.finish();
     let error = match answered {
         Ok(mut answers) => {
+            if let Some(file) = &memory {
+                let _ = std::fs::remove_file(file);
+            }
+            let complete = answers.unfetched.is_none();
             let problems = answers
                 .unfetched
                 .take()
@@ -70,6 +103,8 @@ pub fn lookup(cli: &Cli, settings: &Settings, packages: &[Package], progress: &P
                 answers,
                 problems,
                 databases: Vec::new(),
+                unchecked: 0,
+                complete,
             };
         }
         Err(error) => error,
@@ -77,10 +112,17 @@ pub fn lookup(cli: &Cli, settings: &Settings, packages: &[Package], progress: &P
     let reason = format!(
         "OSV could not be asked about {} ({})",
         plural(packages.len(), "package", "packages"),
-        error_chain(&error)
+        crate::error::chain(&error)
     );
     match settings.on_unreachable {
         OnUnreachable::Offline => {
+            if let Some(file) = &memory {
+                // Best effort: without it the next run only waits on the network again.
+                if let Some(folder) = file.parent() {
+                    let _ = std::fs::create_dir_all(folder);
+                }
+                let _ = std::fs::write(file, now.to_string());
+            }
             let mut answered = offline(cli, settings, packages);
             answered.problems.insert(
                 0,
@@ -108,9 +150,18 @@ pub fn lookup(cli: &Cli, settings: &Settings, packages: &[Package], progress: &P
                 ProblemKind::AdvisorySourceUnavailable,
                 &cli.osv_url,
                 &format!(
-                    "{reason}; blocking, because lockgate fails closed. Retry, or set \
-                     --fail-open (LOCKGATE_FAIL_OPEN=1) to warn and allow, or \
-                     --on-unreachable=offline to use the offline database"
+                    "{reason}; blocking, because lockgate fails closed. Ways forward: retry \
+                     once the network is back; or keep a copy of OSV's database \
+                     (`lockgate db update`) and answer from it whenever OSV cannot be reached \
+                     (`--on-unreachable=offline`, `LOCKGATE_ON_UNREACHABLE=offline`, or \
+                     `on-unreachable = \"offline\"` in .lockgate.toml); or warn and allow \
+                     (`--fail-open`); or, as a last resort, skip the hook once with \
+                     `git {} --no-verify`",
+                    if cli.pre_push.is_some() {
+                        "push"
+                    } else {
+                        "commit"
+                    }
                 ),
                 true,
             ),
@@ -129,6 +180,8 @@ fn offline(cli: &Cli, settings: &Settings, packages: &[Package]) -> Lookup {
         },
         problems: Vec::new(),
         databases: Vec::new(),
+        unchecked: 0,
+        complete: true,
     };
     let mut by_ecosystem: BTreeMap<Ecosystem, Vec<usize>> = BTreeMap::new();
     for (index, package) in packages.iter().enumerate() {
@@ -140,8 +193,8 @@ fn offline(cli: &Cli, settings: &Settings, packages: &[Package]) -> Lookup {
     let cache = cli.cache_folder();
     let blocking = settings.on_unreachable != OnUnreachable::Warn;
     for (ecosystem, indexes) in by_ecosystem {
-        let unchecked = |why: String| {
-            Problem::new(
+        let unchecked = |lookup: &mut Lookup, why: String| {
+            lookup.problems.push(Problem::new(
                 ProblemKind::AdvisoryDataMissing,
                 &database_path(cache.as_ref(), ecosystem),
                 &format!(
@@ -150,26 +203,31 @@ fn offline(cli: &Cli, settings: &Settings, packages: &[Package]) -> Lookup {
                     plural(indexes.len(), "package", "packages")
                 ),
                 blocking,
-            )
+            ));
+            lookup.unchecked += indexes.len();
+            lookup.complete = false;
         };
         let Some(cache) = &cache else {
-            lookup.problems.push(unchecked(
+            unchecked(
+                &mut lookup,
                 "there is no cache folder (set LOCKGATE_CACHE_DIR)".into(),
-            ));
+            );
             continue;
         };
         let database = match Database::open(cache, ecosystem) {
             Ok(Some(database)) => database,
             Ok(None) => {
-                lookup
-                    .problems
-                    .push(unchecked("the offline database has no data for it".into()));
+                unchecked(
+                    &mut lookup,
+                    "the offline database has no data for it".into(),
+                );
                 continue;
             }
             Err(error) => {
-                lookup.problems.push(unchecked(format!(
-                    "the offline database cannot be read ({error})"
-                )));
+                unchecked(
+                    &mut lookup,
+                    format!("the offline database cannot be read ({error})"),
+                );
                 continue;
             }
         };
@@ -183,9 +241,10 @@ fn offline(cli: &Cli, settings: &Settings, packages: &[Package]) -> Lookup {
         let (ids, records) = match answered {
             Ok(answered) => answered,
             Err(error) => {
-                lookup.problems.push(unchecked(format!(
-                    "the offline database cannot be read ({error})"
-                )));
+                unchecked(
+                    &mut lookup,
+                    format!("the offline database cannot be read ({error})"),
+                );
                 continue;
             }
         };
@@ -211,6 +270,24 @@ fn offline(cli: &Cli, settings: &Settings, packages: &[Package]) -> Lookup {
     lookup
 }
 
+/// The file in the cache folder that remembers when OSV was last found unreachable.
+const UNREACHABLE_FILE: &str = "osv-unreachable";
+/// For how long after OSV could not be reached a run with `on-unreachable = "offline"` goes
+/// straight to the offline database instead of waiting on the network again.
+const UNREACHABLE_MEMORY: u64 = 300;
+
+/// Seconds since the Unix time written in `file`, when it holds one not in the future.
+fn seconds_since(file: &std::path::Path, now: u64) -> Option<u64> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    std::fs::File::open(file)
+        .ok()?
+        .take(32)
+        .read_to_string(&mut text)
+        .ok()?;
+    now.checked_sub(text.trim().parse().ok()?)
+}
+
 /// OSV named records it then did not hand over: the packages they name block whatever the
 /// policy, because an unread record cannot be told apart from malware.
 fn unfetched_problem(url: &str, answers: &Answers, error: &osv::OsvError) -> Problem {
@@ -228,7 +305,7 @@ fn unfetched_problem(url: &str, answers: &Answers, error: &osv::OsvError) -> Pro
             "OSV named {} it could not then hand over ({}): {}{}; the packages they name are \
              blocked as if malware, whatever --fail-open says, until the records can be read",
             plural(missing.len(), "record", "records"),
-            error_chain(error),
+            crate::error::chain(error),
             listed.join(", "),
             if missing.len() > listed.len() {
                 ", …"
@@ -248,16 +325,4 @@ fn database_path(cache: Option<&PathBuf>, ecosystem: Ecosystem) -> String {
             .to_string(),
         None => format!("offline database ({ecosystem})"),
     }
-}
-
-/// An error and each of its causes, on one line.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

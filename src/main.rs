@@ -25,31 +25,39 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(lockgate::Outcome::Report(report)) => {
-            // A reader that goes away early (`| head`) is not lockgate's failure: the exit code
-            // still says what was decided.
-            let _ = match cli.format {
-                Format::Text => write!(
-                    std::io::stderr(),
-                    "{}",
-                    report.to_text_in(use_color(cli.color))
-                ),
-                Format::Json => writeln!(std::io::stdout(), "{}", report.to_json()),
-                Format::Sarif => {
-                    writeln!(std::io::stdout(), "{}", lockgate::sarif::render(&report))
-                }
-            };
+            print(&cli, &report);
             ExitCode::from(report.exit_status().code())
         }
         Err(error) => {
-            eprintln!("lockgate: error: {}", clean_lines(&error.to_string()));
-            let mut source = std::error::Error::source(&error);
-            while let Some(cause) = source {
-                eprintln!("  caused by: {}", clean_lines(&cause.to_string()));
-                source = cause.source();
+            for (index, text) in lockgate::error::causes(&error).iter().enumerate() {
+                let lead = if index == 0 {
+                    "lockgate: error:"
+                } else {
+                    "  caused by:"
+                };
+                eprintln!("{lead} {}", clean_lines(text));
+            }
+            // A check's JSON or SARIF reader gets a whole report, the failure its problem.
+            if cli.command.is_none() && cli.format != Format::Text {
+                print(&cli, &lockgate::failure_report(&cli, &error));
             }
             ExitCode::from(2)
         }
     }
+}
+
+/// Prints the report as `--format` says. A reader that goes away early (`| head`) is not
+/// lockgate's failure: the exit code still says what was decided.
+fn print(cli: &Cli, report: &lockgate::Report) {
+    let _ = match cli.format {
+        Format::Text => write!(
+            std::io::stderr(),
+            "{}",
+            report.to_text_in(use_color(cli.color))
+        ),
+        Format::Json => writeln!(std::io::stdout(), "{}", report.to_json()),
+        Format::Sarif => writeln!(std::io::stdout(), "{}", lockgate::sarif::render(report)),
+    };
 }
 
 /// Cleans each line of an error message; the line breaks lockgate wrote itself stay.

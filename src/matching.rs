@@ -97,6 +97,13 @@ pub fn affects(affected: &Affected, ecosystem: Ecosystem, version: &str) -> bool
         })
 }
 
+/// Orders two versions of a package of `ecosystem` by its own rules; `None` when either cannot
+/// be read.
+pub fn compare(ecosystem: Ecosystem, a: &str, b: &str) -> Option<Ordering> {
+    let scheme = Scheme::of(ecosystem);
+    Some(Version::parse(scheme, a)?.cmp(&Version::parse(scheme, b)?))
+}
+
 /// Where an event sits: `introduced: "0"` before every version, `limit: "*"` after all.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Bound {

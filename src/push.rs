@@ -65,6 +65,39 @@ pub fn parse(input: &str) -> Result<Vec<RefUpdate>, InputError> {
     Ok(updates)
 }
 
+/// The push the pre-commit framework describes to its pre-push hooks. It gives them no stdin:
+/// only variables, and only for the first pushed ref that has commits to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameworkPush {
+    /// The remote's name (`PRE_COMMIT_REMOTE_NAME`); empty when it is not given.
+    pub remote: String,
+    /// What the pushed commits are read against (`PRE_COMMIT_FROM_REF`): the remote's tip of
+    /// the ref, or for a ref new there the parent of the first commit the remote lacks. `None`
+    /// when the push includes a root commit (the framework then sets no `FROM`/`TO` refs).
+    pub from: Option<String>,
+    /// The commit pushed (`PRE_COMMIT_TO_REF`), else the local ref pushed
+    /// (`PRE_COMMIT_LOCAL_BRANCH`).
+    pub to: String,
+}
+
+/// Reads the pre-commit framework's pre-push variables through `variable`; `None` when they
+/// name no push (the hook run by hand, without `--from-ref`/`--to-ref`).
+pub fn from_framework(variable: impl Fn(&str) -> Option<String>) -> Option<FrameworkPush> {
+    let remote = variable("PRE_COMMIT_REMOTE_NAME").unwrap_or_default();
+    match variable("PRE_COMMIT_TO_REF") {
+        Some(to) => Some(FrameworkPush {
+            remote,
+            from: variable("PRE_COMMIT_FROM_REF"),
+            to,
+        }),
+        None => Some(FrameworkPush {
+            remote,
+            from: None,
+            to: variable("PRE_COMMIT_LOCAL_BRANCH")?,
+        }),
+    }
+}
+
 /// `Some(Some(id))` for an object id, `Some(None)` for git's all-zero "no object", `None` when
 /// it is not an object id at all.
 #[allow(clippy::option_option)]
@@ -99,6 +132,51 @@ mod tests {
         assert_eq!(updates[1].remote_sha, None);
         assert_eq!(updates[2].local_sha, None);
         assert_eq!(updates[2].remote_ref, "refs/heads/old");
+    }
+
+    #[test]
+    fn reads_the_pre_commit_frameworks_variables() {
+        // The three shapes of pre-commit 4.x's `hook_impl._pre_push_ns`: an update (FROM is the
+        // remote's tip), a push with a root commit (no FROM/TO, the branches and remote only),
+        // and a hand run with nothing set.
+        let read = |pairs: &[(&str, &str)]| {
+            let pairs: Vec<(String, String)> = pairs
+                .iter()
+                .map(|(name, value)| ((*name).to_string(), (*value).to_string()))
+                .collect();
+            from_framework(move |name| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| key == name)
+                    .map(|(_, value)| value.clone())
+            })
+        };
+        assert_eq!(
+            read(&[
+                ("PRE_COMMIT_FROM_REF", B),
+                ("PRE_COMMIT_TO_REF", A),
+                ("PRE_COMMIT_REMOTE_NAME", "origin"),
+                ("PRE_COMMIT_LOCAL_BRANCH", "refs/heads/main"),
+            ]),
+            Some(FrameworkPush {
+                remote: "origin".into(),
+                from: Some(B.into()),
+                to: A.into()
+            })
+        );
+        assert_eq!(
+            read(&[
+                ("PRE_COMMIT_REMOTE_NAME", "origin"),
+                ("PRE_COMMIT_LOCAL_BRANCH", "refs/heads/main"),
+                ("PRE_COMMIT_REMOTE_BRANCH", "refs/heads/main"),
+            ]),
+            Some(FrameworkPush {
+                remote: "origin".into(),
+                from: None,
+                to: "refs/heads/main".into()
+            })
+        );
+        assert_eq!(read(&[("PRE_COMMIT_REMOTE_NAME", "origin")]), None);
     }
 
     #[test]

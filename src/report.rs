@@ -8,6 +8,15 @@ use crate::sanitize::clean;
 use serde::Serialize;
 use std::fmt::Write as _;
 
+/// Characters kept of one string of an OSV record (summary, alias, fixed version): a record
+/// may be 4 MiB of one string, which is no report line.
+const MAX_FIELD_CHARS: usize = 300;
+
+/// `text` cleaned of terminal controls and cut to [`MAX_FIELD_CHARS`].
+fn clip(text: &str) -> String {
+    clean(text).chars().take(MAX_FIELD_CHARS).collect()
+}
+
 /// Version of the JSON report; fields may be added, never renamed.
 pub const JSON_VERSION: u32 = 1;
 
@@ -55,12 +64,19 @@ pub struct Finding {
     pub dev: bool,
     /// OSV named the record but it could not be read: decided as malware.
     pub record_unavailable: bool,
+    /// The chain of dependencies from the project to the package (`name@version` steps ending
+    /// with it), where the lockfile records its edges.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dependency_path: Vec<String>,
     /// The line of the package's entry in the lockfile, when found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
     /// Pre-push: the pushed commit that added it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// Pre-push: that commit's subject (the first line of its message).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit_subject: Option<String>,
 }
 
 impl Finding {
@@ -78,14 +94,10 @@ impl Finding {
             .unwrap_or("(no summary)");
         Finding {
             id: clean(&advisory.id).into_owned(),
-            aliases: advisory
-                .aliases
-                .iter()
-                .map(|alias| clean(alias).into_owned())
-                .collect(),
+            aliases: advisory.aliases.iter().map(|alias| clip(alias)).collect(),
             malicious: advisory.is_malicious(),
             blocking,
-            summary: clean(summary).chars().take(300).collect(),
+            summary: clip(summary),
             package: Package::new(
                 package.ecosystem,
                 clean(&package.name).into_owned(),
@@ -93,9 +105,9 @@ impl Finding {
             ),
             lockfile: clean(lockfile).into_owned(),
             fixed: advisory
-                .fixed_versions(package.ecosystem.as_osv(), &package.name)
+                .fixed_versions(package)
                 .iter()
-                .map(|version| clean(version).into_owned())
+                .map(|version| clip(version))
                 .collect(),
             severity: crate::severity::of(advisory, package),
             ignored: false,
@@ -103,8 +115,10 @@ impl Finding {
             not_applicable: false,
             dev: false,
             record_unavailable: false,
+            dependency_path: Vec::new(),
             line: None,
             commit: None,
+            commit_subject: None,
         }
     }
 
@@ -126,6 +140,9 @@ pub enum ProblemKind {
     AdvisoryDataStale,
     /// A requirement that does not pin one version: what gets installed cannot be checked.
     UnpinnedRequirement,
+    /// The check itself could not run (not a repository, an unreadable index or configuration,
+    /// an unresolved conflict): the run's exit code is 2.
+    CouldNotCheck,
     /// A lockfile entry whose version its package manager would not read as one exact version:
     /// it cannot be checked.
     VersionUnreadable,
@@ -153,6 +170,9 @@ pub enum ProblemKind {
     /// A package.json that npm refuses as written (an override that conflicts with a direct
     /// dependency).
     PackageJsonInvalid,
+    /// A symlink or a submodule (gitlink) where a lockfile or manifest belongs: what lockgate
+    /// would check is not what the package manager reads.
+    LockfileNotAFile,
 }
 
 impl ProblemKind {
@@ -176,6 +196,12 @@ pub struct Problem {
     pub message: String,
     /// Whether it blocks.
     pub blocking: bool,
+    /// 1-based line in the file, when the problem stands at one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// 1-based column on that line, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
 }
 
 impl Problem {
@@ -186,7 +212,46 @@ impl Problem {
             path: clean(path).into_owned(),
             message: clean(message).into_owned(),
             blocking,
+            line: None,
+            column: None,
         }
+    }
+
+    /// The same problem, standing at `line` and `column` of its file (0 for unknown).
+    pub fn at(mut self, line: usize, column: usize) -> Self {
+        self.line = (line > 0).then_some(line);
+        self.column = (line > 0 && column > 0).then_some(column);
+        self
+    }
+
+    /// `path`, `path:line` or `path:line:column`, as compilers name a place.
+    pub fn place(&self) -> String {
+        match (self.line, self.column) {
+            (Some(line), Some(column)) => format!("{}:{line}:{column}", self.path),
+            (Some(line), None) => format!("{}:{line}", self.path),
+            _ => self.path.clone(),
+        }
+    }
+}
+
+impl Problem {
+    /// The file of the repository it concerns, if it concerns one (not a service's URL, the
+    /// offline database's folder, the configuration or the repository as a whole).
+    pub fn repository_file(&self) -> Option<&str> {
+        let elsewhere = matches!(
+            self.kind,
+            ProblemKind::AdvisorySourceUnavailable
+                | ProblemKind::AdvisoryDataMissing
+                | ProblemKind::AdvisoryDataStale
+                | ProblemKind::MalwareIgnored
+                | ProblemKind::IgnoreExpired
+                | ProblemKind::IgnoreUnused
+                | ProblemKind::IgnoreRefused
+        );
+        let path = self.path.as_str();
+        let file =
+            !path.is_empty() && path != "." && !path.starts_with('/') && !path.contains("://");
+        (!elsewhere && file).then_some(path)
     }
 }
 
@@ -207,8 +272,12 @@ pub struct Report {
     pub mode: Mode,
     /// Lockfiles read.
     pub lockfiles: Vec<String>,
-    /// Packages asked about (each counted once, however many lockfiles lock it).
+    /// Packages checked: asked about and answered (each counted once, however many lockfiles
+    /// lock it).
     pub checked: usize,
+    /// Packages that were to be checked but got no answer (OSV or the offline database could
+    /// not be asked); they are never counted as checked.
+    pub unchecked: usize,
     /// Advisories that affect checked packages.
     pub findings: Vec<Finding>,
     /// Problems lockgate found itself.
@@ -221,6 +290,10 @@ pub struct Report {
     /// The configuration file read, when one was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub config: Option<String>,
+    /// What was read, when it is not what the mode says: `HEAD` for `--all` in a bare
+    /// repository, which has no index.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read: Option<String>,
 }
 
 /// An offline database that answered, and how old it is.
@@ -322,11 +395,13 @@ impl Report {
             mode,
             lockfiles: Vec::new(),
             checked: 0,
+            unchecked: 0,
             findings: Vec::new(),
             problems: Vec::new(),
             non_registry: Vec::new(),
             offline_databases: Vec::new(),
             config: None,
+            read: None,
         }
     }
 
@@ -345,7 +420,12 @@ impl Report {
 
     /// The exit decision.
     pub fn exit_status(&self) -> ExitStatus {
-        if self.advisories_unchecked() {
+        // A lockfile that cannot be read could not be checked, however much else was.
+        let unreadable = self
+            .problems
+            .iter()
+            .any(|problem| problem.blocking && problem.kind == ProblemKind::LockfileUnreadable);
+        if self.advisories_unchecked() || unreadable {
             ExitStatus::Unchecked
         } else if self.blocked() {
             ExitStatus::Blocked
@@ -394,10 +474,23 @@ impl Report {
                 "lockgate: {}: {} {what}",
                 finding.lockfile, finding.package
             );
-            if let Some(commit) = &finding.commit {
-                let _ = write!(out, " (added in commit {commit})");
+            match (&finding.commit, &finding.commit_subject) {
+                (Some(commit), Some(subject)) => {
+                    let _ = write!(out, " (added in commit {commit} \"{subject}\")");
+                }
+                (Some(commit), None) => {
+                    let _ = write!(out, " (added in commit {commit})");
+                }
+                _ => {}
             }
             out.push('\n');
+            if finding.dependency_path.len() > 1 {
+                let _ = writeln!(
+                    out,
+                    "  brought in by: {}",
+                    finding.dependency_path.join(" > ")
+                );
+            }
             let _ = write!(out, "  {}: {}", finding.id, finding.summary);
             if !finding.fixed.is_empty() {
                 let _ = write!(out, " (fixed in {})", finding.fixed.join(", "));
@@ -420,6 +513,20 @@ impl Report {
                 };
                 if finding.dev {
                     out.push_str(", development only");
+                }
+                if finding.blocking {
+                    let fix = match finding.fixed.first() {
+                        Some(version) => {
+                            format!("upgrade {} to {version} or later", finding.package.name)
+                        }
+                        None => "no fixed version is known: replace the package".to_string(),
+                    };
+                    let _ = write!(
+                        out,
+                        "\n  to unblock: {fix}; or accept it with a reason in .lockgate.toml: \
+                         [[ignore]] id = \"{}\" reason = \"…\"",
+                        finding.id
+                    );
                 }
             }
             if finding.ignored {
@@ -455,7 +562,8 @@ impl Report {
             let _ = writeln!(
                 out,
                 "lockgate: {label}: {}: {}",
-                problem.path, problem.message
+                problem.place(),
+                problem.message
             );
         }
         let out_of_sync: std::collections::BTreeSet<&str> = self
@@ -476,11 +584,19 @@ impl Report {
                 // Python lockfiles: the problem's own message names the command.
                 _ => continue,
             };
-            let _ = writeln!(
-                out,
-                "  {path} is out of sync with its package.json: run `{command}` in {folder} and \
-                 stage {path}"
-            );
+            let _ = if self.mode == Mode::PrePush {
+                writeln!(
+                    out,
+                    "  {path} is out of sync with its package.json: run `{command}` in {folder}, \
+                     commit {path} (or amend the commit with it), and push again"
+                )
+            } else {
+                writeln!(
+                    out,
+                    "  {path} is out of sync with its package.json: run `{command}` in {folder} \
+                     and stage {path}"
+                )
+            };
         }
         for database in &self.offline_databases {
             let _ = writeln!(
@@ -498,6 +614,12 @@ impl Report {
         }
         if let Some(config) = &self.config {
             let _ = writeln!(out, "lockgate: configuration: {config}");
+        }
+        if let Some(read) = &self.read {
+            let _ = writeln!(
+                out,
+                "lockgate: a bare repository has no index: read the lockfiles of {read}"
+            );
         }
         let verdict = self.verdict();
         out.push_str(&if self.blocked() {
@@ -554,7 +676,10 @@ impl Report {
                 ));
             }
             if self.advisories_unchecked() {
-                reasons.push(format!("no advisory check of {packages}"));
+                reasons.push(format!(
+                    "no advisory check of {}",
+                    plural(self.unchecked, "package", "packages")
+                ));
             }
             let blocking_problems = self
                 .problems
@@ -565,11 +690,19 @@ impl Report {
                 reasons.push(plural(blocking_problems, "problem", "problems"));
             }
             let mut line = format!("lockgate: {what} BLOCKED: {}", reasons.join(", "));
+            if self.mode == Mode::PrePush && malware.is_empty() && blocking_vulns > 0 {
+                line.push_str(
+                    ".\n  Upgrade it in a new commit, or in the commit that added it (`git commit \
+                     --fixup <commit>`, then `git rebase -i --autosquash`), then push again",
+                );
+            }
             if !malware.is_empty() {
                 line.push_str(if self.mode == Mode::PrePush {
-                    ".\n  A pushed commit adds it: remove it from the lockfile and rewrite the commits \
-                     that carry it before pushing. If it was ever installed, treat that machine \
-                     as compromised: its install scripts have run"
+                    ".\n  A pushed commit adds it, and a later commit or a revert leaves it in the \
+                     history you push: rewrite the commits that carry it (`git rebase -i`: drop \
+                     them, or edit them and `git commit --amend`; undo a merge that brings it in \
+                     until its branch is rewritten), then push again. If it was ever installed, \
+                     treat that machine as compromised: its install scripts have run"
                 } else {
                     ".\n  Remove the malicious package from the lockfile (and what depends on it). If it \
                      was ever installed, treat that machine as compromised: its install scripts \
@@ -583,29 +716,46 @@ impl Report {
         } else {
             " (against the offline database)"
         };
-        if self.problems.iter().any(|p| p.kind.is_unchecked()) && offline.is_empty() {
-            return format!(
-                "lockgate: {what} allowed WITHOUT an advisory check of {packages} (failing open)"
-            );
+        let unchecked = plural(self.unchecked, "package", "packages");
+        if self.checked == 0 {
+            return if self.unchecked == 0 {
+                format!("lockgate: {what} allowed: no new registry packages to check")
+            } else {
+                format!("lockgate: {what} allowed WITHOUT an advisory check of {unchecked} (failing open)")
+            };
+        }
+        // Say what was checked, and every way the answer is less than "clean".
+        let ignored = unique(
+            self.findings
+                .iter()
+                .filter(|f| f.ignored || f.not_applicable)
+                .map(|f| f.id.as_str()),
+        )
+        .len();
+        let mut parts = vec![format!("{packages} checked{offline}")];
+        if self.unchecked > 0 {
+            parts.push(format!("{unchecked} NOT checked (failing open)"));
         }
         if reported_vulns > 0 {
-            return format!(
-                "lockgate: {what} allowed: {packages} checked{offline}; {} reported, below the \
-                 fail-on severity",
+            parts.push(format!(
+                "{} reported, below the fail-on severity",
                 plural(
                     reported_vulns,
                     "known vulnerability",
                     "known vulnerabilities"
                 )
-            );
+            ));
         }
-        if self.checked == 0 {
-            return format!("lockgate: {what} allowed: no new registry packages to check");
+        if ignored > 0 {
+            parts.push(format!(
+                "{} ignored by the configuration or not applicable",
+                plural(ignored, "advisory", "advisories")
+            ));
         }
-        format!(
-            "lockgate: {what} allowed: {packages} checked{offline}, no known malware or \
-             vulnerabilities"
-        )
+        if parts.len() == 1 {
+            parts[0].push_str(", no known malware or vulnerabilities");
+        }
+        format!("lockgate: {what} allowed: {}", parts.join("; "))
     }
 }
 

@@ -101,12 +101,17 @@ pub fn render(report: &Report) -> String {
                 "shortDescription": { "text": kind.as_str().unwrap_or("problem").replace('-', " ") },
             })
         });
-        results.push(json!({
+        let mut result = json!({
             "ruleId": id,
             "level": if problem.blocking { "error" } else { "warning" },
             "message": { "text": problem.message },
-            "locations": [location(&problem.path, None)],
-        }));
+        });
+        // Only a file of the repository is a location; a service's URL, the cache folder or
+        // the configuration are said in the message.
+        if let Some(file) = problem.repository_file() {
+            result["locations"] = json!([location(file, problem.line)]);
+        }
+        results.push(result);
     }
     let rules: Vec<Value> = rules.into_values().collect();
     let index: BTreeMap<String, usize> = rules

@@ -23,8 +23,17 @@ pub(crate) struct LockfileToCheck {
 pub(crate) struct Scope {
     pub(crate) lockfiles: Vec<LockfileToCheck>,
     pub(crate) problems: Vec<Problem>,
-    /// Pre-push: the pushed commit that first added each (lockfile, package).
-    pub(crate) introduced_by: BTreeMap<(String, Package), String>,
+    /// Pre-push: what the pushed commits add one by one (merges against their first parent),
+    /// where the updated refs do not keep it all. Only malware is reported from these: it stays
+    /// in the history a push hands over, while a vulnerability a later commit removed does not
+    /// reach the ref.
+    pub(crate) history: Vec<LockfileToCheck>,
+    /// Pre-push: the pushed commit that first added each (lockfile, package), as its short id and
+    /// its subject.
+    pub(crate) introduced_by: BTreeMap<(String, Package), (String, Option<String>)>,
+    /// What was read, when it is not what the mode says (`--all` in a bare repository reads
+    /// `HEAD`, having no index).
+    pub(crate) read: Option<String>,
 }
 
 /// Whether a staged or pushed change to `path` matters to lockgate: a lockfile it reads, or a
@@ -35,16 +44,88 @@ fn is_relevant(path: &str) -> bool {
         || py_sync::is_trigger(path)
 }
 
+/// Stops with [`Error::Conflicted`] when the index holds an unresolved merge conflict in a file
+/// lockgate reads. Conflicts elsewhere are not lockgate's to judge (git will not commit them
+/// anyway), and a clean index costs one pass over its entries in memory.
+fn refuse_conflicts(repo: &git::Repo) -> Result<(), Error> {
+    let paths = repo.conflicted_paths(is_relevant)?;
+    if paths.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Conflicted {
+        paths: paths
+            .iter()
+            .map(|path| sanitize::clean(path).into_owned())
+            .collect(),
+    })
+}
+
+/// Takes the changes whose new side is a symlink or a submodule out of `changes` (there is no
+/// file to read there), and returns a blocking problem for each that sits where a lockfile or a
+/// manifest belongs. `commit` names the pushed commit that made the change.
+fn take_not_files(changes: &mut Vec<git::Change>, commit: Option<&str>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    changes.retain(|change| match change.not_a_file {
+        None => true,
+        Some((kind, _)) => {
+            if is_relevant(&change.path) {
+                problems.push(not_a_file_problem(&change.path, kind, commit));
+            }
+            false
+        }
+    });
+    problems
+}
+
+/// A lockfile or manifest that is a symlink or a submodule: what lockgate would check is not
+/// what the package manager reads, so it blocks.
+fn not_a_file_problem(path: &str, kind: git::NotAFile, commit: Option<&str>) -> Problem {
+    let role = if LockfileKind::from_path(path).is_some() {
+        "the lockfile"
+    } else {
+        "the manifest"
+    };
+    let consequence = match kind {
+        git::NotAFile::Gitlink => format!(
+            "there is no file here for lockgate to check: remove it (`git rm --cached {path}`) \
+             and commit the file itself"
+        ),
+        git::NotAFile::Symlink => "what lockgate would check is not what your tools read \
+                                   through it: commit the file itself in place of the link"
+            .to_string(),
+    };
+    let commit = commit
+        .map(|commit| format!("in commit {commit}: "))
+        .unwrap_or_default();
+    Problem::new(
+        ProblemKind::LockfileNotAFile,
+        path,
+        &format!(
+            "{commit}{role} is not a file but {}, so {consequence}",
+            kind.describe()
+        ),
+        true,
+    )
+}
+
 /// The pre-commit mode: what the staged lockfiles add to `HEAD`'s, and the projects whose
 /// manifest or lockfile is staged. A commit that touches neither costs one index diff.
 pub(crate) fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
+    if repo.is_bare() {
+        return Err(Error::BareRepository);
+    }
+    refuse_conflicts(repo)?;
     // Other `.txt` files too: a requirements file's includes (`-r common.txt`) can change alone.
-    let staged = repo.staged_changes(|path| is_relevant(path) || path.ends_with(".txt"))?;
-    let (mut changes, included): (Vec<git::Change>, Vec<git::Change>) = staged
+    let mut staged = repo.staged_changes(|path| is_relevant(path) || path.ends_with(".txt"))?;
+    let mut problems = take_not_files(&mut staged, None);
+    let (changes, included): (Vec<git::Change>, Vec<git::Change>) = staged
         .into_iter()
         .partition(|change| is_relevant(&change.path));
     if changes.is_empty() && included.is_empty() {
-        return Ok(Scope::default());
+        return Ok(Scope {
+            problems,
+            ..Scope::default()
+        });
     }
     let triggers = trigger_paths(&changes);
     let index = git::IndexTree::new(repo)?;
@@ -52,33 +133,57 @@ pub(crate) fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
         .head_commit()?
         .map(|head| repo.commit_tree(head))
         .transpose()?;
-    let new_includes = includes_of(&index);
-    let old_includes = head.as_ref().map(includes_of);
+    let lockfiles = additions(
+        repo,
+        &mut Parsed::default(),
+        &index,
+        head.as_ref(),
+        changes,
+        &included,
+        &mut problems,
+    )?;
+    if !triggers.is_empty() {
+        problems.extend(project_problems(&index, Some(&triggers))?);
+    }
+    Ok(Scope {
+        lockfiles,
+        problems,
+        ..Scope::default()
+    })
+}
+
+/// What the lockfiles among `changes` add in snapshot `new` (the index, or a pushed ref's tip)
+/// to their versions in `old` (`HEAD`, or what the remote has). `included` are changed files
+/// that requirements files may include: each requirements file of `new` that includes one is
+/// read again.
+fn additions<S: git::Source>(
+    repo: &git::Repo,
+    parsed: &mut Parsed,
+    new: &git::Snapshot<'_, S>,
+    old: Option<&git::CommitTree<'_>>,
+    mut changes: Vec<git::Change>,
+    included: &[git::Change],
+    problems: &mut Vec<Problem>,
+) -> Result<Vec<LockfileToCheck>, Error> {
+    let new_includes = includes_of(new);
+    let old_includes = old.map(includes_of);
     let old_includes: &Includes<'_> = match &old_includes {
         Some(reader) => reader,
         None => &no_includes,
     };
-    including_requirements(&index, head.as_ref(), &included, &mut changes);
-    let mut parsed = Parsed::default();
+    including_requirements(new, old, included, &mut changes);
     let mut lockfiles = Vec::new();
     for change in &changes {
-        if let Some(locked) = parsed.added_by(repo, change, &new_includes, old_includes)? {
-            lockfiles.push(LockfileToCheck {
+        match parsed.added_by(repo, change, &new_includes, old_includes) {
+            Ok(Some(locked)) => lockfiles.push(LockfileToCheck {
                 path: change.path.clone(),
                 locked,
-            });
+            }),
+            Ok(None) => {}
+            Err(error) => problems.push(unreadable(error)?),
         }
     }
-    let problems = if triggers.is_empty() {
-        Vec::new()
-    } else {
-        project_problems(&index, Some(&triggers))?
-    };
-    Ok(Scope {
-        lockfiles,
-        problems,
-        introduced_by: BTreeMap::new(),
-    })
+    Ok(lockfiles)
 }
 
 /// A change to a file that requirements files include (`included`) makes each requirements
@@ -109,74 +214,187 @@ fn including_requirements<S: git::Source>(
             changes.push(git::Change {
                 old: head.and_then(|tree| tree.blob(&path)).into_iter().collect(),
                 new: index.blob(&path),
+                not_a_file: None,
                 path,
             });
         }
     }
 }
 
-/// `--all`: every lockfile in the index, whole, and every npm project root.
+/// `--all`: every lockfile in the index, whole, and every npm project root. A bare repository
+/// has no index worth reading: there it is `HEAD`'s tree.
 pub(crate) fn all_scope(repo: &git::Repo) -> Result<Scope, Error> {
-    let files = repo.staged_files(|path| LockfileKind::from_path(path).is_some())?;
-    let tree = git::IndexTree::new(repo)?;
-    let includes = includes_of(&tree);
+    if !repo.is_bare() {
+        refuse_conflicts(repo)?;
+        return whole_snapshot(repo, &git::IndexTree::new(repo)?);
+    }
+    let mut scope = match repo.head_commit()? {
+        Some(head) => whole_snapshot(repo, &repo.commit_tree(head)?)?,
+        None => Scope::default(),
+    };
+    scope.read = Some("HEAD".to_string());
+    Ok(scope)
+}
+
+/// Every lockfile of `tree`, whole; every project's lockfile check; and every symlink or
+/// submodule where a lockfile or manifest belongs.
+fn whole_snapshot<S: git::Source>(
+    repo: &git::Repo,
+    tree: &git::Snapshot<'_, S>,
+) -> Result<Scope, Error> {
+    let includes = includes_of(tree);
     let mut lockfiles = Vec::new();
-    for (path, oid) in files {
-        let Some(kind) = LockfileKind::from_path(&path) else {
+    let mut unread = Vec::new();
+    for path in tree.paths() {
+        let (Some(kind), Some(oid)) = (LockfileKind::from_path(path), tree.blob(path)) else {
             continue;
         };
-        lockfiles.push(LockfileToCheck {
-            locked: parse(repo, kind, &path, oid, &includes)?,
-            path,
-        });
+        match parse(repo, kind, path, oid, &includes) {
+            Ok(locked) => lockfiles.push(LockfileToCheck {
+                locked,
+                path: path.to_string(),
+            }),
+            Err(error) => unread.push(unreadable(error)?),
+        }
     }
-    let problems = project_problems(&tree, None)?;
+    let mut problems: Vec<Problem> = tree
+        .not_files(is_relevant)
+        .into_iter()
+        .map(|(path, kind)| not_a_file_problem(&path, kind, None))
+        .collect();
+    problems.extend(unread);
+    problems.extend(project_problems(tree, None)?);
     Ok(Scope {
         lockfiles,
         problems,
-        introduced_by: BTreeMap::new(),
+        ..Scope::default()
     })
 }
 
-/// The pre-push mode: for every pushed ref, what each pushed commit adds to the lockfiles of its
-/// parents (so a package added and removed again within the push is still checked), and the
-/// npm projects those commits touch, judged as they stand in the pushed commit.
+/// One ref a push updates: the commit it is set to, and what the remote has there now (`None`
+/// for a ref new there, or a commit this repository does not have).
+struct PushedRef {
+    tip: git2::Oid,
+    old: Option<git2::Oid>,
+}
+
+/// The pre-push mode, from git's pre-push lines: see [`pushed_refs_scope`].
 pub(crate) fn push_scope(repo: &git::Repo, remote: &str, input: &str) -> Result<Scope, Error> {
     let updates = push::parse(input).map_err(|error| Error::PushInput {
         message: error.to_string(),
     })?;
-    let mut commits: Vec<git2::Oid> = Vec::new();
-    let mut seen: std::collections::HashSet<git2::Oid> = std::collections::HashSet::new();
-    let mut tips: std::collections::BTreeSet<git2::Oid> = std::collections::BTreeSet::new();
+    let mut refs = Vec::new();
     for update in &updates {
         let Some(local) = &update.local_sha else {
             continue; // Deleting a remote ref adds nothing.
         };
-        let tip = object_id(local)?;
-        let known = update.remote_sha.as_deref().map(object_id).transpose()?;
-        tips.insert(tip);
-        for commit in repo.commits_to_push(tip, known, remote)? {
+        // Peeled: a pushed annotated tag names the commit it tags.
+        refs.push(PushedRef {
+            tip: repo.resolve(local)?,
+            old: match &update.remote_sha {
+                Some(old) => repo.resolve(old).ok(),
+                None => None,
+            },
+        });
+    }
+    pushed_refs_scope(repo, remote, &refs)
+}
+
+/// The pre-push mode as the pre-commit framework runs it: the one ref it names in its
+/// environment (see [`push::from_framework`]), read as [`pushed_refs_scope`] reads git's lines.
+/// `None` when the environment names no push (the hook run by hand).
+pub(crate) fn framework_push_scope(repo: &git::Repo) -> Result<Option<Scope>, Error> {
+    let variable = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+    let Some(pushed) = push::from_framework(variable) else {
+        return Ok(None);
+    };
+    let tip = repo.resolve(&pushed.to)?;
+    let old = pushed
+        .from
+        .as_deref()
+        .and_then(|from| repo.resolve(from).ok());
+    pushed_refs_scope(repo, &pushed.remote, &[PushedRef { tip, old }]).map(Some)
+}
+
+/// What a push adds to each ref it updates. For each ref: the packages its new tip locks that
+/// its base did not (the remote's old tip of that ref; for a ref new there, where the tip's
+/// first-parent line meets what the remote has, see [`git::Repo::push_base`]); and what each
+/// commit between the base and the tip adds to its first parent ([`Scope::history`]), so that
+/// malware added and removed again within the push, or merged in from a branch the remote
+/// already has, is still found. The projects whose files differ between base and tip are judged
+/// as the tip has them.
+fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Result<Scope, Error> {
+    let wanted = |path: &str| is_relevant(path) || path.ends_with(".txt");
+    let mut parsed = Parsed::default();
+    let mut gained: BTreeMap<String, LockedSet> = BTreeMap::new();
+    let mut problems = Vec::new();
+    let mut commits: Vec<git2::Oid> = Vec::new();
+    let mut seen: std::collections::HashSet<git2::Oid> = std::collections::HashSet::new();
+    let mut tips: Vec<(git2::Oid, Vec<String>)> = Vec::new();
+    // Each package a ref gains, with the tip it is locked at: the commit to name when no pushed
+    // commit adds it (a force push back to an older commit).
+    let mut at_tip: BTreeMap<(String, Package), git2::Oid> = BTreeMap::new();
+    for pushed in refs {
+        let base = match pushed.old {
+            Some(old) => Some(old),
+            None => repo.push_base(pushed.tip, remote)?,
+        };
+        for commit in repo.commits_between(pushed.tip, base)? {
             if seen.insert(commit) {
                 commits.push(commit);
             }
         }
+        if tips.iter().any(|(tip, _)| *tip == pushed.tip) {
+            continue;
+        }
+        let mut changed = repo.changes_between(base, pushed.tip, wanted)?;
+        // Reported by the commit that put it there, below.
+        changed.retain(|change| change.not_a_file.is_none());
+        let (changes, included): (Vec<git::Change>, Vec<git::Change>) = changed
+            .into_iter()
+            .partition(|change| is_relevant(&change.path));
+        let touched = trigger_paths(&changes);
+        if !changes.is_empty() || !included.is_empty() {
+            let tree = repo.commit_tree(pushed.tip)?;
+            let base_tree = base.map(|base| repo.commit_tree(base)).transpose()?;
+            let lockfiles = additions(
+                repo,
+                &mut parsed,
+                &tree,
+                base_tree.as_ref(),
+                changes,
+                &included,
+                &mut problems,
+            )?;
+            for lockfile in lockfiles {
+                for package in &lockfile.locked.packages {
+                    at_tip
+                        .entry((lockfile.path.clone(), package.clone()))
+                        .or_insert(pushed.tip);
+                }
+                gained
+                    .entry(lockfile.path)
+                    .or_default()
+                    .extend(lockfile.locked);
+            }
+        }
+        tips.push((pushed.tip, touched));
     }
 
-    let mut parsed = Parsed::default();
-    let mut added: BTreeMap<String, LockedSet> = BTreeMap::new();
-    let mut introduced_by: BTreeMap<(String, Package), String> = BTreeMap::new();
-    let mut problems = Vec::new();
-    let mut touched: Vec<String> = Vec::new();
+    let mut history: BTreeMap<String, LockedSet> = BTreeMap::new();
+    let mut introduced_by: BTreeMap<(String, Package), (String, Option<String>)> = BTreeMap::new();
     for commit in commits {
-        let changed =
-            repo.commit_changes(commit, |path| is_relevant(path) || path.ends_with(".txt"))?;
+        let mut changed = repo.commit_changes(commit, wanted)?;
+        problems.extend(take_not_files(
+            &mut changed,
+            Some(&repo.describe_commit(commit)),
+        ));
         let (mut changes, included): (Vec<git::Change>, Vec<git::Change>) = changed
             .into_iter()
             .partition(|change| is_relevant(&change.path));
         if changes.is_empty() && included.is_empty() {
             continue;
         }
-        touched.extend(trigger_paths(&changes));
         let tree = repo.commit_tree(commit)?;
         let parent = match repo.first_parent(commit)? {
             Some(parent) => Some(repo.commit_tree(parent)?),
@@ -195,23 +413,32 @@ pub(crate) fn push_scope(repo: &git::Repo, remote: &str, input: &str) -> Result<
                     for package in &locked.packages {
                         introduced_by
                             .entry((change.path.clone(), package.clone()))
-                            .or_insert_with(|| commit.to_string()[..12].to_string());
+                            .or_insert_with(|| {
+                                (git::short_id(commit), repo.commit_subject(commit))
+                            });
                     }
-                    added.entry(change.path.clone()).or_default().extend(locked);
+                    history
+                        .entry(change.path.clone())
+                        .or_default()
+                        .extend(locked);
                 }
                 Ok(None) => {}
                 // A version that cannot be read in the middle of the pushed history: what it
-                // added is checked with the next version, which cannot lean on it.
+                // added is checked with the next version, which cannot lean on it. A tip's
+                // version stopped the check above.
                 Err(Error::Parse {
                     path,
                     line,
                     column,
                     message,
-                }) if !tips.contains(&commit) => {
+                }) => {
                     problems.push(Problem::new(
                         ProblemKind::LockfileUnreadable,
                         &path,
-                        &format!("in commit {commit}: {line}:{column}: {message}"),
+                        &format!(
+                            "in commit {}: {line}:{column}: {message}",
+                            repo.describe_commit(commit)
+                        ),
                         false,
                     ));
                 }
@@ -219,18 +446,66 @@ pub(crate) fn push_scope(repo: &git::Repo, remote: &str, input: &str) -> Result<
             }
         }
     }
-    for tip in &tips {
+    for (tip, touched) in &tips {
+        if touched.is_empty() {
+            continue;
+        }
         let tree = repo.commit_tree(*tip)?;
-        problems.extend(project_problems(&tree, Some(&touched))?);
+        let name = repo.describe_commit(*tip);
+        problems.extend(
+            project_problems(&tree, Some(touched))?
+                .into_iter()
+                .map(|problem| for_a_push(problem, &name)),
+        );
     }
-    Ok(Scope {
-        lockfiles: added
-            .into_iter()
+    // What the refs keep is reported in full; the history, only where it adds to that.
+    for (path, locked) in &gained {
+        if let Some(passed) = history.get_mut(path) {
+            passed
+                .packages
+                .retain(|package| !locked.packages.contains(package));
+            passed
+                .unpinned
+                .retain(|unpinned| !locked.unpinned.contains(unpinned));
+        }
+    }
+    for (key, tip) in at_tip {
+        introduced_by
+            .entry(key)
+            .or_insert_with(|| (git::short_id(tip), repo.commit_subject(tip)));
+    }
+    let to_check = |sets: BTreeMap<String, LockedSet>| -> Vec<LockfileToCheck> {
+        sets.into_iter()
             .map(|(path, locked)| LockfileToCheck { path, locked })
-            .collect(),
+            .collect()
+    };
+    Ok(Scope {
+        lockfiles: to_check(gained),
+        history: to_check(history),
         problems,
         introduced_by,
+        read: None,
     })
+}
+
+/// A problem found in a pushed tip, said for a push: it names the commit, and the fix is a
+/// commit (a new one, or the last one amended), not a staged file.
+fn for_a_push(problem: Problem, commit: &str) -> Problem {
+    let message = problem
+        .message
+        .replace(", and stage ", ", and commit ")
+        .replace(" and stage ", " and commit ")
+        .replace(": stage ", ": commit ");
+    Problem::new(
+        problem.kind,
+        &problem.path,
+        &format!(
+            "in commit {commit}: {message}; fix it in a new commit, or in that commit (`git \
+             commit --amend`, or `git commit --fixup` then `git rebase -i --autosquash`), and \
+             push again"
+        ),
+        problem.blocking,
+    )
 }
 
 /// Reads git's pre-push lines from stdin, bounded.
@@ -246,10 +521,6 @@ pub(crate) fn read_push_input() -> Result<String, Error> {
             source,
         })?;
     Ok(input)
-}
-
-fn object_id(text: &str) -> Result<git2::Oid, Error> {
-    git2::Oid::from_str(text).map_err(|error| Error::git(format!("read object id {text}"), error))
 }
 
 /// The changed paths the lockfile check starts from.
@@ -375,6 +646,16 @@ fn no_includes(_: &str) -> Result<Option<String>, lockfile::ParseError> {
     Ok(None)
 }
 
+/// A lockfile that cannot be parsed is a problem of the report (the run's exit code is then 2),
+/// so that every other file is still checked and every unreadable one named; other failures
+/// stop the run.
+fn unreadable(error: Error) -> Result<Problem, Error> {
+    match error {
+        Error::Parse { .. } | Error::TooLarge { .. } => Ok(error.as_problem()),
+        error => Err(error),
+    }
+}
+
 fn parse(
     repo: &git::Repo,
     kind: LockfileKind,
@@ -391,4 +672,29 @@ fn parse(
             column: error.column,
             message: error.message,
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_at_a_pushed_tip_are_said_for_a_push() {
+        // The three ways the lockfile checks tell to stage a fix (npm_sync, py_sync).
+        let cases = [
+            "Missing: a@^1 from lock file: run `npm install` in web and stage web/package-lock.json",
+            "bad JSON; npm cannot use it: fix it or run `npm install`, and stage package-lock.json",
+            "a lockfile without a package.json: stage the package.json, or remove the lockfile too",
+        ];
+        for message in cases {
+            let problem = Problem::new(ProblemKind::LockfileOutOfSync, "x", message, true);
+            let said = for_a_push(problem, "1a2b3c4d5e6f \"add a\"").message;
+            assert!(!said.contains("stage"), "{said}");
+            assert!(
+                said.starts_with("in commit 1a2b3c4d5e6f \"add a\": "),
+                "{said}"
+            );
+            assert!(said.contains("git commit --amend"), "{said}");
+        }
+    }
 }

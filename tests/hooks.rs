@@ -1,14 +1,15 @@
 //! lockgate as users install it: `install.sh` into real repositories, then real `git commit`
 //! and `git push` (to a local bare repository) running the installed hooks.
 
+use crate::support::repo::Invocation;
 use crate::support::{OsvServer, Run, TestRepo};
 use std::path::{Path, PathBuf};
 
 /// debug@4.4.2 is MAL-2025-46974 in ../shared/data/osv.
-const MALWARE: (&str, &str) = ("debug", "4.4.2");
-const MALWARE_ID: &str = "MAL-2025-46974";
+pub(crate) const MALWARE: (&str, &str) = ("debug", "4.4.2");
+pub(crate) const MALWARE_ID: &str = "MAL-2025-46974";
 /// No record in ../shared/data/osv names these.
-const CLEAN: [(&str, &str); 3] = [
+pub(crate) const CLEAN: [(&str, &str); 3] = [
     ("left-pad", "1.3.0"),
     ("is-number", "7.0.0"),
     ("ms", "2.1.3"),
@@ -19,15 +20,14 @@ fn install_sh() -> PathBuf {
 }
 
 /// Runs `install.sh --binary <the compiled lockgate> args…` in the repository.
-fn install(repo: &TestRepo, args: &[&str]) -> Run {
+pub(crate) fn install(repo: &TestRepo, args: &[&str]) -> Run {
     let mut all = vec!["--binary", crate::support::repo::LOCKGATE_BIN];
     all.extend_from_slice(args);
     repo.program_command(install_sh(), &all).run()
 }
 
-/// Writes package.json and package-lock.json (in sync) locking `packages`, and stages them.
 /// A real `git` command with the hooks' OSV pointed at the test server.
-fn git(repo: &TestRepo, server: &OsvServer, args: &[&str]) -> Run {
+pub(crate) fn git(repo: &TestRepo, server: &OsvServer, args: &[&str]) -> Run {
     repo.git_command(args)
         .env("LOCKGATE_OSV_URL", server.url())
         .run()
@@ -38,7 +38,7 @@ fn hooks_dir(repo: &TestRepo) -> PathBuf {
 }
 
 /// A bare repository beside the worktree, added as remote `origin`.
-fn add_remote(repo: &TestRepo) -> PathBuf {
+pub(crate) fn add_remote(repo: &TestRepo) -> PathBuf {
     let remote = repo.root().join("remote.git");
     git2::Repository::init_bare(&remote).expect("init the bare remote");
     repo.git(&["remote", "add", "origin", remote.to_str().unwrap()])
@@ -122,6 +122,7 @@ fn a_foreign_hook_is_chained_and_uninstall_restores_it() {
     assert_eq!(std::fs::read_to_string(&hook).unwrap(), foreign);
     assert!(!hooks.join("pre-commit.lockgate-chained").exists());
     assert!(!hooks.join("pre-push").exists());
+    assert!(!hooks.join("pre-merge-commit").exists());
 }
 
 #[test]
@@ -135,9 +136,49 @@ fn hooks_land_where_core_hooks_path_points() {
     assert!(!hooks_dir(&repo).join("pre-commit").exists());
 
     repo.stage_npm_project("", &[MALWARE]);
-    let refused = git(&repo, &server, &["commit", "-m", "add debug"]);
+    // A hooks folder in the work tree may be committed: the hooks name no path of this
+    // machine and run lockgate from PATH.
+    let hook = std::fs::read_to_string(repo.path().join(".githooks/pre-commit")).unwrap();
+    let checkout = env!("CARGO_MANIFEST_DIR");
+    assert!(!hook.contains(checkout), "{hook}");
+    assert!(!hook.contains(crate::support::repo::LOCKGATE_BIN), "{hook}");
+    let binary_dir = Path::new(crate::support::repo::LOCKGATE_BIN)
+        .parent()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        binary_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let refused = repo
+        .git_command(&["commit", "-m", "add debug"])
+        .env("LOCKGATE_OSV_URL", server.url())
+        .env("PATH", path)
+        .run();
     assert_ne!(refused.code, Some(0), "{}", refused.output());
     assert!(refused.stderr.contains(MALWARE_ID), "{}", refused.output());
+}
+
+#[test]
+fn the_installer_says_what_a_committed_hooks_folder_needs_and_keeps_paths_elsewhere() {
+    // .githooks is in the work tree: the installer says lockgate must be on PATH.
+    let shared = TestRepo::new();
+    shared.set_config("core.hooksPath", ".githooks");
+    install(&shared, &["--no-pre-push"])
+        .assert_success()
+        .assert_stdout_contains("run `lockgate` from PATH");
+    // A hooks folder git ignores (husky's `_`) is not shared: the binary is named there.
+    let ignored = TestRepo::new();
+    ignored.set_config("core.hooksPath", ".husky/_");
+    ignored.write(".husky/_/.gitignore", "*\n");
+    install(&ignored, &["--no-pre-push"]).assert_success();
+    let hook = std::fs::read_to_string(ignored.path().join(".husky/_/pre-commit")).unwrap();
+    assert!(hook.contains(crate::support::repo::LOCKGATE_BIN), "{hook}");
+    // And the repository's own .git/hooks keeps naming the binary, as before.
+    let plain = TestRepo::new();
+    install(&plain, &["--no-pre-push"]).assert_success();
+    let hook = std::fs::read_to_string(hooks_dir(&plain).join("pre-commit")).unwrap();
+    assert!(hook.contains(crate::support::repo::LOCKGATE_BIN), "{hook}");
 }
 
 #[test]
@@ -187,7 +228,7 @@ fn push_of_an_existing_branch_is_refused_when_any_pushed_commit_adds_malware() {
         .to_string();
     assert!(
         refused.stderr.contains(&format!(
-            "debug@4.4.2 is MALWARE (added in commit {})",
+            "debug@4.4.2 is MALWARE (added in commit {} \"add debug\")",
             &adding[..12]
         )),
         "{}",
@@ -303,7 +344,7 @@ fn make_executable(path: &Path) {
 
 /// Finds the pre-commit framework's command (CI and the README's test command install it from
 /// PyPI into `target/venv`); there is no way to prove the `.pre-commit-hooks.yaml` without it.
-fn pre_commit_command() -> PathBuf {
+pub(crate) fn pre_commit_command() -> PathBuf {
     let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/venv/bin/pre-commit");
     if venv.is_file() {
         return venv;
@@ -321,7 +362,7 @@ fn pre_commit_command() -> PathBuf {
 
 /// A git repository holding this checkout's files as they are now (tracked and new, not
 /// ignored), committed: what the pre-commit framework clones as the hook repository.
-fn hook_repository(into: &Path) -> String {
+pub(crate) fn hook_repository(into: &Path) -> String {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut command = std::process::Command::new("git");
     for (name, _) in std::env::vars_os() {
@@ -372,6 +413,29 @@ fn hook_repository(into: &Path) -> String {
         .to_string()
 }
 
+/// `program` (the framework, or `git` running the hooks it installed) in `repo`, as the
+/// framework needs it: it builds the hook with cargo, so the real toolchain and crate cache, and
+/// one target folder kept across runs so only the first run compiles.
+pub(crate) fn framework(
+    repo: &TestRepo,
+    server: &OsvServer,
+    program: &Path,
+    args: &[&str],
+) -> Invocation {
+    let real_home = PathBuf::from(std::env::var_os("HOME").expect("HOME is set"));
+    let cargo_home = std::env::var_os("CARGO_HOME").map_or(real_home.join(".cargo"), PathBuf::from);
+    let rustup_home =
+        std::env::var_os("RUSTUP_HOME").map_or(real_home.join(".rustup"), PathBuf::from);
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pre-commit-build");
+    repo.program_command(program, args)
+        .env("PRE_COMMIT_HOME", repo.root().join("pre-commit-home"))
+        .env("CARGO_HOME", &cargo_home)
+        .env("RUSTUP_HOME", &rustup_home)
+        .env("CARGO_TARGET_DIR", &target)
+        .env("LOCKGATE_OSV_URL", server.url())
+        .timeout(std::time::Duration::from_secs(1200))
+}
+
 #[test]
 fn the_pre_commit_framework_runs_the_published_hooks() {
     let pre_commit = pre_commit_command();
@@ -387,22 +451,7 @@ fn the_pre_commit_framework_runs_the_published_hooks() {
         ),
     );
 
-    // The framework builds the hook with cargo: the real toolchain and crate cache, and one
-    // target folder kept across runs so only the first run compiles.
-    let real_home = PathBuf::from(std::env::var_os("HOME").expect("HOME is set"));
-    let cargo_home = std::env::var_os("CARGO_HOME").map_or(real_home.join(".cargo"), PathBuf::from);
-    let rustup_home =
-        std::env::var_os("RUSTUP_HOME").map_or(real_home.join(".rustup"), PathBuf::from);
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pre-commit-build");
-    let framework = |program: &Path, args: &[&str]| {
-        repo.program_command(program, args)
-            .env("PRE_COMMIT_HOME", repo.root().join("pre-commit-home"))
-            .env("CARGO_HOME", &cargo_home)
-            .env("RUSTUP_HOME", &rustup_home)
-            .env("CARGO_TARGET_DIR", &target)
-            .env("LOCKGATE_OSV_URL", server.url())
-            .timeout(std::time::Duration::from_secs(1200))
-    };
+    let framework = |program: &Path, args: &[&str]| framework(&repo, &server, program, args);
     framework(&pre_commit, &["install"]).run().assert_success();
 
     repo.stage_npm_project("", &CLEAN[..2]);

@@ -2,31 +2,8 @@
 //! the check, answers from a misbehaving OSV, and a run that must end in time. Each test is a
 //! case of the fault matrix in RELIABILITY.md.
 
-use crate::support::repo::LOCKGATE_BIN;
 use crate::support::{package_json_matching, Fault, OsvServer, Run, TestRepo};
 use std::time::{Duration, Instant};
-
-/// Address space a hostile-input run may use: a YAML bomb that expanded would need gigabytes.
-const MEMORY_LIMIT: &str = "--as=1073741824";
-
-/// Runs the compiled binary in `repo` with its address space limited by `prlimit`, and checks
-/// that it ended by itself within `seconds`.
-fn lockgate_limited(repo: &TestRepo, args: &[&str], seconds: u64) -> Run {
-    let mut all = vec![MEMORY_LIMIT, LOCKGATE_BIN];
-    all.extend_from_slice(args);
-    let started = Instant::now();
-    let run = repo
-        .program_command("prlimit", &all)
-        .timeout(Duration::from_secs(seconds * 4))
-        .run();
-    assert!(
-        started.elapsed() < Duration::from_secs(seconds),
-        "took {:?}\n{}",
-        started.elapsed(),
-        run.output()
-    );
-    run
-}
 
 /// Nine levels of nine aliases each: 9^9 copies of the innermost list once expanded.
 fn yaml_bomb(indent: &str) -> String {
@@ -41,44 +18,37 @@ fn yaml_bomb(indent: &str) -> String {
 }
 
 #[test]
-fn yaml_alias_bomb_in_pnpm_lock_is_refused_fast_and_small() {
-    let server = OsvServer::start();
-    let repo = TestRepo::new();
-    let lock = format!(
+fn yaml_alias_bombs_are_refused_fast_and_small() {
+    // pnpm-lock.yaml and berry's yarn.lock, staged and with --all: (file, text, where).
+    let pnpm = format!(
         "lockfileVersion: '9.0'\nimporters:\n  .:\n    dependencies: {{}}\npackages:\n{}",
         yaml_bomb("  ")
     );
-    assert!(lock.len() < 1024, "the bomb is {} bytes", lock.len());
-    repo.write_and_stage("package.json", r#"{"name": "bomb", "version": "1.0.0"}"#)
-        .write_and_stage("pnpm-lock.yaml", &lock);
-    let run = lockgate_limited(&repo, &["--osv-url", &server.url()], 1);
-    run.assert_code(2)
-        .assert_stderr_contains("pnpm-lock.yaml:7:")
-        .assert_stderr_contains("YAML aliases");
-    assert_eq!(server.request_count(), 0);
-}
-
-#[test]
-fn yaml_alias_bomb_in_berry_yarn_lock_is_refused_fast_and_small() {
-    let server = OsvServer::start();
-    let repo = TestRepo::new();
-    let lock = format!(
+    assert!(pnpm.len() < 1024, "the bomb is {} bytes", pnpm.len());
+    let berry = format!(
         "__metadata:\n  version: 8\n  cacheKey: 10c0\n\n\"debug@npm:^4.4.2\":\n  version: \
          4.4.2\n{}",
         yaml_bomb("  ")
     );
-    repo.write_and_stage("package.json", r#"{"name": "bomb", "version": "1.0.0"}"#)
-        .write_and_stage("yarn.lock", &lock);
-    let url = server.url();
-    for args in [&[][..], &["--all"][..]] {
-        let mut all = vec!["--osv-url", url.as_str()];
-        all.extend_from_slice(args);
-        let run = lockgate_limited(&repo, &all, 1);
-        run.assert_code(2)
-            .assert_stderr_contains("yarn.lock:8:")
-            .assert_stderr_contains("YAML aliases");
+    for (file, text, at) in [
+        ("pnpm-lock.yaml", pnpm, "pnpm-lock.yaml:7:"),
+        ("yarn.lock", berry, "yarn.lock:8:"),
+    ] {
+        let server = OsvServer::start();
+        let repo = TestRepo::new();
+        repo.write_and_stage("package.json", r#"{"name": "bomb", "version": "1.0.0"}"#)
+            .write_and_stage(file, &text);
+        let url = server.url();
+        for args in [&[][..], &["--all"][..]] {
+            let mut all = vec!["--osv-url", url.as_str()];
+            all.extend_from_slice(args);
+            repo.lockgate_limited(&all, 1)
+                .assert_code(2)
+                .assert_stderr_contains(at)
+                .assert_stderr_contains("YAML aliases");
+        }
+        assert_eq!(server.request_count(), 0);
     }
-    assert_eq!(server.request_count(), 0);
 }
 
 #[test]
@@ -106,7 +76,7 @@ fn deeply_nested_lockfiles_are_refused_not_overflowed() {
         ("uv.lock", deep_toml),
     ] {
         repo.write_and_stage(path, &text);
-        let run = lockgate_limited(&repo, &["--osv-url", &server.url()], 2);
+        let run = repo.lockgate_limited(&["--osv-url", &server.url()], 2);
         run.assert_code(2).assert_stderr_contains(path);
         repo.remove_and_stage(path);
     }
@@ -119,7 +89,8 @@ fn the_memory_limit_leaves_room_for_an_ordinary_run() {
     let repo = TestRepo::new();
     let packages = [("left-pad", "1.3.0")];
     repo.stage_npm_project("", &packages);
-    lockgate_limited(&repo, &["--osv-url", &server.url()], 5).assert_code(0);
+    repo.lockgate_limited(&["--osv-url", &server.url()], 5)
+        .assert_code(0);
 }
 
 /// Runs the binary against `server`, with the JSON report.
@@ -196,6 +167,12 @@ fn a_version_npm_cannot_read_is_a_blocking_problem_not_a_skip() {
             .collect();
         assert_eq!(unreadable.len(), 1, "{spelling:?}: {}", run.output());
         assert_eq!(unreadable[0]["blocking"], true);
+        // Considered, not checked: every package is counted one way or the other.
+        let report = run.stdout_json();
+        assert_eq!(
+            (report["checked"].clone(), report["unchecked"].clone()),
+            (0.into(), 1.into())
+        );
         assert!(unreadable[0]["message"]
             .as_str()
             .unwrap()
@@ -380,7 +357,7 @@ fn a_diamond_of_requirements_includes_costs_one_read_per_file() {
         };
         repo.write_and_stage(&format!("requirements/f{level}.txt"), text);
     }
-    let run = lockgate_limited(&repo, &["--osv-url", &server.url(), "--format", "json"], 3);
+    let run = repo.lockgate_limited(&["--osv-url", &server.url(), "--format", "json"], 3);
     run.assert_code(1);
     // Each of the fifteen files is a requirements file that, with its includes, locks it.
     assert_eq!(

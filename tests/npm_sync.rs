@@ -75,7 +75,12 @@ fn verdict(name: &str, run: &Run) -> Result<&'static str, String> {
             }
             Ok("block")
         }
-        Some(2) if run.stderr.contains("package-lock.json") => Ok("block"),
+        Some(2)
+            if run.stderr.contains("package-lock.json")
+                || run.stdout_json()["problems"][0]["path"] == "package-lock.json" =>
+        {
+            Ok("block")
+        }
         _ => Err(format!("{name}: unexpected outcome\n{}", run.output())),
     }
 }

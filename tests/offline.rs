@@ -223,12 +223,13 @@ fn when_osv_is_unreachable_the_offline_policy_answers_from_the_database() {
     assert_eq!(run.problem_kinds(), ["advisory-source-unavailable"]);
     assert_eq!(run.stdout_json()["problems"][0]["blocking"], false);
 
-    // The environment variable says the same; warn allows without a check.
+    // The environment variable says the same (and, OSV having just failed, does not wait on
+    // it again); warn allows without a check.
     repo.lockgate_command(&["--osv-url", &url, "--retries", "0"])
         .env("LOCKGATE_ON_UNREACHABLE", "offline")
         .run()
         .assert_code(1)
-        .assert_stderr_contains("answered from the offline database instead");
+        .assert_stderr_contains("answered from the offline database without waiting");
     repo.lockgate(&[
         "--osv-url",
         &url,
@@ -238,6 +239,76 @@ fn when_osv_is_unreachable_the_offline_policy_answers_from_the_database() {
         "warn",
     ])
     .assert_success();
+}
+
+#[test]
+fn after_osv_failed_the_offline_policy_goes_straight_to_the_database_for_a_while() {
+    let export = Export::new();
+    export.publish("npm", &npm_records());
+    let repo = TestRepo::new();
+    update(&repo, &export.file_url(), &["--ecosystem", "npm"]).assert_success();
+    repo.stage_npm_project("", &[MALWARE]);
+    let dead = unreachable_url();
+    let offline_policy = [
+        "--retries",
+        "0",
+        "--on-unreachable",
+        "offline",
+        "--no-cache",
+    ];
+    let mut args = vec!["--osv-url", dead.as_str()];
+    args.extend_from_slice(&offline_policy);
+    repo.lockgate(&args)
+        .assert_code(1)
+        .assert_stderr_contains("answered from the offline database instead");
+    // OSV is back, but slow: the next runs do not wait on it, and say so in one line.
+    let server = crate::support::OsvServer::builder()
+        .delay(std::time::Duration::from_secs(2))
+        .start();
+    let url = server.url();
+    let mut args = vec!["--osv-url", url.as_str()];
+    args.extend_from_slice(&offline_policy);
+    let started = std::time::Instant::now();
+    repo.lockgate(&args)
+        .assert_code(1)
+        .assert_stderr_contains("s ago: answered from the offline database without waiting");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    assert_eq!(server.request_count(), 0);
+    // A run that reaches OSV ends that; then OSV is asked again.
+    repo.lockgate(&["--osv-url", &url, "--no-cache"])
+        .assert_code(1);
+    repo.lockgate(&args).assert_code(1);
+    assert_eq!(server.querybatch_request_count(), 2);
+}
+
+#[test]
+fn always_offline_from_the_configuration_or_the_environment() {
+    let export = Export::new();
+    export.publish("npm", &npm_records());
+    let repo = TestRepo::new();
+    update(&repo, &export.file_url(), &["--ecosystem", "npm"]).assert_success();
+    repo.stage_npm_project("", &[MALWARE]);
+    let server = crate::support::OsvServer::start();
+    let url = server.url();
+    repo.write(".lockgate.toml", "offline = true\n");
+    repo.lockgate(&["--osv-url", &url, "--format", "json"])
+        .assert_code(1)
+        .stdout_json()["offline_databases"][0]["ecosystem"]
+        .as_str()
+        .map(|ecosystem| assert_eq!(ecosystem, "npm"))
+        .expect("an offline database answered");
+    repo.write(".lockgate.toml", "");
+    repo.lockgate_command(&["--osv-url", &url])
+        .env("LOCKGATE_OFFLINE", "1")
+        .run()
+        .assert_code(1)
+        .assert_stderr_contains("answered from the offline database of npm");
+    assert_eq!(server.request_count(), 0);
+    // The flag wins over the file.
+    repo.write(".lockgate.toml", "offline = true\n");
+    repo.lockgate(&["--osv-url", &url, "--offline=false"])
+        .assert_code(1);
+    assert_eq!(server.querybatch_request_count(), 1);
 }
 
 mod cache {

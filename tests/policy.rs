@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 /// GHSA-xvch-5gv4-984h (CVSS 3.1, critical); debug 4.4.2 is MAL-2025-46974.
 const LOW: (&str, &str) = ("cookie", "0.6.0");
 const MEDIUM: (&str, &str) = ("tough-cookie", "4.1.2");
-const CRITICAL: (&str, &str) = ("minimist", "1.2.5");
+pub(crate) const CRITICAL: (&str, &str) = ("minimist", "1.2.5");
 const MALWARE: (&str, &str) = ("debug", "4.4.2");
 
 /// A lockfile v3 whose entries resolve from `host`, some marked dev-only.
@@ -334,23 +334,9 @@ fn sarif_locates_each_finding_at_its_lockfile_entry() {
     assert_eq!(rule["properties"]["security-severity"], "10.0");
 }
 
-/// The official SARIF 2.1.0 schema (tests/fixtures/sarif, from a registry package).
-fn sarif_validator() -> jsonschema::Validator {
-    let text = include_str!("fixtures/sarif/sarif-schema-2.1.0.json");
-    let mut schema: Value = serde_json::from_str(text).unwrap();
-    // The schema's two `language` patterns have a stray `]`, a literal in JavaScript regexes
-    // that jsonschema's strict regex check refuses; escaping it keeps the meaning.
-    for definition in ["run", "toolComponent"] {
-        let pattern = &mut schema["definitions"][definition]["properties"]["language"]["pattern"];
-        assert_eq!(pattern, "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$");
-        *pattern = json!(r"^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}\]?$");
-    }
-    jsonschema::draft7::new(&schema).expect("the SARIF schema compiles")
-}
-
 #[test]
 fn sarif_output_validates_against_the_official_schema() {
-    let validator = sarif_validator();
+    let validator = crate::support::schemas::sarif_validator();
     // Malware, vulnerabilities, an ignored one, an unpinned requirement and an out-of-sync
     // lockfile: every kind of result lockgate writes.
     let server = OsvServer::start();
@@ -367,11 +353,7 @@ fn sarif_output_validates_against_the_official_schema() {
     let run = repo.lockgate(&["--osv-url", &server.url(), "--format", "sarif"]);
     run.assert_code(1);
     let sarif: Value = run.stdout_json();
-    let errors: Vec<String> = validator
-        .iter_errors(&sarif)
-        .map(|error| format!("{error} at {}", error.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}\n{}", run.stdout);
+    crate::support::schemas::assert_valid(&validator, &sarif);
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     assert!(results
         .iter()

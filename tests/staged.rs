@@ -15,7 +15,7 @@ fn osv_args(server: &OsvServer) -> Vec<String> {
     vec!["--osv-url".into(), server.url()]
 }
 
-fn run(repo: &TestRepo, server: &OsvServer, extra: &[&str]) -> crate::support::Run {
+pub(crate) fn run(repo: &TestRepo, server: &OsvServer, extra: &[&str]) -> crate::support::Run {
     let mut args: Vec<String> = osv_args(server);
     args.extend(extra.iter().map(|arg| arg.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -275,9 +275,15 @@ fn vulnerabilities_are_reported_and_block_only_with_fail_on_vuln() {
         .assert_stderr_contains("minimist@1.2.5 has a known vulnerability")
         .assert_stderr_contains("GHSA-xvch-5gv4-984h")
         .assert_stderr_contains("fixed in 1.2.6");
-    run(&repo, &server, &["--fail-on-vuln"])
+    let blocked = run(&repo, &server, &["--fail-on-vuln"]);
+    blocked
         .assert_code(1)
-        .assert_stderr_contains("BLOCKED");
+        .assert_stderr_contains("BLOCKED")
+        // What to do about it: the version that fixes it, or how to accept it.
+        .assert_stderr_contains("to unblock: upgrade minimist to 1.2.6 or later")
+        .assert_stderr_contains("[[ignore]] id = \"GHSA-xvch-5gv4-984h\" reason = ");
+    // Reported, not blocking: no advice to unblock.
+    assert!(!run(&repo, &server, &[]).stderr.contains("to unblock"));
 }
 
 #[test]
@@ -301,6 +307,11 @@ fn unreachable_osv_fails_closed_and_fail_open_allows_with_a_warning() {
         .assert_code(2)
         .assert_stderr_contains("OSV could not be asked about 1 package")
         .assert_stderr_contains("--fail-open")
+        // Every way forward, the last resort last.
+        .assert_stderr_contains("`lockgate db update`")
+        .assert_stderr_contains("`on-unreachable = \"offline\"` in .lockgate.toml")
+        .assert_stderr_contains("`LOCKGATE_ON_UNREACHABLE=offline`")
+        .assert_stderr_contains("`git commit --no-verify`")
         .assert_stderr_contains("commit BLOCKED");
     // A JSON consumer gets the report too, saying what could not be checked.
     let report = repo

@@ -2,15 +2,19 @@
 //! share `support`: hermetic git repositories, the compiled binary, and an OSV server on 127.0.0.1.
 
 mod agreement;
+mod faults;
 mod hooks;
 mod hostile;
 mod js_lockfiles;
 mod npm_sync;
 mod offline;
 mod policy;
+mod push;
 mod python;
 mod python_lockfiles;
+mod report;
 mod robustness;
+mod shapes;
 mod staged;
 mod support;
 mod support_selftest;

@@ -212,6 +212,95 @@ impl NpmLock {
     }
 }
 
+impl NpmLock {
+    /// The shortest chain of dependencies from the project (its root, or a workspace) to the
+    /// installed `name` at `version`, as `name@version` steps ending with it; `None` when no
+    /// chain reaches it. Edges resolve as npm resolves them: the dependent's own
+    /// `node_modules/<name>`, then each enclosing folder's, up to the root; links lead to
+    /// their folder.
+    pub fn dependency_path(&self, name: &str, version: &str) -> Option<Vec<String>> {
+        let installed = |location: &str, node: &Node| {
+            node.package_name(location) == name
+                && node
+                    .version
+                    .as_deref()
+                    .and_then(|raw| crate::version::normal(Ecosystem::Npm, raw))
+                    .is_some_and(|normal| normal == version)
+        };
+        let mut came_from: BTreeMap<&str, &str> = BTreeMap::new();
+        // The project's own folders start a chain: the root, workspaces, `file:` folders.
+        let mut queue = std::collections::VecDeque::from([""]);
+        queue.extend(
+            self.nodes
+                .keys()
+                .map(String::as_str)
+                .filter(|location| !location.is_empty() && last_node_modules(location).is_none()),
+        );
+        while let Some(at) = queue.pop_front() {
+            let Some(node) = self.nodes.get(at) else {
+                continue;
+            };
+            if !at.is_empty() && installed(at, node) {
+                let mut steps = Vec::new();
+                let mut step = at;
+                while !step.is_empty() {
+                    let node = &self.nodes[step];
+                    let version = node.version.as_deref().unwrap_or_default();
+                    steps.push(format!("{}@{version}", node.package_name(step)));
+                    step = came_from.get(step).copied().unwrap_or_default();
+                }
+                steps.reverse();
+                return Some(steps);
+            }
+            let names = node
+                .dependencies
+                .keys()
+                .chain(node.optional_dependencies.keys())
+                .chain(node.peer_dependencies.keys())
+                .chain(node.dev_dependencies.keys());
+            for dependency in names {
+                let Some(next) = self.resolve_from(at, dependency) else {
+                    continue;
+                };
+                if next != at && !came_from.contains_key(next) {
+                    came_from.insert(next, at);
+                    queue.push_back(next);
+                }
+            }
+        }
+        None
+    }
+
+    /// The folder `name` resolves to from the folder `from`, following a link to its target.
+    fn resolve_from(&self, from: &str, name: &str) -> Option<&str> {
+        let mut at = from;
+        loop {
+            let candidate = if at.is_empty() {
+                format!("node_modules/{name}")
+            } else {
+                format!("{at}/node_modules/{name}")
+            };
+            if let Some((location, node)) = self.nodes.get_key_value(candidate.as_str()) {
+                if !node.link {
+                    return Some(location);
+                }
+                let target = crate::npm_sync::spec::join("", node.resolved.as_deref()?);
+                return self
+                    .nodes
+                    .get_key_value(target.as_str())
+                    .map(|(key, _)| key.as_str());
+            }
+            if at.is_empty() {
+                return None;
+            }
+            // Up one level: the enclosing package's folder, else the project root.
+            at = last_node_modules(at)
+                .map(|start| at[..start].strip_suffix('/').unwrap_or(""))
+                .unwrap_or("");
+        }
+    }
+}
+
 impl From<WireNode> for Node {
     fn from(wire: WireNode) -> Self {
         Node {
@@ -458,6 +547,46 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn the_shortest_dependency_path_to_an_installed_package() {
+        // app → express → body-parser → debug@4.4.2 (nested); a workspace reaches debug@4.4.1
+        // through send; a hoisted debug@2.6.9 is another version.
+        let lock = NpmLock::parse(
+            &serde_json::json!({"lockfileVersion": 3, "packages": {
+                "": {"name": "app", "dependencies": {"express": "^4"}, "workspaces": ["ws"]},
+                "node_modules/express": {"version": "4.18.2",
+                    "dependencies": {"body-parser": "1", "debug": "2"}},
+                "node_modules/body-parser": {"version": "1.20.1",
+                    "dependencies": {"debug": "4"}},
+                "node_modules/body-parser/node_modules/debug": {"version": "v4.4.2"},
+                "node_modules/debug": {"version": "2.6.9"},
+                "node_modules/ws": {"resolved": "ws", "link": true},
+                "ws": {"name": "ws", "version": "1.0.0", "dependencies": {"send": "1"}},
+                "ws/node_modules/send": {"version": "1.0.0", "dependencies": {"debug": "4"}},
+                "ws/node_modules/debug": {"version": "4.4.1"}
+            }})
+            .to_string(),
+        )
+        .unwrap();
+        assert_eq!(
+            lock.dependency_path("debug", "4.4.2").unwrap(),
+            ["express@4.18.2", "body-parser@1.20.1", "debug@v4.4.2"]
+        );
+        assert_eq!(
+            lock.dependency_path("debug", "2.6.9").unwrap(),
+            ["express@4.18.2", "debug@2.6.9"]
+        );
+        assert_eq!(
+            lock.dependency_path("express", "4.18.2").unwrap(),
+            ["express@4.18.2"]
+        );
+        assert_eq!(
+            lock.dependency_path("debug", "4.4.1").unwrap(),
+            ["ws@1.0.0", "send@1.0.0", "debug@4.4.1"]
+        );
+        assert_eq!(lock.dependency_path("left-pad", "1.3.0"), None);
     }
 
     #[test]

@@ -102,6 +102,11 @@ impl Builder {
         Ok(())
     }
 
+    /// Records added so far (withdrawn ones and other ecosystems' are not).
+    pub(super) fn records(&self) -> usize {
+        self.count
+    }
+
     /// Writes the rest and `meta.json`, gives the folder its final name, and returns that name.
     pub(super) fn finish(mut self, updated: u64) -> Result<String, DbError> {
         self.flush()?;

@@ -109,7 +109,7 @@ impl Source {
                 match client.get(&format!("{base}/{relative}"), limit) {
                     Ok(bytes) => Ok(Some(bytes)),
                     Err(osv::OsvError::Status { status: 404, .. }) => Ok(None),
-                    Err(error) => Err(DbError::Export(error.to_string())),
+                    Err(error) => Err(DbError::Export(crate::error::chain(&error))),
                 }
             }
             Source::Folder(folder) => {
@@ -142,7 +142,7 @@ impl Source {
             } => downloader
                 .download(&format!("{base}/{relative}"), file, MAX_ZIP_BYTES, progress)
                 .map(|_| ())
-                .map_err(|error| DbError::Export(error.to_string())),
+                .map_err(|error| DbError::Export(crate::error::chain(&error))),
             Source::Folder(folder) => {
                 let path = folder.join(relative);
                 let mut source = std::fs::File::open(&path).map_err(io_error(&path))?;
@@ -273,6 +273,14 @@ fn full(
             }
             Ok(())
         });
+        // An export without a single record is broken (OSV's hold tens of thousands); a
+        // database built from it would answer "clean" for every package.
+        let built = built.and_then(|()| match builder.records() {
+            0 => Err(DbError::Export(format!(
+                "{where_}: no {name} records in the export; the database is left as it was"
+            ))),
+            _ => Ok(()),
+        });
         if let Err(error) = built {
             builder.discard();
             return Err(error);
@@ -346,6 +354,16 @@ pub(crate) fn read_export<R: std::io::Read + std::io::Seek>(
 ) -> Result<(), DbError> {
     let mut archive = zip::ZipArchive::new(reader)
         .map_err(|error| DbError::Export(format!("{where_}: not a zip archive: {error}")))?;
+    // Entries that share compressed data would inflate it once each: 60 KB of zip can be
+    // 40 GB to read. OSV's export never shares data between entries.
+    let overlapping = archive
+        .has_overlapping_files()
+        .map_err(|error| DbError::Export(format!("{where_}: not a zip archive: {error}")))?;
+    if overlapping {
+        return Err(DbError::Export(format!(
+            "{where_}: entries overlap (a zip bomb); refused"
+        )));
+    }
     let total = archive.len();
     for index in 0..total {
         let mut entry = archive

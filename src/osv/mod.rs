@@ -167,6 +167,9 @@ impl Client {
     pub fn new(settings: &Settings) -> Self {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            // OSV does not redirect. Following one would send the list of packages (or ask for
+            // records) to whatever host a server names: a redirect is answered as its status.
+            .max_redirects(0)
             .timeout_global(Some(settings.timeout))
             .timeout_connect(Some(settings.connect_timeout))
             .proxy(ureq::Proxy::try_from_env())
@@ -431,12 +434,19 @@ impl Client {
                     }
                     let retryable = status == 429 || status >= 500;
                     if !retryable || attempt >= self.retries {
+                        let location = response
+                            .headers()
+                            .get("location")
+                            .and_then(|value| value.to_str().ok())
+                            .filter(|_| (300..400).contains(&status))
+                            .map(|location| format!("redirect to {location}, not followed"));
                         let text = response
                             .body_mut()
                             .with_config()
                             .limit(4096)
                             .read_to_string()
                             .unwrap_or_default();
+                        let text = location.unwrap_or(text);
                         let text: String = crate::sanitize::clean(text.trim())
                             .chars()
                             .take(200)

@@ -3,11 +3,12 @@
 //! built from real records, and an HTTP server on 127.0.0.1 that serves it, logs every request
 //! and can cut the zip download short.
 
+use super::raw_http::{head, response, Answer, RawServer};
 use serde_json::Value;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tempfile::TempDir;
 
 /// The real records of `../shared/data/osv/<family>/` (e.g. `malicious/npm`), parsed.
@@ -96,115 +97,85 @@ impl Default for Export {
     }
 }
 
-/// An HTTP server for an [`Export`] folder: HTTP/1.1 on std's TcpListener, one request per
-/// connection (`connection: close`), so a cut download really ends the connection.
+/// An HTTP server for an [`Export`] folder, on [`RawServer`]: one request per connection
+/// (`connection: close`), so a cut download really ends the connection.
 pub struct ExportServer {
-    url: String,
-    log: Arc<Mutex<Vec<String>>>,
-    cut_zip: Arc<AtomicBool>,
-    stop: Arc<AtomicBool>,
-    address: std::net::SocketAddr,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: RawServer,
+    zip_mode: Arc<Mutex<ZipMode>>,
+}
+
+/// How `all.zip` downloads are served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ZipMode {
+    Whole,
+    /// Announce the full length, send half, hang up.
+    Cut,
+    /// 64 KiB at a time, with this pause before each piece.
+    Slow(Duration),
 }
 
 impl ExportServer {
     /// Serves `folder` on 127.0.0.1 until dropped.
     pub fn start(folder: &Path) -> ExportServer {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
-        let address = listener.local_addr().unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let cut_zip = Arc::new(AtomicBool::new(false));
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let (log, cut_zip, stop) = (log.clone(), cut_zip.clone(), stop.clone());
-            let folder = folder.to_path_buf();
-            std::thread::spawn(move || {
-                for stream in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(stream) = stream else { continue };
-                    let (folder, log, cut_zip) = (folder.clone(), log.clone(), cut_zip.clone());
-                    std::thread::spawn(move || serve(&folder, stream, &log, &cut_zip));
+        let zip_mode = Arc::new(Mutex::new(ZipMode::Whole));
+        let folder = folder.to_path_buf();
+        let mode = zip_mode.clone();
+        let server = RawServer::start(move |_, target| {
+            let path = target.trim_start_matches('/');
+            let safe = !path.split('/').any(|part| part == ".." || part.is_empty());
+            let Some(bytes) = safe
+                .then(|| std::fs::read(folder.join(path)).ok())
+                .flatten()
+            else {
+                return Answer::Bytes(response("404 Not Found", &[], b""));
+            };
+            let mode = *mode.lock().unwrap();
+            match mode {
+                ZipMode::Cut if path.ends_with("all.zip") => {
+                    let mut answer = head("200 OK", &[], Some(bytes.len() as u64));
+                    answer.extend_from_slice(&bytes[..bytes.len() / 2]);
+                    Answer::Bytes(answer)
                 }
-            })
-        };
-        ExportServer {
-            url: format!("http://{address}"),
-            log,
-            cut_zip,
-            stop,
-            address,
-            thread: Some(thread),
-        }
+                ZipMode::Slow(pause) if path.ends_with("all.zip") => Answer::Paced {
+                    bytes: response("200 OK", &[], &bytes),
+                    piece: 64 * 1024,
+                    pause,
+                },
+                _ => Answer::Bytes(response("200 OK", &[], &bytes)),
+            }
+        });
+        ExportServer { server, zip_mode }
     }
 
     /// The base URL.
     pub fn url(&self) -> String {
-        self.url.clone()
+        self.server.url()
     }
 
     /// The paths requested so far, in order.
     pub fn requests(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
+        self.server
+            .requests()
+            .iter()
+            .map(|request| {
+                let target = request.split_once(' ').map_or("", |(_, target)| target);
+                target.trim_start_matches('/').to_string()
+            })
+            .collect()
     }
 
     /// From now on, an `all.zip` download announces its full length and stops half way.
     pub fn cut_zip_downloads(&self) {
-        self.cut_zip.store(true, Ordering::SeqCst);
+        *self.zip_mode.lock().unwrap() = ZipMode::Cut;
     }
-}
 
-impl Drop for ExportServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag.
-        let _ = std::net::TcpStream::connect(self.address);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+    /// From now on, an `all.zip` download comes 64 KiB at a time, `pause` before each piece.
+    pub fn slow_zip_downloads(&self, pause: Duration) {
+        *self.zip_mode.lock().unwrap() = ZipMode::Slow(pause);
     }
-}
 
-fn serve(folder: &Path, stream: std::net::TcpStream, log: &Mutex<Vec<String>>, cut: &AtomicBool) {
-    use std::io::BufRead as _;
-    let mut reader = std::io::BufReader::new(match stream.try_clone() {
-        Ok(clone) => clone,
-        Err(_) => return,
-    });
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-        return;
+    /// From now on, `all.zip` downloads are served whole again.
+    pub fn whole_zip_downloads(&self) {
+        *self.zip_mode.lock().unwrap() = ZipMode::Whole;
     }
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
-            break;
-        }
-    }
-    let target = request_line.split(' ').nth(1).unwrap_or("/");
-    let path = target.trim_start_matches('/').to_string();
-    log.lock().unwrap().push(path.clone());
-    let mut stream = stream;
-    let safe = !path.split('/').any(|part| part == ".." || part.is_empty());
-    let Some(bytes) = safe
-        .then(|| std::fs::read(folder.join(&path)).ok())
-        .flatten()
-    else {
-        let _ = stream
-            .write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-        return;
-    };
-    let head = format!(
-        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        bytes.len()
-    );
-    let _ = stream.write_all(head.as_bytes());
-    if path.ends_with("all.zip") && cut.load(Ordering::SeqCst) {
-        // Announce everything, send half, hang up: the client sees a short read.
-        let _ = stream.write_all(&bytes[..bytes.len() / 2]);
-        let _ = stream.shutdown(std::net::Shutdown::Both);
-        return;
-    }
-    let _ = stream.write_all(&bytes);
 }

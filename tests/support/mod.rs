@@ -7,7 +7,9 @@
 pub mod export;
 pub mod lockfiles;
 pub mod osv_server;
+pub mod raw_http;
 pub mod repo;
+pub mod schemas;
 
 pub use lockfiles::{npm_lock_v1, npm_lock_v2, npm_lock_v3, package_json, package_json_matching};
 pub use osv_server::{unreachable_url, Fault, OsvServer};

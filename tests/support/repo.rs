@@ -23,6 +23,10 @@ pub const USER_EMAIL: &str = "test@lockgate.invalid";
 /// How long one `lockgate`/`git` run may take before it is killed and the test fails.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Address space a hostile-input run may use (`prlimit`): a bomb that expanded, or an answer
+/// read whole, would need gigabytes.
+pub const MEMORY_LIMIT: &str = "--as=1073741824";
+
 /// Points libgit2's system, global and XDG config search paths at an empty folder, once per
 /// process, so git2 in this process reads no configuration but a repository's own. Every
 /// [`TestRepo`] constructor calls it; call it yourself before using git2 on anything else.
@@ -248,6 +252,26 @@ impl TestRepo {
         self.lockgate_command(args).run()
     }
 
+    /// Runs the compiled binary with its address space limited to [`MEMORY_LIMIT`] by
+    /// `prlimit`, and checks that it ended by itself within `seconds`.
+    #[track_caller]
+    pub fn lockgate_limited(&self, args: &[&str], seconds: u64) -> Run {
+        let mut all = vec![MEMORY_LIMIT, LOCKGATE_BIN];
+        all.extend_from_slice(args);
+        let started = Instant::now();
+        let run = self
+            .program_command("prlimit", &all)
+            .timeout(Duration::from_secs(seconds * 4))
+            .run();
+        assert!(
+            started.elapsed() < Duration::from_secs(seconds),
+            "took {:?}\n{}",
+            started.elapsed(),
+            run.output()
+        );
+        run
+    }
+
     /// Like [`lockgate`](Self::lockgate), for adding environment variables or stdin first.
     pub fn lockgate_command(&self, args: &[&str]) -> Invocation {
         self.invocation(Path::new(LOCKGATE_BIN), args)
@@ -463,6 +487,18 @@ impl Invocation {
             };
         }
         command
+    }
+
+    /// Starts the child and returns at once, its output discarded: for a test that ends it
+    /// itself (with SIGKILL, say).
+    pub fn spawn(self) -> std::process::Child {
+        let description = self.describe();
+        self.command()
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start `{description}`: {e}"))
     }
 
     /// Runs the child to completion and collects its exit code and output. Panics if it cannot
