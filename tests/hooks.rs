@@ -362,6 +362,20 @@ pub(crate) fn pre_commit_command() -> PathBuf {
 
 /// A git repository holding this checkout's files as they are now (tracked and new, not
 /// ignored), committed: what the pre-commit framework clones as the hook repository.
+/// Publishes this checkout's hooks as a repository beside `repo` and stages a
+/// `.pre-commit-config.yaml` that uses both of them (`lockgate` and `lockgate-all`).
+pub(crate) fn use_published_hooks(repo: &TestRepo) {
+    let source = repo.root().join("lockgate-hooks");
+    let rev = hook_repository(&source);
+    repo.write_and_stage(
+        ".pre-commit-config.yaml",
+        format!(
+            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: lockgate\n      - id: lockgate-all\n",
+            source.display()
+        ),
+    );
+}
+
 pub(crate) fn hook_repository(into: &Path) -> String {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut command = std::process::Command::new("git");
@@ -441,15 +455,7 @@ fn the_pre_commit_framework_runs_the_published_hooks() {
     let pre_commit = pre_commit_command();
     let server = OsvServer::start();
     let repo = TestRepo::new();
-    let source = repo.root().join("lockgate-hooks");
-    let rev = hook_repository(&source);
-    repo.write_and_stage(
-        ".pre-commit-config.yaml",
-        format!(
-            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: lockgate\n      - id: lockgate-all\n",
-            source.display()
-        ),
-    );
+    use_published_hooks(&repo);
 
     let framework = |program: &Path, args: &[&str]| framework(&repo, &server, program, args);
     framework(&pre_commit, &["install"]).run().assert_success();

@@ -3,7 +3,7 @@
 //! real pre-commit framework.
 
 use crate::hooks::{
-    add_remote, framework, git, hook_repository, install, pre_commit_command, CLEAN, MALWARE,
+    add_remote, framework, git, install, pre_commit_command, use_published_hooks, CLEAN, MALWARE,
     MALWARE_ID,
 };
 use crate::policy::CRITICAL;
@@ -224,15 +224,7 @@ fn the_pre_commit_framework_checks_what_is_pushed_and_what_a_merge_brings() {
     let server = OsvServer::start();
     let repo = TestRepo::new();
     add_remote(&repo);
-    let source = repo.root().join("lockgate-hooks");
-    let rev = hook_repository(&source);
-    repo.write_and_stage(
-        ".pre-commit-config.yaml",
-        format!(
-            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: lockgate\n      - id: lockgate-all\n",
-            source.display()
-        ),
-    );
+    use_published_hooks(&repo);
     let framework = |program: &Path, args: &[&str]| framework(&repo, &server, program, args);
     let git = Path::new("git");
     framework(

@@ -175,27 +175,22 @@ fn the_closing_line_never_says_clean_when_something_was_ignored_or_not_checked()
     // Not checked at all: none counted as checked.
     let dead = crate::support::unreachable_url();
     // (--no-cache: the answers of the runs above are in the result cache.)
-    let unchecked = repo.lockgate(&[
-        "--osv-url",
-        &dead,
-        "--retries",
-        "0",
-        "--fail-open",
-        "--no-cache",
-    ]);
-    unchecked
+    let failing_open = |extra: &[&str]| {
+        let mut args = vec![
+            "--osv-url",
+            dead.as_str(),
+            "--retries",
+            "0",
+            "--fail-open",
+            "--no-cache",
+        ];
+        args.extend_from_slice(extra);
+        repo.lockgate(&args)
+    };
+    failing_open(&[])
         .assert_code(0)
         .assert_stderr_contains("allowed WITHOUT an advisory check of 2 packages");
-    let json = repo.lockgate(&[
-        "--osv-url",
-        &dead,
-        "--retries",
-        "0",
-        "--fail-open",
-        "--no-cache",
-        "--format",
-        "json",
-    ]);
+    let json = failing_open(&["--format", "json"]);
     assert_eq!(json.stdout_json()["checked"], 0);
     assert_eq!(json.stdout_json()["unchecked"], 2);
 }
