@@ -1,5 +1,5 @@
 //! One entry point per parser of hostile input, shared by the cargo-fuzz targets in
-//! `tests/fuzz/` and the mutation test `cargo test` runs (`tests/fuzz_inputs.rs`), so the two
+//! `tests/fuzz/` and the mutation test `cargo test` runs (`tests/robustness.rs`), so the two
 //! cannot drift apart: a [`Target`] names a parser, [`Target::run`] feeds it bytes as lockgate
 //! would, and [`Target::seeds`] picks its starting inputs from real files.
 //!

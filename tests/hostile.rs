@@ -122,6 +122,16 @@ fn npm_lock_spelling(version: &str) -> String {
     .to_string()
 }
 
+/// Stages an npm project locking debug at `spelling` and checks it (JSON report).
+fn check_spelling(spelling: &str) -> (OsvServer, Run) {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.write_and_stage("package.json", package_json_matching(&[("debug", "4.4.2")]))
+        .write_and_stage("package-lock.json", npm_lock_spelling(spelling));
+    let run = run_json(&repo, &server, &[]);
+    (server, run)
+}
+
 #[test]
 fn npm_versions_are_read_as_npm_reads_them_before_osv_is_asked() {
     // npm cleans each of these to 4.4.2, the release of MAL-2025-46974, and installs it.
@@ -133,11 +143,7 @@ fn npm_versions_are_read_as_npm_reads_them_before_osv_is_asked() {
         "=v4.4.2",
         "04.4.2",
     ] {
-        let server = OsvServer::start();
-        let repo = TestRepo::new();
-        repo.write_and_stage("package.json", package_json_matching(&[("debug", "4.4.2")]))
-            .write_and_stage("package-lock.json", npm_lock_spelling(spelling));
-        let run = run_json(&repo, &server, &[]);
+        let (server, run) = check_spelling(spelling);
         run.assert_code(1);
         assert_eq!(
             run.findings(),
@@ -152,11 +158,7 @@ fn npm_versions_are_read_as_npm_reads_them_before_osv_is_asked() {
 #[test]
 fn a_version_npm_cannot_read_is_a_blocking_problem_not_a_skip() {
     for spelling in ["4.4.2:x", "4.4.2/x", "latest", "4.4"] {
-        let server = OsvServer::start();
-        let repo = TestRepo::new();
-        repo.write_and_stage("package.json", package_json_matching(&[("debug", "4.4.2")]))
-            .write_and_stage("package-lock.json", npm_lock_spelling(spelling));
-        let run = run_json(&repo, &server, &[]);
+        let (_server, run) = check_spelling(spelling);
         run.assert_code(1);
         let problems = run.stdout_json()["problems"].clone();
         let unreadable: Vec<&serde_json::Value> = problems
