@@ -681,10 +681,25 @@ impl Report {
                     plural(self.unchecked, "package", "packages")
                 ));
             }
+            let unreadable = self
+                .problems
+                .iter()
+                .filter(|p| p.blocking && p.kind == ProblemKind::LockfileUnreadable)
+                .count();
+            if unreadable > 0 {
+                reasons.push(format!(
+                    "{} could not be read, so not checked",
+                    plural(unreadable, "lockfile", "lockfiles")
+                ));
+            }
             let blocking_problems = self
                 .problems
                 .iter()
-                .filter(|p| p.blocking && !p.kind.is_unchecked())
+                .filter(|p| {
+                    p.blocking
+                        && !p.kind.is_unchecked()
+                        && p.kind != ProblemKind::LockfileUnreadable
+                })
                 .count();
             if blocking_problems > 0 {
                 reasons.push(plural(blocking_problems, "problem", "problems"));

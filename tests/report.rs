@@ -384,7 +384,8 @@ fn every_unreadable_file_is_named_not_only_the_first() {
         text.assert_code(2)
             .assert_stderr_contains("package-lock.json:2:1: merge-conflict marker")
             .assert_stderr_contains("package.json: not valid package.json")
-            .assert_stderr_contains("api/package-lock.json:2: the file ends too early");
+            .assert_stderr_contains("api/package-lock.json:2: the file ends too early")
+            .assert_stderr_contains("BLOCKED: 2 lockfiles could not be read, so not checked");
         // The lockfile that can be read is still checked.
         all.extend_from_slice(&["--format", "json"]);
         let report = repo.lockgate(&all).stdout_json();
