@@ -2,7 +2,7 @@
 //! lockfile (2,041 and 5,055 entries, ../shared/data/lockfiles) and judge them as `npm ci`
 //! would. No git, no network, no process start. Run with `cargo bench --bench sync`.
 
-use lockgate::npm_sync;
+use lockgate::ecosystem::npm::sync;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -24,7 +24,7 @@ fn main() {
         let mut problems = 0;
         for _ in 0..RUNS {
             let start = Instant::now();
-            problems = npm_sync::check_project(&tree, "").expect("check").len();
+            problems = sync::check_project(&tree, "").expect("check").len();
             timings.push(start.elapsed());
         }
         timings.sort();

@@ -109,7 +109,7 @@ impl Config {
     /// Parses configuration text; `path` names the file in errors.
     pub fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
         let config: Config = toml::from_str(text).map_err(|error| {
-            let error = crate::lockfile::ParseError::from_toml(text, &error);
+            let error = crate::ecosystem::ParseError::from_toml(text, &error);
             ConfigError {
                 path: path.to_string(),
                 line: error.line,

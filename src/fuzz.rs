@@ -6,7 +6,7 @@
 //! A target's only contract is that it returns: a parse error is a normal outcome, a panic, a
 //! hang or unbounded memory is a bug.
 
-use crate::lockfile::{self, LockfileKind, ParseError};
+use crate::ecosystem::{self, no_includes, Format, ParseError};
 use crate::package::{Ecosystem, Package};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -98,37 +98,37 @@ impl Target {
             .find(|target| target.name() == name.replace('-', "_"))
     }
 
-    /// The lockfile kind the target parses, for the lockfile targets.
-    pub fn lockfile_kind(self) -> Option<LockfileKind> {
-        Some(match self {
-            Target::Npm => LockfileKind::NpmPackageLock,
-            Target::Yarn => LockfileKind::Yarn,
-            Target::Pnpm => LockfileKind::Pnpm,
-            Target::Bun => LockfileKind::Bun,
-            Target::Requirements => LockfileKind::Requirements,
-            Target::Poetry => LockfileKind::Poetry,
-            Target::Uv => LockfileKind::Uv,
-            Target::Pdm => LockfileKind::Pdm,
-            Target::Pipfile => LockfileKind::Pipfile,
-            Target::Pylock => LockfileKind::Pylock,
+    /// The lockfile format the target parses, for the lockfile targets.
+    pub fn format(self) -> Option<&'static dyn Format> {
+        let file = match self {
+            Target::Npm => "package-lock.json",
+            Target::Yarn => "yarn.lock",
+            Target::Pnpm => "pnpm-lock.yaml",
+            Target::Bun => "bun.lock",
+            Target::Requirements => "requirements.txt",
+            Target::Poetry => "poetry.lock",
+            Target::Uv => "uv.lock",
+            Target::Pdm => "pdm.lock",
+            Target::Pipfile => "Pipfile.lock",
+            Target::Pylock => "pylock.toml",
             _ => return None,
-        })
+        };
+        ecosystem::format_of(file)
     }
 
     /// Feeds `data` to the parser as lockgate reads such input; returns whether it was accepted.
     pub fn run(self, data: &[u8]) -> bool {
         match self {
             Target::Requirements => {
-                let Ok(text) = lockfile::decode(data) else {
+                let Ok(text) = ecosystem::decode(data) else {
                     return false;
                 };
                 let (main, others) = split_requirements(text);
                 let read = |path: &str| -> Result<Option<String>, ParseError> {
                     Ok(others.get(path).map(|text| text.to_string()))
                 };
-                LockfileKind::Requirements
-                    .parse_with_includes("requirements.txt", main, &read)
-                    .is_ok()
+                let format = self.format().expect("a lockfile target");
+                format.parse("requirements.txt", main, &read).is_ok()
             }
             Target::Config => match std::str::from_utf8(data) {
                 Ok(text) => crate::config::Config::parse(".lockgate.toml", text).is_ok(),
@@ -161,11 +161,11 @@ impl Target {
                 crate::offline::update::changed_ids(text, &meta).is_some()
             }
             lockfile_target => {
-                let kind = lockfile_target
-                    .lockfile_kind()
+                let format = lockfile_target
+                    .format()
                     .expect("every other target is a lockfile");
-                match lockfile::decode(data) {
-                    Ok(text) => kind.parse(text).is_ok(),
+                match ecosystem::decode(data) {
+                    Ok(text) => format.parse(format.name(), text, &no_includes).is_ok(),
                     Err(_) => false,
                 }
             }
@@ -180,7 +180,7 @@ impl Target {
             .unwrap_or("");
         let text = path.to_string_lossy().replace('\\', "/");
         match self {
-            Target::Requirements => lockfile::requirements::is_requirements_file(&text),
+            Target::Requirements => self.format().is_some_and(|format| format.matches(&text)),
             Target::Config => {
                 name == ".lockgate.toml"
                     || name == "lockgate.toml"
@@ -192,9 +192,9 @@ impl Target {
             Target::ExportZip => name == "all.zip",
             Target::ExportCsv => name == "modified_id.csv",
             lockfile_target => {
-                LockfileKind::from_path(&text) == lockfile_target.lockfile_kind()
-                    || (lockfile_target == Target::Npm
-                        && LockfileKind::from_path(&text) == Some(LockfileKind::NpmShrinkwrap))
+                let format = ecosystem::format_of(&text).map(|format| format.name());
+                format == lockfile_target.format().map(|format| format.name())
+                    || (lockfile_target == Target::Npm && format == Some("npm-shrinkwrap.json"))
             }
         }
     }

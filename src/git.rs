@@ -234,7 +234,7 @@ impl Repo {
         }
     }
 
-    /// The files of a commit, as a [`Tree`](crate::npm_sync::Tree).
+    /// The files of a commit, as a [`Files`](crate::ecosystem::Files).
     pub fn commit_tree(&self, commit: Oid) -> Result<CommitTree<'_>, Error> {
         let tree = self
             .inner
@@ -400,7 +400,7 @@ fn changes_in(diff: &git2::Diff<'_>, wanted: &dyn Fn(&str) -> bool) -> Vec<Chang
 }
 
 /// Files of one snapshot (the index, or a commit's tree) as a read-only
-/// [`Tree`](crate::npm_sync::Tree): a path is looked up, and its blob read, only when asked for;
+/// [`Files`](crate::ecosystem::Files): a path is looked up, and its blob read, only when asked for;
 /// the list of every path is made the first time someone needs it (workspace globs, `--all`).
 pub struct Snapshot<'r, S> {
     repo: &'r Repo,
@@ -524,7 +524,7 @@ impl Source for git2::Tree<'_> {
     }
 }
 
-impl<S: Source> crate::npm_sync::Tree for Snapshot<'_, S> {
+impl<S: Source> crate::ecosystem::Files for Snapshot<'_, S> {
     fn paths(&self) -> Box<dyn Iterator<Item = &str> + '_> {
         let paths = self.paths.get_or_init(|| self.source.list());
         Box::new(paths.iter().map(String::as_str))

@@ -12,19 +12,17 @@ pub mod cache;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod ecosystem;
 pub mod error;
 pub mod fuzz;
 pub mod git;
-pub mod lockfile;
 pub mod lookup;
 pub mod matching;
-pub mod npm_sync;
 pub mod offline;
 pub mod osv;
 pub mod package;
 pub mod progress;
 pub mod push;
-pub mod py_sync;
 pub mod report;
 pub mod sanitize;
 pub mod sarif;
@@ -330,8 +328,8 @@ fn locate_findings(repo: &git::Repo, findings: &mut [report::Finding]) {
 
 /// Finds the line of each finding's package in its lockfile as `tree` has it, and, where the
 /// lockfile records its edges (npm's), the chain of dependencies that brings it in.
-fn locate_in<T: npm_sync::Tree>(tree: &T, findings: &mut [report::Finding]) {
-    type Read = Option<(String, Option<lockfile::npm::NpmLock>)>;
+fn locate_in<T: ecosystem::Files>(tree: &T, findings: &mut [report::Finding]) {
+    type Read = Option<(String, Option<ecosystem::npm::package_lock::NpmLock>)>;
     let mut texts: BTreeMap<String, Read> = BTreeMap::new();
     for finding in findings {
         let read = texts.entry(finding.lockfile.clone()).or_insert_with(|| {
@@ -341,19 +339,18 @@ fn locate_in<T: npm_sync::Tree>(tree: &T, findings: &mut [report::Finding]) {
                 .flatten()
                 .and_then(|bytes| String::from_utf8(bytes).ok())?;
             let npm = matches!(
-                lockfile::LockfileKind::from_path(&finding.lockfile),
-                Some(
-                    lockfile::LockfileKind::NpmPackageLock | lockfile::LockfileKind::NpmShrinkwrap
-                )
+                ecosystem::file_name(&finding.lockfile),
+                "package-lock.json" | "npm-shrinkwrap.json"
             )
-            .then(|| lockfile::npm::NpmLock::parse(&text).ok())
+            .then(|| ecosystem::npm::package_lock::NpmLock::parse(&text).ok())
             .flatten();
             Some((text, npm))
         });
         let Some((text, npm)) = read else {
             continue;
         };
-        finding.line = lockfile::entry_line(text, &finding.package.name, &finding.package.version);
+        finding.line =
+            ecosystem::parse::entry_line(text, &finding.package.name, &finding.package.version);
         if let Some(lock) = npm {
             finding.dependency_path = lock
                 .dependency_path(&finding.package.name, &finding.package.version)

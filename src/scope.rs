@@ -3,12 +3,13 @@
 //! replaces, and the problems of the projects those changes touch (lockfile presence and sync,
 //! read from the same snapshot, offline).
 
+use crate::ecosystem::{
+    self, is_relevant, no_includes, project_problems, Files as _, Format, ParseError,
+};
 use crate::error::Error;
-use crate::lockfile::{self, LockfileKind};
-use crate::npm_sync::Tree as _;
 use crate::package::{LockedSet, Package};
 use crate::report::{Problem, ProblemKind};
-use crate::{git, npm_sync, push, py_sync, sanitize};
+use crate::{git, push, sanitize};
 use std::collections::BTreeMap;
 
 /// One lockfile and the dependencies to check in it.
@@ -34,14 +35,6 @@ pub(crate) struct Scope {
     /// What was read, when it is not what the mode says (`--all` in a bare repository reads
     /// `HEAD`, having no index).
     pub(crate) read: Option<String>,
-}
-
-/// Whether a staged or pushed change to `path` matters to lockgate: a lockfile it reads, or a
-/// file the lockfile check starts from.
-fn is_relevant(path: &str) -> bool {
-    LockfileKind::from_path(path).is_some()
-        || npm_sync::is_trigger(path)
-        || py_sync::is_trigger(path)
 }
 
 /// Stops with [`Error::Conflicted`] when the index holds an unresolved merge conflict in a file
@@ -80,7 +73,7 @@ fn take_not_files(changes: &mut Vec<git::Change>, commit: Option<&str>) -> Vec<P
 /// A lockfile or manifest that is a symlink or a submodule: what lockgate would check is not
 /// what the package manager reads, so it blocks.
 fn not_a_file_problem(path: &str, kind: git::NotAFile, commit: Option<&str>) -> Problem {
-    let role = if LockfileKind::from_path(path).is_some() {
+    let role = if ecosystem::format_of(path).is_some() {
         "the lockfile"
     } else {
         "the manifest"
@@ -115,8 +108,9 @@ pub(crate) fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
         return Err(Error::BareRepository);
     }
     refuse_conflicts(repo)?;
-    // Other `.txt` files too: a requirements file's includes (`-r common.txt`) can change alone.
-    let mut staged = repo.staged_changes(|path| is_relevant(path) || path.ends_with(".txt"))?;
+    // Files that lockfiles may include too (`-r common.txt`): they can change alone.
+    let mut staged =
+        repo.staged_changes(|path| is_relevant(path) || ecosystem::may_be_included(path))?;
     let mut problems = take_not_files(&mut staged, None);
     let (changes, included): (Vec<git::Change>, Vec<git::Change>) = staged
         .into_iter()
@@ -201,12 +195,15 @@ fn including_requirements<S: git::Source>(
     let read = includes_of(index);
     let requirements: Vec<String> = index
         .paths()
-        .filter(|path| LockfileKind::from_path(path) == Some(LockfileKind::Requirements))
+        .filter(|path| ecosystem::format_of(path).is_some_and(|format| format.has_includes()))
         .filter(|path| !changes.iter().any(|change| change.path == *path))
         .map(str::to_string)
         .collect();
     for path in requirements {
-        let closure = lockfile::requirements::includes(&path, &read);
+        let Some(format) = ecosystem::format_of(&path) else {
+            continue;
+        };
+        let closure = format.included_files(&path, &read);
         if closure
             .iter()
             .any(|file| included.iter().any(|change| change.path == *file))
@@ -246,10 +243,10 @@ fn whole_snapshot<S: git::Source>(
     let mut lockfiles = Vec::new();
     let mut unread = Vec::new();
     for path in tree.paths() {
-        let (Some(kind), Some(oid)) = (LockfileKind::from_path(path), tree.blob(path)) else {
+        let (Some(format), Some(oid)) = (ecosystem::format_of(path), tree.blob(path)) else {
             continue;
         };
-        match parse(repo, kind, path, oid, &includes) {
+        match parse(repo, format, path, oid, &includes) {
             Ok(locked) => lockfiles.push(LockfileToCheck {
                 locked,
                 path: path.to_string(),
@@ -527,51 +524,9 @@ pub(crate) fn read_push_input() -> Result<String, Error> {
 fn trigger_paths(changes: &[git::Change]) -> Vec<String> {
     changes
         .iter()
-        .filter(|change| npm_sync::is_trigger(&change.path) || py_sync::is_trigger(&change.path))
+        .filter(|change| ecosystem::is_trigger(&change.path))
         .map(|change| change.path.clone())
         .collect()
-}
-
-/// The lockfile checks, read from `tree`, offline: of the JavaScript projects and the Python
-/// projects whose files are among `changed`, or with `changed` `None`, of every project.
-fn project_problems<T: npm_sync::Tree>(
-    tree: &T,
-    changed: Option<&[String]>,
-) -> Result<Vec<Problem>, Error> {
-    let (javascript, python) = match changed {
-        Some(changed) => {
-            let python: std::collections::BTreeSet<String> = changed
-                .iter()
-                .filter(|path| py_sync::is_trigger(path))
-                .map(|path| {
-                    path.rsplit_once('/')
-                        .map_or("", |(folder, _)| folder)
-                        .to_string()
-                })
-                .collect();
-            (npm_sync::staged_projects(tree, changed)?, python)
-        }
-        None => {
-            let python = tree
-                .paths()
-                .filter(|path| *path == "pyproject.toml" || path.ends_with("/pyproject.toml"))
-                .map(|path| {
-                    path.rsplit_once('/')
-                        .map_or("", |(folder, _)| folder)
-                        .to_string()
-                })
-                .collect();
-            (npm_sync::all_projects(tree)?, python)
-        }
-    };
-    let mut problems = Vec::new();
-    for project in javascript {
-        problems.extend(npm_sync::check_project(tree, &project)?);
-    }
-    for project in python {
-        problems.extend(py_sync::check_project(tree, &project)?);
-    }
-    Ok(problems)
 }
 
 /// Lockfile versions parsed so far, by blob: in a pushed history each version is the new side
@@ -587,18 +542,18 @@ impl Parsed {
     fn get(
         &mut self,
         repo: &git::Repo,
-        kind: LockfileKind,
+        format: &dyn Format,
         path: &str,
         oid: git2::Oid,
         includes: &Includes<'_>,
     ) -> Result<LockedSet, Error> {
-        if kind == LockfileKind::Requirements {
-            return parse(repo, kind, path, oid, includes);
+        if format.has_includes() {
+            return parse(repo, format, path, oid, includes);
         }
         match self.sets.entry(oid) {
             std::collections::hash_map::Entry::Occupied(entry) => Ok(entry.get().clone()),
             std::collections::hash_map::Entry::Vacant(entry) => Ok(entry
-                .insert(parse(repo, kind, path, oid, includes)?)
+                .insert(parse(repo, format, path, oid, includes)?)
                 .clone()),
         }
     }
@@ -613,13 +568,13 @@ impl Parsed {
         new_includes: &Includes<'_>,
         old_includes: &Includes<'_>,
     ) -> Result<Option<LockedSet>, Error> {
-        let (Some(new), Some(kind)) = (change.new, LockfileKind::from_path(&change.path)) else {
+        let (Some(new), Some(format)) = (change.new, ecosystem::format_of(&change.path)) else {
             return Ok(None);
         };
-        let mut added = self.get(repo, kind, &change.path, new, new_includes)?;
+        let mut added = self.get(repo, format, &change.path, new, new_includes)?;
         for old in &change.old {
             // An unreadable old version cannot vouch for anything: all of the new one is new.
-            if let Ok(old) = self.get(repo, kind, &change.path, *old, old_includes) {
+            if let Ok(old) = self.get(repo, format, &change.path, *old, old_includes) {
                 added = added.added_since(&old);
             }
         }
@@ -627,23 +582,18 @@ impl Parsed {
     }
 }
 
-/// Reads the files a requirements file includes from one snapshot of the repository.
-type Includes<'a> = lockfile::requirements::Reader<'a>;
+/// Reads the files a lockfile includes from one snapshot of the repository.
+type Includes<'a> = ecosystem::Includes<'a>;
 
 /// A reader of `tree`'s files for [`Includes`].
-fn includes_of<T: npm_sync::Tree + ?Sized>(
+fn includes_of<T: ecosystem::Files + ?Sized>(
     tree: &T,
-) -> impl Fn(&str) -> Result<Option<String>, lockfile::ParseError> + '_ {
+) -> impl Fn(&str) -> Result<Option<String>, ParseError> + '_ {
     move |path: &str| match tree.read(path) {
-        Ok(Some(bytes)) => lockfile::decode(&bytes).map(|text| Some(text.to_string())),
+        Ok(Some(bytes)) => ecosystem::decode(&bytes).map(|text| Some(text.to_string())),
         Ok(None) => Ok(None),
-        Err(error) => Err(lockfile::ParseError::new(0, 0, error.to_string())),
+        Err(error) => Err(ParseError::new(0, 0, error.to_string())),
     }
-}
-
-/// No includes at all (a side with no snapshot, such as before the first commit).
-fn no_includes(_: &str) -> Result<Option<String>, lockfile::ParseError> {
-    Ok(None)
 }
 
 /// A lockfile that cannot be parsed is a problem of the report (the run's exit code is then 2),
@@ -658,14 +608,14 @@ fn unreadable(error: Error) -> Result<Problem, Error> {
 
 fn parse(
     repo: &git::Repo,
-    kind: LockfileKind,
+    format: &dyn Format,
     path: &str,
     oid: git2::Oid,
     includes: &Includes<'_>,
 ) -> Result<LockedSet, Error> {
     let bytes = repo.read_blob(path, oid)?;
-    lockfile::decode(&bytes)
-        .and_then(|text| kind.parse_with_includes(path, text, includes))
+    ecosystem::decode(&bytes)
+        .and_then(|text| format.parse(path, text, includes))
         .map_err(|error| Error::Parse {
             path: sanitize::clean(path).into_owned(),
             line: error.line,

@@ -3,7 +3,7 @@
 //! each tool's frozen install, and end-to-end commits through the compiled binary.
 
 use crate::support::{OsvServer, Run, TestRepo};
-use lockgate::lockfile::LockfileKind;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -85,9 +85,9 @@ fn parsed_package_sets_equal_what_each_tool_lists() {
                 continue;
             }
             let text = std::fs::read_to_string(root.join(lockfile)).unwrap();
-            let kind = LockfileKind::from_path(lockfile).unwrap();
-            let locked = kind
-                .parse(&text)
+            let format = lockgate::ecosystem::format_of(lockfile).unwrap();
+            let locked = format
+                .parse(lockfile, &text, &lockgate::ecosystem::no_includes)
                 .unwrap_or_else(|error| panic!("{tool}/{scenario}: {error}"));
             let listed = std::fs::read_to_string(root.join("packages.txt")).unwrap();
             let (registry, others) = listed.split_once("# non-registry").unwrap_or((&listed, ""));

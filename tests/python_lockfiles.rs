@@ -2,7 +2,7 @@
 //! package sets each tool itself lists, and the verdicts of each tool's own staleness check.
 
 use crate::support::{OsvServer, Run, TestRepo};
-use lockgate::lockfile::LockfileKind;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -50,7 +50,7 @@ fn parsed_package_sets_equal_what_each_tool_lists() {
         );
         for scenario in scenarios {
             let name = format!("{tool}/{}", scenario.file_name().unwrap().to_string_lossy());
-            let kind = LockfileKind::from_path(lockfile).unwrap();
+            let format = lockgate::ecosystem::format_of(lockfile).unwrap();
             // pip-compile writes one file per input (requirements.in → requirements.txt,
             // dev.in → dev.txt); the tool's listing covers them all.
             let mut files = vec![scenario.join(lockfile)];
@@ -60,8 +60,8 @@ fn parsed_package_sets_equal_what_each_tool_lists() {
             let mut locked = lockgate::package::LockedSet::default();
             for file in files {
                 let text = std::fs::read_to_string(&file).unwrap();
-                let set = kind
-                    .parse(&text)
+                let set = format
+                    .parse(lockfile, &text, &lockgate::ecosystem::no_includes)
                     .unwrap_or_else(|error| panic!("{name}: {error}"));
                 locked.extend(set);
             }

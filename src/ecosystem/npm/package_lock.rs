@@ -4,7 +4,7 @@
 //! (`node_modules/a/node_modules/b`); version 1 nests `dependencies`. Both are read into the same
 //! [`NpmLock`] of folders, which the advisory check and the sync check share.
 
-use super::ParseError;
+use crate::ecosystem::ParseError;
 use crate::package::{Ecosystem, LockedSet, NonRegistry, Package, SourceKind};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -284,7 +284,7 @@ impl NpmLock {
                 if !node.link {
                     return Some(location);
                 }
-                let target = crate::npm_sync::spec::join("", node.resolved.as_deref()?);
+                let target = crate::ecosystem::npm::sync::spec::join("", node.resolved.as_deref()?);
                 return self
                     .nodes
                     .get_key_value(target.as_str())

@@ -5,7 +5,7 @@
 use super::manifest::Manifest;
 use super::overrides::{Overrides, RuleId, ROOT};
 use super::spec::{self, Spec};
-use crate::lockfile::npm::{folder_package_name, Node, NpmLock};
+use crate::ecosystem::npm::package_lock::{folder_package_name, Node, NpmLock};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::fmt;
 
@@ -825,7 +825,7 @@ fn next_location(target: Target<'_>) -> Option<String> {
 
 /// `a/node_modules/b` → `a`; `node_modules/@s/b` → `""`; a folder outside `node_modules` → `None`.
 fn node_modules_parent(location: &str) -> Option<&str> {
-    crate::lockfile::npm::last_node_modules(location)
+    crate::ecosystem::npm::package_lock::last_node_modules(location)
         .map(|start| location[..start].strip_suffix('/').unwrap_or(""))
 }
 

@@ -58,7 +58,7 @@ impl GitSpec {
 /// registry version, range or tag.
 pub fn parse(spec: &str) -> Spec<'_> {
     if let Some(rest) = spec.strip_prefix("npm:") {
-        let (name, sub) = match crate::lockfile::npm::split_name_at_version(rest) {
+        let (name, sub) = match crate::ecosystem::npm::package_lock::split_name_at_version(rest) {
             Some((name, sub)) => (name, sub),
             None => (rest, ""),
         };
@@ -75,7 +75,7 @@ pub fn parse(spec: &str) -> Spec<'_> {
         };
     }
     if let Some(path) = file_path(spec) {
-        return if crate::lockfile::npm::is_tarball_path(path) {
+        return if crate::ecosystem::npm::package_lock::is_tarball_path(path) {
             Spec::Tarball(path)
         } else {
             Spec::Directory(path)
@@ -90,9 +90,9 @@ pub fn parse(spec: &str) -> Spec<'_> {
             _ => Spec::Invalid("unsupported URL type"),
         };
     }
-    if spec.contains('/') || crate::lockfile::npm::is_tarball_path(spec) {
+    if spec.contains('/') || crate::ecosystem::npm::package_lock::is_tarball_path(spec) {
         // npm reads `a/b/c` or `x.tgz` as a path.
-        return if crate::lockfile::npm::is_tarball_path(spec) {
+        return if crate::ecosystem::npm::package_lock::is_tarball_path(spec) {
             Spec::Tarball(spec)
         } else {
             Spec::Directory(spec)

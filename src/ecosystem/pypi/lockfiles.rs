@@ -4,7 +4,7 @@
 //! Entries from git, a URL or a local path are other sources; the project itself (uv's
 //! `virtual`/`editable` root, a local `directory`) is its own code.
 
-use super::ParseError;
+use crate::ecosystem::ParseError;
 use crate::matching::normalize_name;
 use crate::package::{Ecosystem, LockedSet, NonRegistry, Package, SourceKind};
 use serde::Deserialize;

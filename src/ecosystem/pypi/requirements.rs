@@ -8,14 +8,11 @@
 //! else is unpinned: the version pip picks is not known, so only malware under the name can be
 //! looked for.
 
-use super::ParseError;
+use crate::ecosystem::{Includes as Reader, ParseError};
 use crate::package::{LockedSet, SourceKind, Unpinned};
 use pep508_rs::{Requirement, VerbatimUrl, VersionOrUrl};
 use std::collections::BTreeMap;
 use std::str::FromStr;
-
-/// Reads another file of the same snapshot by repository path; `Ok(None)` when there is none.
-pub type Reader<'a> = dyn Fn(&str) -> Result<Option<String>, ParseError> + 'a;
 
 /// Deepest chain of `-r`/`-c` includes followed.
 const MAX_DEPTH: usize = 16;
@@ -220,7 +217,7 @@ fn option(line: &str) -> Option<(&str, &str)> {
 /// `base.txt`'s `-r other.txt` is relative to base.txt's folder.
 fn resolve(from: &str, include: &str) -> String {
     let folder = from.rsplit_once('/').map_or("", |(folder, _)| folder);
-    crate::npm_sync::spec::join(folder, include)
+    crate::ecosystem::npm::sync::spec::join(folder, include)
 }
 
 /// Parses a PEP 508 requirement. pep508_rs 0.9 panics, instead of returning its error, on a
@@ -367,7 +364,7 @@ fn add_other(found: &mut Found, location: &str) {
         .locked
         .non_registry
         .insert(crate::package::NonRegistry {
-            name: super::python::normalize(&name),
+            name: super::lockfiles::normalize(&name),
             kind: kind_of(location),
             source: location.to_string(),
         });

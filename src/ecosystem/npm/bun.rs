@@ -5,7 +5,7 @@
 //! array whose first element is `name@version` (or `name@<protocol>:…` for workspaces, links,
 //! files, git and URLs).
 
-use super::ParseError;
+use crate::ecosystem::ParseError;
 use crate::package::{Ecosystem, LockedSet, NonRegistry, Package, SourceKind};
 use serde::Deserialize;
 use std::collections::BTreeMap;

@@ -7,8 +7,8 @@
 //! the specifier of package.json it was locked for: what `pnpm install --frozen-lockfile`
 //! compares.
 
-use super::npm::{classify, Source};
-use super::{yaml_document, yaml_line, yaml_text, ParseError};
+use super::package_lock::{classify, Source};
+use crate::ecosystem::{yaml_document, yaml_line, yaml_text, ParseError};
 use crate::package::{Ecosystem, LockedSet, NonRegistry, Package, SourceKind};
 use std::collections::BTreeMap;
 use yaml_rust2::Yaml;

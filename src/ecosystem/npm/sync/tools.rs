@@ -13,10 +13,10 @@
 //! Each mismatch is a message in that tool's terms; the caller makes them problems.
 
 use super::manifest::Manifest;
-use crate::lockfile::bun::BunLock;
-use crate::lockfile::pnpm::{Importer, PnpmLock};
-use crate::lockfile::yarn::YarnLock;
-use crate::lockfile::ParseError;
+use crate::ecosystem::npm::bun::BunLock;
+use crate::ecosystem::npm::pnpm::{Importer, PnpmLock};
+use crate::ecosystem::npm::yarn::YarnLock;
+use crate::ecosystem::ParseError;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// A package manager other than npm.
@@ -99,7 +99,7 @@ fn installed(manifest: &Manifest) -> [(&'static str, &BTreeMap<String, String>);
 /// Checks `text` (the tool's lockfile) against the projects; the mismatches in the tool's
 /// terms, or why the lockfile cannot be read.
 pub fn check(tool: Tool, text: &str, projects: &Projects<'_>) -> Result<Vec<String>, ParseError> {
-    crate::lockfile::check_conflict_markers(text)?;
+    crate::ecosystem::parse::check_conflict_markers(text)?;
     Ok(match tool {
         Tool::Pnpm => pnpm(&PnpmLock::parse(text)?, projects),
         Tool::Yarn => {

@@ -1,5 +1,5 @@
 //! The lockfile check: every npm project a commit touches must have a lockfile that `npm ci`
-//! would accept, judged offline from the files being committed (a [`Tree`]), never the working
+//! would accept, judged offline from the files being committed ([`Files`]), never the working
 //! tree. The rules are npm's (`../shared/npm-sync-cases/README.md`); the findings are report
 //! [`Problem`]s.
 
@@ -10,37 +10,13 @@ pub mod rules;
 pub mod spec;
 pub mod tools;
 
+use crate::ecosystem::npm::package_lock::NpmLock;
+use crate::ecosystem::{folder_of, join_path, Files};
 use crate::error::Error;
-use crate::lockfile::npm::NpmLock;
 use crate::report::{Problem, ProblemKind};
 use manifest::Manifest;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use tools::Tool;
-
-/// A read-only view of the files being committed (the index, or a map in tests).
-pub trait Tree {
-    /// Every file path, `/`-separated and relative to the repository root.
-    fn paths(&self) -> Box<dyn Iterator<Item = &str> + '_>;
-    /// Whether `path` is a file.
-    fn contains(&self, path: &str) -> bool;
-    /// The content of `path`; `None` when there is no such file.
-    fn read(&self, path: &str) -> Result<Option<Vec<u8>>, Error>;
-}
-
-/// Paths to file contents: the tree the unit tests and the benchmark use.
-impl Tree for BTreeMap<String, String> {
-    fn paths(&self) -> Box<dyn Iterator<Item = &str> + '_> {
-        Box::new(self.keys().map(String::as_str))
-    }
-
-    fn contains(&self, path: &str) -> bool {
-        self.contains_key(path)
-    }
-
-    fn read(&self, path: &str) -> Result<Option<Vec<u8>>, Error> {
-        Ok(self.get(path).map(|text| text.as_bytes().to_vec()))
-    }
-}
 
 const PACKAGE_JSON: &str = "package.json";
 const SHRINKWRAP: &str = "npm-shrinkwrap.json";
@@ -68,28 +44,14 @@ fn in_node_modules(path: &str) -> bool {
     path.split('/').any(|segment| segment == "node_modules")
 }
 
-/// The folder of a repository path (`""` for the root).
-fn folder_of(path: &str) -> &str {
-    path.rsplit_once('/').map_or("", |(folder, _)| folder)
-}
-
-/// `folder/name`, or `name` at the root.
-pub(crate) fn join_path(folder: &str, name: &str) -> String {
-    if folder.is_empty() {
-        name.to_string()
-    } else {
-        format!("{folder}/{name}")
-    }
-}
-
 /// Reads and caches `package.json` files, so a folder's ancestors are read once per run.
-struct Manifests<'t, T: Tree + ?Sized> {
+struct Manifests<'t, T: Files + ?Sized> {
     tree: &'t T,
     cache: HashMap<String, Option<Manifest>>,
     globs: HashMap<String, Vec<String>>,
 }
 
-impl<'t, T: Tree + ?Sized> Manifests<'t, T> {
+impl<'t, T: Files + ?Sized> Manifests<'t, T> {
     fn new(tree: &'t T) -> Self {
         Manifests {
             tree,
@@ -145,7 +107,7 @@ impl<'t, T: Tree + ?Sized> Manifests<'t, T> {
 
 /// The projects to check for a commit that changes `changed` (paths passing [`is_trigger`],
 /// deleted ones included): each file's folder, or the workspace root that claims it.
-pub fn staged_projects<T: Tree + ?Sized>(
+pub fn staged_projects<T: Files + ?Sized>(
     tree: &T,
     changed: &[String],
 ) -> Result<BTreeSet<String>, Error> {
@@ -174,7 +136,7 @@ pub fn staged_projects<T: Tree + ?Sized>(
 
 /// Every project root in the tree: each folder with a `package.json` (outside `node_modules`)
 /// that no ancestor's `workspaces` claims.
-pub fn all_projects<T: Tree + ?Sized>(tree: &T) -> Result<BTreeSet<String>, Error> {
+pub fn all_projects<T: Files + ?Sized>(tree: &T) -> Result<BTreeSet<String>, Error> {
     let folders: Vec<String> = tree
         .paths()
         .filter(|path| is_trigger(path))
@@ -197,7 +159,7 @@ pub fn all_projects<T: Tree + ?Sized>(tree: &T) -> Result<BTreeSet<String>, Erro
 
 /// Checks one project folder: that it has a lockfile if it needs one, that `package.json` and
 /// the lockfile can be read, and that they are in sync as `npm ci` judges it.
-pub fn check_project<T: Tree + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Problem>, Error> {
+pub fn check_project<T: Files + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Problem>, Error> {
     let at = |name: &str| join_path(folder, name);
     let where_ = if folder.is_empty() {
         "the repository root".to_string()
@@ -451,7 +413,7 @@ pub fn check_project<T: Tree + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Pro
 }
 
 /// The problems of a project locked by other package managers' lockfiles.
-fn foreign_problems<T: Tree + ?Sized>(
+fn foreign_problems<T: Files + ?Sized>(
     tree: &T,
     folder: &str,
     manifest: &Manifest,
@@ -468,8 +430,8 @@ fn foreign_problems<T: Tree + ?Sized>(
         let Some(bytes) = tree.read(&path)? else {
             continue;
         };
-        let checked =
-            crate::lockfile::decode(&bytes).and_then(|text| tools::check(tool, text, &projects));
+        let checked = crate::ecosystem::parse::decode(&bytes)
+            .and_then(|text| tools::check(tool, text, &projects));
         match checked {
             Ok(mismatches) => problems.extend(mismatches.into_iter().map(|message| {
                 Problem::new(ProblemKind::LockfileOutOfSync, &path, &message, true)
@@ -491,13 +453,13 @@ fn foreign_problems<T: Tree + ?Sized>(
 
 /// `packages` of the `pnpm-workspace.yaml` in `folder` (none when there is no such file; an
 /// unreadable one declares nothing, and pnpm's own check of the lockfile reports it).
-fn pnpm_workspace_globs<T: Tree + ?Sized>(tree: &T, folder: &str) -> Result<Vec<String>, Error> {
+fn pnpm_workspace_globs<T: Files + ?Sized>(tree: &T, folder: &str) -> Result<Vec<String>, Error> {
     let Some(bytes) = tree.read(&join_path(folder, PNPM_WORKSPACE))? else {
         return Ok(Vec::new());
     };
     let Some(document) = std::str::from_utf8(&bytes)
         .ok()
-        .and_then(|text| crate::lockfile::yaml_document(text).ok())
+        .and_then(|text| crate::ecosystem::yaml_document(text).ok())
     else {
         return Ok(Vec::new());
     };
@@ -505,12 +467,12 @@ fn pnpm_workspace_globs<T: Tree + ?Sized>(tree: &T, folder: &str) -> Result<Vec<
         .as_vec()
         .into_iter()
         .flatten()
-        .filter_map(crate::lockfile::yaml_text)
+        .filter_map(crate::ecosystem::yaml_text)
         .collect())
 }
 
 /// Whether `folder` holds a lockfile of any package manager.
-fn has_lockfile<T: Tree + ?Sized>(tree: &T, folder: &str) -> bool {
+fn has_lockfile<T: Files + ?Sized>(tree: &T, folder: &str) -> bool {
     [SHRINKWRAP, PACKAGE_LOCK]
         .into_iter()
         .chain(FOREIGN_LOCKFILES)
@@ -518,7 +480,7 @@ fn has_lockfile<T: Tree + ?Sized>(tree: &T, folder: &str) -> bool {
 }
 
 /// The nearest ancestor of `folder` that is a project with a lockfile of its own.
-fn enclosing_locked_project<T: Tree + ?Sized>(tree: &T, folder: &str) -> Option<String> {
+fn enclosing_locked_project<T: Files + ?Sized>(tree: &T, folder: &str) -> Option<String> {
     let mut ancestor = folder;
     while !ancestor.is_empty() {
         ancestor = folder_of(ancestor);
@@ -531,7 +493,7 @@ fn enclosing_locked_project<T: Tree + ?Sized>(tree: &T, folder: &str) -> Option<
 
 /// Whether the npm lockfile of the project at `outer` installs `folder` from the folder itself
 /// (a `file:` link, or a packed copy with `install-links`).
-fn installs_folder<T: Tree + ?Sized>(tree: &T, outer: &str, folder: &str) -> Result<bool, Error> {
+fn installs_folder<T: Files + ?Sized>(tree: &T, outer: &str, folder: &str) -> Result<bool, Error> {
     let relative = match folder.strip_prefix(outer) {
         Some(rest) if outer.is_empty() => rest,
         Some(rest) => rest.trim_start_matches('/'),
@@ -569,8 +531,8 @@ fn read_manifest(bytes: &[u8]) -> Result<Manifest, String> {
 }
 
 fn read_lock(bytes: &[u8]) -> Result<NpmLock, String> {
-    let text = crate::lockfile::decode(bytes).map_err(|error| error.to_string())?;
-    crate::lockfile::check_conflict_markers(text).map_err(|error| {
+    let text = crate::ecosystem::parse::decode(bytes).map_err(|error| error.to_string())?;
+    crate::ecosystem::parse::check_conflict_markers(text).map_err(|error| {
         format!(
             "line {}: merge-conflict marker: resolve the conflict",
             error.line

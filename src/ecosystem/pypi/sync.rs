@@ -11,17 +11,17 @@
 //!   (PEP 508, so spelling does not matter).
 //!
 //! A mismatch is a problem in the tool's terms with the command that fixes it. Everything is
-//! read from the commit being made (a [`Tree`]), offline.
+//! read from the commit being made ([`Files`]), offline.
 
+use crate::ecosystem::pypi::lockfiles::{normalize, Pdm, Poetry, Uv, UvRequirement};
+use crate::ecosystem::{join_path as join, Files};
 use crate::error::Error;
-use crate::lockfile::python::{normalize, Pdm, Poetry, Uv, UvRequirement};
-use crate::npm_sync::{join_path as join, Tree};
 use crate::report::{Problem, ProblemKind};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-const PYPROJECT: &str = "pyproject.toml";
+pub(crate) const PYPROJECT: &str = "pyproject.toml";
 const LOCKFILES: [&str; 3] = ["poetry.lock", "uv.lock", "pdm.lock"];
 
 /// Whether a staged change to `path` calls for checking its folder's Python project.
@@ -31,7 +31,7 @@ pub fn is_trigger(path: &str) -> bool {
 }
 
 /// Checks the Python project in `folder`.
-pub fn check_project<T: Tree + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Problem>, Error> {
+pub fn check_project<T: Files + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Problem>, Error> {
     let pyproject_path = join(folder, PYPROJECT);
     let Some(bytes) = tree.read(&pyproject_path)? else {
         return Ok(Vec::new());
@@ -68,7 +68,7 @@ pub fn check_project<T: Tree + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Pro
             "uv.lock" => "uv lock",
             _ => "pdm lock",
         };
-        let text = match crate::lockfile::decode(&bytes) {
+        let text = match crate::ecosystem::parse::decode(&bytes) {
             Ok(text) => text,
             Err(error) => {
                 problems.push(unreadable(&path, &error.to_string(), command));
@@ -121,7 +121,7 @@ fn unreadable(path: &str, message: &str, command: &str) -> Problem {
 }
 
 fn describe_toml(text: &str, error: &toml::de::Error) -> String {
-    crate::lockfile::ParseError::from_toml(text, error).to_string()
+    crate::ecosystem::ParseError::from_toml(text, error).to_string()
 }
 
 /// The lock tool a pyproject.toml declares by its `[tool.*]` table: (name, command, lockfile).
@@ -345,7 +345,7 @@ struct Normal {
 }
 
 fn normal_from_pep508(text: &str) -> Option<Normal> {
-    let requirement = crate::lockfile::requirements::parse_pep508(text).ok()?;
+    let requirement = crate::ecosystem::pypi::requirements::parse_pep508(text).ok()?;
     let specifier = match &requirement.version_or_url {
         Some(pep508_rs::VersionOrUrl::VersionSpecifier(specifiers)) => {
             let mut parts: Vec<String> = specifiers.iter().map(ToString::to_string).collect();

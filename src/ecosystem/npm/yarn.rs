@@ -7,8 +7,8 @@
 //! are read into a [`YarnLock`]: every descriptor the lockfile answers (what a frozen install
 //! checks package.json against) and every locked package.
 
-use super::npm::{classify, Source};
-use super::ParseError;
+use super::package_lock::{classify, Source};
+use crate::ecosystem::ParseError;
 use crate::package::{Ecosystem, LockedSet, NonRegistry, Package, SourceKind};
 use std::collections::BTreeSet;
 
@@ -217,7 +217,7 @@ fn add_classic(locked: &mut LockedSet, entry: &ClassicEntry) -> Result<(), Parse
 // --- berry -------------------------------------------------------------------------------
 
 fn parse_berry(text: &str) -> Result<YarnLock, ParseError> {
-    let document = super::yaml_document(text)?;
+    let document = crate::ecosystem::yaml_document(text)?;
     let yaml_rust2::Yaml::Hash(entries) = &document else {
         return Err(ParseError::new(1, 1, "expected a mapping of entries"));
     };
@@ -226,7 +226,7 @@ fn parse_berry(text: &str) -> Result<YarnLock, ParseError> {
         ..YarnLock::default()
     };
     for (key, entry) in entries {
-        let Some(key) = super::yaml_text(key) else {
+        let Some(key) = crate::ecosystem::yaml_text(key) else {
             continue;
         };
         if key == "__metadata" {
@@ -237,9 +237,9 @@ fn parse_berry(text: &str) -> Result<YarnLock, ParseError> {
             .map(|part| part.trim().to_string())
             .collect();
         lock.descriptors.extend(descriptors.iter().cloned());
-        let Some(resolution) = super::yaml_text(&entry["resolution"]) else {
+        let Some(resolution) = crate::ecosystem::yaml_text(&entry["resolution"]) else {
             return Err(ParseError::new(
-                super::yaml_line(text, &key),
+                crate::ecosystem::yaml_line(text, &key),
                 1,
                 format!("entry `{key}` has no `resolution`"),
             ));
@@ -251,8 +251,8 @@ fn parse_berry(text: &str) -> Result<YarnLock, ParseError> {
                 .filter_map(|(name, range)| {
                     Some(format!(
                         "{}@{}",
-                        super::yaml_text(name)?,
-                        super::yaml_text(range)?
+                        crate::ecosystem::yaml_text(name)?,
+                        crate::ecosystem::yaml_text(range)?
                     ))
                 })
                 .collect(),

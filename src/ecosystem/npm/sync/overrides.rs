@@ -66,10 +66,11 @@ impl Overrides {
             if key == "." {
                 continue;
             }
-            let (name, key_spec) = match crate::lockfile::npm::split_name_at_version(key) {
-                Some((name, range)) if !range.is_empty() => (name, range),
-                _ => (key.as_str(), "*"),
-            };
+            let (name, key_spec) =
+                match crate::ecosystem::npm::package_lock::split_name_at_version(key) {
+                    Some((name, range)) if !range.is_empty() => (name, range),
+                    _ => (key.as_str(), "*"),
+                };
             let dot = match child {
                 serde_json::Value::String(value) => Some(value.as_str()),
                 serde_json::Value::Object(object) => object.get(".").and_then(|v| v.as_str()),
