@@ -178,7 +178,7 @@ fn check(cli: &Cli) -> Result<Report, Error> {
                 .or_default()
                 .push(lockfile.path.clone());
         }
-        for package in &lockfile.locked.unreadable {
+        for package in lockfile.locked.unreadable() {
             report.problems.push(Problem::new(
                 ProblemKind::VersionUnreadable,
                 &lockfile.path,
@@ -195,28 +195,26 @@ fn check(cli: &Cli) -> Result<Report, Error> {
         report
             .lockfiles
             .push(sanitize::clean(&lockfile.path).into_owned());
-        for package in &lockfile.locked.packages {
+        for package in lockfile.locked.packages() {
             where_locked
-                .entry(package.clone())
+                .entry(package)
                 .or_default()
                 .push(lockfile.path.clone());
         }
-        report
-            .non_registry
-            .extend(
-                lockfile
-                    .locked
-                    .non_registry
-                    .iter()
-                    .map(|dependency| NonRegistryEntry {
-                        lockfile: sanitize::clean(&lockfile.path).into_owned(),
-                        dependency: package::NonRegistry {
-                            name: sanitize::clean(&dependency.name).into_owned(),
-                            kind: dependency.kind,
-                            source: sanitize::clean(&dependency.source).into_owned(),
-                        },
-                    }),
-            );
+        report.non_registry.extend(
+            lockfile
+                .locked
+                .non_registry()
+                .into_iter()
+                .map(|dependency| NonRegistryEntry {
+                    lockfile: sanitize::clean(&lockfile.path).into_owned(),
+                    dependency: package::NonRegistry {
+                        name: sanitize::clean(&dependency.name).into_owned(),
+                        kind: dependency.kind,
+                        source: sanitize::clean(&dependency.source).into_owned(),
+                    },
+                }),
+        );
     }
     // What the pushed history added on the way: looked up for malware only (see below).
     let kept: std::collections::BTreeSet<(String, Package)> = where_locked
@@ -237,7 +235,7 @@ fn check(cli: &Cli) -> Result<Report, Error> {
             .unpinned
             .iter()
             .map(|unpinned| Package::new(package::Ecosystem::PyPI, &unpinned.package, ""));
-        for package in lockfile.locked.packages.iter().cloned().chain(names) {
+        for package in lockfile.locked.packages().into_iter().chain(names) {
             where_locked
                 .entry(package)
                 .or_default()
@@ -246,9 +244,9 @@ fn check(cli: &Cli) -> Result<Report, Error> {
     }
     let packages: Vec<Package> = where_locked.keys().cloned().collect();
     // Entries whose version cannot be read were considered and not checked (each is a problem).
-    let unreadable: std::collections::BTreeSet<&Package> = lockfiles
+    let unreadable: std::collections::BTreeSet<Package> = lockfiles
         .iter()
-        .flat_map(|lockfile| &lockfile.locked.unreadable)
+        .flat_map(|lockfile| lockfile.locked.unreadable())
         .collect();
     report.unchecked = unreadable.len();
     if packages.is_empty() {
@@ -304,61 +302,34 @@ fn check(cli: &Cli) -> Result<Report, Error> {
         .config_path
         .as_ref()
         .map(|path| sanitize::clean(&path.display().to_string()).into_owned());
-    locate_findings(&repo, &mut report.findings);
+    locate(&all_lockfiles, &mut report.findings);
     Ok(report)
 }
 
-/// Finds the line of each finding's package in its lockfile as staged, or in a bare repository
-/// as `HEAD` has it (for SARIF); a lockfile that is not there (a pushed commit's) leaves the line
-/// unknown.
-fn locate_findings(repo: &git::Repo, findings: &mut [report::Finding]) {
-    if findings.is_empty() {
-        return;
-    }
-    if !repo.is_bare() {
-        if let Ok(index) = git::IndexTree::new(repo) {
-            locate_in(&index, findings);
-        }
-    } else if let Ok(Some(head)) = repo.head_commit() {
-        if let Ok(tree) = repo.commit_tree(head) {
-            locate_in(&tree, findings);
-        }
-    }
-}
-
-/// Finds the line of each finding's package in its lockfile as `tree` has it, and, where the
-/// lockfile records its edges (npm's), the chain of dependencies that brings it in.
-fn locate_in<T: ecosystem::Files>(tree: &T, findings: &mut [report::Finding]) {
-    type Read = Option<(String, Option<ecosystem::npm::package_lock::NpmLock>)>;
-    let mut texts: BTreeMap<String, Read> = BTreeMap::new();
+/// The line of each finding's entry in its lockfile, as its parser recorded it, and where the
+/// lockfile records its edges, the chain of dependencies that brings it in.
+fn locate(lockfiles: &[&LockfileToCheck], findings: &mut [report::Finding]) {
     for finding in findings {
-        let read = texts.entry(finding.lockfile.clone()).or_insert_with(|| {
-            let text = tree
-                .read(&finding.lockfile)
-                .ok()
-                .flatten()
-                .and_then(|bytes| String::from_utf8(bytes).ok())?;
-            let npm = matches!(
-                ecosystem::file_name(&finding.lockfile),
-                "package-lock.json" | "npm-shrinkwrap.json"
-            )
-            .then(|| ecosystem::npm::package_lock::NpmLock::parse(&text).ok())
-            .flatten();
-            Some((text, npm))
-        });
-        let Some((text, npm)) = read else {
+        let Some(lockfile) = lockfiles
+            .iter()
+            .find(|lockfile| sanitize::clean(&lockfile.path) == finding.lockfile)
+        else {
             continue;
         };
-        finding.line =
-            ecosystem::parse::entry_line(text, &finding.package.name, &finding.package.version);
-        if let Some(lock) = npm {
-            finding.dependency_path = lock
-                .dependency_path(&finding.package.name, &finding.package.version)
-                .unwrap_or_default()
-                .iter()
-                .map(|step| sanitize::clean(step).into_owned())
-                .collect();
-        }
+        let same = |entry: &&package::Entry| {
+            entry.is_queryable() && cleaned(&entry.package) == finding.package
+        };
+        let whole = lockfile.whole.as_deref().unwrap_or(&lockfile.locked);
+        let Some(entry) = lockfile.locked.entries.iter().find(same) else {
+            continue;
+        };
+        finding.line = entry.line;
+        finding.dependency_path = whole
+            .dependency_path(&entry.package)
+            .unwrap_or_default()
+            .iter()
+            .map(|step| sanitize::clean(step).into_owned())
+            .collect();
     }
 }
 
@@ -379,15 +350,19 @@ fn locked_facts(
 ) -> check::Locked {
     let mut dev_only: std::collections::BTreeSet<Package> = where_locked.keys().cloned().collect();
     let mut hosts: BTreeMap<Package, std::collections::BTreeSet<String>> = BTreeMap::new();
-    for lockfile in lockfiles {
-        for package in &lockfile.locked.packages {
-            if !lockfile.locked.dev.contains(package) {
-                dev_only.remove(package);
-            }
+    for entry in lockfiles
+        .iter()
+        .flat_map(|lockfile| &lockfile.locked.entries)
+    {
+        if !entry.is_queryable() {
+            continue;
         }
-        for (package, host) in &lockfile.locked.hosts {
+        if !entry.dev {
+            dev_only.remove(&entry.package);
+        }
+        if let package::Source::Registry { host: Some(host) } = &entry.source {
             hosts
-                .entry(package.clone())
+                .entry(entry.package.clone())
                 .or_default()
                 .insert(host.clone());
         }

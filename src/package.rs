@@ -1,6 +1,7 @@
 //! Domain types for packages found in lockfiles: what OSV is asked about, and what it is not.
 
 use serde::Serialize;
+use std::collections::BTreeSet;
 use std::fmt;
 
 /// A package ecosystem, named as OSV names it (case-sensitive on the wire).
@@ -106,23 +107,130 @@ pub struct NonRegistry {
     pub source: String,
 }
 
-/// Everything one lockfile locks, split into what OSV can be asked about and what it cannot.
+/// Where a locked package comes from, as the lockfile records it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Source {
+    /// A package registry; its host when the lockfile records a URL (a download or an index).
+    Registry {
+        /// The host, lowercased.
+        host: Option<String>,
+    },
+    /// Not a registry: a git repository, a local path or a remote tarball.
+    Other {
+        /// Which of those.
+        kind: SourceKind,
+        /// Where, as the lockfile records it (git URL and commit, path, URL).
+        location: String,
+    },
+}
+
+/// A dependency edge a lockfile records: the entry needs `name`, resolved to `version` where
+/// the lockfile says which.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Dependency {
+    /// The name the dependency is asked for by.
+    pub name: String,
+    /// The version it resolved to, when the lockfile records it.
+    pub version: Option<String>,
+}
+
+/// Everything a lockfile says about one locked package, as its parser read it: nothing later
+/// reads the lockfile again.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Entry {
+    /// The package (its version in its ecosystem's normal form once parsed; for an entry from
+    /// another source, the name it is installed under and the version it states, if any).
+    pub package: Package,
+    /// Where it comes from.
+    pub source: Source,
+    /// Needed for development only.
+    pub dev: bool,
+    /// Optional (installed where it can be).
+    pub optional: bool,
+    /// The checksum the lockfile pins (`sha512-…`, `sha256:…`), the first if several.
+    pub checksum: Option<String>,
+    /// Whether it runs install scripts, where the format records it.
+    pub install_scripts: Option<bool>,
+    /// When its file was uploaded, where the format records it (RFC 3339).
+    pub uploaded: Option<String>,
+    /// The dependencies it records.
+    pub dependencies: Vec<Dependency>,
+    /// The 1-based line the entry starts on in the lockfile.
+    pub line: Option<usize>,
+    /// The package manager would not read its version as one exact version: it cannot be
+    /// checked, and is reported, never skipped.
+    pub unreadable: bool,
+}
+
+impl Entry {
+    /// A registry entry of `package`, with nothing else known yet.
+    pub fn registry(package: Package) -> Entry {
+        Entry {
+            package,
+            source: Source::Registry { host: None },
+            dev: false,
+            optional: false,
+            checksum: None,
+            install_scripts: None,
+            uploaded: None,
+            dependencies: Vec::new(),
+            line: None,
+            unreadable: false,
+        }
+    }
+
+    /// An entry from another source: `name` installed from `location`.
+    pub fn other(ecosystem: Ecosystem, name: &str, kind: SourceKind, location: String) -> Entry {
+        Entry {
+            source: Source::Other { kind, location },
+            ..Entry::registry(Package::new(ecosystem, name, ""))
+        }
+    }
+
+    /// Sets the registry host from the URL the package was resolved from.
+    pub fn from_url(mut self, url: &str) -> Entry {
+        if let Source::Registry { host } = &mut self.source {
+            *host = url_host(url);
+        }
+        self
+    }
+
+    /// Sets the line the entry stands on.
+    pub fn at(mut self, line: Option<usize>) -> Entry {
+        self.line = line;
+        self
+    }
+
+    /// Whether it is a registry package OSV can be asked about by version.
+    pub fn is_queryable(&self) -> bool {
+        matches!(self.source, Source::Registry { .. }) && !self.unreadable
+    }
+
+    /// The report's view of an entry from another source.
+    pub fn non_registry(&self) -> Option<NonRegistry> {
+        match &self.source {
+            Source::Other { kind, location } => Some(NonRegistry {
+                name: self.package.name.clone(),
+                kind: *kind,
+                source: location.clone(),
+            }),
+            Source::Registry { .. } => None,
+        }
+    }
+}
+
+/// Everything one lockfile locks: one [`Entry`] per package it lists (in file order; a package
+/// installed in several places has several), and the requirements that pin no version.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LockedSet {
-    /// Registry packages, queried by exact version.
-    pub packages: std::collections::BTreeSet<Package>,
-    /// Git, `file:` and remote-tarball dependencies.
-    pub non_registry: std::collections::BTreeSet<NonRegistry>,
+    /// The entries.
+    pub entries: Vec<Entry>,
     /// Requirements that name a package without pinning one version (`requests>=2`): only
     /// malware published under the name can be looked for.
-    pub unpinned: std::collections::BTreeSet<Unpinned>,
-    /// Packages the lockfile marks as needed for development only.
-    pub dev: std::collections::BTreeSet<Package>,
-    /// The host each package was resolved from, when the lockfile records a URL.
-    pub hosts: std::collections::BTreeMap<Package, String>,
-    /// Registry entries whose version the package manager would not read as one exact version
-    /// (as the lockfile spells it): they cannot be checked, and are reported, never skipped.
-    pub unreadable: std::collections::BTreeSet<Package>,
+    pub unpinned: BTreeSet<Unpinned>,
+    /// The project's own dependencies, where the lockfile records them: where chains of
+    /// dependencies start.
+    pub roots: Vec<Dependency>,
 }
 
 /// The host of a URL (`https://user@Host:8080/x` → `host`), lowercased; `None` for no URL.
@@ -144,83 +252,144 @@ pub struct Unpinned {
 }
 
 impl LockedSet {
-    /// What `self` locks that `old` did not: the packages a change adds or moves to a new version.
+    /// Adds an entry and returns it, for its parser to fill in.
+    pub fn push(&mut self, entry: Entry) -> &mut Entry {
+        self.entries.push(entry);
+        self.entries.last_mut().expect("just pushed")
+    }
+
+    /// The registry packages, queried by exact version.
+    pub fn packages(&self) -> BTreeSet<Package> {
+        self.entries
+            .iter()
+            .filter(|entry| entry.is_queryable())
+            .map(|entry| entry.package.clone())
+            .collect()
+    }
+
+    /// The git, `file:` and remote-tarball dependencies.
+    pub fn non_registry(&self) -> BTreeSet<NonRegistry> {
+        self.entries
+            .iter()
+            .filter_map(Entry::non_registry)
+            .collect()
+    }
+
+    /// Registry entries whose version cannot be read as one exact version.
+    pub fn unreadable(&self) -> BTreeSet<Package> {
+        self.entries
+            .iter()
+            .filter(|entry| entry.unreadable)
+            .map(|entry| entry.package.clone())
+            .collect()
+    }
+
+    /// What `self` locks that `old` did not: the entries of packages a change adds or moves to
+    /// a new version (or source), and the unpinned requirements it adds.
     pub fn added_since(&self, old: &LockedSet) -> LockedSet {
+        let known: BTreeSet<(&Package, Option<NonRegistry>, bool)> = old
+            .entries
+            .iter()
+            .map(|entry| (&entry.package, entry.non_registry(), entry.unreadable))
+            .collect();
         LockedSet {
-            packages: self.packages.difference(&old.packages).cloned().collect(),
-            non_registry: self
-                .non_registry
-                .difference(&old.non_registry)
+            entries: self
+                .entries
+                .iter()
+                .filter(|entry| {
+                    !known.contains(&(&entry.package, entry.non_registry(), entry.unreadable))
+                })
                 .cloned()
                 .collect(),
             unpinned: self.unpinned.difference(&old.unpinned).cloned().collect(),
-            dev: self.dev.difference(&old.packages).cloned().collect(),
-            hosts: self
-                .hosts
-                .iter()
-                .filter(|(package, _)| !old.packages.contains(*package))
-                .map(|(package, host)| (package.clone(), host.clone()))
-                .collect(),
-            unreadable: self
-                .unreadable
-                .difference(&old.unreadable)
-                .cloned()
-                .collect(),
+            roots: self.roots.clone(),
         }
     }
 
     /// Adds everything `other` locks.
     pub fn extend(&mut self, other: LockedSet) {
-        self.packages.extend(other.packages);
-        self.non_registry.extend(other.non_registry);
+        self.entries.extend(other.entries);
         self.unpinned.extend(other.unpinned);
-        self.dev.extend(other.dev);
-        self.hosts.extend(other.hosts);
-        self.unreadable.extend(other.unreadable);
+        self.roots.extend(other.roots);
     }
 
-    /// The same set with every version in its ecosystem's normal form
-    /// ([`crate::version::normal`]); an entry whose version has none moves to `unreadable`.
-    pub fn normalised(self) -> LockedSet {
-        let mut normal = std::collections::BTreeMap::new();
-        let mut unreadable = self.unreadable;
-        for package in &self.packages {
-            match crate::version::normal(package.ecosystem, &package.version) {
-                Some(version) => {
-                    normal.insert(
-                        package.clone(),
-                        Package::new(package.ecosystem, package.name.clone(), version),
-                    );
+    /// The same set with every registry version in its ecosystem's normal form
+    /// ([`crate::version::normal`]); an entry whose version has none is marked unreadable.
+    pub fn normalised(mut self) -> LockedSet {
+        for entry in &mut self.entries {
+            if !matches!(entry.source, Source::Registry { .. }) || entry.unreadable {
+                continue;
+            }
+            match crate::version::normal(entry.package.ecosystem, &entry.package.version) {
+                Some(version) => entry.package.version = version,
+                None => entry.unreadable = true,
+            }
+        }
+        self
+    }
+
+    /// The shortest chain of recorded dependencies from the project to an entry of `target`,
+    /// as `name@version` steps ending with it; `None` when the lockfile records no chain to it.
+    /// Chains start at the project's own dependencies ([`LockedSet::roots`]), or where the
+    /// lockfile does not record those, at the entries nothing else depends on.
+    pub fn dependency_path(&self, target: &Package) -> Option<Vec<String>> {
+        let mut by_name: std::collections::HashMap<&str, Vec<usize>> =
+            std::collections::HashMap::new();
+        for (index, entry) in self.entries.iter().enumerate() {
+            by_name.entry(&entry.package.name).or_default().push(index);
+        }
+        let resolve = |dependency: &Dependency| -> Vec<usize> {
+            let candidates = by_name.get(dependency.name.as_str()).into_iter().flatten();
+            candidates
+                .copied()
+                .filter(|&index| {
+                    let package = &self.entries[index].package;
+                    dependency.version.as_ref().is_none_or(|version| {
+                        crate::version::normal(package.ecosystem, version).as_ref()
+                            == Some(&package.version)
+                            || *version == package.version
+                    })
+                })
+                .collect()
+        };
+        let mut starts: Vec<usize> = self.roots.iter().flat_map(&resolve).collect();
+        if self.roots.is_empty() {
+            let needed: BTreeSet<usize> = self
+                .entries
+                .iter()
+                .flat_map(|entry| entry.dependencies.iter().flat_map(&resolve))
+                .collect();
+            starts = (0..self.entries.len())
+                .filter(|index| !needed.contains(index))
+                .collect();
+        }
+        let mut came_from: std::collections::HashMap<usize, Option<usize>> =
+            starts.iter().map(|&start| (start, None)).collect();
+        let mut queue: std::collections::VecDeque<usize> = starts.into_iter().collect();
+        while let Some(at) = queue.pop_front() {
+            if self.entries[at].package == *target {
+                let mut steps = Vec::new();
+                let mut step = Some(at);
+                while let Some(index) = step {
+                    steps.push(self.entries[index].package.to_string());
+                    step = came_from[&index];
                 }
-                None => {
-                    unreadable.insert(package.clone());
+                steps.reverse();
+                return Some(steps);
+            }
+            for next in self.entries[at].dependencies.iter().flat_map(&resolve) {
+                if let std::collections::hash_map::Entry::Vacant(slot) = came_from.entry(next) {
+                    slot.insert(Some(at));
+                    queue.push_back(next);
                 }
             }
         }
-        LockedSet {
-            packages: normal.values().cloned().collect(),
-            dev: self
-                .dev
-                .iter()
-                .filter_map(|package| normal.get(package).cloned())
-                .collect(),
-            hosts: self
-                .hosts
-                .into_iter()
-                .filter_map(|(package, host)| Some((normal.get(&package)?.clone(), host)))
-                .collect(),
-            non_registry: self.non_registry,
-            unpinned: self.unpinned,
-            unreadable,
-        }
+        None
     }
 
     /// Whether nothing is locked.
     pub fn is_empty(&self) -> bool {
-        self.packages.is_empty()
-            && self.non_registry.is_empty()
-            && self.unpinned.is_empty()
-            && self.unreadable.is_empty()
+        self.entries.is_empty() && self.unpinned.is_empty()
     }
 }
 
@@ -230,9 +399,11 @@ mod tests {
 
     fn set(packages: &[(&str, &str)]) -> LockedSet {
         LockedSet {
-            packages: packages
+            entries: packages
                 .iter()
-                .map(|(name, version)| Package::new(Ecosystem::Npm, *name, *version))
+                .map(|(name, version)| {
+                    Entry::registry(Package::new(Ecosystem::Npm, *name, *version))
+                })
                 .collect(),
             ..LockedSet::default()
         }

@@ -11,11 +11,16 @@ use crate::package::{LockedSet, Package};
 use crate::report::{Problem, ProblemKind};
 use crate::{git, push, sanitize};
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 /// One lockfile and the dependencies to check in it.
 pub(crate) struct LockfileToCheck {
     pub(crate) path: String,
+    /// What to check: what the change adds, or everything for `--all`.
     pub(crate) locked: LockedSet,
+    /// Everything the new version locks, when `locked` is only part of it (for the chains of
+    /// dependencies that bring a finding in); `None` when `locked` is all there is to go by.
+    pub(crate) whole: Option<Rc<LockedSet>>,
 }
 
 /// What one mode found to check: lockfiles with the packages to ask OSV about, and the
@@ -169,9 +174,10 @@ fn additions<S: git::Source>(
     let mut lockfiles = Vec::new();
     for change in &changes {
         match parsed.added_by(repo, change, &new_includes, old_includes) {
-            Ok(Some(locked)) => lockfiles.push(LockfileToCheck {
+            Ok(Some((locked, whole))) => lockfiles.push(LockfileToCheck {
                 path: change.path.clone(),
                 locked,
+                whole: Some(whole),
             }),
             Ok(None) => {}
             Err(error) => problems.push(unreadable(error)?),
@@ -248,6 +254,7 @@ fn whole_snapshot<S: git::Source>(
         };
         match parse(repo, format, path, oid, &includes) {
             Ok(locked) => lockfiles.push(LockfileToCheck {
+                whole: None,
                 locked,
                 path: path.to_string(),
             }),
@@ -323,7 +330,7 @@ pub(crate) fn framework_push_scope(repo: &git::Repo) -> Result<Option<Scope>, Er
 fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Result<Scope, Error> {
     let wanted = |path: &str| is_relevant(path) || path.ends_with(".txt");
     let mut parsed = Parsed::default();
-    let mut gained: BTreeMap<String, LockedSet> = BTreeMap::new();
+    let mut gained: BTreeMap<String, LockfileToCheck> = BTreeMap::new();
     let mut problems = Vec::new();
     let mut commits: Vec<git2::Oid> = Vec::new();
     let mut seen: std::collections::HashSet<git2::Oid> = std::collections::HashSet::new();
@@ -364,15 +371,19 @@ fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Resu
                 &mut problems,
             )?;
             for lockfile in lockfiles {
-                for package in &lockfile.locked.packages {
+                for package in lockfile.locked.packages() {
                     at_tip
-                        .entry((lockfile.path.clone(), package.clone()))
+                        .entry((lockfile.path.clone(), package))
                         .or_insert(pushed.tip);
                 }
-                gained
-                    .entry(lockfile.path)
-                    .or_default()
-                    .extend(lockfile.locked);
+                let path = lockfile.path.clone();
+                let to_check = gained.entry(lockfile.path).or_insert(LockfileToCheck {
+                    path,
+                    locked: LockedSet::default(),
+                    whole: None,
+                });
+                to_check.locked.extend(lockfile.locked);
+                to_check.whole = lockfile.whole;
             }
         }
         tips.push((pushed.tip, touched));
@@ -406,10 +417,10 @@ fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Resu
         };
         for change in &changes {
             match parsed.added_by(repo, change, &new_includes, old_includes) {
-                Ok(Some(locked)) => {
-                    for package in &locked.packages {
+                Ok(Some((locked, _))) => {
+                    for package in locked.packages() {
                         introduced_by
-                            .entry((change.path.clone(), package.clone()))
+                            .entry((change.path.clone(), package))
                             .or_insert_with(|| {
                                 (git::short_id(commit), repo.commit_subject(commit))
                             });
@@ -456,14 +467,15 @@ fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Resu
         );
     }
     // What the refs keep is reported in full; the history, only where it adds to that.
-    for (path, locked) in &gained {
+    for (path, gained) in &gained {
         if let Some(passed) = history.get_mut(path) {
+            let kept = gained.locked.packages();
             passed
-                .packages
-                .retain(|package| !locked.packages.contains(package));
+                .entries
+                .retain(|entry| !(entry.is_queryable() && kept.contains(&entry.package)));
             passed
                 .unpinned
-                .retain(|unpinned| !locked.unpinned.contains(unpinned));
+                .retain(|unpinned| !gained.locked.unpinned.contains(unpinned));
         }
     }
     for (key, tip) in at_tip {
@@ -471,14 +483,16 @@ fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Resu
             .entry(key)
             .or_insert_with(|| (git::short_id(tip), repo.commit_subject(tip)));
     }
-    let to_check = |sets: BTreeMap<String, LockedSet>| -> Vec<LockfileToCheck> {
-        sets.into_iter()
-            .map(|(path, locked)| LockfileToCheck { path, locked })
-            .collect()
-    };
     Ok(Scope {
-        lockfiles: to_check(gained),
-        history: to_check(history),
+        lockfiles: gained.into_values().collect(),
+        history: history
+            .into_iter()
+            .map(|(path, locked)| LockfileToCheck {
+                path,
+                locked,
+                whole: None,
+            })
+            .collect(),
         problems,
         introduced_by,
         read: None,
@@ -533,7 +547,7 @@ fn trigger_paths(changes: &[git::Change]) -> Vec<String> {
 /// of one commit and the old side of the next, and is read once.
 #[derive(Default)]
 struct Parsed {
-    sets: std::collections::HashMap<git2::Oid, LockedSet>,
+    sets: std::collections::HashMap<git2::Oid, Rc<LockedSet>>,
 }
 
 impl Parsed {
@@ -546,14 +560,14 @@ impl Parsed {
         path: &str,
         oid: git2::Oid,
         includes: &Includes<'_>,
-    ) -> Result<LockedSet, Error> {
+    ) -> Result<Rc<LockedSet>, Error> {
         if format.has_includes() {
-            return parse(repo, format, path, oid, includes);
+            return parse(repo, format, path, oid, includes).map(Rc::new);
         }
         match self.sets.entry(oid) {
             std::collections::hash_map::Entry::Occupied(entry) => Ok(entry.get().clone()),
             std::collections::hash_map::Entry::Vacant(entry) => Ok(entry
-                .insert(parse(repo, format, path, oid, includes)?)
+                .insert(Rc::new(parse(repo, format, path, oid, includes)?))
                 .clone()),
         }
     }
@@ -567,18 +581,20 @@ impl Parsed {
         change: &git::Change,
         new_includes: &Includes<'_>,
         old_includes: &Includes<'_>,
-    ) -> Result<Option<LockedSet>, Error> {
+    ) -> Result<Option<(LockedSet, Rc<LockedSet>)>, Error> {
         let (Some(new), Some(format)) = (change.new, ecosystem::format_of(&change.path)) else {
             return Ok(None);
         };
-        let mut added = self.get(repo, format, &change.path, new, new_includes)?;
+        let whole = self.get(repo, format, &change.path, new, new_includes)?;
+        let mut added: Option<LockedSet> = None;
         for old in &change.old {
             // An unreadable old version cannot vouch for anything: all of the new one is new.
             if let Ok(old) = self.get(repo, format, &change.path, *old, old_includes) {
-                added = added.added_since(&old);
+                added = Some(added.as_ref().unwrap_or(&whole).added_since(&old));
             }
         }
-        Ok(Some(added))
+        let added = added.unwrap_or_else(|| (*whole).clone());
+        Ok(Some((added, whole)))
     }
 }
 

@@ -93,7 +93,7 @@ fn parsed_package_sets_equal_what_each_tool_lists() {
             let (registry, others) = listed.split_once("# non-registry").unwrap_or((&listed, ""));
             let expected: BTreeSet<String> = registry.lines().map(str::to_string).collect();
             let parsed: BTreeSet<String> =
-                locked.packages.iter().map(ToString::to_string).collect();
+                locked.packages().iter().map(ToString::to_string).collect();
             assert_eq!(parsed, expected, "{tool}/{scenario}: registry packages");
             // Git and file sources; workspace members are the project's own code.
             let expected_others: BTreeSet<String> = others
@@ -103,7 +103,7 @@ fn parsed_package_sets_equal_what_each_tool_lists() {
                 .map(str::to_string)
                 .collect();
             let parsed_others: BTreeSet<String> = locked
-                .non_registry
+                .non_registry()
                 .iter()
                 .map(|entry| format!("{} {}", entry.name, entry.kind.as_str()))
                 .collect();

@@ -66,7 +66,7 @@ fn parsed_package_sets_equal_what_each_tool_lists() {
                 locked.extend(set);
             }
             let parsed: BTreeSet<String> = locked
-                .packages
+                .packages()
                 .iter()
                 .map(|package| format!("{}=={}", package.name, package.version))
                 .collect();

@@ -4,12 +4,16 @@
 //! maps to the projects it touches, and that check. [`ECOSYSTEMS`] is the only list of them the
 //! rest of the program loops over: adding an ecosystem is a folder and a line there.
 
+pub mod json_lines;
 pub mod npm;
 pub mod parse;
 pub mod pypi;
 mod yaml;
 
-pub(crate) use yaml::{document as yaml_document, line as yaml_line, text as yaml_text};
+pub(crate) use yaml::{
+    document as yaml_document, document_with_lines as yaml_document_with_lines, line as yaml_line,
+    text as yaml_text,
+};
 
 use crate::error::Error;
 use crate::package::{self, LockedSet};
@@ -249,5 +253,70 @@ mod tests {
             .unwrap_err();
         assert_eq!((error.line, error.column), (2, 1));
         assert!(error.message.contains("merge-conflict"));
+    }
+
+    #[test]
+    fn every_parser_records_the_line_each_entry_stands_on() {
+        let cases = [
+            ("package-lock.json", "{\n  \"lockfileVersion\": 3,\n  \"packages\": {\n    \"\": {},\n    \"node_modules/debug\": {\n      \"version\": \"4.4.2\"\n    }\n  }\n}\n", 5),
+            ("package-lock.json", "{\n  \"lockfileVersion\": 1,\n  \"dependencies\": {\n    \"ms\": {\"version\": \"2.1.3\"},\n    \"debug\": {\n      \"version\": \"4.4.2\"\n    }\n  }\n}\n", 5),
+            ("yarn.lock", "# yarn lockfile v1\n\nms@^2:\n  version \"2.1.3\"\n\ndebug@^4.4.2:\n  version \"4.4.2\"\n", 6),
+            ("yarn.lock", "__metadata:\n  version: 8\n\n\"debug@npm:^4.4.2\":\n  version: 4.4.2\n  resolution: \"debug@npm:4.4.2\"\n", 4),
+            ("pnpm-lock.yaml", "lockfileVersion: '9.0'\n\npackages:\n\n  ms@2.1.3:\n    resolution: {integrity: x}\n\n  debug@4.4.2:\n    resolution: {integrity: x}\n", 8),
+            ("bun.lock", "{\n  \"lockfileVersion\": 1,\n  \"packages\": {\n    \"debug\": [\"debug@4.4.2\", \"\", {}, \"sha512-x\"],\n  }\n}\n", 4),
+            ("poetry.lock", "[[package]]\nname = \"ms\"\nversion = \"1.0\"\n\n[[package]]\nname = \"debug\"\nversion = \"4.4.2\"\n", 6),
+            ("uv.lock", "version = 1\n\n[[package]]\nname = \"debug\"\nversion = \"4.4.2\"\nsource = { registry = \"https://pypi.example.test/simple\" }\n", 4),
+            ("pdm.lock", "[[package]]\nname = \"debug\"\nversion = \"4.4.2\"\n", 2),
+            ("pylock.toml", "lock-version = \"1.0\"\n\n[[packages]]\nname = \"debug\"\nversion = \"4.4.2\"\n", 4),
+            ("Pipfile.lock", "{\n  \"default\": {\n    \"debug\": {\n      \"version\": \"==4.4.2\"\n    }\n  },\n  \"develop\": {}\n}\n", 3),
+            ("requirements.txt", "six==1.16.0\ndebug==4.4.2 \\\n    --hash=sha256:x\n", 2),
+        ];
+        for (file, text, line) in cases {
+            let format = format_of(file).unwrap();
+            let locked = format.parse(file, text, &no_includes).unwrap();
+            let entry = locked
+                .entries
+                .iter()
+                .find(|entry| entry.package.name == "debug")
+                .unwrap_or_else(|| panic!("{file}: no entry in {locked:?}"));
+            assert_eq!(entry.line, Some(line), "{file}: {text}");
+        }
+    }
+
+    #[test]
+    fn entries_keep_checksums_install_scripts_upload_times_and_edges() {
+        let npm = r#"{"lockfileVersion": 3, "packages": {
+            "": {"dependencies": {"a": "^1"}},
+            "node_modules/a": {"version": "1.0.0", "integrity": "sha512-a", "hasInstallScript": true,
+                "dependencies": {"b": "^2"}},
+            "node_modules/b": {"version": "2.0.0", "dev": true}}}"#;
+        let locked = format_of("package-lock.json")
+            .unwrap()
+            .parse("package-lock.json", npm, &no_includes)
+            .unwrap();
+        let a = &locked.entries[0];
+        assert_eq!(a.checksum.as_deref(), Some("sha512-a"));
+        assert_eq!(a.install_scripts, Some(true));
+        assert_eq!(a.dependencies[0].version.as_deref(), Some("2.0.0"));
+        assert!(locked.entries[1].dev);
+        let b = crate::package::Package::new(package::Ecosystem::Npm, "b", "2.0.0");
+        assert_eq!(locked.dependency_path(&b).unwrap(), ["a@1.0.0", "b@2.0.0"]);
+
+        let uv = "version = 1\n\n[[package]]\nname = \"a\"\nversion = \"1.0\"\nsource = { registry = \"https://pypi.example.test/simple\" }\ndependencies = [{ name = \"b\" }]\nsdist = { url = \"https://files.example.test/a-1.0.tar.gz\", hash = \"sha256:aa\", upload-time = \"2026-01-02T03:04:05Z\" }\n\n[[package]]\nname = \"b\"\nversion = \"2.0\"\nsource = { registry = \"https://pypi.example.test/simple\" }\n";
+        let locked = format_of("uv.lock")
+            .unwrap()
+            .parse("uv.lock", uv, &no_includes)
+            .unwrap();
+        let a = &locked.entries[0];
+        assert_eq!(a.checksum.as_deref(), Some("sha256:aa"));
+        assert_eq!(a.uploaded.as_deref(), Some("2026-01-02T03:04:05Z"));
+        assert_eq!(
+            a.source,
+            package::Source::Registry {
+                host: Some("pypi.example.test".into())
+            }
+        );
+        let b = crate::package::Package::new(package::Ecosystem::PyPI, "b", "2.0");
+        assert_eq!(locked.dependency_path(&b).unwrap(), ["a@1.0", "b@2.0"]);
     }
 }

@@ -23,9 +23,21 @@ enum Open {
 
 /// Parses a YAML document; an error names its line and column.
 pub(crate) fn document(text: &str) -> Result<Yaml, ParseError> {
+    document_with_lines(text).map(|(document, _)| document)
+}
+
+/// The lines on which the keys of the top two levels of mappings stand, by their path
+/// (`["packages", "/a@1.0.0"]`; a top-level key alone).
+pub(crate) type KeyLines = std::collections::HashMap<Vec<String>, usize>;
+
+/// [`document`], and where its top two levels of keys stand.
+pub(crate) fn document_with_lines(text: &str) -> Result<(Yaml, KeyLines), ParseError> {
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Open> = Vec::new();
     let mut documents: Vec<Yaml> = Vec::new();
+    // The key each open collection stands under (`""` for none), beside `stack`.
+    let mut names: Vec<String> = Vec::new();
+    let mut lines = KeyLines::new();
     loop {
         let (event, mark) = parser
             .next_token()
@@ -49,13 +61,18 @@ pub(crate) fn document(text: &str) -> Result<Yaml, ParseError> {
                         format!("nested more than {MAX_DEPTH} levels deep, which no lockfile is"),
                     ));
                 }
+                let name = match stack.last() {
+                    Some(Open::Mapping(_, Some((key, _)))) => text_of(key),
+                    _ => String::new(),
+                };
+                names.push(name);
                 stack.push(match event {
                     Event::SequenceStart(..) => Open::Sequence(Vec::new()),
                     _ => Open::Mapping(Hash::new(), None),
                 });
                 continue;
             }
-            Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
+            Event::SequenceEnd | Event::MappingEnd => match (stack.pop(), names.pop()).0 {
                 Some(Open::Sequence(items)) => Yaml::Array(items),
                 Some(Open::Mapping(entries, _)) => Yaml::Hash(entries),
                 None => return Err(at(mark, "not valid YAML: a collection ends twice")),
@@ -71,7 +88,14 @@ pub(crate) fn document(text: &str) -> Result<Yaml, ParseError> {
             }
             Some(Open::Sequence(items)) => items.push(node),
             Some(Open::Mapping(entries, pending)) => match pending.take() {
-                None => *pending = Some((node, mark)),
+                None => {
+                    if names.len() <= 2 {
+                        let mut path: Vec<String> = names[1..].to_vec();
+                        path.push(text_of(&node));
+                        lines.insert(path, mark.line());
+                    }
+                    *pending = Some((node, mark));
+                }
                 Some((key, key_mark)) => {
                     if entries.contains_key(&key) {
                         return Err(at(key_mark, "a key appears twice in one mapping"));
@@ -81,9 +105,14 @@ pub(crate) fn document(text: &str) -> Result<Yaml, ParseError> {
             },
         }
     }
-    Ok(documents
+    let document = documents
         .pop()
-        .unwrap_or_else(|| Yaml::Hash(Hash::default())))
+        .unwrap_or_else(|| Yaml::Hash(Hash::default()));
+    Ok((document, lines))
+}
+
+fn text_of(key: &Yaml) -> String {
+    text(key).unwrap_or_default()
 }
 
 /// A scalar as yaml-rust2's loader reads it: quoted text stays text; a plain one may be a

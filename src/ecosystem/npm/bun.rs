@@ -5,8 +5,9 @@
 //! array whose first element is `name@version` (or `name@<protocol>:…` for workspaces, links,
 //! files, git and URLs).
 
+use crate::ecosystem::json_lines::value_lines;
 use crate::ecosystem::ParseError;
-use crate::package::{Ecosystem, LockedSet, NonRegistry, Package, SourceKind};
+use crate::package::{Dependency, Ecosystem, Entry, LockedSet, Package, SourceKind};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -58,30 +59,43 @@ impl BunLock {
                 "no `lockfileVersion`: not a bun lockfile",
             ));
         }
+        let lines = value_lines(text, |path| path.len() == 2 && path[0] == "packages");
         let mut locked = LockedSet::default();
         for (folder, entry) in &wire.packages {
+            let line = lines
+                .get(&["packages".to_string(), folder.clone()][..])
+                .copied();
             let Some(spec) = entry.first().and_then(serde_json::Value::as_str) else {
                 return Err(ParseError::new(
-                    line_of(text, folder),
+                    line.unwrap_or(0),
                     1,
                     format!("package `{folder}` does not start with `name@version`"),
                 ));
             };
-            add(&mut locked, folder, spec);
-            // The second element names the registry when it is not the default one.
-            if let Some(host) = entry
-                .get(1)
-                .and_then(serde_json::Value::as_str)
-                .and_then(crate::package::url_host)
-            {
-                if let Some(package) = locked
-                    .packages
-                    .iter()
-                    .find(|p| spec == format!("{}@{}", p.name, p.version))
-                {
-                    locked.hosts.insert(package.clone(), host);
-                }
+            let Some(mut added) = entry_of(folder, spec) else {
+                continue;
+            };
+            // The second element names the registry when it is not the default one; the third
+            // holds the package's own dependencies; the fourth its integrity.
+            if let Some(url) = entry.get(1).and_then(serde_json::Value::as_str) {
+                added = added.from_url(url);
             }
+            let added = locked.push(added.at(line));
+            if let Some(meta) = entry.get(2) {
+                added.dependencies = ["dependencies", "optionalDependencies"]
+                    .iter()
+                    .filter_map(|section| meta.get(section)?.as_object())
+                    .flat_map(|listed| listed.keys())
+                    .map(|name| Dependency {
+                        name: name.clone(),
+                        version: None,
+                    })
+                    .collect();
+            }
+            added.checksum = entry
+                .get(3)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string);
         }
         Ok(BunLock {
             workspaces: wire.workspaces,
@@ -90,34 +104,30 @@ impl BunLock {
     }
 }
 
-/// Adds what one `packages` entry locks.
-fn add(locked: &mut LockedSet, folder: &str, spec: &str) {
-    let Some(at) = spec
-        .get(1..)
-        .and_then(|rest| rest.find('@'))
-        .map(|at| at + 1)
-    else {
-        return;
-    };
+/// The entry one `packages` element locks (`None` for the project's own folders).
+fn entry_of(folder: &str, spec: &str) -> Option<Entry> {
+    let at = spec.get(1..)?.find('@')? + 1;
     let (name, reference) = (&spec[..at], &spec[at + 1..]);
     let protocol = reference.split_once(':').map(|(protocol, _)| protocol);
     let kind = match protocol {
         None => {
-            locked
-                .packages
-                .insert(Package::new(Ecosystem::Npm, name, reference));
-            return;
+            return Some(Entry::registry(Package::new(
+                Ecosystem::Npm,
+                name,
+                reference,
+            )))
         }
-        Some("workspace" | "link" | "root") => return,
+        Some("workspace" | "link" | "root") => return None,
         Some("file") => SourceKind::File,
         Some("http" | "https") if !reference.contains(".git") => SourceKind::Remote,
         Some(_) => SourceKind::Git,
     };
-    locked.non_registry.insert(NonRegistry {
-        name: folder.rsplit('/').next().unwrap_or(folder).to_string(),
+    Some(Entry::other(
+        Ecosystem::Npm,
+        folder.rsplit('/').next().unwrap_or(folder),
         kind,
-        source: reference.to_string(),
-    });
+        reference.to_string(),
+    ))
 }
 
 /// The text with each comma that closes a list or object (`,` then `]` or `}`) blanked out, so
@@ -152,13 +162,6 @@ fn without_trailing_commas(text: &str) -> String {
 }
 
 /// The line where `"key"` first appears (for messages; 0 when not found).
-fn line_of(text: &str, key: &str) -> usize {
-    let quoted = format!("\"{key}\"");
-    text.lines()
-        .position(|line| line.contains(&quoted))
-        .map_or(0, |index| index + 1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,7 +196,7 @@ mod tests {
         let lock = BunLock::parse(text).unwrap();
         let packages: Vec<String> = lock
             .locked
-            .packages
+            .packages()
             .iter()
             .map(ToString::to_string)
             .collect();
@@ -201,7 +204,7 @@ mod tests {
             packages,
             ["@types/node@20.11.0", "is-number@6.0.0", "left-pad@1.3.0"]
         );
-        assert_eq!(lock.locked.non_registry.len(), 1);
+        assert_eq!(lock.locked.non_registry().len(), 1);
         assert_eq!(
             lock.workspaces[""].dependencies["num"],
             "npm:is-number@^6.0.0"
@@ -213,7 +216,7 @@ mod tests {
     fn commas_inside_strings_stay() {
         let text = "{\"lockfileVersion\": 1, \"packages\": {\"a\": [\"a@1.0.0\", \",]\",],},}";
         let lock = BunLock::parse(text).unwrap();
-        assert_eq!(lock.locked.packages.len(), 1);
+        assert_eq!(lock.locked.packages().len(), 1);
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! (`node_modules/a/node_modules/b`); version 1 nests `dependencies`. Both are read into the same
 //! [`NpmLock`] of folders, which the advisory check and the sync check share.
 
+use crate::ecosystem::json_lines::value_lines;
 use crate::ecosystem::ParseError;
-use crate::package::{Ecosystem, LockedSet, NonRegistry, Package, SourceKind};
+use crate::package::{Dependency, Ecosystem, Entry, LockedSet, Package, SourceKind};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -51,6 +52,12 @@ pub struct Node {
     pub bundle_dependencies: Vec<String>,
     /// The package ships its own `npm-shrinkwrap.json`, which decides its dependencies.
     pub has_shrinkwrap: bool,
+    /// `integrity`: the checksum of its tarball.
+    pub integrity: Option<String>,
+    /// `hasInstallScript` (version 2 and later; version 1 does not record it).
+    pub has_install_script: Option<bool>,
+    /// The line its entry starts on.
+    pub line: Option<usize>,
 }
 
 impl Node {
@@ -128,6 +135,9 @@ struct WireNode {
     bundle_dependencies: serde_json::Value,
     #[serde(default)]
     has_shrinkwrap: bool,
+    integrity: Option<String>,
+    #[serde(default)]
+    has_install_script: bool,
 }
 
 #[derive(Deserialize)]
@@ -140,6 +150,7 @@ struct WirePeerMeta {
 struct WireV1Node {
     version: Option<String>,
     resolved: Option<String>,
+    integrity: Option<String>,
     #[serde(default)]
     dev: bool,
     #[serde(default)]
@@ -171,8 +182,33 @@ impl NpmLock {
                 .into_iter()
                 .map(|(location, node)| (location, Node::from(node)))
                 .collect();
+            let lines = value_lines(text, |path| path.len() == 2 && path[0] == "packages");
+            for (mut path, line) in lines {
+                if let Some(node) = path
+                    .pop()
+                    .and_then(|location| lock.nodes.get_mut(&location))
+                {
+                    node.line = Some(line);
+                }
+            }
         } else if let Some(dependencies) = wire.dependencies {
             add_v1_nodes(&mut lock.nodes, "", dependencies);
+            // Version 1 nests: `dependencies.a.dependencies.b` is `node_modules/a/node_modules/b`.
+            let lines = value_lines(text, |path| {
+                path.len() % 2 == 0 && path.iter().step_by(2).all(|key| key == "dependencies")
+            });
+            for (path, line) in lines {
+                let location = path
+                    .iter()
+                    .skip(1)
+                    .step_by(2)
+                    .map(|name| format!("node_modules/{name}"))
+                    .collect::<Vec<_>>()
+                    .join("/");
+                if let Some(node) = lock.nodes.get_mut(&location) {
+                    node.line = Some(line);
+                }
+            }
         }
         Ok(lock)
     }
@@ -186,26 +222,30 @@ impl NpmLock {
                 continue;
             }
             let name = node.package_name(location);
-            match classify(name, node.version.as_deref(), node.resolved.as_deref()) {
+            let entry = match classify(name, node.version.as_deref(), node.resolved.as_deref()) {
                 Some(Source::Registry(version)) => {
-                    let package = Package::new(Ecosystem::Npm, name, version);
-                    if node.dev {
-                        set.dev.insert(package.clone());
-                    }
-                    if let Some(host) = node.resolved.as_deref().and_then(crate::package::url_host)
-                    {
-                        set.hosts.insert(package.clone(), host);
-                    }
-                    set.packages.insert(package);
+                    Entry::registry(Package::new(Ecosystem::Npm, name, version))
+                        .from_url(node.resolved.as_deref().unwrap_or_default())
                 }
-                Some(Source::Other(kind, source)) => {
-                    set.non_registry.insert(NonRegistry {
-                        name: folder_package_name(location).to_string(),
-                        kind,
-                        source: source.to_string(),
-                    });
-                }
-                None => {}
+                Some(Source::Other(kind, source)) => Entry::other(
+                    Ecosystem::Npm,
+                    folder_package_name(location),
+                    kind,
+                    source.to_string(),
+                ),
+                None => continue,
+            };
+            let entry = set.push(entry.at(node.line));
+            entry.dev = node.dev;
+            entry.optional = node.optional;
+            entry.checksum = node.integrity.clone();
+            entry.install_scripts = node.has_install_script;
+            entry.dependencies = self.edges(location, node);
+        }
+        // The project's own folders start the chains: the root, workspaces, `file:` folders.
+        for (location, node) in &self.nodes {
+            if last_node_modules(location).is_none() {
+                set.roots.extend(self.edges(location, node));
             }
         }
         set
@@ -213,62 +253,26 @@ impl NpmLock {
 }
 
 impl NpmLock {
-    /// The shortest chain of dependencies from the project (its root, or a workspace) to the
-    /// installed `name` at `version`, as `name@version` steps ending with it; `None` when no
-    /// chain reaches it. Edges resolve as npm resolves them: the dependent's own
-    /// `node_modules/<name>`, then each enclosing folder's, up to the root; links lead to
-    /// their folder.
-    pub fn dependency_path(&self, name: &str, version: &str) -> Option<Vec<String>> {
-        let installed = |location: &str, node: &Node| {
-            node.package_name(location) == name
-                && node
-                    .version
-                    .as_deref()
-                    .and_then(|raw| crate::version::normal(Ecosystem::Npm, raw))
-                    .is_some_and(|normal| normal == version)
-        };
-        let mut came_from: BTreeMap<&str, &str> = BTreeMap::new();
-        // The project's own folders start a chain: the root, workspaces, `file:` folders.
-        let mut queue = std::collections::VecDeque::from([""]);
-        queue.extend(
-            self.nodes
-                .keys()
-                .map(String::as_str)
-                .filter(|location| !location.is_empty() && last_node_modules(location).is_none()),
-        );
-        while let Some(at) = queue.pop_front() {
-            let Some(node) = self.nodes.get(at) else {
-                continue;
-            };
-            if !at.is_empty() && installed(at, node) {
-                let mut steps = Vec::new();
-                let mut step = at;
-                while !step.is_empty() {
-                    let node = &self.nodes[step];
-                    let version = node.version.as_deref().unwrap_or_default();
-                    steps.push(format!("{}@{version}", node.package_name(step)));
-                    step = came_from.get(step).copied().unwrap_or_default();
+    /// The dependencies of the folder at `location`, each with the version it resolves to as
+    /// npm resolves it (its own `node_modules/<name>`, then each enclosing folder's).
+    fn edges(&self, location: &str, node: &Node) -> Vec<Dependency> {
+        node.dependencies
+            .keys()
+            .chain(node.optional_dependencies.keys())
+            .chain(node.peer_dependencies.keys())
+            .chain(node.dev_dependencies.keys())
+            .map(|name| {
+                let resolved = self.resolve_from(location, name);
+                let node = resolved.and_then(|at| self.nodes.get(at));
+                Dependency {
+                    name: match (resolved, node) {
+                        (Some(at), Some(node)) => node.package_name(at).to_string(),
+                        _ => name.clone(),
+                    },
+                    version: node.and_then(|node| node.version.clone()),
                 }
-                steps.reverse();
-                return Some(steps);
-            }
-            let names = node
-                .dependencies
-                .keys()
-                .chain(node.optional_dependencies.keys())
-                .chain(node.peer_dependencies.keys())
-                .chain(node.dev_dependencies.keys());
-            for dependency in names {
-                let Some(next) = self.resolve_from(at, dependency) else {
-                    continue;
-                };
-                if next != at && !came_from.contains_key(next) {
-                    came_from.insert(next, at);
-                    queue.push_back(next);
-                }
-            }
-        }
-        None
+            })
+            .collect()
     }
 
     /// The folder `name` resolves to from the folder `from`, following a link to its target.
@@ -329,6 +333,9 @@ impl From<WireNode> for Node {
                 .filter_map(|name| name.as_str().map(str::to_string))
                 .collect(),
             has_shrinkwrap: wire.has_shrinkwrap,
+            integrity: wire.integrity,
+            has_install_script: Some(wire.has_install_script),
+            line: None,
         }
     }
 }
@@ -353,6 +360,7 @@ fn add_v1_nodes(
             optional: wire.optional,
             in_bundle: wire.bundled,
             dependencies: wire.requires,
+            integrity: wire.integrity,
             ..Node::default()
         };
         if let Some(version) = wire.version.as_deref() {
@@ -484,12 +492,12 @@ mod tests {
 
     fn packages(text: &str) -> Vec<String> {
         let set = NpmLock::parse(text).unwrap().locked_set();
-        set.packages.iter().map(ToString::to_string).collect()
+        set.packages().iter().map(ToString::to_string).collect()
     }
 
     fn sources(text: &str) -> Vec<(String, SourceKind, String)> {
         let set = NpmLock::parse(text).unwrap().locked_set();
-        set.non_registry
+        set.non_registry()
             .into_iter()
             .map(|entry| (entry.name, entry.kind, entry.source))
             .collect()
@@ -569,24 +577,27 @@ mod tests {
             }})
             .to_string(),
         )
-        .unwrap();
+        .unwrap()
+        .locked_set()
+        .normalised();
+        let path = |name: &str, version: &str| {
+            lock.dependency_path(&Package::new(Ecosystem::Npm, name, version))
+        };
         assert_eq!(
-            lock.dependency_path("debug", "4.4.2").unwrap(),
-            ["express@4.18.2", "body-parser@1.20.1", "debug@v4.4.2"]
+            path("debug", "4.4.2").unwrap(),
+            ["express@4.18.2", "body-parser@1.20.1", "debug@4.4.2"]
         );
         assert_eq!(
-            lock.dependency_path("debug", "2.6.9").unwrap(),
+            path("debug", "2.6.9").unwrap(),
             ["express@4.18.2", "debug@2.6.9"]
         );
+        assert_eq!(path("express", "4.18.2").unwrap(), ["express@4.18.2"]);
+        // A workspace's own dependencies start chains too.
         assert_eq!(
-            lock.dependency_path("express", "4.18.2").unwrap(),
-            ["express@4.18.2"]
+            path("debug", "4.4.1").unwrap(),
+            ["send@1.0.0", "debug@4.4.1"]
         );
-        assert_eq!(
-            lock.dependency_path("debug", "4.4.1").unwrap(),
-            ["ws@1.0.0", "send@1.0.0", "debug@4.4.1"]
-        );
-        assert_eq!(lock.dependency_path("left-pad", "1.3.0"), None);
+        assert_eq!(path("left-pad", "1.3.0"), None);
     }
 
     #[test]
@@ -665,9 +676,9 @@ mod tests {
         )
         .unwrap();
         let set = lock.locked_set();
-        let packages: Vec<String> = set.packages.iter().map(ToString::to_string).collect();
+        let packages: Vec<String> = set.packages().iter().map(ToString::to_string).collect();
         assert_eq!(packages, ["debug@4.4.2"]);
-        assert!(set.non_registry.is_empty());
+        assert!(set.non_registry().is_empty());
     }
 
     #[test]
@@ -716,7 +727,7 @@ mod tests {
         let lock = NpmLock::parse(&text).unwrap();
         let set = lock.locked_set();
         assert_eq!(lock.lockfile_version, 3);
-        assert!(set.non_registry.is_empty());
+        assert!(set.non_registry().is_empty());
         let folders = lock
             .nodes
             .iter()
@@ -725,7 +736,7 @@ mod tests {
         // 2,041 entries: the root and 2,040 folders, holding 1,794 distinct name@version pairs
         // (counted independently with Python's json module).
         assert_eq!(folders, 2040);
-        assert_eq!(set.packages.len(), 1794);
+        assert_eq!(set.packages().len(), 1794);
     }
 
     #[test]

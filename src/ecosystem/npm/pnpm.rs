@@ -8,8 +8,8 @@
 //! compares.
 
 use super::package_lock::{classify, Source};
-use crate::ecosystem::{yaml_document, yaml_line, yaml_text, ParseError};
-use crate::package::{Ecosystem, LockedSet, NonRegistry, Package, SourceKind};
+use crate::ecosystem::{yaml_document_with_lines, yaml_line, yaml_text, ParseError};
+use crate::package::{Dependency, Ecosystem, Entry, LockedSet, Package, SourceKind};
 use std::collections::BTreeMap;
 use yaml_rust2::Yaml;
 
@@ -39,7 +39,7 @@ pub struct Importer {
 impl PnpmLock {
     /// Parses `pnpm-lock.yaml` text.
     pub fn parse(text: &str) -> Result<Self, ParseError> {
-        let document = yaml_document(text)?;
+        let (document, lines) = yaml_document_with_lines(text)?;
         if !matches!(document, Yaml::Hash(_)) {
             return Err(ParseError::new(1, 1, "expected a mapping"));
         }
@@ -72,13 +72,34 @@ impl PnpmLock {
                 lock.importers.insert(".".into(), read_importer(&document));
             }
         }
+        // 9 records the edges of each installed copy (one per peer set) under `snapshots`.
+        let mut snapshots: std::collections::HashMap<String, Vec<Dependency>> =
+            std::collections::HashMap::new();
+        if let Yaml::Hash(listed) = &document["snapshots"] {
+            for (key, snapshot) in listed {
+                let Some(key) = yaml_text(key) else { continue };
+                let base = key.split('(').next().unwrap_or_default().to_string();
+                snapshots
+                    .entry(base)
+                    .or_default()
+                    .extend(dependencies_of(snapshot));
+            }
+        }
         match &document["packages"] {
             Yaml::Hash(packages) => {
                 for (key, entry) in packages {
                     let Some(key) = yaml_text(key) else { continue };
-                    add_package(&mut lock.locked, major, &key, entry).map_err(|message| {
-                        ParseError::new(yaml_line_nested(text, &key), 1, message)
-                    })?;
+                    let line = lines
+                        .get(&["packages".to_string(), key.clone()][..])
+                        .copied();
+                    let added = add_package(major, &key, entry)
+                        .map_err(|message| ParseError::new(line.unwrap_or(0), 1, message))?;
+                    let Some(added) = added else { continue };
+                    let added = lock.locked.push(added.at(line));
+                    added.dependencies = match snapshots.get_mut(key.as_str()) {
+                        Some(dependencies) => std::mem::take(dependencies),
+                        None => dependencies_of(entry),
+                    };
                 }
             }
             Yaml::BadValue | Yaml::Null => {}
@@ -140,32 +161,22 @@ fn split_key(major: u32, key: &str) -> Option<(String, String)> {
     Some((key[..at].to_string(), key[at + 1..].to_string()))
 }
 
-fn add_package(locked: &mut LockedSet, major: u32, key: &str, entry: &Yaml) -> Result<(), String> {
+fn add_package(major: u32, key: &str, entry: &Yaml) -> Result<Option<Entry>, String> {
     let (key_name, key_version) =
         split_key(major, key).ok_or_else(|| format!("`{key}` is not `name@version`"))?;
     let name = yaml_text(&entry["name"]).unwrap_or(key_name);
     let version = yaml_text(&entry["version"]).unwrap_or(key_version);
     let resolution = &entry["resolution"];
-    let non_registry = |kind, source: String| NonRegistry {
-        name: name.clone(),
-        kind,
-        source,
-    };
+    let other = |kind, source: String| Some(Entry::other(Ecosystem::Npm, &name, kind, source));
     if yaml_text(&resolution["type"]).as_deref() == Some("git")
         || !matches!(resolution["repo"], Yaml::BadValue)
     {
         let repo = yaml_text(&resolution["repo"]).unwrap_or_default();
         let commit = yaml_text(&resolution["commit"]).unwrap_or_default();
-        locked
-            .non_registry
-            .insert(non_registry(SourceKind::Git, format!("{repo}#{commit}")));
-        return Ok(());
+        return Ok(other(SourceKind::Git, format!("{repo}#{commit}")));
     }
     if let Some(directory) = yaml_text(&resolution["directory"]) {
-        locked
-            .non_registry
-            .insert(non_registry(SourceKind::File, format!("file:{directory}")));
-        return Ok(());
+        return Ok(other(SourceKind::File, format!("file:{directory}")));
     }
     let tarball = yaml_text(&resolution["tarball"]);
     if tarball.is_none() && version.contains([':', '/']) {
@@ -175,38 +186,50 @@ fn add_package(locked: &mut LockedSet, major: u32, key: &str, entry: &Yaml) -> R
         } else {
             SourceKind::Git
         };
-        locked.non_registry.insert(non_registry(kind, version));
-        return Ok(());
+        return Ok(other(kind, version));
     }
-    match classify(&name, Some(&version), tarball.as_deref()) {
+    Ok(match classify(&name, Some(&version), tarball.as_deref()) {
         Some(Source::Registry(version)) => {
-            let package = Package::new(Ecosystem::Npm, name.clone(), version);
-            // 5.x and 6 mark development-only packages; 9 keeps that out of the lockfile.
-            if matches!(entry["dev"], Yaml::Boolean(true)) {
-                locked.dev.insert(package.clone());
+            let mut locked = Entry::registry(Package::new(Ecosystem::Npm, name.clone(), version))
+                .from_url(tarball.as_deref().unwrap_or_default());
+            // 5.x and 6 mark development-only packages and those that build; 9 keeps both out
+            // of the lockfile.
+            locked.dev = matches!(entry["dev"], Yaml::Boolean(true));
+            if matches!(entry["requiresBuild"], Yaml::Boolean(true)) {
+                locked.install_scripts = Some(true);
             }
-            if let Some(host) = tarball.as_deref().and_then(crate::package::url_host) {
-                locked.hosts.insert(package.clone(), host);
-            }
-            locked.packages.insert(package);
+            locked.checksum = yaml_text(&resolution["integrity"]);
+            Some(locked)
         }
-        Some(Source::Other(kind, source)) => {
-            let source = source.to_string();
-            locked.non_registry.insert(non_registry(kind, source));
-        }
-        None => {}
-    }
-    Ok(())
+        Some(Source::Other(kind, source)) => other(kind, source.to_string()),
+        None => None,
+    })
 }
 
-/// The line of a nested `packages` key (indented, maybe quoted), for messages.
-fn yaml_line_nested(text: &str, key: &str) -> usize {
-    text.lines()
-        .position(|line| {
-            let trimmed = line.trim_start().trim_start_matches(['"', '\'']);
-            trimmed.starts_with(key)
-        })
-        .map_or(0, |index| index + 1)
+/// The dependencies a `packages` (5.x, 6) or `snapshots` (9) entry records, with the version
+/// each resolved to (peer suffixes cut).
+fn dependencies_of(entry: &Yaml) -> Vec<Dependency> {
+    let mut dependencies = Vec::new();
+    for section in ["dependencies", "optionalDependencies"] {
+        let Yaml::Hash(listed) = &entry[section] else {
+            continue;
+        };
+        for (name, version) in listed {
+            let (Some(name), Some(version)) = (yaml_text(name), yaml_text(version)) else {
+                continue;
+            };
+            let version = version
+                .split(['(', '_'])
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            dependencies.push(Dependency {
+                name,
+                version: Some(version),
+            });
+        }
+    }
+    dependencies
 }
 
 #[cfg(test)]
@@ -215,7 +238,7 @@ mod tests {
 
     fn packages(lock: &PnpmLock) -> Vec<String> {
         lock.locked
-            .packages
+            .packages()
             .iter()
             .map(ToString::to_string)
             .collect()
@@ -276,7 +299,7 @@ snapshots:
         let root = &lock.importers["."];
         assert_eq!(root.dependencies["num"], "npm:is-number@^6.0.0");
         assert_eq!(root.dev_dependencies["@types/node"], "20.11.0");
-        assert_eq!(lock.locked.non_registry.len(), 1);
+        assert_eq!(lock.locked.non_registry().len(), 1);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use super::package_lock::{classify, Source};
 use crate::ecosystem::ParseError;
-use crate::package::{Ecosystem, LockedSet, NonRegistry, Package, SourceKind};
+use crate::package::{Dependency, Ecosystem, Entry, LockedSet, Package, SourceKind};
 use std::collections::BTreeSet;
 
 /// A parsed `yarn.lock`.
@@ -69,6 +69,11 @@ struct ClassicEntry {
     descriptors: Vec<String>,
     version: Option<String>,
     resolved: Option<String>,
+    integrity: Option<String>,
+    /// The `dependencies:` and `optionalDependencies:` blocks, as (name, range).
+    dependencies: Vec<(String, String)>,
+    /// Whether the lines indented 4 belong to a dependencies block.
+    in_dependencies: bool,
 }
 
 fn parse_classic(text: &str) -> Result<YarnLock, ParseError> {
@@ -107,24 +112,56 @@ fn parse_classic(text: &str) -> Result<YarnLock, ParseError> {
                 "indented line before any entry",
             ));
         };
-        if indent != 2 {
-            continue; // The names and ranges of `dependencies:` blocks.
-        }
         let (key, value) = match content.split_once(' ') {
             Some((key, value)) => (key, value.trim()),
             None => (content.trim_end_matches(':'), ""),
         };
         let value = unquote(value)
             .map_err(|message| ParseError::new(number, indent + key.len() + 2, message))?;
-        match unquote(key).unwrap_or_else(|_| key.to_string()).as_str() {
+        let key = unquote(key).unwrap_or_else(|_| key.to_string());
+        if indent != 2 {
+            // The names and ranges of `dependencies:` blocks.
+            if indent == 4 && entry.in_dependencies {
+                entry.dependencies.push((key, value));
+            }
+            continue;
+        }
+        entry.in_dependencies = matches!(key.as_str(), "dependencies" | "optionalDependencies");
+        match key.as_str() {
             "version" => entry.version = Some(value),
             "resolved" => entry.resolved = Some(value),
+            "integrity" => entry.integrity = Some(value),
             _ => {}
         }
     }
-    for entry in entries {
+    // What each descriptor resolved to, for the edges.
+    let resolved: std::collections::HashMap<&str, &str> = entries
+        .iter()
+        .filter_map(|entry| Some((entry, entry.version.as_deref()?)))
+        .flat_map(|(entry, version)| {
+            entry
+                .descriptors
+                .iter()
+                .map(move |descriptor| (descriptor.as_str(), version))
+        })
+        .collect();
+    for entry in &entries {
         lock.descriptors.extend(entry.descriptors.iter().cloned());
-        add_classic(&mut lock.locked, &entry)?;
+        let Some(added) = classic_entry(entry)? else {
+            continue;
+        };
+        let added = lock.locked.push(added.at(Some(entry.line)));
+        added.checksum = entry.integrity.clone();
+        added.dependencies = entry
+            .dependencies
+            .iter()
+            .map(|(name, range)| Dependency {
+                name: name.clone(),
+                version: resolved
+                    .get(format!("{name}@{range}").as_str())
+                    .map(|version| version.to_string()),
+            })
+            .collect();
     }
     Ok(lock)
 }
@@ -175,9 +212,9 @@ fn unquote(value: &str) -> Result<String, String> {
     }
 }
 
-fn add_classic(locked: &mut LockedSet, entry: &ClassicEntry) -> Result<(), ParseError> {
+fn classic_entry(entry: &ClassicEntry) -> Result<Option<Entry>, ParseError> {
     let Some(first) = entry.descriptors.first() else {
-        return Ok(());
+        return Ok(None);
     };
     let Some((name, range)) = split_descriptor(first) else {
         return Err(ParseError::new(
@@ -192,32 +229,25 @@ fn add_classic(locked: &mut LockedSet, entry: &ClassicEntry) -> Result<(), Parse
         .and_then(|target| split_descriptor(target).map(|(real, _)| real))
         .unwrap_or(name);
     let version = entry.version.as_deref();
-    match classify(real, version, entry.resolved.as_deref()) {
-        Some(Source::Registry(version)) => {
-            let package = Package::new(Ecosystem::Npm, real, version);
-            if let Some(host) = entry.resolved.as_deref().and_then(crate::package::url_host) {
-                locked.hosts.insert(package.clone(), host);
-            }
-            locked.packages.insert(package);
-        }
+    Ok(match classify(real, version, entry.resolved.as_deref()) {
+        Some(Source::Registry(version)) => Some(
+            Entry::registry(Package::new(Ecosystem::Npm, real, version))
+                .from_url(entry.resolved.as_deref().unwrap_or_default()),
+        ),
         Some(Source::Other(kind, source)) => {
-            locked.non_registry.insert(NonRegistry {
-                name: name.to_string(),
-                kind,
-                source: source.to_string(),
-            });
+            Some(Entry::other(Ecosystem::Npm, name, kind, source.to_string()))
         }
-        None => {
-            // No version and no `resolved`: a `file:`/`link:` folder of the project.
-        }
-    }
-    Ok(())
+        // No version and no `resolved`: a `file:`/`link:` folder of the project.
+        None => None,
+    })
 }
 
 // --- berry -------------------------------------------------------------------------------
 
 fn parse_berry(text: &str) -> Result<YarnLock, ParseError> {
-    let document = crate::ecosystem::yaml_document(text)?;
+    let (document, lines) = crate::ecosystem::yaml_document_with_lines(text)?;
+    // (index in `locked.entries`, index in `entries`) of each entry, for its edges.
+    let mut berry_edges: Vec<(usize, usize)> = Vec::new();
     let yaml_rust2::Yaml::Hash(entries) = &document else {
         return Err(ParseError::new(1, 1, "expected a mapping of entries"));
     };
@@ -244,7 +274,13 @@ fn parse_berry(text: &str) -> Result<YarnLock, ParseError> {
                 format!("entry `{key}` has no `resolution`"),
             ));
         };
-        add_berry(&mut lock.locked, &resolution);
+        if let Some(added) = berry_entry(&resolution) {
+            let added = lock
+                .locked
+                .push(added.at(lines.get(&[key.clone()][..]).copied()));
+            added.checksum = crate::ecosystem::yaml_text(&entry["checksum"]);
+            berry_edges.push((lock.locked.entries.len() - 1, lock.entries.len()));
+        }
         let dependencies = match &entry["dependencies"] {
             yaml_rust2::Yaml::Hash(dependencies) => dependencies
                 .iter()
@@ -264,30 +300,47 @@ fn parse_berry(text: &str) -> Result<YarnLock, ParseError> {
             dependencies,
         });
     }
+    let resolved: std::collections::HashMap<&str, &str> = lock
+        .entries
+        .iter()
+        .filter_map(|entry| {
+            let (_, reference) = split_descriptor(&entry.resolution)?;
+            let version = reference.strip_prefix("npm:")?;
+            Some(entry.descriptors.iter().map(move |d| (d.as_str(), version)))
+        })
+        .flatten()
+        .collect();
+    for (at, source) in berry_edges {
+        lock.locked.entries[at].dependencies = lock.entries[source]
+            .dependencies
+            .iter()
+            .filter_map(|descriptor| {
+                let (name, _) = split_descriptor(descriptor)?;
+                Some(Dependency {
+                    name: name.to_string(),
+                    version: resolved.get(descriptor.as_str()).map(|v| v.to_string()),
+                })
+            })
+            .collect();
+    }
     Ok(lock)
 }
 
 /// Adds what a berry `resolution` locks: `name@npm:1.0.0` is a registry package; a patch locks
 /// the package it patches; workspaces and links are the project's own folders; git, files and
 /// URLs are other sources.
-fn add_berry(locked: &mut LockedSet, resolution: &str) {
-    let Some((name, reference)) = split_descriptor(resolution) else {
-        return;
-    };
+fn berry_entry(resolution: &str) -> Option<Entry> {
+    let (name, reference) = split_descriptor(resolution)?;
     if let Some(version) = reference.strip_prefix("npm:") {
-        locked
-            .packages
-            .insert(Package::new(Ecosystem::Npm, name, version));
-        return;
+        return Some(Entry::registry(Package::new(Ecosystem::Npm, name, version)));
     }
     if let Some(patched) = reference.strip_prefix("patch:") {
         // `patch:resolve@npm%3A1.22.8#~builtin<compat/resolve>::…`: the patched package.
         let source = patched.split('#').next().unwrap_or(patched);
-        add_berry(locked, &percent_decode(source));
-        return;
+        return berry_entry(&percent_decode(source));
     }
     let kind = match reference.split(':').next().unwrap_or_default() {
-        "workspace" | "link" | "portal" => return,
+        "workspace" | "link" | "portal" => return None,
         "file" | "exec" => SourceKind::File,
         "http" | "https" => {
             if reference.contains(".git#") || reference.contains("#commit=") {
@@ -298,11 +351,12 @@ fn add_berry(locked: &mut LockedSet, resolution: &str) {
         }
         _ => SourceKind::Git,
     };
-    locked.non_registry.insert(NonRegistry {
-        name: name.to_string(),
+    Some(Entry::other(
+        Ecosystem::Npm,
+        name,
         kind,
-        source: reference.to_string(),
-    });
+        reference.to_string(),
+    ))
 }
 
 /// `%3A` → `:` (berry escapes the references it nests).
@@ -335,7 +389,7 @@ mod tests {
 
     fn packages(lock: &YarnLock) -> Vec<String> {
         lock.locked
-            .packages
+            .packages()
             .iter()
             .map(ToString::to_string)
             .collect()
@@ -371,7 +425,7 @@ is-number@^6.0.0, "num@npm:is-number@^6.0.0":
         );
         assert!(lock.descriptors.contains("num@npm:is-number@^6.0.0"));
         assert!(lock.descriptors.contains("is-number@^6.0.0"));
-        let git: Vec<_> = lock.locked.non_registry.iter().collect();
+        let git: Vec<_> = lock.locked.non_registry().into_iter().collect();
         assert_eq!(git[0].kind, SourceKind::Git);
         assert_eq!(git[0].name, "gdep");
     }
@@ -425,7 +479,7 @@ __metadata:
             ["is-number@6.0.0", "is-odd@3.0.1", "resolve@1.22.8"]
         );
         assert!(lock.descriptors.contains("is-odd@npm:^3.0.1"));
-        assert_eq!(lock.locked.non_registry.len(), 1);
+        assert_eq!(lock.locked.non_registry().len(), 1);
     }
 
     #[test]

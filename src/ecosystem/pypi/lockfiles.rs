@@ -4,9 +4,11 @@
 //! Entries from git, a URL or a local path are other sources; the project itself (uv's
 //! `virtual`/`editable` root, a local `directory`) is its own code.
 
+use crate::ecosystem::json_lines::value_lines;
+use crate::ecosystem::parse::LineIndex;
 use crate::ecosystem::ParseError;
 use crate::matching::normalize_name;
-use crate::package::{Ecosystem, LockedSet, NonRegistry, Package, SourceKind};
+use crate::package::{Dependency, Ecosystem, Entry, LockedSet, Package, SourceKind};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -16,20 +18,84 @@ pub fn normalize(name: &str) -> String {
     normalize_name(Ecosystem::PyPI, name)
 }
 
-fn registry(locked: &mut LockedSet, name: &str, version: &str) {
-    locked.packages.insert(Package::new(
+/// A published version of `name`.
+fn registry(name: &str, version: &str) -> Entry {
+    Entry::registry(Package::new(
         Ecosystem::PyPI,
         normalize(name),
         version.trim(),
-    ));
+    ))
 }
 
-fn other(locked: &mut LockedSet, name: &str, kind: SourceKind, source: String) {
-    locked.non_registry.insert(NonRegistry {
-        name: normalize(name),
-        kind,
-        source,
-    });
+/// `name` from another source.
+fn other(name: &str, kind: SourceKind, source: String) -> Entry {
+    Entry::other(Ecosystem::PyPI, &normalize(name), kind, source)
+}
+
+/// The line a `Spanned` value starts on.
+fn line_of<T>(lines: &LineIndex, value: &toml::Spanned<T>) -> Option<usize> {
+    Some(lines.line(value.span().start))
+}
+
+/// A file a TOML lockfile lists for a package (`{file = "…", hash = "sha256:…"}`, or uv's and
+/// PEP 751's `{url = "…", hash(es) = …, upload-time = …}`).
+#[derive(Deserialize, Default)]
+struct FileWire {
+    #[serde(default)]
+    hash: Option<String>,
+    #[serde(default)]
+    hashes: BTreeMap<String, String>,
+    #[serde(default, rename = "upload-time")]
+    upload_time: Option<toml::Value>,
+}
+
+impl FileWire {
+    /// Its checksum as `algorithm:hex`.
+    fn checksum(&self) -> Option<String> {
+        self.hash.clone().or_else(|| {
+            self.hashes
+                .iter()
+                .next()
+                .map(|(algorithm, hex)| format!("{algorithm}:{hex}"))
+        })
+    }
+
+    /// When it was uploaded, as written.
+    fn uploaded(&self) -> Option<String> {
+        self.upload_time.as_ref().map(|time| match time {
+            toml::Value::String(text) => text.clone(),
+            other => other.to_string(),
+        })
+    }
+}
+
+/// Sets what the files of an entry say: the first checksum, and the earliest upload time.
+fn with_files<'a>(entry: &mut Entry, files: impl IntoIterator<Item = &'a FileWire>) {
+    for file in files {
+        if entry.checksum.is_none() {
+            entry.checksum = file.checksum();
+        }
+        if let Some(uploaded) = file.uploaded() {
+            if entry
+                .uploaded
+                .as_ref()
+                .is_none_or(|earliest| uploaded < *earliest)
+            {
+                entry.uploaded = Some(uploaded);
+            }
+        }
+    }
+}
+
+/// Edges by name only (the lockfile records the range asked for, not what it resolved to).
+fn named<'a>(names: impl IntoIterator<Item = &'a String>) -> Vec<Dependency> {
+    names
+        .into_iter()
+        .map(|name| Dependency {
+            name: normalize(name),
+            version: None,
+        })
+        .collect()
 }
 
 /// A TOML document, or the line and column where it stops being one.
@@ -55,8 +121,14 @@ struct PoetryMetadata {
 
 #[derive(Deserialize)]
 struct PoetryPackage {
-    name: String,
+    name: toml::Spanned<String>,
     version: String,
+    #[serde(default)]
+    optional: bool,
+    #[serde(default)]
+    files: Vec<FileWire>,
+    #[serde(default)]
+    dependencies: BTreeMap<String, toml::Value>,
     #[serde(default)]
     source: Option<PoetrySource>,
     /// poetry 2: the dependency groups that need it (`["main"]`, `["dev"]`).
@@ -92,6 +164,7 @@ impl Poetry {
     /// Parses `poetry.lock` text.
     pub fn parse(text: &str) -> Result<Self, ParseError> {
         let lock: PoetryLock = toml_document(text)?;
+        let lines = LineIndex::new(text);
         let mut locked = LockedSet::default();
         for package in lock.package {
             let dev = match (&package.groups, &package.category) {
@@ -99,28 +172,12 @@ impl Poetry {
                 (None, Some(category)) => category == "dev",
                 (None, None) => false,
             };
-            if dev {
-                locked.dev.insert(Package::new(
-                    Ecosystem::PyPI,
-                    normalize(&package.name),
-                    package.version.trim(),
-                ));
-            }
-            match package.source {
+            let name = package.name.get_ref();
+            let mut entry = match package.source {
                 // `legacy` is another package index: still a published version.
-                None => registry(&mut locked, &package.name, &package.version),
+                None => registry(name, &package.version),
                 Some(source) if source.kind == "legacy" => {
-                    registry(&mut locked, &package.name, &package.version);
-                    if let Some(host) = crate::package::url_host(&source.url) {
-                        locked.hosts.insert(
-                            Package::new(
-                                Ecosystem::PyPI,
-                                normalize(&package.name),
-                                package.version.trim(),
-                            ),
-                            host,
-                        );
-                    }
+                    registry(name, &package.version).from_url(&source.url)
                 }
                 Some(source) => {
                     let (kind, text) = match source.kind.as_str() {
@@ -134,9 +191,14 @@ impl Poetry {
                         "url" => (SourceKind::Remote, source.url),
                         _ => (SourceKind::File, source.url),
                     };
-                    other(&mut locked, &package.name, kind, text);
+                    other(name, kind, text)
                 }
-            }
+            };
+            entry.dev = dev;
+            entry.optional = package.optional;
+            with_files(&mut entry, &package.files);
+            entry.dependencies = named(package.dependencies.keys());
+            locked.push(entry.at(line_of(&lines, &package.name)));
         }
         Ok(Poetry {
             locked,
@@ -155,13 +217,26 @@ struct UvLockWire {
 
 #[derive(Deserialize)]
 struct UvPackageWire {
-    name: String,
+    name: toml::Spanned<String>,
     #[serde(default)]
     version: Option<String>,
     #[serde(default)]
     source: BTreeMap<String, toml::Value>,
     #[serde(default)]
+    sdist: Option<FileWire>,
+    #[serde(default)]
+    wheels: Vec<FileWire>,
+    #[serde(default)]
+    dependencies: Vec<UvDependencyWire>,
+    #[serde(default)]
     metadata: Option<UvMetadataWire>,
+}
+
+#[derive(Deserialize)]
+struct UvDependencyWire {
+    name: String,
+    #[serde(default)]
+    version: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -213,6 +288,7 @@ impl Uv {
     /// Parses `uv.lock` text.
     pub fn parse(text: &str) -> Result<Self, ParseError> {
         let lock: UvLockWire = toml_document(text)?;
+        let lines = LineIndex::new(text);
         let mut uv = Uv::default();
         for package in lock.package {
             let source_text = |key: &str| {
@@ -228,7 +304,7 @@ impl Uv {
             {
                 let metadata = package.metadata.unwrap_or_default();
                 uv.projects.insert(
-                    normalize(&package.name),
+                    normalize(package.name.get_ref()),
                     UvProject {
                         version: package.version.clone(),
                         requires_dist: metadata.requires_dist,
@@ -238,24 +314,29 @@ impl Uv {
                 continue;
             }
             let version = package.version.clone().unwrap_or_default();
-            if package.source.contains_key("registry") || package.source.is_empty() {
-                registry(&mut uv.locked, &package.name, &version);
-                if let Some(host) = source_text("registry")
-                    .as_deref()
-                    .and_then(crate::package::url_host)
-                {
-                    uv.locked.hosts.insert(
-                        Package::new(Ecosystem::PyPI, normalize(&package.name), version.trim()),
-                        host,
-                    );
-                }
+            let name = package.name.get_ref();
+            let mut entry = if package.source.contains_key("registry") || package.source.is_empty()
+            {
+                registry(name, &version).from_url(&source_text("registry").unwrap_or_default())
             } else if let Some(git) = source_text("git") {
-                other(&mut uv.locked, &package.name, SourceKind::Git, git);
+                other(name, SourceKind::Git, git)
             } else if let Some(url) = source_text("url") {
-                other(&mut uv.locked, &package.name, SourceKind::Remote, url);
+                other(name, SourceKind::Remote, url)
             } else if let Some(path) = source_text("path").or_else(|| source_text("directory")) {
-                other(&mut uv.locked, &package.name, SourceKind::File, path);
-            }
+                other(name, SourceKind::File, path)
+            } else {
+                continue;
+            };
+            with_files(&mut entry, package.sdist.iter().chain(&package.wheels));
+            entry.dependencies = package
+                .dependencies
+                .iter()
+                .map(|dependency| Dependency {
+                    name: normalize(&dependency.name),
+                    version: dependency.version.clone(),
+                })
+                .collect();
+            uv.locked.push(entry.at(line_of(&lines, &package.name)));
         }
         Ok(uv)
     }
@@ -279,7 +360,11 @@ struct PdmMetadataWire {
 
 #[derive(Deserialize)]
 struct PdmPackageWire {
-    name: String,
+    name: toml::Spanned<String>,
+    #[serde(default)]
+    files: Vec<FileWire>,
+    #[serde(default)]
+    dependencies: Vec<String>,
     #[serde(default)]
     version: Option<String>,
     #[serde(default)]
@@ -305,18 +390,36 @@ impl Pdm {
     /// Parses `pdm.lock` text.
     pub fn parse(text: &str) -> Result<Self, ParseError> {
         let lock: PdmLockWire = toml_document(text)?;
+        let lines = LineIndex::new(text);
         let mut locked = LockedSet::default();
         for package in lock.package {
-            if let Some(git) = package.git {
+            let name = package.name.get_ref();
+            let mut entry = if let Some(git) = package.git {
                 let source = format!("{git}#{}", package.revision.unwrap_or_default());
-                other(&mut locked, &package.name, SourceKind::Git, source);
+                other(name, SourceKind::Git, source)
             } else if let Some(url) = package.url {
-                other(&mut locked, &package.name, SourceKind::Remote, url);
+                other(name, SourceKind::Remote, url)
             } else if let Some(path) = package.path {
-                other(&mut locked, &package.name, SourceKind::File, path);
+                other(name, SourceKind::File, path)
             } else if let Some(version) = package.version {
-                registry(&mut locked, &package.name, &version);
-            }
+                registry(name, &version)
+            } else {
+                continue;
+            };
+            with_files(&mut entry, &package.files);
+            // PEP 508 requirements: the name is what comes before any specifier or marker.
+            let names: Vec<String> = package
+                .dependencies
+                .iter()
+                .filter_map(|requirement| {
+                    let end = requirement
+                        .find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
+                        .unwrap_or(requirement.len());
+                    (end > 0).then(|| requirement[..end].to_string())
+                })
+                .collect();
+            entry.dependencies = named(&names);
+            locked.push(entry.at(line_of(&lines, &package.name)));
         }
         Ok(Pdm {
             locked,
@@ -337,7 +440,11 @@ struct PylockWire {
 
 #[derive(Deserialize)]
 struct PylockPackageWire {
-    name: String,
+    name: toml::Spanned<String>,
+    #[serde(default)]
+    sdist: Option<FileWire>,
+    #[serde(default)]
+    wheels: Vec<FileWire>,
     #[serde(default)]
     version: Option<String>,
     #[serde(default)]
@@ -352,6 +459,7 @@ struct PylockPackageWire {
 /// sources; the rest (sdists and wheels from an index) are published versions.
 pub fn parse_pylock(text: &str) -> Result<LockedSet, ParseError> {
     let lock: PylockWire = toml_document(text)?;
+    let lines = LineIndex::new(text);
     if lock.lock_version.is_none() {
         return Err(ParseError::new(
             1,
@@ -368,16 +476,12 @@ pub fn parse_pylock(text: &str) -> Result<LockedSet, ParseError> {
             .to_string()
     };
     for package in lock.packages {
-        if let Some(vcs) = &package.vcs {
+        let name = package.name.get_ref();
+        let mut entry = if let Some(vcs) = &package.vcs {
             let source = format!("{}#{}", text_of(vcs, "url"), text_of(vcs, "commit-id"));
-            other(&mut locked, &package.name, SourceKind::Git, source);
+            other(name, SourceKind::Git, source)
         } else if let Some(directory) = &package.directory {
-            other(
-                &mut locked,
-                &package.name,
-                SourceKind::File,
-                text_of(directory, "path"),
-            );
+            other(name, SourceKind::File, text_of(directory, "path"))
         } else if let Some(archive) = &package.archive {
             let url = text_of(archive, "url");
             let source = if url.is_empty() {
@@ -385,10 +489,14 @@ pub fn parse_pylock(text: &str) -> Result<LockedSet, ParseError> {
             } else {
                 url
             };
-            other(&mut locked, &package.name, SourceKind::Remote, source);
-        } else if let Some(version) = package.version {
-            registry(&mut locked, &package.name, &version);
-        }
+            other(name, SourceKind::Remote, source)
+        } else if let Some(version) = &package.version {
+            registry(name, version)
+        } else {
+            continue;
+        };
+        with_files(&mut entry, package.sdist.iter().chain(&package.wheels));
+        locked.push(entry.at(line_of(&lines, &package.name)));
     }
     Ok(locked)
 }
@@ -408,6 +516,8 @@ struct PipfileEntry {
     #[serde(default)]
     version: Option<String>,
     #[serde(default)]
+    hashes: Vec<String>,
+    #[serde(default)]
     git: Option<String>,
     #[serde(default, rename = "ref")]
     reference: Option<String>,
@@ -422,41 +532,40 @@ struct PipfileEntry {
 pub fn parse_pipfile_lock(text: &str) -> Result<LockedSet, ParseError> {
     let lock: PipfileLockWire =
         serde_json::from_str(text).map_err(|error| ParseError::from_json(&error))?;
+    let lines = value_lines(text, |path| {
+        path.len() == 2 && (path[0] == "default" || path[0] == "develop")
+    });
     let mut locked = LockedSet::default();
-    for (name, entry) in &lock.develop {
-        let in_default = lock
-            .default
-            .keys()
-            .any(|main| normalize(main) == normalize(name));
-        if let (false, Some(version)) = (in_default, &entry.version) {
-            let pinned = version.trim_start_matches("===").trim_start_matches("==");
-            locked.dev.insert(Package::new(
-                Ecosystem::PyPI,
-                normalize(name),
-                pinned.trim(),
-            ));
-        }
-    }
-    for (name, entry) in lock.default.iter().chain(&lock.develop) {
-        if let Some(git) = &entry.git {
-            let source = format!("{git}#{}", entry.reference.clone().unwrap_or_default());
-            other(&mut locked, name, SourceKind::Git, source);
-        } else if let Some(path) = &entry.path {
-            other(&mut locked, name, SourceKind::File, path.clone());
-        } else if let Some(file) = &entry.file {
-            other(&mut locked, name, SourceKind::Remote, file.clone());
-        } else if let Some(version) = &entry.version {
-            // pipenv leaves a package it did not resolve (its markers excluded it where the
-            // lock was made) with the Pipfile's range: `"*"`, `"==>=2"`. Nothing is locked.
-            let pinned = version.trim_start_matches("===").trim_start_matches("==");
-            if pep440_rs::Version::from_str(pinned).is_ok() {
-                registry(&mut locked, name, pinned);
+    let sections = [("default", &lock.default), ("develop", &lock.develop)];
+    for (section, entries) in sections {
+        for (name, wire) in entries {
+            let mut entry = if let Some(git) = &wire.git {
+                let source = format!("{git}#{}", wire.reference.clone().unwrap_or_default());
+                other(name, SourceKind::Git, source)
+            } else if let Some(path) = &wire.path {
+                other(name, SourceKind::File, path.clone())
+            } else if let Some(file) = &wire.file {
+                other(name, SourceKind::Remote, file.clone())
+            } else if let Some(version) = &wire.version {
+                // pipenv leaves a package it did not resolve (its markers excluded it where
+                // the lock was made) with the Pipfile's range: `"*"`, `"==>=2"`. Nothing is
+                // locked.
+                let pinned = version.trim_start_matches("===").trim_start_matches("==");
+                if pep440_rs::Version::from_str(pinned).is_err() {
+                    locked.unpinned.insert(crate::package::Unpinned {
+                        package: normalize(name),
+                        requirement: format!("{name} {version} (not resolved in Pipfile.lock)"),
+                    });
+                    continue;
+                }
+                registry(name, pinned)
             } else {
-                locked.unpinned.insert(crate::package::Unpinned {
-                    package: normalize(name),
-                    requirement: format!("{name} {version} (not resolved in Pipfile.lock)"),
-                });
-            }
+                continue;
+            };
+            entry.dev = section == "develop";
+            entry.checksum = wire.hashes.first().cloned();
+            let path = [section.to_string(), name.clone()];
+            locked.push(entry.at(lines.get(&path[..]).copied()));
         }
     }
     Ok(locked)
@@ -467,7 +576,7 @@ mod tests {
     use super::*;
 
     fn packages(locked: &LockedSet) -> Vec<String> {
-        locked.packages.iter().map(ToString::to_string).collect()
+        locked.packages().iter().map(ToString::to_string).collect()
     }
 
     #[test]
@@ -479,7 +588,7 @@ mod tests {
         .unwrap();
         assert_eq!(packages(&poetry.locked), ["jinja2@3.1.4"]);
         assert_eq!(poetry.content_hash.as_deref(), Some("deadbeef"));
-        assert_eq!(poetry.locked.non_registry.len(), 1);
+        assert_eq!(poetry.locked.non_registry().len(), 1);
 
         let uv = Uv::parse(
             "version = 1\n\n[[package]]\nname = \"demo\"\nversion = \"0.1.0\"\nsource = { virtual = \".\" }\n\n[package.metadata]\nrequires-dist = [{ name = \"requests\", specifier = \">=2.31\" }]\n\n[[package]]\nname = \"typing-extensions\"\nversion = \"4.12.2\"\nsource = { registry = \"https://pypi.example.test/simple\" }\n",

@@ -9,7 +9,7 @@
 //! looked for.
 
 use crate::ecosystem::{Includes as Reader, ParseError};
-use crate::package::{LockedSet, SourceKind, Unpinned};
+use crate::package::{Ecosystem, Entry, LockedSet, Package, SourceKind, Unpinned};
 use pep508_rs::{Requirement, VerbatimUrl, VersionOrUrl};
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -76,11 +76,11 @@ impl Found {
         for (name, requirement) in self.open {
             match self.constraints.get(&name) {
                 Some(version) => {
-                    self.locked.packages.insert(crate::package::Package::new(
-                        crate::package::Ecosystem::PyPI,
+                    self.locked.push(Entry::registry(Package::new(
+                        Ecosystem::PyPI,
                         name,
                         version.clone(),
-                    ));
+                    )));
                 }
                 None => {
                     self.locked.unpinned.insert(Unpinned {
@@ -183,11 +183,20 @@ fn collect(
             continue;
         }
         // Per-requirement options (`--hash=…`) follow the requirement.
-        let requirement = match line.find(" -") {
-            Some(options) => line[..options].trim(),
-            None => line.as_str(),
+        let (requirement, options) = match line.find(" -") {
+            Some(options) => (line[..options].trim(), &line[options..]),
+            None => (line.as_str(), ""),
         };
-        requirement_line(requirement, found, constraints).map_err(at)?;
+        let checksum = options
+            .split_whitespace()
+            .find_map(|option| option.strip_prefix("--hash="))
+            .map(str::to_string);
+        // Lines of included files are not lines of this one.
+        let place = Place {
+            line: (stack.len() == 1).then_some(number),
+            checksum,
+        };
+        requirement_line(requirement, found, constraints, place).map_err(at)?;
     }
     Ok(())
 }
@@ -247,7 +256,19 @@ pub(crate) fn parse_pep508(text: &str) -> Result<Requirement<VerbatimUrl>, Strin
     Requirement::<VerbatimUrl>::from_str(text).map_err(|error| error.to_string())
 }
 
-fn requirement_line(line: &str, found: &mut Found, constraints: bool) -> Result<(), String> {
+/// What a requirement line says besides the requirement: where it stands in the file being
+/// parsed (not in one it includes), and the first `--hash`.
+struct Place {
+    line: Option<usize>,
+    checksum: Option<String>,
+}
+
+fn requirement_line(
+    line: &str,
+    found: &mut Found,
+    constraints: bool,
+    place: Place,
+) -> Result<(), String> {
     let requirement = match parse_pep508(line) {
         Ok(requirement) => requirement,
         Err(error) => {
@@ -269,14 +290,8 @@ fn requirement_line(line: &str, found: &mut Found, constraints: bool) -> Result<
         Some(VersionOrUrl::Url(url)) => {
             if !constraints {
                 let text = url.to_string();
-                found
-                    .locked
-                    .non_registry
-                    .insert(crate::package::NonRegistry {
-                        name,
-                        kind: kind_of(&text),
-                        source: text,
-                    });
+                let entry = Entry::other(Ecosystem::PyPI, &name, kind_of(&text), text);
+                found.locked.push(entry.at(place.line));
             }
         }
         Some(VersionOrUrl::VersionSpecifier(specifiers)) => {
@@ -296,11 +311,8 @@ fn requirement_line(line: &str, found: &mut Found, constraints: bool) -> Result<
                     found.constraints.insert(name, version);
                 }
                 (Some(version), false) => {
-                    found.locked.packages.insert(crate::package::Package::new(
-                        crate::package::Ecosystem::PyPI,
-                        name,
-                        version,
-                    ));
+                    let entry = Entry::registry(Package::new(Ecosystem::PyPI, name, version));
+                    found.locked.push(entry.at(place.line)).checksum = place.checksum;
                 }
                 (None, true) => {}
                 (None, false) => {
@@ -360,14 +372,12 @@ fn add_other(found: &mut Found, location: &str) {
                 .unwrap_or(location)
                 .to_string()
         });
-    found
-        .locked
-        .non_registry
-        .insert(crate::package::NonRegistry {
-            name: super::lockfiles::normalize(&name),
-            kind: kind_of(location),
-            source: location.to_string(),
-        });
+    found.locked.push(Entry::other(
+        Ecosystem::PyPI,
+        &super::lockfiles::normalize(&name),
+        kind_of(location),
+        location.to_string(),
+    ));
 }
 
 #[cfg(test)]
@@ -391,7 +401,7 @@ mod tests {
             ("reqs/constraints.txt", "requests==2.31.0\nunused==1.0\n"),
         ]);
         let locked = parse("reqs/requirements.txt", base, &read).unwrap();
-        let packages: Vec<String> = locked.packages.iter().map(ToString::to_string).collect();
+        let packages: Vec<String> = locked.packages().iter().map(ToString::to_string).collect();
         assert_eq!(
             packages,
             [
@@ -404,7 +414,7 @@ mod tests {
         let unpinned: Vec<&str> = locked.unpinned.iter().map(|u| u.package.as_str()).collect();
         assert_eq!(unpinned, ["idna"]);
         let others: Vec<(String, &str)> = locked
-            .non_registry
+            .non_registry()
             .iter()
             .map(|entry| (entry.name.clone(), entry.kind.as_str()))
             .collect();
@@ -485,7 +495,7 @@ mod tests {
                 .map(|(_, text)| text.clone()))
         };
         let locked = parse("f0.txt", &texts[0].1, &read).unwrap();
-        assert_eq!(locked.packages.len(), 1);
+        assert_eq!(locked.packages().len(), 1);
         assert_eq!(reads.get(), 14);
     }
 
