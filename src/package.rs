@@ -245,8 +245,8 @@ pub fn url_host(url: &str) -> Option<String> {
 /// A requirement without one exact version.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Unpinned {
-    /// The package, its name normalised.
-    pub package: String,
+    /// The package (no version), its name normalised.
+    pub package: Package,
     /// The requirement as written (`requests>=2`).
     pub requirement: String,
 }

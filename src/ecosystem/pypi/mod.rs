@@ -5,10 +5,11 @@ pub mod lockfiles;
 pub mod requirements;
 pub mod sync;
 
-use super::{file_name, folder_of, Ecosystem, Files, Format, Includes, Named, ParseError};
+use super::{
+    file_name, folder_of, Ecosystem, Files, Format, Includes, Named, ParseError, SyncProblem,
+};
 use crate::error::Error;
 use crate::package::{self, LockedSet};
-use crate::report::Problem;
 use std::collections::BTreeSet;
 
 /// The Python Package Index's ecosystem.
@@ -123,7 +124,11 @@ impl Ecosystem for PyPI {
         })
     }
 
-    fn check_project(&self, files: &dyn Files, folder: &str) -> Result<Vec<Problem>, Error> {
+    fn check_project(&self, files: &dyn Files, folder: &str) -> Result<Vec<SyncProblem>, Error> {
         sync::check_project(files, folder)
+    }
+
+    fn unpinned_advice(&self) -> &'static str {
+        "pin it with `==`, or lock with pip-compile or uv"
     }
 }
