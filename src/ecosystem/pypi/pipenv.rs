@@ -177,9 +177,10 @@ pub fn check_project<T: Files + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Pr
     let reason = match recorded {
         None => "it records no _meta.hash of the Pipfile it was locked from".to_string(),
         Some(recorded) => {
-            // A Pipfile without [[source]] is hashed with pipenv's built-in default index,
-            // which pipenv also records as the lock's `_meta.sources`: lockgate takes it from
-            // there rather than naming a registry host itself.
+            // A Pipfile without [[source]] is hashed with the index of the locking machine's
+            // pip configuration, else pipenv's built-in default (`Project.__init__` sets
+            // plette's DEFAULT_SOURCE_TOML), and pipenv records that source as the lock's
+            // `_meta.sources`: lockgate takes it from there.
             let default_sources = meta
                 .and_then(|meta| meta.sources.clone())
                 .and_then(|sources| toml::Value::deserialize(sources).ok())
