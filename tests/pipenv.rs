@@ -68,7 +68,10 @@ fn problems(files: &BTreeMap<String, String>) -> Vec<Problem> {
 fn assert_agrees(name: &str, files: &BTreeMap<String, String>, fresh: bool) {
     let problems = problems(files);
     if fresh {
-        assert!(problems.is_empty(), "{name}: pipenv says fresh\n{problems:#?}");
+        assert!(
+            problems.is_empty(),
+            "{name}: pipenv says fresh\n{problems:#?}"
+        );
         return;
     }
     assert_eq!(problems.len(), 1, "{name}: {problems:#?}");
@@ -156,7 +159,11 @@ fn run(repo: &TestRepo, server: &OsvServer, extra: &[&str]) -> Run {
 #[test]
 fn committing_a_stale_pipfile_lock_blocks_end_to_end() {
     let server = OsvServer::builder().without_shared_data().start();
-    for name in ["package-added", "python-version-changed", "lock-without-hash"] {
+    for name in [
+        "package-added",
+        "python-version-changed",
+        "lock-without-hash",
+    ] {
         let repo = TestRepo::new();
         stage(&repo, &case(name).files);
         let run = run(&repo, &server, &[]);
@@ -197,10 +204,7 @@ fn a_fresh_pipfile_lock_passes_end_to_end_and_a_later_pipfile_edit_blocks() {
         .assert_stderr_contains("run `pipenv lock` in app");
 
     // A change pipenv does not hash ([scripts]) passes.
-    repo.write_and_stage(
-        "app/Pipfile",
-        &case("scripts-changed").files["app/Pipfile"],
-    );
+    repo.write_and_stage("app/Pipfile", &case("scripts-changed").files["app/Pipfile"]);
     run(&repo, &server, &[]).assert_success();
 }
 

@@ -267,7 +267,12 @@ mod tests {
 
     #[test]
     fn a_lock_of_another_shape_is_unreadable_not_a_panic() {
-        for lock in ["[]", "{\"_meta\": []}", "{\"_meta\": {\"hash\": 3}}", "\u{0}"] {
+        for lock in [
+            "[]",
+            "{\"_meta\": []}",
+            "{\"_meta\": {\"hash\": 3}}",
+            "\u{0}",
+        ] {
             let tree = files(&[("Pipfile", "[packages]\n"), ("Pipfile.lock", lock)]);
             let problems = check_project(&tree, "").unwrap();
             assert_eq!(problems.len(), 1, "{lock}");
