@@ -149,11 +149,14 @@ fn stage(repo: &TestRepo, files: &BTreeMap<String, String>) {
     }
 }
 
-fn run(repo: &TestRepo, server: &OsvServer, extra: &[&str]) -> Run {
-    let url = server.url();
-    let mut args = vec!["--osv-url", &url, "--format", "json"];
-    args.extend_from_slice(extra);
-    repo.lockgate(&args)
+/// lockgate with the JSON report, and `--all` when `all`.
+fn run(repo: &TestRepo, server: &OsvServer, all: bool) -> Run {
+    let extra: &[&str] = if all {
+        &["--format", "json", "--all"]
+    } else {
+        &["--format", "json"]
+    };
+    crate::staged::run(repo, server, extra)
 }
 
 #[test]
@@ -166,7 +169,7 @@ fn committing_a_stale_pipfile_lock_blocks_end_to_end() {
     ] {
         let repo = TestRepo::new();
         stage(&repo, &case(name).files);
-        let run = run(&repo, &server, &[]);
+        let run = run(&repo, &server, false);
         run.assert_code(1);
         let problem = &run.stdout_json()["problems"][0];
         assert_eq!(problem["kind"], "lockfile-out-of-sync", "{name}");
@@ -179,9 +182,9 @@ fn committing_a_stale_pipfile_lock_blocks_end_to_end() {
             "{name}: {problem}"
         );
         // --all finds it in what is staged, and in a commit that got past the hook.
-        self::run(&repo, &server, &["--all"]).assert_code(1);
+        self::run(&repo, &server, true).assert_code(1);
         repo.commit("stale lock");
-        self::run(&repo, &server, &["--all"]).assert_code(1);
+        self::run(&repo, &server, true).assert_code(1);
     }
 }
 
@@ -190,8 +193,8 @@ fn a_fresh_pipfile_lock_passes_end_to_end_and_a_later_pipfile_edit_blocks() {
     let server = OsvServer::builder().without_shared_data().start();
     let repo = TestRepo::new();
     stage(&repo, &case("fresh").files);
-    run(&repo, &server, &[]).assert_success();
-    run(&repo, &server, &["--all"]).assert_success();
+    run(&repo, &server, false).assert_success();
+    run(&repo, &server, true).assert_success();
     repo.commit("locked");
 
     // Only the Pipfile is staged: it triggers the check, and the committed lock is stale.
@@ -205,7 +208,7 @@ fn a_fresh_pipfile_lock_passes_end_to_end_and_a_later_pipfile_edit_blocks() {
 
     // A change pipenv does not hash ([scripts]) passes.
     repo.write_and_stage("app/Pipfile", &case("scripts-changed").files["app/Pipfile"]);
-    run(&repo, &server, &[]).assert_success();
+    run(&repo, &server, false).assert_success();
 }
 
 #[test]
@@ -213,7 +216,7 @@ fn a_pipfile_without_its_lock_blocks_end_to_end() {
     let server = OsvServer::builder().without_shared_data().start();
     let repo = TestRepo::new();
     stage(&repo, &case("lock-missing").files);
-    let run = run(&repo, &server, &[]);
+    let run = run(&repo, &server, false);
     run.assert_code(1);
     let problem = &run.stdout_json()["problems"][0];
     assert_eq!(problem["kind"], "lockfile-missing");
