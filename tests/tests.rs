@@ -8,6 +8,7 @@ mod hostile;
 mod js_lockfiles;
 mod npm_sync;
 mod offline;
+mod pipenv;
 mod policy;
 mod push;
 mod python;

@@ -113,6 +113,8 @@ pub struct SyncProblem {
     pub fix: Option<Fix>,
     /// Whether it blocks.
     pub blocking: bool,
+    /// Where in the file, when known: 1-based line and column (0 when unknown).
+    pub position: (usize, usize),
 }
 
 /// How to fix a [`SyncProblem`].
@@ -147,7 +149,14 @@ impl SyncProblem {
             reason: reason.into(),
             fix: None,
             blocking: true,
+            position: (0, 0),
         }
+    }
+
+    /// The same, at `line` and `column` of its file (0 when unknown).
+    pub fn at(mut self, line: usize, column: usize) -> SyncProblem {
+        self.position = (line, column);
+        self
     }
 
     /// The same, fixed by running `command` in `folder` and committing `files`.
@@ -187,7 +196,8 @@ impl SyncProblem {
                  and push again"
             );
         }
-        Problem::new(self.kind, &self.path, &message, self.blocking)
+        let (line, column) = self.position;
+        Problem::new(self.kind, &self.path, &message, self.blocking).at(line, column)
     }
 }
 

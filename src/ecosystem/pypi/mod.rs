@@ -1,7 +1,9 @@
 //! The Python Package Index's ecosystem: requirements files, the lockfiles of poetry, uv, pdm,
-//! pipenv and PEP 751, and the lockfile check of `pyproject.toml` projects (`sync.rs`).
+//! pipenv and PEP 751, and the lockfile checks of `pyproject.toml` projects (`sync.rs`) and of
+//! pipenv's `Pipfile` (`pipenv.rs`).
 
 pub mod lockfiles;
+pub mod pipenv;
 pub mod requirements;
 pub mod sync;
 
@@ -118,14 +120,16 @@ impl Ecosystem for PyPI {
             Some(changed) => changed.iter().map(|path| folder(path)).collect(),
             None => files
                 .paths()
-                .filter(|path| file_name(path) == sync::PYPROJECT)
+                .filter(|path| matches!(file_name(path), sync::PYPROJECT | pipenv::PIPFILE))
                 .map(folder)
                 .collect(),
         })
     }
 
     fn check_project(&self, files: &dyn Files, folder: &str) -> Result<Vec<SyncProblem>, Error> {
-        sync::check_project(files, folder)
+        let mut problems = sync::check_project(files, folder)?;
+        problems.extend(pipenv::check_project(files, folder)?);
+        Ok(problems)
     }
 
     fn unpinned_advice(&self) -> &'static str {

@@ -59,7 +59,10 @@ const TOOLS: [LockTool; 3] = [
 /// Whether a staged change to `path` calls for checking its folder's Python project.
 pub fn is_trigger(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
-    name == PYPROJECT || TOOLS.iter().any(|tool| tool.lockfile == name)
+    name == PYPROJECT
+        || TOOLS.iter().any(|tool| tool.lockfile == name)
+        || name == super::pipenv::PIPFILE
+        || name == super::pipenv::PIPFILE_LOCK
 }
 
 /// Checks the Python project in `folder`.
@@ -483,7 +486,7 @@ fn uv(pyproject: &toml::Table, lock: &Uv) -> Vec<String> {
 
 // --- Python's json.dumps(sort_keys=True) ---------------------------------------------------
 
-fn hex(bytes: &[u8]) -> String {
+pub(super) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
@@ -507,6 +510,17 @@ fn python_json_optional_map(map: &BTreeMap<String, Option<toml::Value>>, out: &m
 /// `value` as Python's `json.dumps(value, sort_keys=True)` writes it: `", "` and `": "`
 /// separators, keys sorted, non-ASCII escaped.
 pub fn python_json(value: &toml::Value, out: &mut String) {
+    python_json_with(value, (", ", ": "), out);
+}
+
+/// `value` as `json.dumps(value, sort_keys=True, separators=(",", ":"))` writes it (pipenv).
+pub(super) fn python_json_compact(value: &toml::Value, out: &mut String) {
+    python_json_with(value, (",", ":"), out);
+}
+
+/// `json.dumps(value, sort_keys=True, separators=separators)`.
+fn python_json_with(value: &toml::Value, separators: (&str, &str), out: &mut String) {
+    let (item, key) = separators;
     match value {
         toml::Value::String(text) => python_json_string(text, out),
         toml::Value::Integer(number) => out.push_str(&number.to_string()),
@@ -521,11 +535,11 @@ pub fn python_json(value: &toml::Value, out: &mut String) {
         toml::Value::Datetime(datetime) => python_json_string(&datetime.to_string(), out),
         toml::Value::Array(items) => {
             out.push('[');
-            for (index, item) in items.iter().enumerate() {
+            for (index, element) in items.iter().enumerate() {
                 if index > 0 {
-                    out.push_str(", ");
+                    out.push_str(item);
                 }
-                python_json(item, out);
+                python_json_with(element, separators, out);
             }
             out.push(']');
         }
@@ -533,13 +547,13 @@ pub fn python_json(value: &toml::Value, out: &mut String) {
             let mut keys: Vec<&String> = table.keys().collect();
             keys.sort();
             out.push('{');
-            for (index, key) in keys.into_iter().enumerate() {
+            for (index, name) in keys.into_iter().enumerate() {
                 if index > 0 {
-                    out.push_str(", ");
+                    out.push_str(item);
                 }
-                python_json_string(key, out);
-                out.push_str(": ");
-                python_json(&table[key], out);
+                python_json_string(name, out);
+                out.push_str(key);
+                python_json_with(&table[name], separators, out);
             }
             out.push('}');
         }
