@@ -12,6 +12,9 @@ pub enum Ecosystem {
     /// The Python Package Index.
     #[serde(rename = "PyPI")]
     PyPI,
+    /// PHP's Packagist (Composer's `composer.lock`).
+    #[serde(rename = "Packagist")]
+    Packagist,
 }
 
 impl Ecosystem {
@@ -20,6 +23,7 @@ impl Ecosystem {
         match self {
             Ecosystem::Npm => "npm",
             Ecosystem::PyPI => "PyPI",
+            Ecosystem::Packagist => "Packagist",
         }
     }
 }
@@ -30,6 +34,7 @@ impl Ecosystem {
         match self {
             Ecosystem::Npm => "npm's semver",
             Ecosystem::PyPI => "PEP 440",
+            Ecosystem::Packagist => "Composer",
         }
     }
 }

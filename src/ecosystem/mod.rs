@@ -5,6 +5,7 @@
 //! rest of the program loops over: adding an ecosystem is a folder and a line there.
 
 pub mod npm;
+pub mod packagist;
 pub mod parse;
 pub mod pypi;
 mod yaml;
@@ -18,7 +19,7 @@ pub use parse::{decode, ParseError};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Every ecosystem lockgate supports.
-pub static ECOSYSTEMS: &[&dyn Ecosystem] = &[&npm::Npm, &pypi::PyPI];
+pub static ECOSYSTEMS: &[&dyn Ecosystem] = &[&npm::Npm, &pypi::PyPI, &packagist::Packagist];
 
 /// A read-only view of the files of one snapshot (the index, a commit, or a map in tests).
 pub trait Files {
