@@ -149,3 +149,35 @@ fn all_finds_malware_and_a_stale_lock_in_committed_projects() {
         "tools/composer.lock"
     );
 }
+
+#[test]
+fn the_offline_database_answers_for_packagist_as_osv_does() {
+    use crate::support::export::{shared_records, Export, ExportServer};
+    let export = Export::new();
+    // `db update` without `--ecosystem` updates every ecosystem (the command line has no
+    // `--ecosystem Packagist` yet), so the others are published too.
+    export
+        .publish("npm", &shared_records(&["malicious/npm"]))
+        .publish("PyPI", &shared_records(&["malicious/pypi"]))
+        .publish(
+            "Packagist",
+            &shared_records(&["malicious/packagist", "advisories/packagist"]),
+        );
+    let server = ExportServer::start(export.path());
+    let repo = TestRepo::new();
+    repo.lockgate(&["db", "update", "--export-url", &server.url()])
+        .assert_success()
+        .assert_stderr_contains("Packagist: built from the whole export");
+    stage_case(&repo, "", "osv-records");
+    let url = crate::support::unreachable_url();
+    let run = repo.lockgate(&["--offline", "--format", "json", "--osv-url", &url]);
+    run.assert_code(1);
+    assert_eq!(
+        run.findings(),
+        [
+            "MAL-2026-3637 intercom/intercom-php@5.0.2",
+            "GHSA-cwmx-hcrq-mhc3 guzzlehttp/guzzle@6.5.5",
+            "GHSA-w248-ffj2-4v5q guzzlehttp/guzzle@6.5.5",
+        ]
+    );
+}

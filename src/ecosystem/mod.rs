@@ -167,6 +167,24 @@ pub fn project_problems(
     Ok(problems)
 }
 
+/// The projects an ecosystem whose projects are marked by one manifest file checks: the folders
+/// of the `changed` paths, or with `None`, of every file named `manifest`.
+pub fn manifest_folders(
+    files: &dyn Files,
+    changed: Option<&[String]>,
+    manifest: &str,
+) -> BTreeSet<String> {
+    let folder = |path: &str| folder_of(path).to_string();
+    match changed {
+        Some(changed) => changed.iter().map(|path| folder(path)).collect(),
+        None => files
+            .paths()
+            .filter(|path| file_name(path) == manifest)
+            .map(folder)
+            .collect(),
+    }
+}
+
 /// The file name of a repository path.
 pub fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)

@@ -7,7 +7,7 @@ pub mod content_hash;
 pub mod sync;
 pub mod version;
 
-use super::{file_name, folder_of, Ecosystem, Files, Format, Named};
+use super::{Ecosystem, Files, Format, Named};
 use crate::error::Error;
 use crate::package;
 use crate::report::Problem;
@@ -42,15 +42,7 @@ impl Ecosystem for Packagist {
         files: &dyn Files,
         changed: Option<&[String]>,
     ) -> Result<BTreeSet<String>, Error> {
-        let folder = |path: &str| folder_of(path).to_string();
-        Ok(match changed {
-            Some(changed) => changed.iter().map(|path| folder(path)).collect(),
-            None => files
-                .paths()
-                .filter(|path| file_name(path) == sync::COMPOSER_JSON)
-                .map(folder)
-                .collect(),
-        })
+        Ok(super::manifest_folders(files, changed, sync::COMPOSER_JSON))
     }
 
     fn check_project(&self, files: &dyn Files, folder: &str) -> Result<Vec<Problem>, Error> {

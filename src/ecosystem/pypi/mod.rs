@@ -5,7 +5,7 @@ pub mod lockfiles;
 pub mod requirements;
 pub mod sync;
 
-use super::{file_name, folder_of, Ecosystem, Files, Format, Includes, Named, ParseError};
+use super::{file_name, Ecosystem, Files, Format, Includes, Named, ParseError};
 use crate::error::Error;
 use crate::package::{self, LockedSet};
 use crate::report::Problem;
@@ -112,15 +112,7 @@ impl Ecosystem for PyPI {
         files: &dyn Files,
         changed: Option<&[String]>,
     ) -> Result<BTreeSet<String>, Error> {
-        let folder = |path: &str| folder_of(path).to_string();
-        Ok(match changed {
-            Some(changed) => changed.iter().map(|path| folder(path)).collect(),
-            None => files
-                .paths()
-                .filter(|path| file_name(path) == sync::PYPROJECT)
-                .map(folder)
-                .collect(),
-        })
+        Ok(super::manifest_folders(files, changed, sync::PYPROJECT))
     }
 
     fn check_project(&self, files: &dyn Files, folder: &str) -> Result<Vec<Problem>, Error> {
