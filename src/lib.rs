@@ -81,7 +81,7 @@ fn update_databases(
     let cache = cli.cache_folder().ok_or(Error::NoCacheFolder)?;
     let mut wanted: Vec<package::Ecosystem> = ecosystems.iter().map(|&e| e.into()).collect();
     if wanted.is_empty() {
-        wanted = vec![package::Ecosystem::Npm, package::Ecosystem::PyPI];
+        wanted = ecosystem::ECOSYSTEMS.iter().map(|e| e.id()).collect();
     }
     wanted.dedup();
     let settings = offline::update::Settings {

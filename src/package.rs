@@ -13,6 +13,9 @@ pub enum Ecosystem {
     /// The Python Package Index.
     #[serde(rename = "PyPI")]
     PyPI,
+    /// PHP's Packagist (Composer's `composer.lock`).
+    #[serde(rename = "Packagist")]
+    Packagist,
 }
 
 impl Ecosystem {
@@ -21,6 +24,7 @@ impl Ecosystem {
         match self {
             Ecosystem::Npm => "npm",
             Ecosystem::PyPI => "PyPI",
+            Ecosystem::Packagist => "Packagist",
         }
     }
 }
@@ -31,6 +35,7 @@ impl Ecosystem {
         match self {
             Ecosystem::Npm => "npm's semver",
             Ecosystem::PyPI => "PEP 440",
+            Ecosystem::Packagist => "Composer",
         }
     }
 }

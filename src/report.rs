@@ -167,6 +167,8 @@ pub enum ProblemKind {
     PackageJsonUnreadable,
     /// A pyproject.toml that is not valid TOML.
     PyprojectUnreadable,
+    /// A composer.json that is not a JSON object.
+    ComposerJsonUnreadable,
     /// A package.json that npm refuses as written (an override that conflicts with a direct
     /// dependency).
     PackageJsonInvalid,

@@ -6,6 +6,7 @@
 
 pub mod json_lines;
 pub mod npm;
+pub mod packagist;
 pub mod parse;
 pub mod pypi;
 mod yaml;
@@ -22,7 +23,7 @@ pub use parse::{decode, ParseError};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Every ecosystem lockgate supports.
-pub static ECOSYSTEMS: &[&dyn Ecosystem] = &[&npm::Npm, &pypi::PyPI];
+pub static ECOSYSTEMS: &[&dyn Ecosystem] = &[&npm::Npm, &pypi::PyPI, &packagist::Packagist];
 
 /// A read-only view of the files of one snapshot (the index, a commit, or a map in tests).
 pub trait Files {
@@ -128,6 +129,8 @@ pub struct Fix {
     pub folder: String,
     /// The files to commit afterwards.
     pub files: Vec<String>,
+    /// Whether the files are to be fixed by hand (no command writes them).
+    pub by_hand: bool,
 }
 
 /// Where a problem is being fixed: in the commit being made (files are staged), or in a pushed
@@ -166,6 +169,19 @@ impl SyncProblem {
             command: Some(command.to_string()),
             folder: folder.to_string(),
             files: files.iter().map(|file| file.to_string()).collect(),
+            by_hand: false,
+        });
+        self
+    }
+
+    /// The same, fixed by editing `files` by hand and committing them.
+    pub fn edit(mut self, files: &[&str]) -> SyncProblem {
+        self.fix = Some(Fix {
+            alternative: None,
+            command: None,
+            folder: String::new(),
+            files: files.iter().map(|file| file.to_string()).collect(),
+            by_hand: true,
         });
         self
     }
@@ -218,8 +234,13 @@ impl Fix {
                     None => run,
                 }
             }
-            (None, Some(alternative)) => format!("{verb} {files}, or {alternative}"),
-            (None, None) => format!("{verb} {files}"),
+            (None, alternative) => {
+                let edit = if self.by_hand { "fix it and " } else { "" };
+                match alternative {
+                    Some(alternative) => format!("{edit}{verb} {files}, or {alternative}"),
+                    None => format!("{edit}{verb} {files}"),
+                }
+            }
         }
     }
 }
@@ -311,6 +332,24 @@ pub fn project_problems(
         }
     }
     Ok(problems)
+}
+
+/// The projects an ecosystem whose projects are marked by a manifest file checks: the folders
+/// of the `changed` paths, or with `None`, of every file named one of `manifests`.
+pub fn manifest_folders(
+    files: &dyn Files,
+    changed: Option<&[String]>,
+    manifests: &[&str],
+) -> BTreeSet<String> {
+    let folder = |path: &str| folder_of(path).to_string();
+    match changed {
+        Some(changed) => changed.iter().map(|path| folder(path)).collect(),
+        None => files
+            .paths()
+            .filter(|path| manifests.contains(&file_name(path)))
+            .map(folder)
+            .collect(),
+    }
 }
 
 /// The file name of a repository path.
@@ -485,6 +524,7 @@ mod tests {
                     command: None,
                     folder: String::new(),
                     files: vec!["package.json".into()],
+                    by_hand: false,
                 }),
                 ..SyncProblem::new(
                     ProblemKind::PackageJsonMissing,

@@ -7,9 +7,7 @@ pub mod pipenv;
 pub mod requirements;
 pub mod sync;
 
-use super::{
-    file_name, folder_of, Ecosystem, Files, Format, Includes, Named, ParseError, SyncProblem,
-};
+use super::{file_name, Ecosystem, Files, Format, Includes, Named, ParseError, SyncProblem};
 use crate::error::Error;
 use crate::package::{self, LockedSet};
 use std::collections::BTreeSet;
@@ -115,15 +113,11 @@ impl Ecosystem for PyPI {
         files: &dyn Files,
         changed: Option<&[String]>,
     ) -> Result<BTreeSet<String>, Error> {
-        let folder = |path: &str| folder_of(path).to_string();
-        Ok(match changed {
-            Some(changed) => changed.iter().map(|path| folder(path)).collect(),
-            None => files
-                .paths()
-                .filter(|path| matches!(file_name(path), sync::PYPROJECT | pipenv::PIPFILE))
-                .map(folder)
-                .collect(),
-        })
+        Ok(super::manifest_folders(
+            files,
+            changed,
+            &[sync::PYPROJECT, pipenv::PIPFILE],
+        ))
     }
 
     fn check_project(&self, files: &dyn Files, folder: &str) -> Result<Vec<SyncProblem>, Error> {

@@ -172,6 +172,7 @@ pub fn check_project<T: Files + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Sy
                     command: None,
                     folder: folder.to_string(),
                     files: vec![manifest_path.clone()],
+                    by_hand: false,
                 }),
                 ..SyncProblem::new(
                     ProblemKind::PackageJsonMissing,
