@@ -141,6 +141,7 @@ fn check(cli: &Cli) -> Result<Report, Error> {
         None => staged_scope(&repo)?,
     };
     let mut report = Report::new(mode);
+    report.merging = mode == Mode::Staged && repo.is_merging();
     report.problems = scope.problems;
     // A lockfile that cannot be parsed is said once, where the parser stopped, even when the
     // lockfile check of its project finds it unreadable too.
