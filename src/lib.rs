@@ -141,7 +141,9 @@ fn check(cli: &Cli) -> Result<Report, Error> {
         None => staged_scope(&repo)?,
     };
     let mut report = Report::new(mode);
-    report.merging = mode == Mode::Staged && repo.is_merging();
+    // git writes MERGE_HEAD after its pre-merge-commit hook, which says so itself.
+    report.merging = mode == Mode::Staged
+        && (repo.is_merging() || std::env::var_os("LOCKGATE_MERGING").is_some());
     report.problems = scope.problems;
     // A lockfile that cannot be parsed is said once, where the parser stopped, even when the
     // lockfile check of its project finds it unreadable too.
