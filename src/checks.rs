@@ -2,10 +2,10 @@
 //! lockfiles to check and the settings, adding the problems it finds. A new check is a function
 //! here and a line in [`CHECKS`], not code in the orchestrator.
 
-use crate::config::Settings;
 use crate::ecosystem;
 use crate::report::{Problem, ProblemKind};
 use crate::scope::LockfileToCheck;
+use crate::settings::Settings;
 
 /// What every check reads.
 pub(crate) struct Context<'a> {
