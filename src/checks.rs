@@ -26,7 +26,7 @@ pub(crate) const CHECKS: &[Check] = &[unpinned, unreadable_versions];
 fn unpinned(context: &Context<'_>, problems: &mut Vec<Problem>) {
     for lockfile in context.lockfiles {
         for unpinned in &lockfile.locked.unpinned {
-            let advice = ecosystem::of(unpinned.package.ecosystem).unpinned_advice();
+            let advice = ecosystem::of(unpinned.package.ecosystem).unpinned_advice;
             problems.push(Problem::new(
                 ProblemKind::UnpinnedRequirement,
                 &lockfile.path,

@@ -138,6 +138,10 @@ pub struct Cli {
         value_name = "N"
     )]
     pub retries: u32,
+
+    /// Set by lockgate's pre-merge-commit hook: the commit being checked concludes a merge.
+    #[arg(long, hide = true, env = "LOCKGATE_MERGING", value_parser = clap::builder::BoolishValueParser::new())]
+    pub merging: bool,
 }
 
 impl Cli {
@@ -152,7 +156,10 @@ impl Cli {
                         export_url,
                     },
             }) => Run::UpdateDatabases {
-                ecosystems: ecosystems.into_iter().map(Ecosystem::from).collect(),
+                ecosystems: ecosystems
+                    .iter()
+                    .map(|name| ecosystem_named(name))
+                    .collect(),
                 export_url,
             },
             None => Run::Check(match self.pre_push {
@@ -183,6 +190,7 @@ impl Cli {
             connect_timeout: self.connect_timeout,
             deadline: self.deadline,
             retries: self.retries,
+            merging: self.merging,
         }
     }
 }
@@ -206,11 +214,11 @@ pub enum DbAction {
         /// An ecosystem to update (repeat for several; default: all that lockgate reads).
         #[arg(
             long = "ecosystem",
-            value_enum,
             value_name = "ECOSYSTEM",
+            value_parser = ecosystem_names(),
             ignore_case = true
         )]
-        ecosystems: Vec<EcosystemArg>,
+        ecosystems: Vec<String>,
 
         /// Base URL of OSV's exports (`file:///folder` reads a local mirror).
         #[arg(
@@ -223,24 +231,22 @@ pub enum DbAction {
     },
 }
 
-/// An ecosystem on the command line, spelled as OSV spells it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum EcosystemArg {
-    /// npm.
-    #[value(name = "npm")]
-    Npm,
-    /// The Python Package Index.
-    #[value(name = "PyPI")]
-    PyPI,
+/// The OSV names of the ecosystems lockgate reads (`npm`, `PyPI`, …), any case.
+fn ecosystem_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        lockgate::ecosystem::ECOSYSTEMS
+            .iter()
+            .map(|ecosystem| ecosystem.id.as_osv()),
+    )
 }
 
-impl From<EcosystemArg> for Ecosystem {
-    fn from(arg: EcosystemArg) -> Self {
-        match arg {
-            EcosystemArg::Npm => Ecosystem::Npm,
-            EcosystemArg::PyPI => Ecosystem::PyPI,
-        }
-    }
+/// The ecosystem an `--ecosystem` value names.
+fn ecosystem_named(name: &str) -> Ecosystem {
+    lockgate::ecosystem::ECOSYSTEMS
+        .iter()
+        .map(|ecosystem| ecosystem.id)
+        .find(|id| id.as_osv().eq_ignore_ascii_case(name))
+        .expect("clap accepted only the names of ECOSYSTEMS")
 }
 
 /// How the report is written.

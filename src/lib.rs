@@ -91,7 +91,7 @@ fn update_databases(
         .ok_or(Error::NoCacheFolder)?;
     let mut wanted = ecosystems.to_vec();
     if wanted.is_empty() {
-        wanted = ecosystem::ECOSYSTEMS.iter().map(|e| e.id()).collect();
+        wanted = ecosystem::ECOSYSTEMS.iter().map(|e| e.id).collect();
     }
     wanted.dedup();
     let export = offline::update::Settings {
@@ -146,8 +146,7 @@ fn check(repo: &git::Repo, settings: &Settings, target: &Target) -> Result<Repor
     };
     let mut report = Report::new(mode);
     // git writes MERGE_HEAD after its pre-merge-commit hook, which says so itself.
-    report.merging = mode == Mode::Staged
-        && (repo.is_merging() || std::env::var_os("LOCKGATE_MERGING").is_some());
+    report.merging = mode == Mode::Staged && (repo.is_merging() || settings.merging);
     report.problems = scope.problems;
     // A lockfile that cannot be parsed is said once, where the parser stopped, even when the
     // lockfile check of its project finds it unreadable too.

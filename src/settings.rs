@@ -46,6 +46,9 @@ pub struct Flags {
     pub deadline: Option<Duration>,
     /// `--retries`, `LOCKGATE_RETRIES`.
     pub retries: u32,
+    /// `LOCKGATE_MERGING`: git's pre-merge-commit hook runs lockgate (git writes `MERGE_HEAD`
+    /// only after that hook).
+    pub merging: bool,
 }
 
 /// What a run does.
@@ -105,6 +108,8 @@ pub struct Settings {
     pub connect_timeout: Duration,
     /// Extra attempts after a connection error, HTTP 429 or 5xx.
     pub retries: u32,
+    /// Run from git's pre-merge-commit hook.
+    pub merging: bool,
     /// Longest time for all of a run's OSV requests together.
     pub deadline: Duration,
     /// Where the offline database and the result cache live (`None`: the user has no cache
@@ -158,6 +163,7 @@ impl Settings {
             timeout: flags.timeout,
             connect_timeout: flags.connect_timeout,
             retries: flags.retries,
+            merging: flags.merging,
             deadline: flags
                 .deadline
                 .or(config.deadline.map(Duration::from_secs))
@@ -213,6 +219,7 @@ mod tests {
             connect_timeout: Duration::from_secs(5),
             deadline: None,
             retries: 2,
+            merging: false,
         }
     }
 
