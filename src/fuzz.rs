@@ -34,6 +34,11 @@ pub enum Target {
     Pipfile,
     /// `pylock.toml`.
     Pylock,
+    /// `composer.lock`.
+    Composer,
+    /// A tree of manifests, lockfiles and settings files (each started by a line `##> path`),
+    /// judged by every ecosystem's lockfile check, as `--all` and as a commit touching them.
+    Projects,
     /// `.lockgate.toml`.
     Config,
     /// One OSV record (`/v1/vulns/{id}`, or one record of the export), then what lockgate
@@ -52,7 +57,7 @@ pub const FILE_MARKER: &str = "##> ";
 
 impl Target {
     /// Every target, in a fixed order.
-    pub const ALL: [Target; 15] = [
+    pub const ALL: [Target; 17] = [
         Target::Npm,
         Target::Yarn,
         Target::Pnpm,
@@ -63,6 +68,8 @@ impl Target {
         Target::Pdm,
         Target::Pipfile,
         Target::Pylock,
+        Target::Composer,
+        Target::Projects,
         Target::Config,
         Target::OsvRecord,
         Target::OsvBatch,
@@ -83,6 +90,8 @@ impl Target {
             Target::Pdm => "pdm",
             Target::Pipfile => "pipfile",
             Target::Pylock => "pylock",
+            Target::Composer => "composer",
+            Target::Projects => "projects",
             Target::Config => "config",
             Target::OsvRecord => "osv_record",
             Target::OsvBatch => "osv_batch",
@@ -111,6 +120,7 @@ impl Target {
             Target::Pdm => "pdm.lock",
             Target::Pipfile => "Pipfile.lock",
             Target::Pylock => "pylock.toml",
+            Target::Composer => "composer.lock",
             _ => return None,
         };
         ecosystem::format_of(file)
@@ -129,6 +139,12 @@ impl Target {
                 };
                 let format = self.format().expect("a lockfile target");
                 format.parse("requirements.txt", main, &read).is_ok()
+            }
+            Target::Projects => {
+                let Ok(text) = ecosystem::decode(data) else {
+                    return false;
+                };
+                projects(text)
             }
             Target::Config => match std::str::from_utf8(data) {
                 Ok(text) => crate::config::Config::parse(".lockgate.toml", text).is_ok(),
@@ -181,6 +197,9 @@ impl Target {
         let text = path.to_string_lossy().replace('\\', "/");
         match self {
             Target::Requirements => self.format().is_some_and(|format| format.matches(&text)),
+            Target::Projects => {
+                ecosystem::is_relevant(&text) || ecosystem::format_of(&text).is_some()
+            }
             Target::Config => {
                 name == ".lockgate.toml"
                     || name == "lockgate.toml"
@@ -212,6 +231,26 @@ impl Target {
         let mut seeds: Vec<(String, Vec<u8>)> = Vec::new();
         let read = |path: &Path| std::fs::read(path).ok();
         match self {
+            Target::Projects => {
+                let mut by_folder: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
+                for path in files.iter().filter(|path| self.takes(path)) {
+                    let folder = path.parent().unwrap_or(Path::new("")).to_path_buf();
+                    by_folder.entry(folder).or_default().push(path.clone());
+                }
+                // One input per folder: its package.json first, then every other file by name.
+                for (folder, paths) in by_folder {
+                    let mut joined = read(&folder.join("package.json")).unwrap_or_default();
+                    for path in &paths {
+                        let name = path.file_name().unwrap_or_default().to_string_lossy();
+                        let Some(bytes) = read(path).filter(|_| name != "package.json") else {
+                            continue;
+                        };
+                        joined.extend_from_slice(format!("\n{FILE_MARKER}{name}\n").as_bytes());
+                        joined.extend_from_slice(&bytes);
+                    }
+                    seeds.push((folder.display().to_string(), joined));
+                }
+            }
             Target::Requirements => {
                 let mut by_folder: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
                 for path in files.iter().filter(|path| self.takes(path)) {
@@ -294,6 +333,21 @@ impl Target {
         }
         seeds
     }
+}
+
+/// Every ecosystem's lockfile check over the files of a [`Target::Projects`] input: the first
+/// part is `package.json`, the others are named by their `##> path` lines.
+fn projects(text: &str) -> bool {
+    let (first, others) = split_requirements(text);
+    let mut files: BTreeMap<String, String> = others
+        .into_iter()
+        .map(|(path, body)| (path, body.to_string()))
+        .collect();
+    files.insert("package.json".to_string(), first.to_string());
+    let changed: Vec<String> = files.keys().cloned().collect();
+    let all = ecosystem::project_problems(&files, None, ecosystem::Fixing::Staged);
+    let staged = ecosystem::project_problems(&files, Some(&changed), ecosystem::Fixing::Staged);
+    all.is_ok() && staged.is_ok()
 }
 
 /// Splits a [`Target::Requirements`] input into the main file's text and the files it may
@@ -454,5 +508,27 @@ mod tests {
         assert_eq!(others.get("base.txt"), Some(&"idna==3.7\n"));
         assert!(Target::Requirements.run(b"-r base.txt\n##> base.txt\nidna==3.7\n"));
         assert!(!Target::Requirements.run(b"-r a.txt\n##> a.txt\n-r requirements.txt\n"));
+    }
+
+    #[test]
+    fn every_lockfile_format_has_a_target() {
+        for format in crate::ecosystem::ECOSYSTEMS
+            .iter()
+            .flat_map(|ecosystem| ecosystem.formats)
+        {
+            let covered = Target::ALL.into_iter().any(|target| {
+                target
+                    .format()
+                    .is_some_and(|fuzzed| fuzzed.name == format.name)
+                    || (target == Target::Npm && format.name == "npm-shrinkwrap.json")
+            });
+            assert!(covered, "{} has no fuzz target", format.name);
+        }
+    }
+
+    #[test]
+    fn projects_inputs_are_judged_by_every_ecosystem() {
+        let tree = "{\"dependencies\": {\"a\": \"^1\"}}\n##> composer.json\n{\"require\": {\"x/y\": \"^1\"}}\n##> pyproject.toml\n[project\n";
+        assert!(Target::Projects.run(tree.as_bytes()));
     }
 }
