@@ -11,8 +11,14 @@ use std::collections::HashMap;
 /// Deepest nesting walked; deeper values are not located (the parser has bounded them).
 const MAX_DEPTH: usize = 128;
 
-/// The 1-based line on which each wanted value starts, by its path.
-pub fn value_lines(text: &str, wanted: impl Fn(&[String]) -> bool) -> HashMap<Vec<String>, usize> {
+/// The 1-based line on which each wanted value starts, by its path. Only paths of up to
+/// `depth` keys are looked at (deeper keys are not even kept), so a lockfile whose entries sit
+/// two levels down costs one pass and no allocation per field of an entry.
+pub fn value_lines(
+    text: &str,
+    depth: usize,
+    wanted: impl Fn(&[String]) -> bool,
+) -> HashMap<Vec<String>, usize> {
     let bytes = text.as_bytes();
     let mut walk = Walk {
         path: Vec::new(),
@@ -20,6 +26,7 @@ pub fn value_lines(text: &str, wanted: impl Fn(&[String]) -> bool) -> HashMap<Ve
         pending_key: None,
         line: 1,
         lines: HashMap::new(),
+        depth,
         wanted,
     };
     let mut index = 0;
@@ -27,16 +34,28 @@ pub fn value_lines(text: &str, wanted: impl Fn(&[String]) -> bool) -> HashMap<Ve
         let byte = bytes[index];
         match byte {
             b'\n' => walk.line += 1,
+            b' ' | b'\t' | b'\r' => {
+                // Indentation: the bulk of a pretty-printed file, skipped in one search.
+                index += bytes[index..]
+                    .iter()
+                    .position(|&b| !matches!(b, b' ' | b'\t' | b'\r'))
+                    .unwrap_or(bytes.len() - index);
+                continue;
+            }
             b'"' => {
-                let (string, end) = read_string(bytes, index);
-                index = end;
-                match walk.frames.last() {
+                let key = matches!(
+                    walk.frames.last(),
                     Some(Frame::Object {
-                        expecting_key: true,
-                    }) => walk.pending_key = Some(string),
-                    _ => {
-                        walk.value();
-                    }
+                        expecting_key: true
+                    })
+                );
+                let keep = key && walk.frames.len() <= walk.depth;
+                let (string, end) = read_string(bytes, index, keep);
+                index = end;
+                if key {
+                    walk.pending_key = Some(string);
+                } else {
+                    walk.value();
                 }
                 continue;
             }
@@ -68,7 +87,6 @@ pub fn value_lines(text: &str, wanted: impl Fn(&[String]) -> bool) -> HashMap<Ve
                 walk.frames.pop();
                 walk.path.pop();
             }
-            b' ' | b'\t' | b'\r' => {}
             _ => {
                 // A number, `true`, `false` or `null`: one value, up to its end.
                 walk.value();
@@ -96,6 +114,7 @@ struct Walk<F> {
     pending_key: Option<String>,
     line: usize,
     lines: HashMap<Vec<String>, usize>,
+    depth: usize,
     wanted: F,
 }
 
@@ -109,38 +128,50 @@ impl<F: Fn(&[String]) -> bool> Walk<F> {
         };
         // The document's root frame has an empty key of its own: paths start below it.
         self.path.push(key);
-        if (self.wanted)(&self.path[1..]) {
+        if self.path.len() - 1 <= self.depth && (self.wanted)(&self.path[1..]) {
             self.lines.insert(self.path[1..].to_vec(), self.line);
         }
         self.path.pop()
     }
 }
 
-/// The JSON string starting at `start` (its opening quote), unescaped for the common escapes,
-/// and the index just past its closing quote.
-fn read_string(bytes: &[u8], start: usize) -> (String, usize) {
+/// The JSON string starting at `start` (its opening quote), unescaped for the common escapes
+/// when `keep` (keys; values are only skipped), and the index just past its closing quote.
+fn read_string(bytes: &[u8], start: usize, keep: bool) -> (String, usize) {
     let mut out = Vec::new();
     let mut index = start + 1;
+    if !keep {
+        // Straight to the quote, escape or line end that stops it.
+        index += bytes[index..]
+            .iter()
+            .position(|&b| matches!(b, b'"' | b'\\' | b'\n'))
+            .unwrap_or(bytes.len() - index);
+    }
     while index < bytes.len() {
         match bytes[index] {
-            b'"' => return (String::from_utf8_lossy(&out).into_owned(), index + 1),
+            b'"' => break,
             b'\\' if index + 1 < bytes.len() => {
-                let escaped = bytes[index + 1];
-                out.push(match escaped {
-                    b'n' => b'\n',
-                    b't' => b'\t',
-                    other => other,
-                });
+                if keep {
+                    out.push(match bytes[index + 1] {
+                        b'n' => b'\n',
+                        b't' => b'\t',
+                        other => other,
+                    });
+                }
                 index += 2;
+                continue;
             }
             b'\n' => return (String::from_utf8_lossy(&out).into_owned(), index),
             other => {
-                out.push(other);
-                index += 1;
+                if keep {
+                    out.push(other);
+                }
             }
         }
+        index += 1;
     }
-    (String::from_utf8_lossy(&out).into_owned(), index)
+    let end = (index + 1).min(bytes.len().max(index));
+    (String::from_utf8_lossy(&out).into_owned(), end)
 }
 
 #[cfg(test)]
@@ -154,7 +185,7 @@ mod tests {
     #[test]
     fn lines_of_object_members_and_array_elements() {
         let text = "{\n  \"packages\": {\n    \"\": {},\n    \"node_modules/a\": {\n      \"version\": \"1.0.0\"\n    },\n    \"node_modules/b\": {}\n  },\n  \"list\": [\n    {\"x\": 1},\n    {\"y\": [1, 2]}\n  ],\n}\n";
-        let lines = value_lines(text, |path| path.len() == 2);
+        let lines = value_lines(text, 2, |path| path.len() == 2);
         assert_eq!(lines[&key(&["packages", "node_modules/a"])], 4);
         assert_eq!(lines[&key(&["packages", "node_modules/b"])], 7);
         assert_eq!(lines[&key(&["packages", ""])], 3);
@@ -166,7 +197,7 @@ mod tests {
     #[test]
     fn escaped_quotes_and_braces_in_strings_do_not_confuse_it() {
         let text = "{\"a\\\"{\": {\"b\": \"}]\"},\n\"c\": {}}";
-        let lines = value_lines(text, |path| path.len() == 1);
+        let lines = value_lines(text, 1, |path| path.len() == 1);
         assert_eq!(lines[&key(&["a\"{"])], 1);
         assert_eq!(lines[&key(&["c"])], 2);
     }
@@ -174,6 +205,6 @@ mod tests {
     #[test]
     fn deep_nesting_stops_without_overflow() {
         let text = "[".repeat(100_000);
-        assert!(value_lines(&text, |_| true).len() <= MAX_DEPTH);
+        assert!(value_lines(&text, usize::MAX, |_| true).len() <= MAX_DEPTH);
     }
 }

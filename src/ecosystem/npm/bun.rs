@@ -59,7 +59,7 @@ impl BunLock {
                 "no `lockfileVersion`: not a bun lockfile",
             ));
         }
-        let lines = value_lines(text, |path| path.len() == 2 && path[0] == "packages");
+        let lines = value_lines(text, 2, |path| path.len() == 2 && path[0] == "packages");
         let mut locked = LockedSet::default();
         for (folder, entry) in &wire.packages {
             let line = lines

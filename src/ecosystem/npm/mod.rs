@@ -30,7 +30,7 @@ pub static BUN: Format = Format::named("bun.lock", |text| {
 });
 
 fn parse_package_lock(text: &str) -> Result<LockedSet, super::ParseError> {
-    package_lock::NpmLock::parse(text).map(|lock| lock.locked_set())
+    package_lock::NpmLock::parse_with_lines(text).map(|lock| lock.locked_set())
 }
 
 /// npm's ecosystem.

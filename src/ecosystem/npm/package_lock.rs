@@ -5,10 +5,11 @@
 //! [`NpmLock`] of folders, which the advisory check and the sync check share.
 
 use crate::ecosystem::json_lines::value_lines;
+use crate::ecosystem::parse::{position_of, LineIndex};
 use crate::ecosystem::ParseError;
 use crate::package::{Dependency, Ecosystem, Entry, LockedSet, Package, SourceKind};
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A parsed npm lockfile: one [`Node`] per folder, `""` being the project root.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -93,13 +94,15 @@ pub fn last_node_modules(location: &str) -> Option<usize> {
 }
 
 #[derive(Deserialize)]
-struct WireLock {
+struct WireLock<'a> {
     #[serde(rename = "lockfileVersion", default)]
     lockfile_version: Option<u64>,
     #[serde(default)]
     requires: Option<bool>,
-    #[serde(default)]
-    packages: Option<BTreeMap<String, WireNode>>,
+    /// Each entry's text, read into a [`WireNode`] after: where the text stands is the entry's
+    /// line, with no second pass over the file.
+    #[serde(default, borrow)]
+    packages: Option<BTreeMap<String, &'a serde_json::value::RawValue>>,
     #[serde(default)]
     dependencies: Option<BTreeMap<String, WireV1Node>>,
 }
@@ -178,36 +181,50 @@ impl NpmLock {
             nodes: BTreeMap::new(),
         };
         if let Some(packages) = wire.packages {
-            lock.nodes = packages
-                .into_iter()
-                .map(|(location, node)| (location, Node::from(node)))
-                .collect();
-            let lines = value_lines(text, |path| path.len() == 2 && path[0] == "packages");
-            for (mut path, line) in lines {
-                if let Some(node) = path
-                    .pop()
-                    .and_then(|location| lock.nodes.get_mut(&location))
-                {
-                    node.line = Some(line);
-                }
+            let lines = LineIndex::new(text);
+            for (location, raw) in packages {
+                let at = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+                let node: WireNode = serde_json::from_str(raw.get()).map_err(|error| {
+                    let inner = ParseError::from_json(&error);
+                    let (line, column) = position_of(text, at);
+                    let column = if inner.line <= 1 {
+                        column + inner.column.saturating_sub(1)
+                    } else {
+                        inner.column
+                    };
+                    ParseError::new(line + inner.line.saturating_sub(1), column, inner.message)
+                })?;
+                let mut node = Node::from(node);
+                node.line = Some(lines.line(at));
+                lock.nodes.insert(location, node);
             }
         } else if let Some(dependencies) = wire.dependencies {
             add_v1_nodes(&mut lock.nodes, "", dependencies);
-            // Version 1 nests: `dependencies.a.dependencies.b` is `node_modules/a/node_modules/b`.
-            let lines = value_lines(text, |path| {
-                path.len() % 2 == 0 && path.iter().step_by(2).all(|key| key == "dependencies")
-            });
-            for (path, line) in lines {
-                let location = path
-                    .iter()
-                    .skip(1)
-                    .step_by(2)
-                    .map(|name| format!("node_modules/{name}"))
-                    .collect::<Vec<_>>()
-                    .join("/");
-                if let Some(node) = lock.nodes.get_mut(&location) {
-                    node.line = Some(line);
-                }
+        }
+        Ok(lock)
+    }
+
+    /// [`NpmLock::parse`], and for version 1 (which nests `dependencies.a.dependencies.b` for
+    /// `node_modules/a/node_modules/b`) the line each entry stands on, from one more pass over
+    /// the text; versions 2 and 3 have theirs from the parse.
+    pub fn parse_with_lines(text: &str) -> Result<Self, ParseError> {
+        let mut lock = NpmLock::parse(text)?;
+        if lock.nodes.is_empty() || lock.nodes.values().any(|node| node.line.is_some()) {
+            return Ok(lock);
+        }
+        let lines = value_lines(text, usize::MAX, |path| {
+            path.len() % 2 == 0 && path.iter().step_by(2).all(|key| key == "dependencies")
+        });
+        for (path, line) in lines {
+            let location = path
+                .iter()
+                .skip(1)
+                .step_by(2)
+                .map(|name| format!("node_modules/{name}"))
+                .collect::<Vec<_>>()
+                .join("/");
+            if let Some(node) = lock.nodes.get_mut(&location) {
+                node.line = Some(line);
             }
         }
         Ok(lock)
@@ -216,9 +233,10 @@ impl NpmLock {
     /// The registry packages and other sources this lockfile installs.
     pub fn locked_set(&self) -> LockedSet {
         let mut set = LockedSet::default();
+        let mut folders = Folders::of(self);
         for (location, node) in &self.nodes {
             // The root, workspace folders and `file:` directories are the project's own code.
-            if node.link || !location.contains("node_modules/") {
+            if node.link || last_node_modules(location).is_none() {
                 continue;
             }
             let name = node.package_name(location);
@@ -240,12 +258,12 @@ impl NpmLock {
             entry.optional = node.optional;
             entry.checksum = node.integrity.clone();
             entry.install_scripts = node.has_install_script;
-            entry.dependencies = self.edges(location, node);
+            entry.dependencies = self.edges(&mut folders, location, node);
         }
         // The project's own folders start the chains: the root, workspaces, `file:` folders.
         for (location, node) in &self.nodes {
             if last_node_modules(location).is_none() {
-                set.roots.extend(self.edges(location, node));
+                set.roots.extend(self.edges(&mut folders, location, node));
             }
         }
         set
@@ -255,44 +273,65 @@ impl NpmLock {
 impl NpmLock {
     /// The dependencies of the folder at `location`, each with the version it resolves to as
     /// npm resolves it (its own `node_modules/<name>`, then each enclosing folder's).
-    fn edges(&self, location: &str, node: &Node) -> Vec<Dependency> {
+    fn edges(&self, folders: &mut Folders<'_>, location: &str, node: &Node) -> Vec<Dependency> {
         node.dependencies
             .keys()
             .chain(node.optional_dependencies.keys())
             .chain(node.peer_dependencies.keys())
             .chain(node.dev_dependencies.keys())
-            .map(|name| {
-                let resolved = self.resolve_from(location, name);
-                let node = resolved.and_then(|at| self.nodes.get(at));
-                Dependency {
-                    name: match (resolved, node) {
-                        (Some(at), Some(node)) => node.package_name(at).to_string(),
-                        _ => name.clone(),
-                    },
-                    version: node.and_then(|node| node.version.clone()),
-                }
+            .map(|name| match folders.resolve(location, name) {
+                Some((at, node)) => Dependency {
+                    name: node.package_name(at).to_string(),
+                    version: node.version.clone(),
+                },
+                None => Dependency {
+                    name: name.clone(),
+                    version: None,
+                },
             })
             .collect()
     }
+}
+
+/// The folders of a lockfile hashed by location (every edge looks up a long `node_modules/`
+/// path), with a buffer for the locations tried.
+struct Folders<'a> {
+    nodes: HashMap<&'a str, &'a Node>,
+    candidate: String,
+}
+
+impl<'a> Folders<'a> {
+    fn of(lock: &'a NpmLock) -> Self {
+        Folders {
+            nodes: lock
+                .nodes
+                .iter()
+                .map(|(location, node)| (location.as_str(), node))
+                .collect(),
+            candidate: String::new(),
+        }
+    }
 
     /// The folder `name` resolves to from the folder `from`, following a link to its target.
-    fn resolve_from(&self, from: &str, name: &str) -> Option<&str> {
+    fn resolve(&mut self, from: &str, name: &str) -> Option<(&'a str, &'a Node)> {
         let mut at = from;
         loop {
-            let candidate = if at.is_empty() {
-                format!("node_modules/{name}")
-            } else {
-                format!("{at}/node_modules/{name}")
-            };
-            if let Some((location, node)) = self.nodes.get_key_value(candidate.as_str()) {
+            self.candidate.clear();
+            if !at.is_empty() {
+                self.candidate.push_str(at);
+                self.candidate.push('/');
+            }
+            self.candidate.push_str("node_modules/");
+            self.candidate.push_str(name);
+            if let Some((&location, &node)) = self.nodes.get_key_value(self.candidate.as_str()) {
                 if !node.link {
-                    return Some(location);
+                    return Some((location, node));
                 }
                 let target = crate::ecosystem::npm::sync::spec::join("", node.resolved.as_deref()?);
                 return self
                     .nodes
                     .get_key_value(target.as_str())
-                    .map(|(key, _)| key.as_str());
+                    .map(|(&location, &node)| (location, node));
             }
             if at.is_empty() {
                 return None;

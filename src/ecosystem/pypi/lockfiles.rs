@@ -532,7 +532,7 @@ struct PipfileEntry {
 pub fn parse_pipfile_lock(text: &str) -> Result<LockedSet, ParseError> {
     let lock: PipfileLockWire =
         serde_json::from_str(text).map_err(|error| ParseError::from_json(&error))?;
-    let lines = value_lines(text, |path| {
+    let lines = value_lines(text, 2, |path| {
         path.len() == 2 && (path[0] == "default" || path[0] == "develop")
     });
     let mut locked = LockedSet::default();
