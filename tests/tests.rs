@@ -3,6 +3,7 @@
 
 mod agreement;
 mod faults;
+mod fixtures;
 mod hooks;
 mod hostile;
 mod js_lockfiles;
