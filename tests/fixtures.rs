@@ -68,7 +68,7 @@ const DISAGREEMENTS: [(&str, &[&str], &str); 2] = [
 /// Where lockgate is known to fall short of a recorded expectation: the expectation, the start
 /// of the error its check gives instead, and why. A fix makes the row fail: then remove it.
 const SHORTFALLS: [(&str, &str, &str); 1] = [(
-    "pypi/requirements/hand-written/expected.txt",
+    "pypi/hand-written/requirements/expected.txt",
     "base.txt: 28:1: `legacy-tool===2.1-custom` is not a requirement",
     "pip takes any string after `===` (arbitrary equality); lockgate's parser wants a PEP 440 \
      version, so it refuses the whole file",
