@@ -268,6 +268,11 @@ impl Repo {
         self.bare
     }
 
+    /// Whether a merge is being concluded (`MERGE_HEAD` is there).
+    pub fn is_merging(&self) -> bool {
+        self.inner.state() == git2::RepositoryState::Merge
+    }
+
     /// The paths passing `wanted` that have an unresolved merge conflict in the index (entries
     /// at stages 1 to 3), sorted. A clean index costs one pass over its entries in memory.
     pub fn conflicted_paths(&self, wanted: impl Fn(&str) -> bool) -> Result<Vec<String>, Error> {

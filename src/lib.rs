@@ -10,6 +10,7 @@
 pub mod advisory;
 pub mod cache;
 pub mod check;
+mod checks;
 pub mod cli;
 pub mod config;
 pub mod ecosystem;
@@ -35,7 +36,7 @@ pub use report::Report;
 
 use cli::Cli;
 use package::Package;
-use report::{Mode, NonRegistryEntry, Problem, ProblemKind};
+use report::{Mode, NonRegistryEntry, ProblemKind};
 use scope::{
     all_scope, framework_push_scope, push_scope, read_push_input, staged_scope, LockfileToCheck,
 };
@@ -80,7 +81,7 @@ fn update_databases(
     let cache = cli.cache_folder().ok_or(Error::NoCacheFolder)?;
     let mut wanted: Vec<package::Ecosystem> = ecosystems.iter().map(|&e| e.into()).collect();
     if wanted.is_empty() {
-        wanted = vec![package::Ecosystem::Npm, package::Ecosystem::PyPI];
+        wanted = ecosystem::ECOSYSTEMS.iter().map(|e| e.id()).collect();
     }
     wanted.dedup();
     let settings = offline::update::Settings {
@@ -140,6 +141,7 @@ fn check(cli: &Cli) -> Result<Report, Error> {
         None => staged_scope(&repo)?,
     };
     let mut report = Report::new(mode);
+    report.merging = mode == Mode::Staged && repo.is_merging();
     report.problems = scope.problems;
     // A lockfile that cannot be parsed is said once, where the parser stopped, even when the
     // lockfile check of its project finds it unreadable too.
@@ -155,42 +157,20 @@ fn check(cli: &Cli) -> Result<Report, Error> {
         return Ok(report);
     }
 
+    let context = checks::Context {
+        lockfiles: &lockfiles,
+        settings: &settings,
+    };
+    for check in checks::CHECKS {
+        check(&context, &mut report.problems);
+    }
     let mut where_locked: BTreeMap<Package, Vec<String>> = BTreeMap::new();
     for lockfile in &lockfiles {
         for unpinned in &lockfile.locked.unpinned {
-            report.problems.push(Problem::new(
-                ProblemKind::UnpinnedRequirement,
-                &lockfile.path,
-                &format!(
-                    "`{}` does not pin one version, so what gets installed cannot be checked \
-                     (malware published as {} is still looked for): pin it with `==`, or lock \
-                     with pip-compile or uv",
-                    unpinned.requirement, unpinned.package
-                ),
-                settings.fail_on_unpinned,
-            ));
             where_locked
-                .entry(Package::new(
-                    package::Ecosystem::PyPI,
-                    &unpinned.package,
-                    "",
-                ))
+                .entry(unpinned.package.clone())
                 .or_default()
                 .push(lockfile.path.clone());
-        }
-        for package in lockfile.locked.unreadable() {
-            report.problems.push(Problem::new(
-                ProblemKind::VersionUnreadable,
-                &lockfile.path,
-                &format!(
-                    "{} is locked at version {:?}, which {} does not read as one exact \
-                     version, so it cannot be checked: lock it again with the package manager",
-                    package.name,
-                    package.version,
-                    package.ecosystem.version_rules()
-                ),
-                true,
-            ));
         }
         report
             .lockfiles
@@ -234,7 +214,7 @@ fn check(cli: &Cli) -> Result<Report, Error> {
             .locked
             .unpinned
             .iter()
-            .map(|unpinned| Package::new(package::Ecosystem::PyPI, &unpinned.package, ""));
+            .map(|unpinned| unpinned.package.clone());
         for package in lockfile.locked.packages().into_iter().chain(names) {
             where_locked
                 .entry(package)

@@ -2,7 +2,8 @@
 //! `versions`, or a version inside a `SEMVER` or `ECOSYSTEM` range, walking the range's events in
 //! version order (`introduced` inclusive, `fixed` exclusive, `last_affected` inclusive, `limit`
 //! an exclusive cap). `SEMVER` ranges order by semver 2.0 precedence; `ECOSYSTEM` ranges by the
-//! ecosystem's own rules (npm semver for npm, PEP 440 for PyPI). `GIT` ranges name commits, not
+//! ecosystem's own rules (npm semver for npm, PEP 440 for PyPI, PHP's `version_compare` for
+//! Packagist). `GIT` ranges name commits, not
 //! package versions, and never match here.
 //!
 //! Pure functions over [`Affected`]; used by the offline database.
@@ -19,6 +20,8 @@ pub enum Scheme {
     Semver,
     /// PEP 440.
     Pep440,
+    /// PHP's `version_compare`, as OSV orders Packagist versions.
+    Composer,
 }
 
 impl Scheme {
@@ -27,6 +30,7 @@ impl Scheme {
         match ecosystem {
             Ecosystem::Npm => Scheme::Semver,
             Ecosystem::PyPI => Scheme::Pep440,
+            Ecosystem::Packagist => Scheme::Composer,
         }
     }
 }
@@ -36,6 +40,7 @@ impl Scheme {
 enum Version {
     Semver(nodejs_semver::Version),
     Pep440(pep440_rs::Version),
+    Composer(crate::ecosystem::packagist::version::OsvVersion),
 }
 
 impl Version {
@@ -46,6 +51,9 @@ impl Version {
             Scheme::Pep440 => pep440_rs::Version::from_str(text.trim())
                 .ok()
                 .map(Version::Pep440),
+            Scheme::Composer => {
+                crate::ecosystem::packagist::version::OsvVersion::parse(text).map(Version::Composer)
+            }
         }
     }
 }
@@ -80,7 +88,7 @@ pub fn affects(affected: &Affected, ecosystem: Ecosystem, version: &str) -> bool
     let scheme = Scheme::of(ecosystem);
     let listed = affected.versions.iter().any(|listed| {
         listed == version
-            || (scheme == Scheme::Pep440
+            || (scheme != Scheme::Semver
                 && matches!(
                     (Version::parse(scheme, listed), Version::parse(scheme, version)),
                     (Some(a), Some(b)) if a == b
@@ -175,10 +183,12 @@ fn in_range(scheme: Scheme, events: &[Event], version: &str) -> bool {
 }
 
 /// `name` as OSV keys it in `ecosystem`: PyPI names in PEP 503 normal form (lower case, runs of
-/// `-`, `_` and `.` as one `-`); npm names as written.
+/// `-`, `_` and `.` as one `-`); Packagist names in lower case, as Packagist and OSV spell them;
+/// npm names as written.
 pub fn normalize_name(ecosystem: Ecosystem, name: &str) -> String {
     match ecosystem {
         Ecosystem::Npm => name.to_string(),
+        Ecosystem::Packagist => name.trim().to_ascii_lowercase(),
         Ecosystem::PyPI => {
             let mut out = String::with_capacity(name.len());
             let mut separator = false;

@@ -13,6 +13,9 @@ pub enum Ecosystem {
     /// The Python Package Index.
     #[serde(rename = "PyPI")]
     PyPI,
+    /// PHP's Packagist (Composer's `composer.lock`).
+    #[serde(rename = "Packagist")]
+    Packagist,
 }
 
 impl Ecosystem {
@@ -21,6 +24,7 @@ impl Ecosystem {
         match self {
             Ecosystem::Npm => "npm",
             Ecosystem::PyPI => "PyPI",
+            Ecosystem::Packagist => "Packagist",
         }
     }
 }
@@ -31,6 +35,7 @@ impl Ecosystem {
         match self {
             Ecosystem::Npm => "npm's semver",
             Ecosystem::PyPI => "PEP 440",
+            Ecosystem::Packagist => "Composer",
         }
     }
 }
@@ -245,8 +250,8 @@ pub fn url_host(url: &str) -> Option<String> {
 /// A requirement without one exact version.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Unpinned {
-    /// The package, its name normalised.
-    pub package: String,
+    /// The package (no version), its name normalised.
+    pub package: Package,
     /// The requirement as written (`requests>=2`).
     pub requirement: String,
 }

@@ -167,6 +167,8 @@ pub enum ProblemKind {
     PackageJsonUnreadable,
     /// A pyproject.toml that is not valid TOML.
     PyprojectUnreadable,
+    /// A composer.json that is not a JSON object.
+    ComposerJsonUnreadable,
     /// A package.json that npm refuses as written (an override that conflicts with a direct
     /// dependency).
     PackageJsonInvalid,
@@ -294,6 +296,10 @@ pub struct Report {
     /// repository, which has no index.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub read: Option<String>,
+    /// The commit being checked concludes a merge (git's pre-merge-commit hook, or a commit
+    /// after a conflicted merge): the verdict is the merge's.
+    #[serde(skip)]
+    pub merging: bool,
 }
 
 /// An offline database that answered, and how old it is.
@@ -402,6 +408,7 @@ impl Report {
             offline_databases: Vec::new(),
             config: None,
             read: None,
+            merging: false,
         }
     }
 
@@ -655,6 +662,7 @@ impl Report {
         )
         .len();
         let what = match self.mode {
+            Mode::Staged if self.merging => "merge",
             Mode::Staged => "commit",
             Mode::All => "check",
             Mode::PrePush => "push",

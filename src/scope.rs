@@ -4,7 +4,7 @@
 //! read from the same snapshot, offline).
 
 use crate::ecosystem::{
-    self, is_relevant, no_includes, project_problems, Files as _, Format, ParseError,
+    self, is_relevant, no_includes, project_problems, Files as _, Fixing, Format, ParseError,
 };
 use crate::error::Error;
 use crate::package::{LockedSet, Package};
@@ -142,7 +142,7 @@ pub(crate) fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
         &mut problems,
     )?;
     if !triggers.is_empty() {
-        problems.extend(project_problems(&index, Some(&triggers))?);
+        problems.extend(project_problems(&index, Some(&triggers), Fixing::Staged)?);
     }
     Ok(Scope {
         lockfiles,
@@ -267,7 +267,7 @@ fn whole_snapshot<S: git::Source>(
         .map(|(path, kind)| not_a_file_problem(&path, kind, None))
         .collect();
     problems.extend(unread);
-    problems.extend(project_problems(tree, None)?);
+    problems.extend(project_problems(tree, None, Fixing::Staged)?);
     Ok(Scope {
         lockfiles,
         problems,
@@ -460,11 +460,11 @@ fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Resu
         }
         let tree = repo.commit_tree(*tip)?;
         let name = repo.describe_commit(*tip);
-        problems.extend(
-            project_problems(&tree, Some(touched))?
-                .into_iter()
-                .map(|problem| for_a_push(problem, &name)),
-        );
+        problems.extend(project_problems(
+            &tree,
+            Some(touched),
+            Fixing::Pushed(&name),
+        )?);
     }
     // What the refs keep is reported in full; the history, only where it adds to that.
     for (path, gained) in &gained {
@@ -497,26 +497,6 @@ fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Resu
         introduced_by,
         read: None,
     })
-}
-
-/// A problem found in a pushed tip, said for a push: it names the commit, and the fix is a
-/// commit (a new one, or the last one amended), not a staged file.
-fn for_a_push(problem: Problem, commit: &str) -> Problem {
-    let message = problem
-        .message
-        .replace(", and stage ", ", and commit ")
-        .replace(" and stage ", " and commit ")
-        .replace(": stage ", ": commit ");
-    Problem::new(
-        problem.kind,
-        &problem.path,
-        &format!(
-            "in commit {commit}: {message}; fix it in a new commit, or in that commit (`git \
-             commit --amend`, or `git commit --fixup` then `git rebase -i --autosquash`), and \
-             push again"
-        ),
-        problem.blocking,
-    )
 }
 
 /// Reads git's pre-push lines from stdin, bounded.
@@ -638,29 +618,4 @@ fn parse(
             column: error.column,
             message: error.message,
         })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn problems_at_a_pushed_tip_are_said_for_a_push() {
-        // The three ways the lockfile checks tell to stage a fix (npm_sync, py_sync).
-        let cases = [
-            "Missing: a@^1 from lock file: run `npm install` in web and stage web/package-lock.json",
-            "bad JSON; npm cannot use it: fix it or run `npm install`, and stage package-lock.json",
-            "a lockfile without a package.json: stage the package.json, or remove the lockfile too",
-        ];
-        for message in cases {
-            let problem = Problem::new(ProblemKind::LockfileOutOfSync, "x", message, true);
-            let said = for_a_push(problem, "1a2b3c4d5e6f \"add a\"").message;
-            assert!(!said.contains("stage"), "{said}");
-            assert!(
-                said.starts_with("in commit 1a2b3c4d5e6f \"add a\": "),
-                "{said}"
-            );
-            assert!(said.contains("git commit --amend"), "{said}");
-        }
-    }
 }

@@ -19,6 +19,7 @@ pub fn normal(ecosystem: Ecosystem, raw: &str) -> Option<String> {
     match ecosystem {
         Ecosystem::Npm => npm_clean(raw),
         Ecosystem::PyPI => pep440_normal(raw),
+        Ecosystem::Packagist => crate::ecosystem::packagist::version::osv_normal(raw),
     }
 }
 

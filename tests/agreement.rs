@@ -33,6 +33,8 @@ fn probes(ecosystem: Ecosystem, version: &str, out: &mut BTreeSet<String>) {
                 out.insert(format!("{version}{suffix}"));
             }
         }
+        // Not compared here: the stand-in orders Packagist versions by semver, not as OSV does.
+        Ecosystem::Packagist => {}
     }
 }
 

@@ -17,16 +17,9 @@ const NOT_CORPORA: [&str; 3] = ["demo", "report", "sarif"];
 /// Folders of a corpus that hold no cases: what its generator installs the tools from.
 const NOT_FORMATS: [&str; 1] = ["pypi/tools"];
 
-/// Folders on their way to `<ecosystem>/<format>/<case>/`, and where they go: pipenv's own
-/// staleness cases replace these under `pypi/pipenv/` (issue 15). Gone, a row exempts nothing.
-const MOVING: [(&str, &str); 1] = [(
-    "python/pipenv/stale",
-    "pipenv verdicts lockgate does not check yet; replaced by pypi/pipenv/<case>/",
-)];
-
 /// The kinds of expectation a case may record: the file, what it says, and the check that holds
 /// lockgate to it. A case is a folder with at least one of these files; adding a kind is a row.
-const KINDS: [Kind; 4] = [
+const KINDS: [Kind; 5] = [
     Kind {
         file: "packages.txt",
         says: "the packages the tool lists (`# non-registry` after; unpinned.txt beside)",
@@ -35,6 +28,11 @@ const KINDS: [Kind; 4] = [
     Kind {
         file: "verdict.txt",
         says: "`exit <code>` of the tool's own check (frozen install, lock --check, npm ci)",
+        check: tool_verdict,
+    },
+    Kind {
+        file: "composer-verdict.txt",
+        says: "`verdict: ok` or `verdict: blocked`: composer validate, then install --dry-run",
         check: tool_verdict,
     },
     Kind {
@@ -65,6 +63,44 @@ const DISAGREEMENTS: [(&str, &[&str], &str); 2] = [
     ),
 ];
 
+/// Blocked cases where lockgate names other problems than the lockfile out of sync (`kind
+/// path`): a missing or unreadable lockfile, or the manifest's requirement as well.
+const PROBLEMS: [(&str, &[&str]); 6] = [
+    (
+        "packagist/composer/lockfile-missing",
+        &["lockfile-missing composer.lock"],
+    ),
+    (
+        "packagist/composer/constraint-unmet",
+        &[
+            "lockfile-out-of-sync composer.json",
+            "lockfile-out-of-sync composer.lock",
+        ],
+    ),
+    (
+        "packagist/composer/dev-requirement-added",
+        &[
+            "lockfile-out-of-sync composer.json",
+            "lockfile-out-of-sync composer.lock",
+        ],
+    ),
+    (
+        "packagist/composer/required-absent",
+        &[
+            "lockfile-out-of-sync composer.json",
+            "lockfile-out-of-sync composer.lock",
+        ],
+    ),
+    (
+        "pypi/pipenv/lock-missing",
+        &["lockfile-missing Pipfile.lock"],
+    ),
+    (
+        "pypi/pipenv/lock-corrupt",
+        &["lockfile-unreadable Pipfile.lock"],
+    ),
+];
+
 /// Where lockgate is known to fall short of a recorded expectation: the expectation, the start
 /// of the error its check gives instead, and why. A fix makes the row fail: then remove it.
 const SHORTFALLS: [(&str, &str, &str); 1] = [(
@@ -76,7 +112,7 @@ const SHORTFALLS: [(&str, &str, &str); 1] = [(
 
 /// What lockgate tells a user to run, by format folder, when a lockfile needs relocking, and
 /// whether the JSON message says it too (the npm ecosystem's messages quote the tool instead).
-const COMMANDS: [(&str, &str, bool); 9] = [
+const COMMANDS: [(&str, &str, bool); 10] = [
     ("yarn-classic", "yarn install", false),
     ("yarn-berry", "yarn install", false),
     ("pnpm", "pnpm install", false),
@@ -86,6 +122,7 @@ const COMMANDS: [(&str, &str, bool); 9] = [
     ("uv", "uv lock", true),
     ("pdm", "pdm lock", true),
     ("pipenv", "pipenv lock", true),
+    ("composer", "composer update --lock", true),
 ];
 
 /// A kind of recorded expectation.
@@ -158,24 +195,24 @@ fn relative(path: &Path) -> String {
 fn walk() -> (Vec<Case>, Vec<String>) {
     let mut cases = Vec::new();
     let mut unread = Vec::new();
-    let moving = |path: &Path| {
-        let name = relative(path);
-        MOVING
-            .iter()
-            .any(|(folder, _)| name == *folder || name.starts_with(&format!("{folder}/")))
-    };
     for ecosystem in sub_folders(Path::new(ROOT)) {
-        if NOT_CORPORA.contains(&relative(&ecosystem).as_str()) {
+        let folder = relative(&ecosystem);
+        if NOT_CORPORA.contains(&folder.as_str()) {
             continue;
+        }
+        let known = lockgate::ecosystem::ECOSYSTEMS
+            .iter()
+            .any(|known| known.id().as_osv().to_lowercase() == folder);
+        if !known {
+            unread.push(format!(
+                "{folder}/: not an ecosystem of lockgate::ecosystem::ECOSYSTEMS"
+            ));
         }
         for format in sub_folders(&ecosystem) {
             if NOT_FORMATS.contains(&relative(&format).as_str()) {
                 continue;
             }
             for root in sub_folders(&format) {
-                if moving(&root) {
-                    continue;
-                }
                 let name = relative(&root);
                 if !KINDS.iter().any(|kind| root.join(kind.file).is_file()) {
                     unread.push(format!("{name}/: no {}", kind_files()));
@@ -383,23 +420,27 @@ fn packages_listed(case: &Case, recorded: &str, tally: &Tally) -> Result<(), Str
     let unpinned: Vec<String> = locked
         .unpinned
         .iter()
-        .map(|unpinned| unpinned.package.clone())
+        .map(|unpinned| unpinned.package.name.clone())
         .collect();
     tally.same("unpinned requirements", unpinned, expected_unpinned)
 }
 
-/// The exit code on the first line of a recorded verdict (`exit 1`, `npm 11.19.1: …: exit 0`).
+/// The exit code on the first line of a recorded verdict (`exit 1`, `npm 11.19.1: …: exit 0`),
+/// or composer's summary of its two commands (`verdict: ok` is 0, `verdict: blocked` 1).
 fn recorded_exit(recorded: &str) -> Option<i32> {
-    let first = recorded.lines().next()?;
-    first.rsplit_once("exit ")?.1.trim().parse().ok()
+    match recorded.lines().next()? {
+        "verdict: ok" => Some(0),
+        "verdict: blocked" => Some(1),
+        first => first.rsplit_once("exit ")?.1.trim().parse().ok(),
+    }
 }
 
 /// lockgate's verdict on the case, staged whole in a new repository: the tool's, unless
 /// [`DISAGREEMENTS`] says otherwise; a block names exactly the problems expected (each lockfile
-/// out of sync, unless the row says otherwise), and the text report (and for some formats the
-/// JSON message) says what to run.
+/// out of sync, unless a table says otherwise), and for a lockfile out of sync the text report
+/// (and for some formats the JSON message) says what to run.
 fn tool_verdict(case: &Case, recorded: &str, tally: &Tally) -> Result<(), String> {
-    let code = recorded_exit(recorded).ok_or("line 1 does not end in `exit <code>`")?;
+    let code = recorded_exit(recorded).ok_or("line 1 is not `exit <code>` nor `verdict: …`")?;
     let disagreement = DISAGREEMENTS.iter().find(|(name, ..)| *name == case.name);
     let tool = if code == 0 { "pass" } else { "block" };
     let expected = if disagreement.is_some() {
@@ -433,8 +474,14 @@ fn tool_verdict(case: &Case, recorded: &str, tally: &Tally) -> Result<(), String
             )
         })
         .collect();
-    let expected_problems: BTreeSet<String> = match disagreement {
-        Some((_, problems, _)) => problems.iter().map(ToString::to_string).collect(),
+    let listed = disagreement.map(|(_, problems, _)| *problems).or_else(|| {
+        PROBLEMS
+            .iter()
+            .find(|(name, _)| *name == case.name)
+            .map(|(_, problems)| *problems)
+    });
+    let expected_problems: BTreeSet<String> = match listed {
+        Some(problems) => problems.iter().map(ToString::to_string).collect(),
         None => match lockfiles(case).as_slice() {
             [lockfile] => BTreeSet::from([format!("lockfile-out-of-sync {lockfile}")]),
             other => {
@@ -444,7 +491,13 @@ fn tool_verdict(case: &Case, recorded: &str, tally: &Tally) -> Result<(), String
             }
         },
     };
+    let out_of_sync = problems
+        .iter()
+        .any(|p| p.starts_with("lockfile-out-of-sync "));
     tally.same("problems", problems, expected_problems)?;
+    if !out_of_sync {
+        return Ok(());
+    }
 
     let (command, in_json) = COMMANDS
         .iter()
@@ -470,10 +523,18 @@ fn tool_verdict(case: &Case, recorded: &str, tally: &Tally) -> Result<(), String
     )
 }
 
+/// A pass is exit 0, a block exit 1, or exit 2 for a staged lockfile that cannot be read (the
+/// contract of exit 2; the tools refuse such a lockfile too).
 fn verdict(run: &Run) -> Result<&'static str, String> {
+    let unreadable = || {
+        run.stdout_json()["problems"]
+            .as_array()
+            .is_some_and(|problems| problems.iter().any(|p| p["kind"] == "lockfile-unreadable"))
+    };
     match run.code {
         Some(0) => Ok("pass"),
         Some(1) => Ok("block"),
+        Some(2) if unreadable() => Ok("block"),
         _ => Err(format!("unexpected outcome\n{}", run.output())),
     }
 }

@@ -44,17 +44,27 @@ fn edited(records: &[Value], id: &str, edit: impl FnOnce(&mut Value)) -> Value {
 #[test]
 fn db_update_then_offline_check_blocks_malware_without_a_network() {
     let export = Export::new();
-    export.publish("npm", &npm_records()).publish(
-        "PyPI",
-        &shared_records(&["malicious/pypi", "advisories/pypi"]),
-    );
+    export
+        .publish("npm", &npm_records())
+        .publish(
+            "PyPI",
+            &shared_records(&["malicious/pypi", "advisories/pypi"]),
+        )
+        .publish(
+            "Packagist",
+            &shared_records(&["malicious/packagist", "advisories/packagist"]),
+        );
     let server = ExportServer::start(export.path());
     let repo = TestRepo::new();
     update(&repo, &server.url(), &[])
         .assert_success()
         .assert_stderr_contains("npm: built from the whole export")
-        .assert_stderr_contains("PyPI: built from the whole export");
-    assert_eq!(server.requests(), ["npm/all.zip", "PyPI/all.zip"]);
+        .assert_stderr_contains("PyPI: built from the whole export")
+        .assert_stderr_contains("Packagist: built from the whole export");
+    assert_eq!(
+        server.requests(),
+        ["npm/all.zip", "PyPI/all.zip", "Packagist/all.zip"]
+    );
 
     repo.stage_npm_project("", &[MALWARE, CLEAN]);
     let run = offline(&repo, &[]);

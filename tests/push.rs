@@ -84,7 +84,7 @@ fn a_teammates_branch_merged_with_malware_is_stopped_at_merge_and_at_push() {
     );
     assert_refused(&merge);
     assert_eq!(short(&repo, "main"), main_before);
-    merge.assert_stderr_contains("commit BLOCKED");
+    merge.assert_stderr_contains("merge BLOCKED");
     repo.git(&["merge", "--abort"]);
 
     // Made anyway, the merge adds nothing that is not on the remote already, and is refused

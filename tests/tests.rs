@@ -2,6 +2,7 @@
 //! share `support`: hermetic git repositories, the compiled binary, and an OSV server on 127.0.0.1.
 
 mod agreement;
+mod composer;
 mod faults;
 mod fixtures;
 mod hooks;
@@ -9,6 +10,7 @@ mod hostile;
 mod js_lockfiles;
 mod npm_sync;
 mod offline;
+mod pipenv;
 mod policy;
 mod push;
 mod python;

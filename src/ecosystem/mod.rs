@@ -6,6 +6,7 @@
 
 pub mod json_lines;
 pub mod npm;
+pub mod packagist;
 pub mod parse;
 pub mod pypi;
 mod yaml;
@@ -17,12 +18,12 @@ pub(crate) use yaml::{
 
 use crate::error::Error;
 use crate::package::{self, LockedSet};
-use crate::report::Problem;
+use crate::report::{Problem, ProblemKind};
 pub use parse::{decode, ParseError};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Every ecosystem lockgate supports.
-pub static ECOSYSTEMS: &[&dyn Ecosystem] = &[&npm::Npm, &pypi::PyPI];
+pub static ECOSYSTEMS: &[&dyn Ecosystem] = &[&npm::Npm, &pypi::PyPI, &packagist::Packagist];
 
 /// A read-only view of the files of one snapshot (the index, a commit, or a map in tests).
 pub trait Files {
@@ -99,6 +100,151 @@ pub trait Format: Sync {
     }
 }
 
+/// What is wrong with a project's lockfile, as its package manager's frozen install judges it:
+/// what every ecosystem's lockfile check returns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncProblem {
+    /// Its kind, as the report names it.
+    pub kind: ProblemKind,
+    /// The file it is about.
+    pub path: String,
+    /// What is wrong, in the package manager's terms.
+    pub reason: String,
+    /// What fixes it, when lockgate knows.
+    pub fix: Option<Fix>,
+    /// Whether it blocks.
+    pub blocking: bool,
+    /// Where in the file, when known: 1-based line and column (0 when unknown).
+    pub position: (usize, usize),
+}
+
+/// How to fix a [`SyncProblem`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fix {
+    /// What else would fix it (`fix it`, `remove the lockfile too`).
+    pub alternative: Option<String>,
+    /// The command that fixes it (`npm install`), run in `folder`.
+    pub command: Option<String>,
+    /// The folder to run it in (`""` for the repository root).
+    pub folder: String,
+    /// The files to commit afterwards.
+    pub files: Vec<String>,
+    /// Whether the files are to be fixed by hand (no command writes them).
+    pub by_hand: bool,
+}
+
+/// Where a problem is being fixed: in the commit being made (files are staged), or in a pushed
+/// commit (files are committed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fixing<'a> {
+    /// The commit being made.
+    Staged,
+    /// A pushed commit, as its short id and subject.
+    Pushed(&'a str),
+}
+
+impl SyncProblem {
+    /// A problem of `kind` with `path`, for `reason`, blocking.
+    pub fn new(kind: ProblemKind, path: &str, reason: impl Into<String>) -> SyncProblem {
+        SyncProblem {
+            kind,
+            path: path.to_string(),
+            reason: reason.into(),
+            fix: None,
+            blocking: true,
+            position: (0, 0),
+        }
+    }
+
+    /// The same, at `line` and `column` of its file (0 when unknown).
+    pub fn at(mut self, line: usize, column: usize) -> SyncProblem {
+        self.position = (line, column);
+        self
+    }
+
+    /// The same, fixed by running `command` in `folder` and committing `files`.
+    pub fn run(mut self, command: &str, folder: &str, files: &[&str]) -> SyncProblem {
+        self.fix = Some(Fix {
+            alternative: None,
+            command: Some(command.to_string()),
+            folder: folder.to_string(),
+            files: files.iter().map(|file| file.to_string()).collect(),
+            by_hand: false,
+        });
+        self
+    }
+
+    /// The same, fixed by editing `files` by hand and committing them.
+    pub fn edit(mut self, files: &[&str]) -> SyncProblem {
+        self.fix = Some(Fix {
+            alternative: None,
+            command: None,
+            folder: String::new(),
+            files: files.iter().map(|file| file.to_string()).collect(),
+            by_hand: true,
+        });
+        self
+    }
+
+    /// The same, with another way to fix it besides the command.
+    pub fn or(mut self, alternative: &str) -> SyncProblem {
+        if let Some(fix) = &mut self.fix {
+            fix.alternative = Some(alternative.to_string());
+        }
+        self
+    }
+
+    /// The report's problem, its advice worded for where it is fixed.
+    pub fn into_problem(self, fixing: Fixing<'_>) -> Problem {
+        let verb = match fixing {
+            Fixing::Staged => "stage",
+            Fixing::Pushed(_) => "commit",
+        };
+        let mut message = self.reason;
+        if let Some(fix) = &self.fix {
+            message.push_str(": ");
+            message.push_str(&fix.describe(verb));
+        }
+        if let Fixing::Pushed(commit) = fixing {
+            message = format!(
+                "in commit {commit}: {message}; fix it in a new commit, or in that commit (`git \
+                 commit --amend`, or `git commit --fixup` then `git rebase -i --autosquash`), \
+                 and push again"
+            );
+        }
+        let (line, column) = self.position;
+        Problem::new(self.kind, &self.path, &message, self.blocking).at(line, column)
+    }
+}
+
+impl Fix {
+    /// The advice, with `verb` (`stage`, `commit`) for what to do with the files.
+    fn describe(&self, verb: &str) -> String {
+        let files = self.files.join(" and ");
+        match (&self.command, &self.alternative) {
+            (Some(command), alternative) => {
+                let place = if self.folder.is_empty() {
+                    "the repository root"
+                } else {
+                    &self.folder
+                };
+                let run = format!("run `{command}` in {place} and {verb} {files}");
+                match alternative {
+                    Some(alternative) => format!("{alternative}, or {run}"),
+                    None => run,
+                }
+            }
+            (None, alternative) => {
+                let edit = if self.by_hand { "fix it and " } else { "" };
+                match alternative {
+                    Some(alternative) => format!("{edit}{verb} {files}, or {alternative}"),
+                    None => format!("{edit}{verb} {files}"),
+                }
+            }
+        }
+    }
+}
+
 /// One ecosystem: its lockfile formats and its lockfile check.
 pub trait Ecosystem: Sync {
     /// The ecosystem as OSV names it.
@@ -115,7 +261,19 @@ pub trait Ecosystem: Sync {
     ) -> Result<BTreeSet<String>, Error>;
     /// The lockfile check of the project in `folder`: is its lockfile there, readable, and what
     /// the package manager's frozen install would accept.
-    fn check_project(&self, files: &dyn Files, folder: &str) -> Result<Vec<Problem>, Error>;
+    fn check_project(&self, files: &dyn Files, folder: &str) -> Result<Vec<SyncProblem>, Error>;
+    /// How to pin a requirement that names no one version, in this ecosystem's tools.
+    fn unpinned_advice(&self) -> &'static str {
+        "lock it with the package manager"
+    }
+}
+
+/// The ecosystem `id` names.
+pub fn of(id: package::Ecosystem) -> &'static dyn Ecosystem {
+    *ECOSYSTEMS
+        .iter()
+        .find(|ecosystem| ecosystem.id() == id)
+        .expect("every OSV ecosystem lockgate knows is in ECOSYSTEMS")
 }
 
 /// The format of the lockfile at `path`, if it is one.
@@ -149,10 +307,11 @@ pub fn may_be_included(path: &str) -> bool {
 }
 
 /// The lockfile checks, read from `files`, offline: of the projects the `changed` paths touch,
-/// or with `None`, of every project.
+/// or with `None`, of every project; their advice worded for where they are fixed.
 pub fn project_problems(
     files: &dyn Files,
     changed: Option<&[String]>,
+    fixing: Fixing<'_>,
 ) -> Result<Vec<Problem>, Error> {
     let mut problems = Vec::new();
     for ecosystem in ECOSYSTEMS {
@@ -164,10 +323,33 @@ pub fn project_problems(
                 .collect()
         });
         for project in ecosystem.projects(files, changed.as_deref())? {
-            problems.extend(ecosystem.check_project(files, &project)?);
+            problems.extend(
+                ecosystem
+                    .check_project(files, &project)?
+                    .into_iter()
+                    .map(|problem| problem.into_problem(fixing)),
+            );
         }
     }
     Ok(problems)
+}
+
+/// The projects an ecosystem whose projects are marked by a manifest file checks: the folders
+/// of the `changed` paths, or with `None`, of every file named one of `manifests`.
+pub fn manifest_folders(
+    files: &dyn Files,
+    changed: Option<&[String]>,
+    manifests: &[&str],
+) -> BTreeSet<String> {
+    let folder = |path: &str| folder_of(path).to_string();
+    match changed {
+        Some(changed) => changed.iter().map(|path| folder(path)).collect(),
+        None => files
+            .paths()
+            .filter(|path| manifests.contains(&file_name(path)))
+            .map(folder)
+            .collect(),
+    }
 }
 
 /// The file name of a repository path.
@@ -318,5 +500,61 @@ mod tests {
         );
         let b = crate::package::Package::new(package::Ecosystem::PyPI, "b", "2.0");
         assert_eq!(locked.dependency_path(&b).unwrap(), ["a@1.0", "b@2.0"]);
+    }
+
+    #[test]
+    fn sync_advice_says_stage_for_a_commit_and_commit_for_a_push() {
+        let problems = [
+            SyncProblem::new(
+                ProblemKind::LockfileOutOfSync,
+                "web/package-lock.json",
+                "Missing: a@^1 from lock file",
+            )
+            .run("npm install", "web", &["web/package-lock.json"]),
+            SyncProblem::new(
+                ProblemKind::LockfileUnreadable,
+                "package-lock.json",
+                "bad JSON; npm ci cannot use it",
+            )
+            .run("npm install", "", &["package-lock.json"])
+            .or("fix it"),
+            SyncProblem {
+                fix: Some(Fix {
+                    alternative: Some("remove the lockfile too".into()),
+                    command: None,
+                    folder: String::new(),
+                    files: vec!["package.json".into()],
+                    by_hand: false,
+                }),
+                ..SyncProblem::new(
+                    ProblemKind::PackageJsonMissing,
+                    "package.json",
+                    "a lockfile without a package.json",
+                )
+            },
+        ];
+        let staged: Vec<String> = problems
+            .iter()
+            .map(|problem| problem.clone().into_problem(Fixing::Staged).message)
+            .collect();
+        assert_eq!(
+            staged,
+            [
+                "Missing: a@^1 from lock file: run `npm install` in web and stage web/package-lock.json",
+                "bad JSON; npm ci cannot use it: fix it, or run `npm install` in the repository root and stage package-lock.json",
+                "a lockfile without a package.json: stage package.json, or remove the lockfile too",
+            ]
+        );
+        for problem in problems {
+            let said = problem
+                .into_problem(Fixing::Pushed("1a2b3c4d5e6f \"add a\""))
+                .message;
+            assert!(!said.contains("stage"), "{said}");
+            assert!(
+                said.starts_with("in commit 1a2b3c4d5e6f \"add a\": "),
+                "{said}"
+            );
+            assert!(said.contains("git commit --amend"), "{said}");
+        }
     }
 }

@@ -93,6 +93,33 @@ impl fmt::Display for ParseError {
     }
 }
 
+/// Writes `text` as a JSON string of ASCII only, as Python's `json.dumps` and PHP's
+/// `json_encode` write one for the lock tools' content hashes: `\uXXXX` (lower-case hex, UTF-16)
+/// for control and non-ASCII characters, and `\/` for `/` when `escape_slash` (PHP does).
+pub fn ascii_json_string(text: &str, escape_slash: bool, out: &mut String) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '/' if escape_slash => out.push_str("\\/"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || !c.is_ascii() => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
 /// Git leaves `<<<<<<<`, `=======` and `>>>>>>>` lines in a file whose merge conflicted. Such a
 /// file records two sides at once, so it is refused rather than read as either.
 pub fn check_conflict_markers(text: &str) -> Result<(), ParseError> {

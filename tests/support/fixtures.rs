@@ -9,13 +9,14 @@ pub const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
 /// Files that record what a tool said about a case (its listings, its verdicts); everything
 /// else in a case folder is the project the tool worked on.
-pub const RECORDED: [&str; 8] = [
+pub const RECORDED: [&str; 9] = [
     "packages.txt",
     "unpinned.txt",
     "listing.txt",
     "listing.json",
     "verdict.txt",
     "verdict-after-edit.txt",
+    "composer-verdict.txt",
     "expected.txt",
     "expected-cycle.txt",
 ];

@@ -7,10 +7,9 @@ pub mod pnpm;
 pub mod sync;
 pub mod yarn;
 
-use super::{Ecosystem, Files, Format, Named};
+use super::{Ecosystem, Files, Format, Named, SyncProblem};
 use crate::error::Error;
 use crate::package::{self, LockedSet};
-use crate::report::Problem;
 use std::collections::BTreeSet;
 
 /// npm's ecosystem.
@@ -72,7 +71,7 @@ impl Ecosystem for Npm {
         }
     }
 
-    fn check_project(&self, files: &dyn Files, folder: &str) -> Result<Vec<Problem>, Error> {
+    fn check_project(&self, files: &dyn Files, folder: &str) -> Result<Vec<SyncProblem>, Error> {
         sync::check_project(files, folder)
     }
 }

@@ -553,7 +553,7 @@ pub fn parse_pipfile_lock(text: &str) -> Result<LockedSet, ParseError> {
                 let pinned = version.trim_start_matches("===").trim_start_matches("==");
                 if pep440_rs::Version::from_str(pinned).is_err() {
                     locked.unpinned.insert(crate::package::Unpinned {
-                        package: normalize(name),
+                        package: Package::new(Ecosystem::PyPI, normalize(name), ""),
                         requirement: format!("{name} {version} (not resolved in Pipfile.lock)"),
                     });
                     continue;

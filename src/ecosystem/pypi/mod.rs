@@ -1,14 +1,15 @@
 //! The Python Package Index's ecosystem: requirements files, the lockfiles of poetry, uv, pdm,
-//! pipenv and PEP 751, and the lockfile check of `pyproject.toml` projects (`sync.rs`).
+//! pipenv and PEP 751, and the lockfile checks of `pyproject.toml` projects (`sync.rs`) and of
+//! pipenv's `Pipfile` (`pipenv.rs`).
 
 pub mod lockfiles;
+pub mod pipenv;
 pub mod requirements;
 pub mod sync;
 
-use super::{file_name, folder_of, Ecosystem, Files, Format, Includes, Named, ParseError};
+use super::{file_name, Ecosystem, Files, Format, Includes, Named, ParseError, SyncProblem};
 use crate::error::Error;
 use crate::package::{self, LockedSet};
-use crate::report::Problem;
 use std::collections::BTreeSet;
 
 /// The Python Package Index's ecosystem.
@@ -112,18 +113,20 @@ impl Ecosystem for PyPI {
         files: &dyn Files,
         changed: Option<&[String]>,
     ) -> Result<BTreeSet<String>, Error> {
-        let folder = |path: &str| folder_of(path).to_string();
-        Ok(match changed {
-            Some(changed) => changed.iter().map(|path| folder(path)).collect(),
-            None => files
-                .paths()
-                .filter(|path| file_name(path) == sync::PYPROJECT)
-                .map(folder)
-                .collect(),
-        })
+        Ok(super::manifest_folders(
+            files,
+            changed,
+            &[sync::PYPROJECT, pipenv::PIPFILE],
+        ))
     }
 
-    fn check_project(&self, files: &dyn Files, folder: &str) -> Result<Vec<Problem>, Error> {
-        sync::check_project(files, folder)
+    fn check_project(&self, files: &dyn Files, folder: &str) -> Result<Vec<SyncProblem>, Error> {
+        let mut problems = sync::check_project(files, folder)?;
+        problems.extend(pipenv::check_project(files, folder)?);
+        Ok(problems)
+    }
+
+    fn unpinned_advice(&self) -> &'static str {
+        "pin it with `==`, or lock with pip-compile or uv"
     }
 }

@@ -84,7 +84,7 @@ impl Found {
                 }
                 None => {
                     self.locked.unpinned.insert(Unpinned {
-                        package: name,
+                        package: Package::new(Ecosystem::PyPI, name, ""),
                         requirement,
                     });
                 }
@@ -411,7 +411,11 @@ mod tests {
                 "six@1.16.0"
             ]
         );
-        let unpinned: Vec<&str> = locked.unpinned.iter().map(|u| u.package.as_str()).collect();
+        let unpinned: Vec<&str> = locked
+            .unpinned
+            .iter()
+            .map(|u| u.package.name.as_str())
+            .collect();
         assert_eq!(unpinned, ["idna"]);
         let others: Vec<(String, &str)> = locked
             .non_registry()

@@ -15,23 +15,58 @@
 
 use crate::ecosystem::pypi::lockfiles::{normalize, Pdm, Poetry, Uv, UvRequirement};
 use crate::ecosystem::{join_path as join, Files};
+use crate::ecosystem::{ParseError, SyncProblem};
 use crate::error::Error;
-use crate::report::{Problem, ProblemKind};
+use crate::report::ProblemKind;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
 pub(crate) const PYPROJECT: &str = "pyproject.toml";
-const LOCKFILES: [&str; 3] = ["poetry.lock", "uv.lock", "pdm.lock"];
+
+/// A lock tool of `pyproject.toml` projects: its name, the `[tool.*]` table that declares it,
+/// its lockfile, the command that writes it, and its judgement of that lockfile against the
+/// pyproject.toml (what is out of date, in its terms), or why the lockfile cannot be read.
+struct LockTool {
+    name: &'static str,
+    lockfile: &'static str,
+    command: &'static str,
+    judge: fn(&toml::Table, &str) -> Result<Vec<String>, ParseError>,
+}
+
+/// The lock tools, in the order a pyproject.toml's `[tool.*]` tables name the one it uses.
+const TOOLS: [LockTool; 3] = [
+    LockTool {
+        name: "poetry",
+        lockfile: "poetry.lock",
+        command: "poetry lock",
+        judge: |pyproject, text| Poetry::parse(text).map(|lock| poetry(pyproject, text, &lock)),
+    },
+    LockTool {
+        name: "pdm",
+        lockfile: "pdm.lock",
+        command: "pdm lock",
+        judge: |pyproject, text| Pdm::parse(text).map(|lock| pdm(pyproject, &lock)),
+    },
+    LockTool {
+        name: "uv",
+        lockfile: "uv.lock",
+        command: "uv lock",
+        judge: |pyproject, text| Uv::parse(text).map(|lock| uv(pyproject, &lock)),
+    },
+];
 
 /// Whether a staged change to `path` calls for checking its folder's Python project.
 pub fn is_trigger(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
-    name == PYPROJECT || LOCKFILES.contains(&name)
+    name == PYPROJECT
+        || TOOLS.iter().any(|tool| tool.lockfile == name)
+        || name == super::pipenv::PIPFILE
+        || name == super::pipenv::PIPFILE_LOCK
 }
 
 /// Checks the Python project in `folder`.
-pub fn check_project<T: Files + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Problem>, Error> {
+pub fn check_project<T: Files + ?Sized>(tree: &T, folder: &str) -> Result<Vec<SyncProblem>, Error> {
     let pyproject_path = join(folder, PYPROJECT);
     let Some(bytes) = tree.read(&pyproject_path)? else {
         return Ok(Vec::new());
@@ -42,100 +77,65 @@ pub fn check_project<T: Files + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Pr
     {
         Ok(table) => table,
         Err(message) => {
-            return Ok(vec![Problem::new(
+            return Ok(vec![SyncProblem::new(
                 ProblemKind::PyprojectUnreadable,
                 &pyproject_path,
-                &format!("not valid TOML ({message})"),
-                true,
+                format!("not valid TOML ({message})"),
             )])
         }
     };
-    let where_ = if folder.is_empty() {
-        "the repository root".to_string()
-    } else {
-        folder.to_string()
-    };
     let mut problems = Vec::new();
     let mut locked_by_some_tool = false;
-    for name in LOCKFILES {
-        let path = join(folder, name);
+    for tool in &TOOLS {
+        let path = join(folder, tool.lockfile);
         let Some(bytes) = tree.read(&path)? else {
             continue;
         };
         locked_by_some_tool = true;
-        let command = match name {
-            "poetry.lock" => "poetry lock",
-            "uv.lock" => "uv lock",
-            _ => "pdm lock",
-        };
-        let text = match crate::ecosystem::parse::decode(&bytes) {
-            Ok(text) => text,
-            Err(error) => {
-                problems.push(unreadable(&path, &error.to_string(), command));
-                continue;
-            }
-        };
-        let mismatches = match name {
-            "poetry.lock" => Poetry::parse(text).map(|lock| poetry(&pyproject, text, &lock)),
-            "uv.lock" => Uv::parse(text).map(|lock| uv(&pyproject, &lock)),
-            _ => Pdm::parse(text).map(|lock| pdm(&pyproject, &lock)),
-        };
-        match mismatches {
+        let judged =
+            crate::ecosystem::parse::decode(&bytes).and_then(|text| (tool.judge)(&pyproject, text));
+        match judged {
             Ok(mismatches) => problems.extend(mismatches.into_iter().map(|mismatch| {
-                Problem::new(
-                    ProblemKind::LockfileOutOfSync,
-                    &path,
-                    &format!("{mismatch}: run `{command}` in {where_} and stage {path}"),
-                    true,
+                SyncProblem::new(ProblemKind::LockfileOutOfSync, &path, mismatch).run(
+                    tool.command,
+                    folder,
+                    &[&path],
                 )
             })),
-            Err(error) => problems.push(unreadable(&path, &error.to_string(), command)),
+            Err(error) => problems.push(
+                SyncProblem::new(ProblemKind::LockfileUnreadable, &path, error.to_string())
+                    .run(tool.command, folder, &[&path])
+                    .or("fix it"),
+            ),
         }
     }
-    if !locked_by_some_tool {
-        if let Some((tool, command, lockfile)) = declared_tool(&pyproject) {
-            if has_dependencies(&pyproject) {
-                problems.push(Problem::new(
+    if !locked_by_some_tool && has_dependencies(&pyproject) {
+        if let Some(tool) = declared_tool(&pyproject) {
+            let path = join(folder, tool.lockfile);
+            problems.push(
+                SyncProblem::new(
                     ProblemKind::LockfileMissing,
-                    &join(folder, lockfile),
-                    &format!(
-                        "pyproject.toml is a {tool} project with dependencies but has no \
-                         {lockfile}: run `{command}` in {where_} and stage {}",
-                        join(folder, lockfile)
+                    &path,
+                    format!(
+                        "pyproject.toml is a {} project with dependencies but has no {}",
+                        tool.name, tool.lockfile
                     ),
-                    true,
-                ));
-            }
+                )
+                .run(tool.command, folder, &[&path]),
+            );
         }
     }
     Ok(problems)
-}
-
-fn unreadable(path: &str, message: &str, command: &str) -> Problem {
-    Problem::new(
-        ProblemKind::LockfileUnreadable,
-        path,
-        &format!("{message}; fix it or run `{command}`, and stage {path}"),
-        true,
-    )
 }
 
 fn describe_toml(text: &str, error: &toml::de::Error) -> String {
     crate::ecosystem::ParseError::from_toml(text, error).to_string()
 }
 
-/// The lock tool a pyproject.toml declares by its `[tool.*]` table: (name, command, lockfile).
-fn declared_tool(pyproject: &toml::Table) -> Option<(&'static str, &'static str, &'static str)> {
-    let tool = pyproject.get("tool").and_then(toml::Value::as_table)?;
-    if tool.contains_key("poetry") {
-        Some(("poetry", "poetry lock", "poetry.lock"))
-    } else if tool.contains_key("pdm") {
-        Some(("pdm", "pdm lock", "pdm.lock"))
-    } else if tool.contains_key("uv") {
-        Some(("uv", "uv lock", "uv.lock"))
-    } else {
-        None
-    }
+/// The lock tool a pyproject.toml declares by its `[tool.*]` table.
+fn declared_tool(pyproject: &toml::Table) -> Option<&'static LockTool> {
+    let declared = pyproject.get("tool").and_then(toml::Value::as_table)?;
+    TOOLS.iter().find(|tool| declared.contains_key(tool.name))
 }
 
 fn has_dependencies(pyproject: &toml::Table) -> bool {
@@ -486,7 +486,7 @@ fn uv(pyproject: &toml::Table, lock: &Uv) -> Vec<String> {
 
 // --- Python's json.dumps(sort_keys=True) ---------------------------------------------------
 
-fn hex(bytes: &[u8]) -> String {
+pub(super) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
@@ -510,6 +510,17 @@ fn python_json_optional_map(map: &BTreeMap<String, Option<toml::Value>>, out: &m
 /// `value` as Python's `json.dumps(value, sort_keys=True)` writes it: `", "` and `": "`
 /// separators, keys sorted, non-ASCII escaped.
 pub fn python_json(value: &toml::Value, out: &mut String) {
+    python_json_with(value, (", ", ": "), out);
+}
+
+/// `value` as `json.dumps(value, sort_keys=True, separators=(",", ":"))` writes it (pipenv).
+pub(super) fn python_json_compact(value: &toml::Value, out: &mut String) {
+    python_json_with(value, (",", ":"), out);
+}
+
+/// `json.dumps(value, sort_keys=True, separators=separators)`.
+fn python_json_with(value: &toml::Value, separators: (&str, &str), out: &mut String) {
+    let (item, key) = separators;
     match value {
         toml::Value::String(text) => python_json_string(text, out),
         toml::Value::Integer(number) => out.push_str(&number.to_string()),
@@ -524,11 +535,11 @@ pub fn python_json(value: &toml::Value, out: &mut String) {
         toml::Value::Datetime(datetime) => python_json_string(&datetime.to_string(), out),
         toml::Value::Array(items) => {
             out.push('[');
-            for (index, item) in items.iter().enumerate() {
+            for (index, element) in items.iter().enumerate() {
                 if index > 0 {
-                    out.push_str(", ");
+                    out.push_str(item);
                 }
-                python_json(item, out);
+                python_json_with(element, separators, out);
             }
             out.push(']');
         }
@@ -536,13 +547,13 @@ pub fn python_json(value: &toml::Value, out: &mut String) {
             let mut keys: Vec<&String> = table.keys().collect();
             keys.sort();
             out.push('{');
-            for (index, key) in keys.into_iter().enumerate() {
+            for (index, name) in keys.into_iter().enumerate() {
                 if index > 0 {
-                    out.push_str(", ");
+                    out.push_str(item);
                 }
-                python_json_string(key, out);
-                out.push_str(": ");
-                python_json(&table[key], out);
+                python_json_string(name, out);
+                out.push_str(key);
+                python_json_with(&table[name], separators, out);
             }
             out.push('}');
         }
@@ -550,26 +561,7 @@ pub fn python_json(value: &toml::Value, out: &mut String) {
 }
 
 fn python_json_string(text: &str, out: &mut String) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || !c.is_ascii() => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    crate::ecosystem::parse::ascii_json_string(text, false, out);
 }
 
 #[cfg(test)]

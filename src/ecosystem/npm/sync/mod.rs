@@ -11,9 +11,10 @@ pub mod spec;
 pub mod tools;
 
 use crate::ecosystem::npm::package_lock::NpmLock;
+use crate::ecosystem::SyncProblem;
 use crate::ecosystem::{folder_of, join_path, Files};
 use crate::error::Error;
-use crate::report::{Problem, ProblemKind};
+use crate::report::ProblemKind;
 use manifest::Manifest;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use tools::Tool;
@@ -158,213 +159,268 @@ pub fn all_projects<T: Files + ?Sized>(tree: &T) -> Result<BTreeSet<String>, Err
 }
 
 /// Checks one project folder: that it has a lockfile if it needs one, that `package.json` and
-/// the lockfile can be read, and that they are in sync as `npm ci` judges it.
-pub fn check_project<T: Files + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Problem>, Error> {
-    let at = |name: &str| join_path(folder, name);
-    let where_ = if folder.is_empty() {
-        "the repository root".to_string()
-    } else {
-        folder.to_string()
-    };
-
-    // npm's choice: a non-empty shrinkwrap, else a non-empty package-lock.json.
-    let mut lockfile: Option<(String, Vec<u8>)> = None;
-    let mut empty_lockfile: Option<String> = None;
-    for name in [SHRINKWRAP, PACKAGE_LOCK] {
-        let path = at(name);
-        match tree.read(&path)? {
-            Some(bytes) if bytes.is_empty() => {
-                empty_lockfile.get_or_insert(path);
-            }
-            Some(bytes) => {
-                lockfile = Some((path, bytes));
-                break;
-            }
-            None => {}
-        }
-    }
-
-    let manifest_path = at(PACKAGE_JSON);
+/// the lockfile can be read, and that they are in sync as `npm ci` judges it (or, for a project
+/// locked by yarn, pnpm or bun, as that tool's frozen install judges it).
+pub fn check_project<T: Files + ?Sized>(tree: &T, folder: &str) -> Result<Vec<SyncProblem>, Error> {
+    let lockfile = npm_lockfile(tree, folder)?;
+    let manifest_path = join_path(folder, PACKAGE_JSON);
     let Some(manifest_bytes) = tree.read(&manifest_path)? else {
         return Ok(match &lockfile {
-            Some((lock_path, _)) => vec![Problem::new(
-                ProblemKind::PackageJsonMissing,
-                &manifest_path,
-                &format!(
-                    "{lock_path} has no package.json beside it, and npm ci refuses to install \
-                     without one: stage the package.json, or remove the lockfile too"
-                ),
-                true,
-            )],
-            None => Vec::new(), // No project here (any more).
+            NpmLockfile::Found(lock_path, _) => vec![SyncProblem {
+                fix: Some(super::super::Fix {
+                    alternative: Some("remove the lockfile too".into()),
+                    command: None,
+                    folder: folder.to_string(),
+                    files: vec![manifest_path.clone()],
+                    by_hand: false,
+                }),
+                ..SyncProblem::new(
+                    ProblemKind::PackageJsonMissing,
+                    &manifest_path,
+                    format!(
+                        "{lock_path} has no package.json beside it, and npm ci refuses to \
+                         install without one"
+                    ),
+                )
+            }],
+            _ => Vec::new(), // No project here (any more).
         });
     };
     let manifest = match read_manifest(&manifest_bytes) {
         Ok(manifest) => manifest,
         Err(message) => {
-            return Ok(vec![Problem::new(
+            return Ok(vec![SyncProblem::new(
                 ProblemKind::PackageJsonUnreadable,
                 &manifest_path,
-                &format!("{message}; npm ci refuses a package.json it cannot parse"),
-                true,
+                format!("{message}; npm ci refuses a package.json it cannot parse"),
             )])
         }
     };
+    let members = match workspace_members(tree, folder, &manifest)? {
+        Ok(members) => members,
+        Err(problems) => return Ok(problems),
+    };
+    match lockfile {
+        NpmLockfile::Found(lock_path, bytes) => {
+            in_sync(tree, folder, &manifest, members, &lock_path, &bytes)
+        }
+        NpmLockfile::Empty(path) => {
+            without_npm_lockfile(tree, folder, &manifest, &members, Some(path))
+        }
+        NpmLockfile::None => without_npm_lockfile(tree, folder, &manifest, &members, None),
+    }
+}
 
-    // Workspace members, from the globs expanded over the tree.
+/// The npm lockfile of a folder, as npm chooses it: a non-empty shrinkwrap, else a non-empty
+/// package-lock.json.
+enum NpmLockfile {
+    Found(String, Vec<u8>),
+    /// Only empty ones, the first named.
+    Empty(String),
+    None,
+}
+
+fn npm_lockfile<T: Files + ?Sized>(tree: &T, folder: &str) -> Result<NpmLockfile, Error> {
+    let mut empty = None;
+    for name in [SHRINKWRAP, PACKAGE_LOCK] {
+        let path = join_path(folder, name);
+        match tree.read(&path)? {
+            Some(bytes) if bytes.is_empty() => {
+                empty.get_or_insert(path);
+            }
+            Some(bytes) => return Ok(NpmLockfile::Found(path, bytes)),
+            None => {}
+        }
+    }
+    Ok(empty.map_or(NpmLockfile::None, NpmLockfile::Empty))
+}
+
+/// The project's workspace members (from `workspaces` and pnpm-workspace.yaml, expanded over the
+/// tree) as folder → (manifest, name); or the problems of those that cannot be read.
+type Members = (BTreeMap<String, Manifest>, BTreeMap<String, String>);
+
+fn workspace_members<T: Files + ?Sized>(
+    tree: &T,
+    folder: &str,
+    manifest: &Manifest,
+) -> Result<Result<Members, Vec<SyncProblem>>, Error> {
     let mut problems = Vec::new();
     let mut folders: BTreeMap<String, Manifest> = BTreeMap::new();
     let mut workspaces: BTreeMap<String, String> = BTreeMap::new();
     let mut globs = manifest.workspaces.clone();
     globs.extend(pnpm_workspace_globs(tree, folder)?);
-    if !globs.is_empty() {
-        let prefix = if folder.is_empty() {
-            String::new()
-        } else {
-            format!("{folder}/")
+    if globs.is_empty() {
+        return Ok(Ok((folders, workspaces)));
+    }
+    let prefix = if folder.is_empty() {
+        String::new()
+    } else {
+        format!("{folder}/")
+    };
+    let members: Vec<(String, String)> = tree
+        .paths()
+        .filter(|path| path.ends_with("/package.json") && !in_node_modules(path))
+        .filter_map(|path| {
+            let relative = path.strip_prefix(&prefix)?;
+            let member = folder_of(relative);
+            glob::is_member(&globs, member).then(|| (path.to_string(), member.to_string()))
+        })
+        .collect();
+    for (path, member) in members {
+        let Some(bytes) = tree.read(&path)? else {
+            continue;
         };
-        let members: Vec<(String, String)> = tree
-            .paths()
-            .filter(|path| path.ends_with("/package.json") && !in_node_modules(path))
-            .filter_map(|path| {
-                let relative = path.strip_prefix(&prefix)?;
-                let member = folder_of(relative);
-                glob::is_member(&globs, member).then(|| (path.to_string(), member.to_string()))
-            })
-            .collect();
-        for (path, member) in members {
-            let Some(bytes) = tree.read(&path)? else {
-                continue;
-            };
-            match read_manifest(&bytes) {
-                Ok(member_manifest) => {
-                    let name = member_manifest.name.clone().unwrap_or_else(|| {
-                        member.rsplit('/').next().unwrap_or(&member).to_string()
-                    });
-                    workspaces.insert(member.clone(), name);
-                    folders.insert(member, member_manifest);
-                }
-                Err(message) => problems.push(Problem::new(
-                    ProblemKind::PackageJsonUnreadable,
-                    &path,
-                    &format!("{message}; npm ci refuses a workspace it cannot read"),
-                    true,
-                )),
+        match read_manifest(&bytes) {
+            Ok(member_manifest) => {
+                let name = member_manifest
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| member.rsplit('/').next().unwrap_or(&member).to_string());
+                workspaces.insert(member.clone(), name);
+                folders.insert(member, member_manifest);
             }
-        }
-        if !problems.is_empty() {
-            return Ok(problems);
+            Err(message) => problems.push(SyncProblem::new(
+                ProblemKind::PackageJsonUnreadable,
+                &path,
+                format!("{message}; npm ci refuses a workspace it cannot read"),
+            )),
         }
     }
+    Ok(if problems.is_empty() {
+        Ok((folders, workspaces))
+    } else {
+        Err(problems)
+    })
+}
 
-    let Some((lock_path, lock_bytes)) = lockfile else {
-        // Another package manager's lockfile is judged as that tool's frozen install judges it
-        // (only the one `packageManager` names, when it names one).
-        let named = Tool::named_by(&manifest);
-        if !manifest.names_npm() {
-            let mut present = Vec::new();
-            for tool in Tool::ALL {
-                if named.is_none_or(|named| named == tool)
-                    && tree
-                        .read(&at(tool.lockfile()))?
-                        .is_some_and(|b| !b.is_empty())
-                {
-                    present.push(tool);
-                }
-            }
-            if !present.is_empty() {
-                return foreign_problems(tree, folder, &manifest, &folders, &present);
-            }
-            // bun's binary lockfile cannot be read; it still locks the project.
-            if named.is_none_or(|named| named == Tool::Bun) && tree.contains(&at("bun.lockb")) {
-                return Ok(Vec::new());
+/// A project with no (non-empty) npm lockfile: judged by another package manager's lockfile,
+/// or a missing lockfile when its dependencies need one.
+fn without_npm_lockfile<T: Files + ?Sized>(
+    tree: &T,
+    folder: &str,
+    manifest: &Manifest,
+    (folders, _): &Members,
+    empty_lockfile: Option<String>,
+) -> Result<Vec<SyncProblem>, Error> {
+    let at = |name: &str| join_path(folder, name);
+    // Another package manager's lockfile is judged as that tool's frozen install judges it
+    // (only the one `packageManager` names, when it names one).
+    let named = Tool::named_by(manifest);
+    if !manifest.names_npm() {
+        let mut present = Vec::new();
+        for tool in Tool::ALL {
+            if named.is_none_or(|named| named == tool)
+                && tree
+                    .read(&at(tool.lockfile()))?
+                    .is_some_and(|b| !b.is_empty())
+            {
+                present.push(tool);
             }
         }
-        let needs_lockfile =
-            manifest.has_dependencies() || folders.values().any(Manifest::has_dependencies);
-        if !needs_lockfile {
+        if !present.is_empty() {
+            return foreign_problems(tree, folder, manifest, folders, &present);
+        }
+        // bun's binary lockfile cannot be read; it still locks the project.
+        if named.is_none_or(|named| named == Tool::Bun) && tree.contains(&at("bun.lockb")) {
             return Ok(Vec::new());
         }
-        let foreign = FOREIGN_LOCKFILES
-            .into_iter()
-            .find(|name| tree.contains(&at(name)));
-        let (command, lockfile_name) = match named {
-            Some(tool) => (tool.command(), tool.lockfile()),
-            None => ("npm", PACKAGE_LOCK),
-        };
-        let message = match (named, foreign, manifest.names_npm(), &empty_lockfile) {
-            (None, Some(name), true, _) => format!(
-                "packageManager names npm, and {name} is not an npm lockfile: run `npm install` \
-                 in {where_} and stage {}",
-                at(PACKAGE_LOCK)
-            ),
-            (Some(tool), _, _, _) => format!(
-                "packageManager names {}, and there is no {}: run `{} install` in {where_} and \
-                 stage {}",
-                tool.command(),
-                tool.lockfile(),
-                tool.command(),
-                at(tool.lockfile())
-            ),
-            (None, _, _, Some(empty)) => format!(
-                "{empty} is empty, so the dependencies are not locked: run `npm install` in \
-                 {where_} and stage {empty}"
-            ),
-            (None, _, _, None) => format!(
-                "package.json declares dependencies but nothing locks them: run `{command} \
-                 install` in {where_} (or your package manager's install) and stage {}",
-                at(lockfile_name)
-            ),
-        };
-        let path = empty_lockfile.unwrap_or_else(|| at(lockfile_name));
-        // A package nested in a locked project that is not one of its workspaces (a fixture, an
-        // example, a workspace just removed from the list) is not what `npm ci` installs there:
-        // say so, but it is not the missing lockfile of a project.
-        if let Some(outer) = enclosing_locked_project(tree, folder) {
-            // A `file:` dependency of that project is installed, and checked, through it.
-            if installs_folder(tree, &outer, folder)? {
-                return Ok(Vec::new());
-            }
-            let outer = if outer.is_empty() {
-                "the repository root".to_string()
-            } else {
-                outer
-            };
-            return Ok(vec![Problem::new(
-                ProblemKind::LockfileMissing,
-                &path,
-                &format!(
-                    "{manifest_path} declares dependencies that nothing locks: it is inside the \
-                     project at {outer}, which neither lists it in `workspaces` nor depends on \
-                     it with `file:`; add it there, or run `npm install` in {where_} and stage \
-                     {path}"
-                ),
-                false,
-            )]);
-        }
-        return Ok(vec![Problem::new(
-            ProblemKind::LockfileMissing,
-            &path,
-            &message,
-            true,
-        )]);
+    }
+    let needs_lockfile =
+        manifest.has_dependencies() || folders.values().any(Manifest::has_dependencies);
+    if !needs_lockfile {
+        return Ok(Vec::new());
+    }
+    let foreign = FOREIGN_LOCKFILES
+        .into_iter()
+        .find(|name| tree.contains(&at(name)));
+    let (command, lockfile_name) = match named {
+        Some(tool) => (tool.command(), tool.lockfile()),
+        None => ("npm", PACKAGE_LOCK),
     };
+    let path = empty_lockfile.clone().unwrap_or_else(|| at(lockfile_name));
+    // A package nested in a locked project that is not one of its workspaces (a fixture, an
+    // example, a workspace just removed from the list) is not what `npm ci` installs there:
+    // say so, but it is not the missing lockfile of a project.
+    if let Some(outer) = enclosing_locked_project(tree, folder) {
+        // A `file:` dependency of that project is installed, and checked, through it.
+        if installs_folder(tree, &outer, folder)? {
+            return Ok(Vec::new());
+        }
+        let outer = if outer.is_empty() {
+            "the repository root".to_string()
+        } else {
+            outer
+        };
+        let reason = format!(
+            "{} declares dependencies that nothing locks: it is inside the project at {outer}, \
+             which neither lists it in `workspaces` nor depends on it with `file:`",
+            at(PACKAGE_JSON)
+        );
+        let mut problem = SyncProblem::new(ProblemKind::LockfileMissing, &path, reason)
+            .run("npm install", folder, &[&path])
+            .or("add it there");
+        problem.blocking = false;
+        return Ok(vec![problem]);
+    }
+    let (reason, command, lockfile) = match (named, foreign, manifest.names_npm(), &empty_lockfile)
+    {
+        (None, Some(name), true, _) => (
+            format!("packageManager names npm, and {name} is not an npm lockfile"),
+            "npm install".to_string(),
+            at(PACKAGE_LOCK),
+        ),
+        (Some(tool), _, _, _) => (
+            format!(
+                "packageManager names {}, and there is no {}",
+                tool.command(),
+                tool.lockfile()
+            ),
+            format!("{} install", tool.command()),
+            at(tool.lockfile()),
+        ),
+        (None, _, _, Some(empty)) => (
+            format!("{empty} is empty, so the dependencies are not locked"),
+            "npm install".to_string(),
+            empty.clone(),
+        ),
+        (None, _, _, None) => (
+            "package.json declares dependencies but nothing locks them".to_string(),
+            format!("{command} install"),
+            at(lockfile_name),
+        ),
+    };
+    let mut problem = SyncProblem::new(ProblemKind::LockfileMissing, &path, reason).run(
+        &command,
+        folder,
+        &[&lockfile],
+    );
+    if named.is_none() && foreign.is_none() && empty_lockfile.is_none() {
+        problem = problem.or("run your package manager's install");
+    }
+    Ok(vec![problem])
+}
 
-    let lock = match read_lock(&lock_bytes) {
+/// A project with an npm lockfile: can it be read, and would `npm ci` accept it.
+fn in_sync<T: Files + ?Sized>(
+    tree: &T,
+    folder: &str,
+    manifest: &Manifest,
+    (mut folders, workspaces): Members,
+    lock_path: &str,
+    lock_bytes: &[u8],
+) -> Result<Vec<SyncProblem>, Error> {
+    let lock = match read_lock(lock_bytes) {
         Ok(lock) => lock,
         Err(message) => {
-            return Ok(vec![Problem::new(
+            return Ok(vec![SyncProblem::new(
                 ProblemKind::LockfileUnreadable,
-                &lock_path,
-                &format!(
-                    "{message}; npm ci cannot use it: fix it or run `npm install` in {where_}, \
-                     and stage {lock_path}"
-                ),
-                true,
-            )])
+                lock_path,
+                format!("{message}; npm ci cannot use it"),
+            )
+            .run("npm install", folder, &[lock_path])
+            .or("fix it")])
         }
     };
-
     // Folders npm reads package.json from itself: `file:` directory targets inside the project.
     for node in lock.nodes.values().filter(|node| node.link) {
         let target = spec::join("", node.resolved.as_deref().unwrap_or_default());
@@ -378,34 +434,33 @@ pub fn check_project<T: Files + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Pr
             }
         }
     }
-
-    let legacy_peer_deps = match tree.read(&at(NPMRC))? {
+    let legacy_peer_deps = match tree.read(&join_path(folder, NPMRC))? {
         Some(bytes) => legacy_peer_deps(&String::from_utf8_lossy(&bytes)),
         None => false,
     };
     let project = rules::Project {
-        manifest: &manifest,
+        manifest,
         lock: &lock,
         folders: &folders,
         workspaces: &workspaces,
         legacy_peer_deps,
     };
+    let manifest_path = join_path(folder, PACKAGE_JSON);
     Ok(rules::check(&project)
         .into_iter()
         .map(|mismatch| {
+            // npm's own words, as `npm ci` says them.
             if mismatch.is_package_json_error() {
-                Problem::new(
+                SyncProblem::new(
                     ProblemKind::PackageJsonInvalid,
                     &manifest_path,
-                    &mismatch.to_string(),
-                    true,
+                    mismatch.to_string(),
                 )
             } else {
-                Problem::new(
+                SyncProblem::new(
                     ProblemKind::LockfileOutOfSync,
-                    &lock_path,
-                    &mismatch.to_string(),
-                    true,
+                    lock_path,
+                    mismatch.to_string(),
                 )
             }
         })
@@ -419,7 +474,7 @@ fn foreign_problems<T: Files + ?Sized>(
     manifest: &Manifest,
     members: &BTreeMap<String, Manifest>,
     tools: &[Tool],
-) -> Result<Vec<Problem>, Error> {
+) -> Result<Vec<SyncProblem>, Error> {
     let projects = tools::Projects {
         root: manifest,
         members,
@@ -433,19 +488,20 @@ fn foreign_problems<T: Files + ?Sized>(
         let checked = crate::ecosystem::parse::decode(&bytes)
             .and_then(|text| tools::check(tool, text, &projects));
         match checked {
-            Ok(mismatches) => problems.extend(mismatches.into_iter().map(|message| {
-                Problem::new(ProblemKind::LockfileOutOfSync, &path, &message, true)
-            })),
-            Err(error) => problems.push(Problem::new(
-                ProblemKind::LockfileUnreadable,
-                &path,
-                &format!(
-                    "{error}; {} cannot use it: fix it or run `{} install`, and stage {path}",
-                    tool.command(),
-                    tool.command()
-                ),
-                true,
-            )),
+            Ok(mismatches) => {
+                problems.extend(mismatches.into_iter().map(|message| {
+                    SyncProblem::new(ProblemKind::LockfileOutOfSync, &path, message)
+                }))
+            }
+            Err(error) => problems.push(
+                SyncProblem::new(
+                    ProblemKind::LockfileUnreadable,
+                    &path,
+                    format!("{error}; {} cannot use it", tool.command()),
+                )
+                .run(&format!("{} install", tool.command()), folder, &[&path])
+                .or("fix it"),
+            ),
         }
     }
     Ok(problems)
