@@ -44,13 +44,13 @@ struct RecordFile {
 }
 
 impl Cache {
-    /// The cache the command line asks for; `None` with `--no-cache` or without a cache folder.
-    pub fn open(cli: &crate::cli::Cli, settings: &crate::config::Settings) -> Option<Cache> {
-        if cli.no_cache {
+    /// The cache `settings` ask for; `None` with `--no-cache` or without a cache folder.
+    pub fn open(settings: &crate::settings::Settings) -> Option<Cache> {
+        if settings.no_cache {
             return None;
         }
         Some(Cache::at(
-            &cli.cache_folder()?,
+            settings.cache_folder.as_deref()?,
             settings.cache_ttl.saturating_mul(60),
             crate::offline::now(),
         ))

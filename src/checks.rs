@@ -2,10 +2,10 @@
 //! lockfiles to check and the settings, adding the problems it finds. A new check is a function
 //! here and a line in [`CHECKS`], not code in the orchestrator.
 
-use crate::config::Settings;
 use crate::ecosystem;
 use crate::report::{Problem, ProblemKind};
 use crate::scope::LockfileToCheck;
+use crate::settings::Settings;
 
 /// What every check reads.
 pub(crate) struct Context<'a> {
@@ -26,7 +26,7 @@ pub(crate) const CHECKS: &[Check] = &[unpinned, unreadable_versions];
 fn unpinned(context: &Context<'_>, problems: &mut Vec<Problem>) {
     for lockfile in context.lockfiles {
         for unpinned in &lockfile.locked.unpinned {
-            let advice = ecosystem::of(unpinned.package.ecosystem).unpinned_advice();
+            let advice = ecosystem::of(unpinned.package.ecosystem).unpinned_advice;
             problems.push(Problem::new(
                 ProblemKind::UnpinnedRequirement,
                 &lockfile.path,

@@ -1,6 +1,10 @@
-//! The command line (see DESIGN.md for the contract), parsed with clap.
+//! The command line (see DESIGN.md for the contract), parsed with clap: the binary's own module.
+//! The library never sees these types; [`Cli::into_flags`] hands it [`Flags`].
 
 use clap::{Parser, Subcommand, ValueEnum};
+use lockgate::config::{FailOn, OnUnreachable};
+use lockgate::package::Ecosystem;
+use lockgate::settings::{Command as Run, Flags, Target};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -78,7 +82,7 @@ pub struct Cli {
 
     /// What blocks besides malware: malicious (only malware), low, medium, high, critical, any.
     #[arg(long, value_enum, value_name = "LEVEL")]
-    pub fail_on: Option<crate::config::FailOn>,
+    pub fail_on: Option<FailOn>,
 
     /// Configuration file (else .lockgate.toml at the repository root, else the user's).
     #[arg(long, env = "LOCKGATE_CONFIG", value_name = "PATH")]
@@ -134,38 +138,61 @@ pub struct Cli {
         value_name = "N"
     )]
     pub retries: u32,
+
+    /// Set by lockgate's pre-merge-commit hook: the commit being checked concludes a merge.
+    #[arg(long, hide = true, env = "LOCKGATE_MERGING", value_parser = clap::builder::BoolishValueParser::new())]
+    pub merging: bool,
 }
 
 impl Cli {
-    /// The folder of the offline database and the cache.
-    pub fn cache_folder(&self) -> Option<PathBuf> {
-        self.cache_dir
-            .clone()
-            .or_else(|| dirs::cache_dir().map(|folder| folder.join("lockgate")))
-    }
-
-    /// What the command line asks to check.
-    pub fn mode(&self) -> crate::report::Mode {
-        use crate::report::Mode;
-        match (&self.pre_push, self.all) {
-            (Some(_), _) => Mode::PrePush,
-            (None, false) if self.pre_push_env => Mode::PrePush,
-            (None, true) => Mode::All,
-            (None, false) => Mode::Staged,
+    /// What the command line and its environment variables say, for the library; the report
+    /// format and colour stay with `main`.
+    pub fn into_flags(self) -> Flags {
+        let command = match self.command {
+            Some(Command::Db {
+                action:
+                    DbAction::Update {
+                        ecosystems,
+                        export_url,
+                    },
+            }) => Run::UpdateDatabases {
+                ecosystems: ecosystems
+                    .iter()
+                    .map(|name| ecosystem_named(name))
+                    .collect(),
+                export_url,
+            },
+            None => Run::Check(match self.pre_push {
+                // clap takes exactly two values (the remote's name and its URL).
+                Some(arguments) => Target::PrePush {
+                    remote: arguments.into_iter().next().unwrap_or_default(),
+                },
+                None if self.pre_push_env => Target::PrePushEnv,
+                None if self.all => Target::All,
+                None => Target::Staged,
+            }),
+        };
+        Flags {
+            command,
+            osv_url: self.osv_url,
+            fail_open: self.fail_open,
+            on_unreachable: self.on_unreachable,
+            no_cache: self.no_cache,
+            cache_ttl: self.cache_ttl,
+            fail_on_unpinned: self.fail_on_unpinned,
+            fail_on: self.fail_on,
+            fail_on_vuln: self.fail_on_vuln,
+            config: self.config,
+            offline: self.offline,
+            max_db_age: self.max_db_age,
+            cache_dir: self.cache_dir,
+            timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
+            deadline: self.deadline,
+            retries: self.retries,
+            merging: self.merging,
         }
     }
-}
-
-/// What to do when OSV cannot be reached.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum OnUnreachable {
-    /// Block (exit 2): nothing unchecked gets through.
-    Block,
-    /// Warn and allow.
-    Warn,
-    /// Answer from the offline database, saying so; what it lacks stays unchecked and blocks.
-    Offline,
 }
 
 /// What lockgate does instead of a check.
@@ -187,11 +214,11 @@ pub enum DbAction {
         /// An ecosystem to update (repeat for several; default: all that lockgate reads).
         #[arg(
             long = "ecosystem",
-            value_enum,
             value_name = "ECOSYSTEM",
+            value_parser = ecosystem_names(),
             ignore_case = true
         )]
-        ecosystems: Vec<EcosystemArg>,
+        ecosystems: Vec<String>,
 
         /// Base URL of OSV's exports (`file:///folder` reads a local mirror).
         #[arg(
@@ -204,24 +231,22 @@ pub enum DbAction {
     },
 }
 
-/// An ecosystem on the command line, spelled as OSV spells it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum EcosystemArg {
-    /// npm.
-    #[value(name = "npm")]
-    Npm,
-    /// The Python Package Index.
-    #[value(name = "PyPI")]
-    PyPI,
+/// The OSV names of the ecosystems lockgate reads (`npm`, `PyPI`, …), any case.
+fn ecosystem_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        lockgate::ecosystem::ECOSYSTEMS
+            .iter()
+            .map(|ecosystem| ecosystem.id.as_osv()),
+    )
 }
 
-impl From<EcosystemArg> for crate::package::Ecosystem {
-    fn from(arg: EcosystemArg) -> Self {
-        match arg {
-            EcosystemArg::Npm => crate::package::Ecosystem::Npm,
-            EcosystemArg::PyPI => crate::package::Ecosystem::PyPI,
-        }
-    }
+/// The ecosystem an `--ecosystem` value names.
+fn ecosystem_named(name: &str) -> Ecosystem {
+    lockgate::ecosystem::ECOSYSTEMS
+        .iter()
+        .map(|ecosystem| ecosystem.id)
+        .find(|id| id.as_osv().eq_ignore_ascii_case(name))
+        .expect("clap accepted only the names of ECOSYSTEMS")
 }
 
 /// How the report is written.
@@ -267,6 +292,42 @@ mod tests {
         assert!(parse_seconds("0").is_err());
         assert!(parse_seconds("-3").is_err());
         assert!(parse_seconds("soon").is_err());
+    }
+
+    #[test]
+    fn the_command_line_becomes_what_to_do() {
+        let push = Target::PrePush {
+            remote: "origin".into(),
+        };
+        let cases = [
+            (&[][..], Run::Check(Target::Staged)),
+            (&["--all"][..], Run::Check(Target::All)),
+            (
+                &["--pre-push", "origin", "git@host:x"][..],
+                Run::Check(push),
+            ),
+            (&["--pre-push-env"][..], Run::Check(Target::PrePushEnv)),
+            (
+                &[
+                    "db",
+                    "update",
+                    "--ecosystem",
+                    "pypi",
+                    "--export-url",
+                    "file:///m",
+                ][..],
+                Run::UpdateDatabases {
+                    ecosystems: vec![Ecosystem::PyPI],
+                    export_url: "file:///m".into(),
+                },
+            ),
+        ];
+        for (arguments, command) in cases {
+            let cli =
+                Cli::try_parse_from(std::iter::once("lockgate").chain(arguments.iter().copied()))
+                    .unwrap();
+            assert_eq!(cli.into_flags().command, command, "{arguments:?}");
+        }
     }
 
     #[test]

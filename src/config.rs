@@ -18,7 +18,7 @@ pub struct Config {
     /// Whether vulnerabilities of development-only packages block.
     pub dev: Option<DevPolicy>,
     /// What to do when OSV cannot be reached.
-    pub on_unreachable: Option<crate::cli::OnUnreachable>,
+    pub on_unreachable: Option<OnUnreachable>,
     /// Minutes a cached OSV answer is reused.
     pub cache_ttl: Option<u64>,
     /// Days after which the offline database is called old.
@@ -38,10 +38,8 @@ pub struct Config {
     pub ignores: Vec<Ignore>,
 }
 
-/// How long a run may spend asking OSV, unless told otherwise: a hook that hangs gets skipped.
-pub const DEFAULT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// The least severe vulnerability that blocks (malware always does).
+/// The least severe vulnerability that blocks (malware always does): `fail-on` in the file,
+/// `--fail-on` on the command line, spelled alike (one list of names for both).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum FailOn {
@@ -57,6 +55,19 @@ pub enum FailOn {
     Critical,
     /// Every vulnerability, whatever its severity.
     Any,
+}
+
+/// What to do when OSV cannot be reached: `on-unreachable` in the file, `--on-unreachable` on
+/// the command line, spelled alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnUnreachable {
+    /// Block (exit 2): nothing unchecked gets through.
+    Block,
+    /// Warn and allow.
+    Warn,
+    /// Answer from the offline database, saying so; what it lacks stays unchecked and blocks.
+    Offline,
 }
 
 /// Whether vulnerabilities of development-only packages block.
@@ -254,71 +265,6 @@ mod tests {
             let error = Config::parse("x.toml", text).unwrap_err();
             assert_eq!(error.line, line, "{text:?}: {error}");
             assert!(error.message.contains(needle), "{text:?}: {error}");
-        }
-    }
-}
-
-/// What a run goes by: the command line and environment over the configuration file over the
-/// defaults.
-#[derive(Clone, Debug)]
-pub struct Settings {
-    /// The configuration file read, if any.
-    pub config_path: Option<PathBuf>,
-    /// What blocks besides malware.
-    pub fail_on: FailOn,
-    /// Whether vulnerabilities of development-only packages block.
-    pub dev: DevPolicy,
-    /// What to do when OSV cannot be reached.
-    pub on_unreachable: crate::cli::OnUnreachable,
-    /// Minutes a cached OSV answer is reused.
-    pub cache_ttl: u64,
-    /// Days after which the offline database is old.
-    pub max_db_age: u64,
-    /// Longest time for all of a run's OSV requests together.
-    pub deadline: std::time::Duration,
-    /// Answer from the offline database only.
-    pub offline: bool,
-    /// Whether unpinned requirements block.
-    pub fail_on_unpinned: bool,
-    /// Private registry hosts.
-    pub private_registries: Vec<String>,
-    /// Accepted advisories.
-    pub ignores: Vec<Ignore>,
-}
-
-impl Settings {
-    /// Resolves the settings of a run.
-    pub fn resolve(cli: &crate::cli::Cli, loaded: Loaded) -> Settings {
-        use crate::cli::OnUnreachable;
-        let config = loaded.config;
-        let fail_on = match (cli.fail_on, cli.fail_on_vuln) {
-            (Some(level), _) => level,
-            (None, true) => FailOn::Any,
-            (None, false) => config.fail_on.unwrap_or(FailOn::Malicious),
-        };
-        let on_unreachable = match (cli.on_unreachable, cli.fail_open) {
-            (Some(policy), _) => policy,
-            (None, true) => OnUnreachable::Warn,
-            (None, false) => config.on_unreachable.unwrap_or(OnUnreachable::Block),
-        };
-        Settings {
-            config_path: loaded.path,
-            fail_on,
-            dev: config.dev.unwrap_or(DevPolicy::Block),
-            on_unreachable,
-            cache_ttl: cli.cache_ttl.or(config.cache_ttl).unwrap_or(60),
-            max_db_age: cli.max_db_age.or(config.max_db_age).unwrap_or(7),
-            deadline: cli
-                .deadline
-                .or(config.deadline.map(std::time::Duration::from_secs))
-                .unwrap_or(DEFAULT_DEADLINE),
-            offline: cli.offline.or(config.offline).unwrap_or(false),
-            fail_on_unpinned: cli
-                .fail_on_unpinned
-                .or(config.fail_on_unpinned)
-                .unwrap_or(false),
-            private_registries: config.private_registries,
-            ignores: config.ignores,
         }
     }
 }

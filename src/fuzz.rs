@@ -99,7 +99,7 @@ impl Target {
     }
 
     /// The lockfile format the target parses, for the lockfile targets.
-    pub fn format(self) -> Option<&'static dyn Format> {
+    pub fn format(self) -> Option<&'static Format> {
         let file = match self {
             Target::Npm => "package-lock.json",
             Target::Yarn => "yarn.lock",
@@ -165,7 +165,7 @@ impl Target {
                     .format()
                     .expect("every other target is a lockfile");
                 match ecosystem::decode(data) {
-                    Ok(text) => format.parse(format.name(), text, &no_includes).is_ok(),
+                    Ok(text) => format.parse(format.name, text, &no_includes).is_ok(),
                     Err(_) => false,
                 }
             }
@@ -192,8 +192,8 @@ impl Target {
             Target::ExportZip => name == "all.zip",
             Target::ExportCsv => name == "modified_id.csv",
             lockfile_target => {
-                let format = ecosystem::format_of(&text).map(|format| format.name());
-                format == lockfile_target.format().map(|format| format.name())
+                let format = ecosystem::format_of(&text).map(|format| format.name);
+                format == lockfile_target.format().map(|format| format.name)
                     || (lockfile_target == Target::Npm && format == Some("npm-shrinkwrap.json"))
             }
         }

@@ -11,7 +11,6 @@ pub mod advisory;
 pub mod cache;
 pub mod check;
 mod checks;
-pub mod cli;
 pub mod config;
 pub mod ecosystem;
 pub mod error;
@@ -28,18 +27,19 @@ pub mod report;
 pub mod sanitize;
 pub mod sarif;
 mod scope;
+pub mod settings;
 pub mod severity;
 pub mod version;
 
 pub use error::Error;
 pub use report::Report;
 
-use cli::Cli;
 use package::Package;
 use report::{Mode, NonRegistryEntry, ProblemKind};
 use scope::{
     all_scope, framework_push_scope, push_scope, read_push_input, staged_scope, LockfileToCheck,
 };
+use settings::{Command, Flags, Settings, Target};
 use std::collections::BTreeMap;
 
 /// What a run produced.
@@ -50,51 +50,61 @@ pub enum Outcome {
     Updated(Vec<String>),
 }
 
-/// Runs what the command line asks: a check, or `lockgate db update`.
-pub fn run(cli: &Cli) -> Result<Outcome, Error> {
-    match &cli.command {
-        Some(cli::Command::Db {
-            action:
-                cli::DbAction::Update {
-                    ecosystems,
-                    export_url,
-                },
-        }) => update_databases(cli, ecosystems, export_url).map(Outcome::Updated),
-        None => check(cli).map(Outcome::Report),
+/// Runs what the command line asks: a check, or `lockgate db update`. A check reads the
+/// configuration file of its repository, and goes by the [`Settings`] of both; `db update`
+/// reads none.
+pub fn run(flags: &Flags) -> Result<Outcome, Error> {
+    match &flags.command {
+        Command::UpdateDatabases {
+            ecosystems,
+            export_url,
+        } => {
+            let settings = Settings::new(flags, config::Loaded::default());
+            update_databases(&settings, ecosystems, export_url).map(Outcome::Updated)
+        }
+        Command::Check(target) => {
+            let repo = git::Repo::open()?;
+            let loaded =
+                config::load(flags.config.as_deref(), repo.workdir()).map_err(Error::Config)?;
+            check(&repo, &Settings::new(flags, loaded), target).map(Outcome::Report)
+        }
     }
 }
 
 /// The report of a check that could not run: the failure as its one blocking problem, so that
 /// `--format json` and `--format sarif` still print a whole report (the exit code stays 2).
-pub fn failure_report(cli: &Cli, error: &Error) -> Report {
-    let mut report = Report::new(cli.mode());
+pub fn failure_report(target: &Target, error: &Error) -> Report {
+    let mut report = Report::new(target.mode());
     report.problems.push(error.as_problem());
     report
 }
 
 /// `lockgate db update`.
 fn update_databases(
-    cli: &Cli,
-    ecosystems: &[cli::EcosystemArg],
+    settings: &Settings,
+    ecosystems: &[package::Ecosystem],
     export_url: &str,
 ) -> Result<Vec<String>, Error> {
-    let cache = cli.cache_folder().ok_or(Error::NoCacheFolder)?;
-    let mut wanted: Vec<package::Ecosystem> = ecosystems.iter().map(|&e| e.into()).collect();
+    let cache = settings
+        .cache_folder
+        .as_deref()
+        .ok_or(Error::NoCacheFolder)?;
+    let mut wanted = ecosystems.to_vec();
     if wanted.is_empty() {
-        wanted = ecosystem::ECOSYSTEMS.iter().map(|e| e.id()).collect();
+        wanted = ecosystem::ECOSYSTEMS.iter().map(|e| e.id).collect();
     }
     wanted.dedup();
-    let settings = offline::update::Settings {
+    let export = offline::update::Settings {
         export_url: export_url.to_string(),
-        timeout: cli.timeout,
-        connect_timeout: cli.connect_timeout,
-        retries: cli.retries,
+        timeout: settings.timeout,
+        connect_timeout: settings.connect_timeout,
+        retries: settings.retries,
     };
     let progress = progress::Progress::new(true);
-    let outcomes = offline::update::update(&cache, &settings, &wanted, &|text| progress.say(text));
+    let outcomes = offline::update::update(cache, &export, &wanted, &|text| progress.say(text));
     progress.finish();
     let outcomes = outcomes.map_err(|source| Error::Database {
-        folder: offline::root(&cache),
+        folder: offline::root(cache),
         source,
     })?;
     Ok(outcomes
@@ -111,7 +121,7 @@ fn update_databases(
                 "lockgate: {}: {how}; {} records in {}",
                 outcome.ecosystem,
                 outcome.records,
-                offline::root(&cache)
+                offline::root(cache)
                     .join(outcome.ecosystem.as_osv())
                     .display()
             )
@@ -119,29 +129,24 @@ fn update_databases(
         .collect())
 }
 
-/// Runs one check as the command line asks, and returns its report.
-fn check(cli: &Cli) -> Result<Report, Error> {
-    let mut mode = cli.mode();
-    let repo = git::Repo::open()?;
-    let loaded = config::load(cli.config.as_deref(), repo.workdir()).map_err(Error::Config)?;
-    let settings = config::Settings::resolve(cli, loaded);
-    let scope = match &cli.pre_push {
-        Some(arguments) => {
-            let remote = arguments.first().map_or("", String::as_str);
-            push_scope(&repo, remote, &read_push_input()?)?
-        }
-        None if cli.pre_push_env => match framework_push_scope(&repo)? {
+/// Runs one check of `target` in `repo` as `settings` say, and returns its report.
+fn check(repo: &git::Repo, settings: &Settings, target: &Target) -> Result<Report, Error> {
+    let mut mode = target.mode();
+    let scope = match target {
+        Target::PrePush { remote } => push_scope(repo, remote, &read_push_input()?)?,
+        Target::PrePushEnv => match framework_push_scope(repo)? {
             Some(scope) => scope,
             None => {
                 mode = Mode::All;
-                all_scope(&repo)?
+                all_scope(repo)?
             }
         },
-        None if cli.all => all_scope(&repo)?,
-        None => staged_scope(&repo)?,
+        Target::All => all_scope(repo)?,
+        Target::Staged => staged_scope(repo)?,
     };
     let mut report = Report::new(mode);
-    report.merging = mode == Mode::Staged && repo.is_merging();
+    // git writes MERGE_HEAD after its pre-merge-commit hook, which says so itself.
+    report.merging = mode == Mode::Staged && (repo.is_merging() || settings.merging);
     report.problems = scope.problems;
     // A lockfile that cannot be parsed is said once, where the parser stopped, even when the
     // lockfile check of its project finds it unreadable too.
@@ -159,7 +164,7 @@ fn check(cli: &Cli) -> Result<Report, Error> {
 
     let context = checks::Context {
         lockfiles: &lockfiles,
-        settings: &settings,
+        settings,
     };
     for check in checks::CHECKS {
         check(&context, &mut report.problems);
@@ -234,7 +239,7 @@ fn check(cli: &Cli) -> Result<Report, Error> {
     }
 
     let progress = progress::Progress::new(mode == Mode::All);
-    let found = lookup::lookup(cli, &settings, &packages, &progress);
+    let found = lookup::lookup(settings, &packages, &progress);
     report.problems.extend(found.problems);
     // Only what got an answer counts as checked.
     report.checked = packages.len() - found.unchecked;

@@ -3,13 +3,13 @@
 //! block, warn, or answer from the offline database). Whatever could not be checked becomes a
 //! problem in the report, never a silent "clean".
 
-use crate::cli::{Cli, OnUnreachable};
-use crate::config::Settings;
+use crate::config::OnUnreachable;
 use crate::offline::Database;
 use crate::osv::{self, Answers};
 use crate::package::{Ecosystem, Package};
 use crate::progress::Progress;
 use crate::report::{plural, DatabaseNote, Problem, ProblemKind};
+use crate::settings::Settings;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -44,22 +44,25 @@ impl Lookup {
     }
 }
 
-/// Looks `packages` up as the command line says.
-pub fn lookup(cli: &Cli, settings: &Settings, packages: &[Package], progress: &Progress) -> Lookup {
+/// Looks `packages` up as `settings` say.
+pub fn lookup(settings: &Settings, packages: &[Package], progress: &Progress) -> Lookup {
     if settings.offline {
-        return offline(cli, settings, packages);
+        return offline(settings, packages);
     }
-    let memory = cli.cache_folder().map(|cache| cache.join(UNREACHABLE_FILE));
+    let memory = settings
+        .cache_folder
+        .as_ref()
+        .map(|cache| cache.join(UNREACHABLE_FILE));
     let now = crate::offline::now();
     if settings.on_unreachable == OnUnreachable::Offline {
         let since = memory.as_deref().and_then(|file| seconds_since(file, now));
         if let Some(ago) = since.filter(|ago| *ago < UNREACHABLE_MEMORY) {
-            let mut answered = offline(cli, settings, packages);
+            let mut answered = offline(settings, packages);
             answered.problems.insert(
                 0,
                 Problem::new(
                     ProblemKind::AdvisorySourceUnavailable,
-                    &cli.osv_url,
+                    &settings.osv_url,
                     &format!(
                         "OSV could not be reached {ago} s ago: answered from the offline \
                          database without waiting on the network (OSV is asked again {} s \
@@ -73,13 +76,13 @@ pub fn lookup(cli: &Cli, settings: &Settings, packages: &[Package], progress: &P
         }
     }
     let connection = osv::Settings {
-        base_url: cli.osv_url.clone(),
-        timeout: cli.timeout,
-        connect_timeout: cli.connect_timeout,
-        retries: cli.retries,
+        base_url: settings.osv_url.clone(),
+        timeout: settings.timeout,
+        connect_timeout: settings.connect_timeout,
+        retries: settings.retries,
         deadline: Some(settings.deadline),
     };
-    let cache = crate::cache::Cache::open(cli, settings);
+    let cache = crate::cache::Cache::open(settings);
     let answered = crate::cache::lookup(
         &osv::Client::new(&connection),
         cache.as_ref(),
@@ -96,7 +99,7 @@ pub fn lookup(cli: &Cli, settings: &Settings, packages: &[Package], progress: &P
             let problems = answers
                 .unfetched
                 .take()
-                .map(|error| unfetched_problem(&cli.osv_url, &answers, &error))
+                .map(|error| unfetched_problem(&settings.osv_url, &answers, &error))
                 .into_iter()
                 .collect();
             return Lookup {
@@ -123,12 +126,12 @@ pub fn lookup(cli: &Cli, settings: &Settings, packages: &[Package], progress: &P
                 }
                 let _ = std::fs::write(file, now.to_string());
             }
-            let mut answered = offline(cli, settings, packages);
+            let mut answered = offline(settings, packages);
             answered.problems.insert(
                 0,
                 Problem::new(
                     ProblemKind::AdvisorySourceUnavailable,
-                    &cli.osv_url,
+                    &settings.osv_url,
                     &format!("{reason}; answered from the offline database instead"),
                     false,
                 ),
@@ -139,7 +142,7 @@ pub fn lookup(cli: &Cli, settings: &Settings, packages: &[Package], progress: &P
             packages,
             Problem::new(
                 ProblemKind::AdvisorySourceUnavailable,
-                &cli.osv_url,
+                &settings.osv_url,
                 &format!("{reason}; allowing, as --fail-open / --on-unreachable=warn says"),
                 false,
             ),
@@ -148,7 +151,7 @@ pub fn lookup(cli: &Cli, settings: &Settings, packages: &[Package], progress: &P
             packages,
             Problem::new(
                 ProblemKind::AdvisorySourceUnavailable,
-                &cli.osv_url,
+                &settings.osv_url,
                 &format!(
                     "{reason}; blocking, because lockgate fails closed. Ways forward: retry \
                      once the network is back; or keep a copy of OSV's database \
@@ -157,7 +160,7 @@ pub fn lookup(cli: &Cli, settings: &Settings, packages: &[Package], progress: &P
                      `on-unreachable = \"offline\"` in .lockgate.toml); or warn and allow \
                      (`--fail-open`); or, as a last resort, skip the hook once with \
                      `git {} --no-verify`",
-                    if cli.pre_push.is_some() {
+                    if settings.is_pre_push_hook() {
                         "push"
                     } else {
                         "commit"
@@ -171,7 +174,7 @@ pub fn lookup(cli: &Cli, settings: &Settings, packages: &[Package], progress: &P
 
 /// Answers from the offline database of each ecosystem. An ecosystem without one (or with one
 /// that cannot be read) leaves its packages unchecked, which blocks unless failing open.
-fn offline(cli: &Cli, settings: &Settings, packages: &[Package]) -> Lookup {
+fn offline(settings: &Settings, packages: &[Package]) -> Lookup {
     let mut lookup = Lookup {
         answers: Answers {
             ids: vec![Vec::new(); packages.len()],
@@ -190,13 +193,13 @@ fn offline(cli: &Cli, settings: &Settings, packages: &[Package]) -> Lookup {
             .or_default()
             .push(index);
     }
-    let cache = cli.cache_folder();
+    let cache = settings.cache_folder.as_ref();
     let blocking = settings.on_unreachable != OnUnreachable::Warn;
     for (ecosystem, indexes) in by_ecosystem {
         let unchecked = |lookup: &mut Lookup, why: String| {
             lookup.problems.push(Problem::new(
                 ProblemKind::AdvisoryDataMissing,
-                &database_path(cache.as_ref(), ecosystem),
+                &database_path(cache, ecosystem),
                 &format!(
                     "{} of {ecosystem} not checked: {why}; run `lockgate db update --ecosystem \
                      {ecosystem}`",
@@ -207,7 +210,7 @@ fn offline(cli: &Cli, settings: &Settings, packages: &[Package]) -> Lookup {
             lookup.unchecked += indexes.len();
             lookup.complete = false;
         };
-        let Some(cache) = &cache else {
+        let Some(cache) = cache else {
             unchecked(
                 &mut lookup,
                 "there is no cache folder (set LOCKGATE_CACHE_DIR)".into(),

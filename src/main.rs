@@ -1,8 +1,11 @@
 //! The `lockgate` command: parse arguments, run, print errors once, map the outcome to an exit code.
 #![forbid(unsafe_code)]
 
+mod cli;
+
 use clap::Parser;
-use lockgate::cli::{Cli, Color, Format};
+use cli::{Cli, Color, Format};
+use lockgate::settings::Command;
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
@@ -17,7 +20,9 @@ fn main() -> ExitCode {
         std::env::remove_var(name);
     }
     let cli = Cli::parse();
-    match lockgate::run(&cli) {
+    let (format, color) = (cli.format, cli.color);
+    let flags = cli.into_flags();
+    match lockgate::run(&flags) {
         Ok(lockgate::Outcome::Updated(lines)) => {
             for line in lines {
                 let _ = writeln!(std::io::stderr(), "{line}");
@@ -25,7 +30,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(lockgate::Outcome::Report(report)) => {
-            print(&cli, &report);
+            print(format, color, &report);
             ExitCode::from(report.exit_status().code())
         }
         Err(error) => {
@@ -38,8 +43,10 @@ fn main() -> ExitCode {
                 eprintln!("{lead} {}", clean_lines(text));
             }
             // A check's JSON or SARIF reader gets a whole report, the failure its problem.
-            if cli.command.is_none() && cli.format != Format::Text {
-                print(&cli, &lockgate::failure_report(&cli, &error));
+            if let Command::Check(target) = &flags.command {
+                if format != Format::Text {
+                    print(format, color, &lockgate::failure_report(target, &error));
+                }
             }
             ExitCode::from(2)
         }
@@ -48,13 +55,9 @@ fn main() -> ExitCode {
 
 /// Prints the report as `--format` says. A reader that goes away early (`| head`) is not
 /// lockgate's failure: the exit code still says what was decided.
-fn print(cli: &Cli, report: &lockgate::Report) {
-    let _ = match cli.format {
-        Format::Text => write!(
-            std::io::stderr(),
-            "{}",
-            report.to_text_in(use_color(cli.color))
-        ),
+fn print(format: Format, color: Color, report: &lockgate::Report) {
+    let _ = match format {
+        Format::Text => write!(std::io::stderr(), "{}", report.to_text_in(use_color(color))),
         Format::Json => writeln!(std::io::stdout(), "{}", report.to_json()),
         Format::Sarif => writeln!(std::io::stdout(), "{}", lockgate::sarif::render(report)),
     };

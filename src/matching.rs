@@ -27,11 +27,7 @@ pub enum Scheme {
 impl Scheme {
     /// The ordering of `ECOSYSTEM` ranges in `ecosystem`.
     pub fn of(ecosystem: Ecosystem) -> Scheme {
-        match ecosystem {
-            Ecosystem::Npm => Scheme::Semver,
-            Ecosystem::PyPI => Scheme::Pep440,
-            Ecosystem::Packagist => Scheme::Composer,
-        }
+        crate::ecosystem::of(ecosystem).scheme
     }
 }
 
@@ -182,30 +178,10 @@ fn in_range(scheme: Scheme, events: &[Event], version: &str) -> bool {
     affected
 }
 
-/// `name` as OSV keys it in `ecosystem`: PyPI names in PEP 503 normal form (lower case, runs of
-/// `-`, `_` and `.` as one `-`); Packagist names in lower case, as Packagist and OSV spell them;
-/// npm names as written.
+/// `name` as OSV keys it in `ecosystem`, by the ecosystem's own rule
+/// ([`crate::ecosystem::Ecosystem::normal_name`]).
 pub fn normalize_name(ecosystem: Ecosystem, name: &str) -> String {
-    match ecosystem {
-        Ecosystem::Npm => name.to_string(),
-        Ecosystem::Packagist => name.trim().to_ascii_lowercase(),
-        Ecosystem::PyPI => {
-            let mut out = String::with_capacity(name.len());
-            let mut separator = false;
-            for c in name.trim().chars() {
-                if matches!(c, '-' | '_' | '.') {
-                    separator = true;
-                    continue;
-                }
-                if separator && !out.is_empty() {
-                    out.push('-');
-                }
-                separator = false;
-                out.extend(c.to_lowercase());
-            }
-            out
-        }
-    }
+    (crate::ecosystem::of(ecosystem).normal_name)(name)
 }
 
 #[cfg(test)]

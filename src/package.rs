@@ -32,11 +32,7 @@ impl Ecosystem {
 impl Ecosystem {
     /// Whose rules read its versions, for messages.
     pub fn version_rules(self) -> &'static str {
-        match self {
-            Ecosystem::Npm => "npm's semver",
-            Ecosystem::PyPI => "PEP 440",
-            Ecosystem::Packagist => "Composer",
-        }
+        crate::ecosystem::of(self).version_rules
     }
 }
 
@@ -270,6 +266,11 @@ impl LockedSet {
             .filter(|entry| entry.is_queryable())
             .map(|entry| entry.package.clone())
             .collect()
+    }
+
+    /// The registry packages as `name@version`, in order (for tests and messages).
+    pub fn package_list(&self) -> Vec<String> {
+        self.packages().iter().map(ToString::to_string).collect()
     }
 
     /// The git, `file:` and remote-tarball dependencies.

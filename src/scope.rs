@@ -536,7 +536,7 @@ impl Parsed {
     fn get(
         &mut self,
         repo: &git::Repo,
-        format: &dyn Format,
+        format: &Format,
         path: &str,
         oid: git2::Oid,
         includes: &Includes<'_>,
@@ -604,7 +604,7 @@ fn unreadable(error: Error) -> Result<Problem, Error> {
 
 fn parse(
     repo: &git::Repo,
-    format: &dyn Format,
+    format: &Format,
     path: &str,
     oid: git2::Oid,
     includes: &Includes<'_>,

@@ -202,7 +202,7 @@ fn walk() -> (Vec<Case>, Vec<String>) {
         }
         let known = lockgate::ecosystem::ECOSYSTEMS
             .iter()
-            .any(|known| known.id().as_osv().to_lowercase() == folder);
+            .any(|known| known.id.as_osv().to_lowercase() == folder);
         if !known {
             unread.push(format!(
                 "{folder}/: not an ecosystem of lockgate::ecosystem::ECOSYSTEMS"

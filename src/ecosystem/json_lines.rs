@@ -14,86 +14,64 @@ const MAX_DEPTH: usize = 128;
 /// The 1-based line on which each wanted value starts, by its path.
 pub fn value_lines(text: &str, wanted: impl Fn(&[String]) -> bool) -> HashMap<Vec<String>, usize> {
     let bytes = text.as_bytes();
-    let mut lines = HashMap::new();
-    // One frame per open object or array: the key of the value being read (objects), or the
-    // index of the next element (arrays).
-    let mut path: Vec<String> = Vec::new();
-    let mut frames: Vec<Frame> = Vec::new();
-    let mut line = 1;
+    let mut walk = Walk {
+        path: Vec::new(),
+        frames: Vec::new(),
+        pending_key: None,
+        line: 1,
+        lines: HashMap::new(),
+        wanted,
+    };
     let mut index = 0;
-    let mut pending_key: Option<String> = None;
     while index < bytes.len() {
         let byte = bytes[index];
         match byte {
-            b'\n' => line += 1,
+            b'\n' => walk.line += 1,
             b'"' => {
                 let (string, end) = read_string(bytes, index);
                 index = end;
-                match frames.last() {
+                match walk.frames.last() {
                     Some(Frame::Object {
                         expecting_key: true,
-                    }) => pending_key = Some(string),
+                    }) => walk.pending_key = Some(string),
                     _ => {
-                        value_at(
-                            &mut frames,
-                            &mut path,
-                            &mut pending_key,
-                            line,
-                            &mut lines,
-                            &wanted,
-                        );
+                        walk.value();
                     }
                 }
                 continue;
             }
             b':' => {
-                if let Some(Frame::Object { expecting_key }) = frames.last_mut() {
+                if let Some(Frame::Object { expecting_key }) = walk.frames.last_mut() {
                     *expecting_key = false;
                 }
             }
-            b',' => match frames.last_mut() {
+            b',' => match walk.frames.last_mut() {
                 Some(Frame::Object { expecting_key }) => *expecting_key = true,
                 Some(Frame::Array { next }) => *next += 1,
                 None => {}
             },
             b'{' | b'[' => {
-                let key = value_at(
-                    &mut frames,
-                    &mut path,
-                    &mut pending_key,
-                    line,
-                    &mut lines,
-                    &wanted,
-                );
-                if frames.len() >= MAX_DEPTH {
-                    return lines;
+                let key = walk.value();
+                if walk.frames.len() >= MAX_DEPTH {
+                    return walk.lines;
                 }
-                path.push(key.unwrap_or_default());
-                frames.push(if byte == b'{' {
+                walk.path.push(key.unwrap_or_default());
+                walk.frames.push(if byte == b'{' {
                     Frame::Object {
                         expecting_key: true,
                     }
                 } else {
                     Frame::Array { next: 0 }
                 });
-                index += 1;
-                continue;
             }
             b'}' | b']' => {
-                frames.pop();
-                path.pop();
+                walk.frames.pop();
+                walk.path.pop();
             }
             b' ' | b'\t' | b'\r' => {}
             _ => {
                 // A number, `true`, `false` or `null`: one value, up to its end.
-                value_at(
-                    &mut frames,
-                    &mut path,
-                    &mut pending_key,
-                    line,
-                    &mut lines,
-                    &wanted,
-                );
+                walk.value();
                 while index < bytes.len() && !b",}]\n \t\r".contains(&bytes[index]) {
                     index += 1;
                 }
@@ -102,7 +80,7 @@ pub fn value_lines(text: &str, wanted: impl Fn(&[String]) -> bool) -> HashMap<Ve
         }
         index += 1;
     }
-    lines
+    walk.lines
 }
 
 enum Frame {
@@ -110,26 +88,32 @@ enum Frame {
     Array { next: usize },
 }
 
-/// A value starts on `line`: records it if wanted, and returns its key within its parent.
-fn value_at(
-    frames: &mut [Frame],
-    path: &mut Vec<String>,
-    pending_key: &mut Option<String>,
+/// Where the pass stands: the keys from the root to the open collection, one frame per open
+/// collection, the key read for the next value, the line, and what was found.
+struct Walk<F> {
+    path: Vec<String>,
+    frames: Vec<Frame>,
+    pending_key: Option<String>,
     line: usize,
-    lines: &mut HashMap<Vec<String>, usize>,
-    wanted: &impl Fn(&[String]) -> bool,
-) -> Option<String> {
-    let key = match frames.last() {
-        Some(Frame::Object { .. }) => pending_key.take()?,
-        Some(Frame::Array { next }) => next.to_string(),
-        None => return None,
-    };
-    // The document's root frame has an empty key of its own: paths start below it.
-    path.push(key);
-    if wanted(&path[1..]) {
-        lines.insert(path[1..].to_vec(), line);
+    lines: HashMap<Vec<String>, usize>,
+    wanted: F,
+}
+
+impl<F: Fn(&[String]) -> bool> Walk<F> {
+    /// A value starts here: records it if wanted, and returns its key within its parent.
+    fn value(&mut self) -> Option<String> {
+        let key = match self.frames.last() {
+            Some(Frame::Object { .. }) => self.pending_key.take()?,
+            Some(Frame::Array { next }) => next.to_string(),
+            None => return None,
+        };
+        // The document's root frame has an empty key of its own: paths start below it.
+        self.path.push(key);
+        if (self.wanted)(&self.path[1..]) {
+            self.lines.insert(self.path[1..].to_vec(), self.line);
+        }
+        self.path.pop()
     }
-    path.pop()
 }
 
 /// The JSON string starting at `start` (its opening quote), unescaped for the common escapes,

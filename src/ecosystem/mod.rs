@@ -1,8 +1,9 @@
-//! What lockgate knows of each package ecosystem, one folder each (`npm/`, `pypi/`), behind two
-//! small traits: a [`Format`] is one lockfile format (which paths it reads, how it parses), and
-//! an [`Ecosystem`] owns its formats, the files that call for a lockfile check, how a change
-//! maps to the projects it touches, and that check. [`ECOSYSTEMS`] is the only list of them the
-//! rest of the program loops over: adding an ecosystem is a folder and a line there.
+//! What lockgate knows of each package ecosystem, one folder each (`npm/`, `pypi/`,
+//! `packagist/`): a [`Format`] is one lockfile format (which paths it reads, how it parses),
+//! and an [`Ecosystem`] is one static value naming its OSV id and version and name rules, its
+//! formats, the files that call for a lockfile check, how a change maps to the projects it
+//! touches, and that check. [`ECOSYSTEMS`] is the only list of them the rest of the program
+//! loops over: adding an ecosystem is a folder and a line there.
 
 pub mod json_lines;
 pub mod npm;
@@ -17,13 +18,14 @@ pub(crate) use yaml::{
 };
 
 use crate::error::Error;
+use crate::matching::Scheme;
 use crate::package::{self, LockedSet};
 use crate::report::{Problem, ProblemKind};
 pub use parse::{decode, ParseError};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Every ecosystem lockgate supports.
-pub static ECOSYSTEMS: &[&dyn Ecosystem] = &[&npm::Npm, &pypi::PyPI, &packagist::Packagist];
+pub static ECOSYSTEMS: &[&Ecosystem] = &[&npm::NPM, &pypi::PYPI, &packagist::PACKAGIST];
 
 /// A read-only view of the files of one snapshot (the index, a commit, or a map in tests).
 pub trait Files {
@@ -54,38 +56,74 @@ impl Files for BTreeMap<String, String> {
 /// Only formats with includes (pip's `-r`) use it.
 pub type Includes<'a> = dyn Fn(&str) -> Result<Option<String>, ParseError> + 'a;
 
-/// One lockfile format.
-pub trait Format: Sync {
+/// One lockfile format: which files it reads and how.
+pub struct Format {
     /// The format's usual file name, for messages and tests (`package-lock.json`).
-    fn name(&self) -> &'static str;
+    pub name: &'static str,
+    /// Which files are in this format, by repository path; `None`: those named `name`.
+    pub pattern: Option<fn(&str) -> bool>,
+    /// What a file's text locks. Pure: no paths, no I/O.
+    pub read: fn(&str) -> Result<LockedSet, ParseError>,
+    /// For a format whose files include others (pip's `-r`), how.
+    pub includes: Option<&'static IncludeRules>,
+}
+
+/// How the files of a [`Format`] include others.
+pub struct IncludeRules {
+    /// Whether a file at a path may be included (so a change to it alone can change what an
+    /// including lockfile locks).
+    pub may_be_included: fn(&str) -> bool,
+    /// Every file the lockfile at a path includes, directly or not.
+    pub included_files: fn(&str, &Includes<'_>) -> Vec<String>,
+    /// What the file at a path locks, from its text and the files it includes.
+    pub read: fn(&str, &str, &Includes<'_>) -> Result<LockedSet, ParseError>,
+}
+
+impl Format {
+    /// A format recognised by its exact file name.
+    pub const fn named(
+        name: &'static str,
+        read: fn(&str) -> Result<LockedSet, ParseError>,
+    ) -> Format {
+        Format {
+            name,
+            pattern: None,
+            read,
+            includes: None,
+        }
+    }
+
     /// Whether the file at `path` (a repository path) is in this format.
-    fn matches(&self, path: &str) -> bool;
-    /// What the file at `path` locks, from its `text`. Pure: a format with includes reads them
-    /// through `includes`, never from disk.
-    fn parse_text(
-        &self,
-        path: &str,
-        text: &str,
-        includes: &Includes<'_>,
-    ) -> Result<LockedSet, ParseError>;
-    /// Whether what the file locks depends on other files (so a parse of its blob alone cannot
+    pub fn matches(&self, path: &str) -> bool {
+        match self.pattern {
+            Some(pattern) => pattern(path),
+            None => file_name(path) == self.name,
+        }
+    }
+
+    /// Whether what a file locks depends on other files (so a parse of its blob alone cannot
     /// be reused).
-    fn has_includes(&self) -> bool {
-        false
+    pub fn has_includes(&self) -> bool {
+        self.includes.is_some()
     }
-    /// Whether a file at `path` may be included by a lockfile of this format (so a change to
-    /// it alone can change what that lockfile locks).
-    fn may_be_included(&self, _path: &str) -> bool {
-        false
+
+    /// Whether a file at `path` may be included by a lockfile of this format.
+    pub fn may_be_included(&self, path: &str) -> bool {
+        self.includes
+            .is_some_and(|rules| (rules.may_be_included)(path))
     }
+
     /// Every file the lockfile at `path` includes, directly or not.
-    fn included_files(&self, _path: &str, _includes: &Includes<'_>) -> Vec<String> {
-        Vec::new()
+    pub fn included_files(&self, path: &str, includes: &Includes<'_>) -> Vec<String> {
+        self.includes
+            .map(|rules| (rules.included_files)(path, includes))
+            .unwrap_or_default()
     }
+
     /// What the file at `path` locks, versions in their normal form. An empty file locks
     /// nothing (npm treats it as no lockfile; the lockfile check reports that), and a file with
     /// merge-conflict markers is refused rather than read as either side.
-    fn parse(
+    pub fn parse(
         &self,
         path: &str,
         text: &str,
@@ -95,8 +133,11 @@ pub trait Format: Sync {
             return Ok(LockedSet::default());
         }
         parse::check_conflict_markers(text)?;
-        self.parse_text(path, text, includes)
-            .map(LockedSet::normalised)
+        let locked = match self.includes {
+            Some(rules) => (rules.read)(path, text, includes),
+            None => (self.read)(text),
+        };
+        locked.map(LockedSet::normalised)
     }
 }
 
@@ -245,42 +286,48 @@ impl Fix {
     }
 }
 
-/// One ecosystem: its lockfile formats and its lockfile check.
-pub trait Ecosystem: Sync {
+/// The projects to check in a snapshot: those the changed paths touch, or with `None`, all.
+pub type Projects = fn(&dyn Files, Option<&[String]>) -> Result<BTreeSet<String>, Error>;
+
+/// One ecosystem: plain data and functions, one static value in each ecosystem's folder.
+pub struct Ecosystem {
     /// The ecosystem as OSV names it.
-    fn id(&self) -> package::Ecosystem;
+    pub id: package::Ecosystem,
+    /// Whose rules read its versions, for messages (`npm's semver`).
+    pub version_rules: &'static str,
+    /// How OSV orders its versions in `ECOSYSTEM` ranges.
+    pub scheme: Scheme,
+    /// The normal form of a locked version (what is compared, asked of OSV and cached), or
+    /// `None` when the package manager would not read it as one exact version.
+    pub normal_version: fn(&str) -> Option<String>,
+    /// A package name as OSV keys it.
+    pub normal_name: fn(&str) -> String,
     /// The lockfile formats it reads.
-    fn formats(&self) -> &'static [&'static dyn Format];
-    /// Whether a change to `path` calls for the lockfile check of the project around it.
-    fn is_trigger(&self, path: &str) -> bool;
-    /// The projects to check: those the `changed` paths touch, or with `None`, every one.
-    fn projects(
-        &self,
-        files: &dyn Files,
-        changed: Option<&[String]>,
-    ) -> Result<BTreeSet<String>, Error>;
-    /// The lockfile check of the project in `folder`: is its lockfile there, readable, and what
-    /// the package manager's frozen install would accept.
-    fn check_project(&self, files: &dyn Files, folder: &str) -> Result<Vec<SyncProblem>, Error>;
+    pub formats: &'static [&'static Format],
+    /// Whether a change to a path calls for the lockfile check of the project around it.
+    pub is_trigger: fn(&str) -> bool,
+    /// The projects to check: those the changed paths touch, or with `None`, every one.
+    pub projects: Projects,
+    /// The lockfile check of the project in a folder: is its lockfile there, readable, and
+    /// what the package manager's frozen install would accept.
+    pub check_project: fn(&dyn Files, &str) -> Result<Vec<SyncProblem>, Error>,
     /// How to pin a requirement that names no one version, in this ecosystem's tools.
-    fn unpinned_advice(&self) -> &'static str {
-        "lock it with the package manager"
-    }
+    pub unpinned_advice: &'static str,
 }
 
 /// The ecosystem `id` names.
-pub fn of(id: package::Ecosystem) -> &'static dyn Ecosystem {
-    *ECOSYSTEMS
+pub fn of(id: package::Ecosystem) -> &'static Ecosystem {
+    ECOSYSTEMS
         .iter()
-        .find(|ecosystem| ecosystem.id() == id)
+        .find(|ecosystem| ecosystem.id == id)
         .expect("every OSV ecosystem lockgate knows is in ECOSYSTEMS")
 }
 
 /// The format of the lockfile at `path`, if it is one.
-pub fn format_of(path: &str) -> Option<&'static dyn Format> {
+pub fn format_of(path: &str) -> Option<&'static Format> {
     ECOSYSTEMS
         .iter()
-        .flat_map(|ecosystem| ecosystem.formats())
+        .flat_map(|ecosystem| ecosystem.formats)
         .find(|format| format.matches(path))
         .copied()
 }
@@ -295,14 +342,14 @@ pub fn is_relevant(path: &str) -> bool {
 pub fn is_trigger(path: &str) -> bool {
     ECOSYSTEMS
         .iter()
-        .any(|ecosystem| ecosystem.is_trigger(path))
+        .any(|ecosystem| (ecosystem.is_trigger)(path))
 }
 
 /// Whether a change to `path` may change what a lockfile that includes it locks.
 pub fn may_be_included(path: &str) -> bool {
     ECOSYSTEMS
         .iter()
-        .flat_map(|ecosystem| ecosystem.formats())
+        .flat_map(|ecosystem| ecosystem.formats)
         .any(|format| format.may_be_included(path))
 }
 
@@ -318,14 +365,13 @@ pub fn project_problems(
         let changed: Option<Vec<String>> = changed.map(|changed| {
             changed
                 .iter()
-                .filter(|path| ecosystem.is_trigger(path))
+                .filter(|path| (ecosystem.is_trigger)(path))
                 .cloned()
                 .collect()
         });
-        for project in ecosystem.projects(files, changed.as_deref())? {
+        for project in (ecosystem.projects)(files, changed.as_deref())? {
             problems.extend(
-                ecosystem
-                    .check_project(files, &project)?
+                (ecosystem.check_project)(files, &project)?
                     .into_iter()
                     .map(|problem| problem.into_problem(fixing)),
             );
@@ -371,33 +417,6 @@ pub fn join_path(folder: &str, name: &str) -> String {
     }
 }
 
-/// A [`Format`] recognised by its exact file name, parsed by a function of its text.
-pub struct Named {
-    /// The file name.
-    pub file: &'static str,
-    /// The parser.
-    pub parse: fn(&str) -> Result<LockedSet, ParseError>,
-}
-
-impl Format for Named {
-    fn name(&self) -> &'static str {
-        self.file
-    }
-
-    fn matches(&self, path: &str) -> bool {
-        file_name(path) == self.file
-    }
-
-    fn parse_text(
-        &self,
-        _path: &str,
-        text: &str,
-        _includes: &Includes<'_>,
-    ) -> Result<LockedSet, ParseError> {
-        (self.parse)(text)
-    }
-}
-
 /// No includes at all (a snapshot with no other files, such as before the first commit).
 pub fn no_includes(_: &str) -> Result<Option<String>, ParseError> {
     Ok(None)
@@ -422,7 +441,7 @@ mod tests {
             ("package.json", None),
         ];
         for (path, expected) in cases {
-            assert_eq!(format_of(path).map(|f| f.name()), expected, "{path}");
+            assert_eq!(format_of(path).map(|f| f.name), expected, "{path}");
         }
     }
 

@@ -1,7 +1,9 @@
 //! Writing a version folder of the offline database: from scratch (every record of an export),
 //! or as the current version with some records replaced (an incremental update).
 
-use super::{io_error, shard_lines, shard_of, DbError, Meta, NameEntry, Newest, FORMAT};
+use super::{
+    io_error, shard_lines, shard_of, ChangedRecord, DbError, Meta, NameEntry, Newest, FORMAT,
+};
 use crate::advisory::Advisory;
 use crate::matching;
 use crate::package::Ecosystem;
@@ -223,7 +225,7 @@ pub(super) fn patch(
     base: &Path,
     ecosystem: Ecosystem,
     current: &super::Database,
-    changed: &[super::update::ChangedRecord],
+    changed: &[ChangedRecord],
     updated: u64,
 ) -> Result<String, DbError> {
     let folder = base.join(format!("tmp-{}", unique_suffix()));
@@ -239,7 +241,7 @@ fn patch_into(
     folder: &Path,
     ecosystem: Ecosystem,
     current: &super::Database,
-    changed: &[super::update::ChangedRecord],
+    changed: &[ChangedRecord],
 ) -> Result<Meta, DbError> {
     for sub in ["names", "records"] {
         let from = current.folder.join(sub);

@@ -35,6 +35,10 @@ const FORMAT: u32 = 1;
 /// The largest shard file read (a shard of the real npm export is tens of KiB).
 const MAX_SHARD_BYTES: u64 = 64 * 1024 * 1024;
 
+/// A changed record's id and its new text (`None`: the record is gone): what an update fetches
+/// (`update.rs`) and what a patch writes (`build.rs`).
+type ChangedRecord = (String, Option<Vec<u8>>);
+
 /// Why the offline database could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

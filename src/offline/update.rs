@@ -8,7 +8,7 @@
 //! in use. Updates of one ecosystem are serialised with a lock file.
 
 use super::build::{self, Builder};
-use super::{ecosystem_folder, io_error, Database, DbError};
+use super::{ecosystem_folder, io_error, ChangedRecord, Database, DbError};
 use crate::osv;
 use crate::package::Ecosystem;
 use std::io::Read as _;
@@ -391,8 +391,6 @@ pub(crate) fn read_export<R: std::io::Read + std::io::Seek>(
     Ok(())
 }
 
-/// A changed record's id and its new text (`None`: the record is gone).
-pub(super) type ChangedRecord = (String, Option<Vec<u8>>);
 /// One fetch: the text, `None` when the export has no such record.
 type Fetched = Result<Option<Vec<u8>>, DbError>;
 

@@ -236,14 +236,6 @@ fn dependencies_of(entry: &Yaml) -> Vec<Dependency> {
 mod tests {
     use super::*;
 
-    fn packages(lock: &PnpmLock) -> Vec<String> {
-        lock.locked
-            .packages()
-            .iter()
-            .map(ToString::to_string)
-            .collect()
-    }
-
     #[test]
     fn version_9_with_importers_peers_aliases_and_git() {
         // The shapes pnpm 9 writes (tests/fixtures/npm/pnpm).
@@ -293,7 +285,7 @@ snapshots:
 "#;
         let lock = PnpmLock::parse(text).unwrap();
         assert_eq!(
-            packages(&lock),
+            lock.locked.package_list(),
             ["@types/node@20.11.0", "is-number@6.0.0", "react-dom@18.2.0"]
         );
         let root = &lock.importers["."];
@@ -307,12 +299,18 @@ snapshots:
         // pnpm 7 (5.4) and pnpm 8 (6.0) shapes, from pnpm's lockfile documentation.
         let v5 = "lockfileVersion: 5.4\n\nspecifiers:\n  is-odd: ^3.0.1\n\ndependencies:\n  is-odd: 3.0.1\n\npackages:\n\n  /is-odd/3.0.1:\n    resolution: {integrity: sha512-a}\n\n  /@scope/pkg/1.0.0_react@18.2.0:\n    resolution: {integrity: sha512-b}\n";
         let lock = PnpmLock::parse(v5).unwrap();
-        assert_eq!(packages(&lock), ["@scope/pkg@1.0.0", "is-odd@3.0.1"]);
+        assert_eq!(
+            lock.locked.package_list(),
+            ["@scope/pkg@1.0.0", "is-odd@3.0.1"]
+        );
         assert_eq!(lock.importers["."].dependencies["is-odd"], "^3.0.1");
 
         let v6 = "lockfileVersion: '6.0'\n\ndependencies:\n  is-odd:\n    specifier: ^3.0.1\n    version: 3.0.1\n\npackages:\n\n  /is-odd@3.0.1:\n    resolution: {integrity: sha512-a}\n\n  /@scope/pkg@1.0.0(react@18.2.0):\n    resolution: {integrity: sha512-b}\n";
         let lock = PnpmLock::parse(v6).unwrap();
-        assert_eq!(packages(&lock), ["@scope/pkg@1.0.0", "is-odd@3.0.1"]);
+        assert_eq!(
+            lock.locked.package_list(),
+            ["@scope/pkg@1.0.0", "is-odd@3.0.1"]
+        );
         assert_eq!(lock.importers["."].dependencies["is-odd"], "^3.0.1");
     }
 

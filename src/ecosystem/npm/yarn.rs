@@ -387,14 +387,6 @@ fn percent_decode(text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn packages(lock: &YarnLock) -> Vec<String> {
-        lock.locked
-            .packages()
-            .iter()
-            .map(ToString::to_string)
-            .collect()
-    }
-
     #[test]
     fn classic_entries_aliases_and_git() {
         // The shapes yarn 1.22 writes (tests/fixtures/npm/yarn-classic).
@@ -420,7 +412,7 @@ is-number@^6.0.0, "num@npm:is-number@^6.0.0":
         let lock = YarnLock::parse(text).unwrap();
         assert!(!lock.berry);
         assert_eq!(
-            packages(&lock),
+            lock.locked.package_list(),
             ["@babel/helper-string-parser@7.25.9", "is-number@6.0.0"]
         );
         assert!(lock.descriptors.contains("num@npm:is-number@^6.0.0"));
@@ -475,7 +467,7 @@ __metadata:
         let lock = YarnLock::parse(text).unwrap();
         assert!(lock.berry);
         assert_eq!(
-            packages(&lock),
+            lock.locked.package_list(),
             ["is-number@6.0.0", "is-odd@3.0.1", "resolve@1.22.8"]
         );
         assert!(lock.descriptors.contains("is-odd@npm:^3.0.1"));

@@ -7,48 +7,30 @@ pub mod content_hash;
 pub mod sync;
 pub mod version;
 
-use super::{Ecosystem, Files, Format, Named, SyncProblem};
-use crate::error::Error;
+use super::{Ecosystem, Format};
+use crate::matching::Scheme;
 use crate::package;
-use std::collections::BTreeSet;
-
-/// PHP's Packagist ecosystem.
-pub struct Packagist;
 
 /// Composer's `composer.lock`.
-pub static COMPOSER_LOCK: Named = Named {
-    file: sync::COMPOSER_LOCK,
-    parse: composer_lock::parse_locked,
-};
+pub static COMPOSER_LOCK: Format = Format::named(sync::COMPOSER_LOCK, composer_lock::parse_locked);
 
-static FORMATS: [&dyn Format; 1] = [&COMPOSER_LOCK];
-
-impl Ecosystem for Packagist {
-    fn id(&self) -> package::Ecosystem {
-        package::Ecosystem::Packagist
-    }
-
-    fn formats(&self) -> &'static [&'static dyn Format] {
-        &FORMATS
-    }
-
-    fn is_trigger(&self, path: &str) -> bool {
-        sync::is_trigger(path)
-    }
-
-    fn projects(
-        &self,
-        files: &dyn Files,
-        changed: Option<&[String]>,
-    ) -> Result<BTreeSet<String>, Error> {
+/// PHP's Packagist ecosystem.
+pub static PACKAGIST: Ecosystem = Ecosystem {
+    id: package::Ecosystem::Packagist,
+    version_rules: "Composer",
+    scheme: Scheme::Composer,
+    normal_version: version::osv_normal,
+    // Lower case, as Packagist and OSV spell names.
+    normal_name: |name| name.trim().to_ascii_lowercase(),
+    formats: &[&COMPOSER_LOCK],
+    is_trigger: sync::is_trigger,
+    projects: |files, changed| {
         Ok(super::manifest_folders(
             files,
             changed,
             &[sync::COMPOSER_JSON],
         ))
-    }
-
-    fn check_project(&self, files: &dyn Files, folder: &str) -> Result<Vec<SyncProblem>, Error> {
-        sync::check_project(files, folder)
-    }
-}
+    },
+    check_project: |files, folder| sync::check_project(files, folder),
+    unpinned_advice: "lock it with `composer update`",
+};
