@@ -1,6 +1,7 @@
 //! Lockfile enforcement end to end: npm's own verdicts (`../shared/npm-sync-cases/`) replayed as
 //! staged changes in real repositories, and the staged-mode triggers of the sync check.
 
+use crate::support::fixtures::{files_under, fixture, write_case};
 use crate::support::{npm_lock_v3, package_json_matching, OsvServer, Run, TestRepo};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -10,23 +11,6 @@ const CASES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/npm-sync
 
 /// No record in ../shared/data/osv names these.
 const CLEAN: [(&str, &str); 2] = [("left-pad", "1.3.0"), ("is-number", "7.0.0")];
-
-fn files_under(root: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut folders = vec![root.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).expect("read a case folder") {
-            let path = entry.expect("read a case entry").path();
-            if path.is_dir() {
-                folders.push(path);
-            } else {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
-}
 
 fn run_json(repo: &TestRepo, server: &OsvServer) -> Run {
     repo.lockgate(&["--osv-url", &server.url(), "--format", "json"])
@@ -299,76 +283,27 @@ fn real_lockfiles_get_exactly_npms_list() {
     }
 }
 
-/// Fixtures made by the real npm (tests/fixtures/npm-sync/generate.sh), each with npm's verdict.
-const FIXTURES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/npm-sync");
-
-/// Writes every file of fixture `name` into the worktree (not staged).
-fn write_fixture(repo: &TestRepo, name: &str) {
-    let root = Path::new(FIXTURES_DIR).join(name);
-    for file in files_under(&root) {
-        let relative = file
-            .strip_prefix(&root)
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
-        let name = file.file_name().unwrap().to_string_lossy();
-        if !name.starts_with("npm-verdict") {
-            repo.write(&relative, std::fs::read(&file).unwrap());
-        }
-    }
-}
-
-/// npm's exit code, from the first line of a recorded verdict.
-fn npm_exit(name: &str, file: &str) -> i32 {
-    let verdict = std::fs::read_to_string(Path::new(FIXTURES_DIR).join(name).join(file)).unwrap();
+/// npm's exit code, from the first line of a verdict recorded beside a fixture.
+fn npm_exit(verdict: &Path) -> i32 {
+    let verdict = std::fs::read_to_string(verdict).unwrap();
     let first = verdict.lines().next().unwrap();
     first.rsplit(' ').next().unwrap().parse().unwrap()
 }
 
 #[test]
-fn real_npm_fixtures_agree_with_npm() {
-    // A link to a folder outside the project (npm checks none of its dependencies),
-    // install-links (a `file:` folder packed, not linked), and a package shared between a nested
-    // override's subtree and the rest (it takes the more specific override set).
-    let server = OsvServer::start();
-    for (name, verdict) in [
-        ("link-outside-project", "app/npm-verdict.txt"),
-        ("install-links", "npm-verdict.txt"),
-        ("nested-override-shared", "npm-verdict.txt"),
-    ] {
-        let repo = TestRepo::new();
-        write_fixture(&repo, name);
-        repo.stage_all();
-        let run = run_json(&repo, &server);
-        assert_eq!(npm_exit(name, verdict), 0, "{name}: npm ci passes");
-        if name == "link-outside-project" {
-            // app/ is in sync; shared/ has dependencies and no lockfile of its own (npm ci in
-            // app/ does not install them), which is shared/'s own problem.
-            assert_eq!(
-                problems(&run),
-                [r#""lockfile-missing" "shared/package-lock.json""#],
-                "{name}"
-            );
-        } else {
-            assert_eq!(run.code, Some(0), "{name}\n{}", run.output());
-        }
-    }
-}
-
-#[test]
 fn editing_a_file_dependency_folder_checks_the_project_that_installs_it() {
     let server = OsvServer::start();
+    // Made by the real npm (tests/fixtures/npm/package-lock/generate.sh); the harness checks
+    // that npm's verdict on it as made, a pass, is lockgate's.
+    let case = fixture("npm/package-lock/file-folder-dependency");
     let repo = TestRepo::new();
-    write_fixture(&repo, "file-folder-dependency");
+    write_case(&repo, &case, "");
     repo.stage_all();
     run_json(&repo, &server).assert_success();
     repo.commit("project with a file: folder dependency");
 
-    // npm ci refuses once lib/package.json asks for is-odd (npm-verdict-after-edit.txt).
-    assert_eq!(
-        npm_exit("file-folder-dependency", "npm-verdict-after-edit.txt"),
-        1
-    );
+    // npm ci refuses once lib/package.json asks for is-odd (verdict-after-edit.txt).
+    assert_eq!(npm_exit(&case.join("verdict-after-edit.txt")), 1);
     repo.write_and_stage(
         "lib/package.json",
         r#"{"name": "lib", "version": "1.0.0", "dependencies": {"is-odd": "^3.0.1"}}"#,

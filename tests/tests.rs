@@ -4,6 +4,7 @@
 mod agreement;
 mod composer;
 mod faults;
+mod fixtures;
 mod hooks;
 mod hostile;
 mod js_lockfiles;

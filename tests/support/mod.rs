@@ -1,10 +1,11 @@
 //! Support code for lockgate's integration tests: a local OSV server, hermetic git repositories
-//! that run the compiled binary, and npm lockfile fixtures.
+//! that run the compiled binary, npm lockfile fixtures, and the recorded corpora of tests/fixtures.
 
 // Each test module uses a different part of this; unused helpers are not mistakes.
 #![allow(dead_code)]
 
 pub mod export;
+pub mod fixtures;
 pub mod lockfiles;
 pub mod osv_server;
 pub mod raw_http;

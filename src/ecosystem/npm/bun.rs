@@ -168,7 +168,7 @@ mod tests {
 
     #[test]
     fn packages_aliases_workspaces_and_git() {
-        // The shapes bun 1.2 writes (tests/fixtures/js/bun).
+        // The shapes bun 1.2 writes (tests/fixtures/npm/bun).
         let text = r#"{
   "lockfileVersion": 1,
   "workspaces": {

@@ -238,7 +238,7 @@ mod tests {
 
     #[test]
     fn version_9_with_importers_peers_aliases_and_git() {
-        // The shapes pnpm 9 writes (tests/fixtures/js/pnpm).
+        // The shapes pnpm 9 writes (tests/fixtures/npm/pnpm).
         let text = r#"lockfileVersion: '9.0'
 
 settings:

@@ -581,7 +581,7 @@ mod tests {
 
     #[test]
     fn poetry_uv_pdm_pylock_and_pipfile() {
-        // Shapes from each tool's documentation and tests/fixtures/python.
+        // Shapes from each tool's documentation and tests/fixtures/pypi.
         let poetry = Poetry::parse(
             "[[package]]\nname = \"Jinja2\"\nversion = \"3.1.4\"\n\n[[package]]\nname = \"vcspkg\"\nversion = \"1.0\"\n[package.source]\ntype = \"git\"\nurl = \"https://example.test/repo.git\"\nreference = \"v1\"\nresolved_reference = \"abc\"\n\n[metadata]\ncontent-hash = \"deadbeef\"\n",
         )
