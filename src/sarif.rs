@@ -123,16 +123,21 @@ pub fn render(report: &Report) -> String {
         let id = result["ruleId"].as_str().unwrap_or_default().to_string();
         result["ruleIndex"] = index.get(&id).copied().unwrap_or(0).into();
     }
+    let mut driver = json!({
+        "name": "lockgate",
+        "version": env!("CARGO_PKG_VERSION"),
+        "rules": rules,
+    });
+    // lockgate's own documentation, where the package says where it is (Cargo.toml's
+    // `homepage`); advisories link to their records in each rule's `helpUri`.
+    if !env!("CARGO_PKG_HOMEPAGE").is_empty() {
+        driver["informationUri"] = env!("CARGO_PKG_HOMEPAGE").into();
+    }
     let document = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
-            "tool": { "driver": {
-                "name": "lockgate",
-                "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://osv.dev",
-                "rules": rules,
-            }},
+            "tool": { "driver": driver },
             "results": results,
         }],
     });

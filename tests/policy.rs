@@ -330,8 +330,18 @@ fn sarif_locates_each_finding_at_its_lockfile_entry() {
             .contains("node_modules/debug"),
         "line {line} of\n{text}"
     );
-    let rule = &sarif["runs"][0]["tool"]["driver"]["rules"][0];
+    let driver = &sarif["runs"][0]["tool"]["driver"];
+    let rule = &driver["rules"][0];
     assert_eq!(rule["properties"]["security-severity"], "10.0");
+    // The tool's link is lockgate's own documentation (Cargo.toml's homepage, none yet), never
+    // an advisory database: advisories are linked from their rules.
+    assert_eq!(
+        driver["informationUri"].as_str(),
+        Some(env!("CARGO_PKG_HOMEPAGE")).filter(|uri| !uri.is_empty())
+    );
+    assert!(rule["helpUri"]
+        .as_str()
+        .is_some_and(|uri| uri.contains("MAL-2025-46974")));
 }
 
 #[test]

@@ -304,6 +304,49 @@ fn malware_deep_in_the_tree_shows_the_chain_that_brings_it_in() {
 }
 
 #[test]
+fn the_chain_is_shown_for_every_format_that_records_edges() {
+    // pnpm 9 records edges under `snapshots`, poetry under `[package.dependencies]`: the same
+    // chain from the project's dependency to the malware, whatever the format.
+    let server = OsvServer::start();
+    let url = server.url();
+    let pnpm = TestRepo::new();
+    pnpm.write_and_stage(
+        "package.json",
+        r#"{"name": "app", "version": "1.0.0", "dependencies": {"express": "4.18.2"}}"#,
+    )
+    .write_and_stage(
+        "pnpm-lock.yaml",
+        "lockfileVersion: '9.0'\n\nimporters:\n\n  .:\n    dependencies:\n      express:\n        \
+         specifier: 4.18.2\n        version: 4.18.2\n\npackages:\n\n  body-parser@1.20.1:\n    \
+         resolution: {integrity: sha512-b}\n\n  debug@4.4.2:\n    resolution: {integrity: \
+         sha512-d}\n\n  express@4.18.2:\n    resolution: {integrity: sha512-e}\n\nsnapshots:\n\n  \
+         body-parser@1.20.1:\n    dependencies:\n      debug: 4.4.2\n\n  debug@4.4.2: {}\n\n  \
+         express@4.18.2:\n    dependencies:\n      body-parser: 1.20.1\n",
+    );
+    let run = run_json(&pnpm, &server, &[]);
+    run.assert_code(1);
+    let finding = &run.stdout_json()["findings"][0];
+    assert_eq!(finding["id"], "MAL-2025-46974", "{}", run.output());
+    assert_eq!(
+        finding["dependency_path"],
+        serde_json::json!(["express@4.18.2", "body-parser@1.20.1", "debug@4.4.2"])
+    );
+    assert_eq!(finding["line"], 16, "{}", run.output());
+
+    let poetry = TestRepo::new();
+    poetry.write_and_stage(
+        "poetry.lock",
+        "[[package]]\nname = \"plotting\"\nversion = \"1.0.0\"\noptional = false\n\n\
+         [package.dependencies]\nreq-matplotlib = \">=11\"\n\n[[package]]\nname = \
+         \"req-matplotlib\"\nversion = \"11.2.18\"\noptional = false\n",
+    );
+    poetry
+        .lockgate(&["--osv-url", &url])
+        .assert_code(1)
+        .assert_stderr_contains("brought in by: plotting@1.0.0 > req-matplotlib@11.2.18");
+}
+
+#[test]
 fn one_order_whatever_answered_network_cache_or_offline_database() {
     use crate::support::export::{shared_records, Export};
     let export = Export::new();
