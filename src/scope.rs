@@ -17,7 +17,8 @@ use std::rc::Rc;
 pub(crate) struct LockfileToCheck {
     pub(crate) path: String,
     /// What to check: what the change adds, or everything for `--all`.
-    pub(crate) locked: LockedSet,
+    /// (Shared with the parse cache: a lockfile that is new in whole is not copied.)
+    pub(crate) locked: Rc<LockedSet>,
     /// Everything the new version locks, when `locked` is only part of it (for the chains of
     /// dependencies that bring a finding in); `None` when `locked` is all there is to go by.
     pub(crate) whole: Option<Rc<LockedSet>>,
@@ -177,7 +178,7 @@ fn additions<S: git::Source>(
             Ok(Some((locked, whole))) => lockfiles.push(LockfileToCheck {
                 path: change.path.clone(),
                 locked,
-                whole: Some(whole),
+                whole,
             }),
             Ok(None) => {}
             Err(error) => problems.push(unreadable(error)?),
@@ -255,7 +256,7 @@ fn whole_snapshot<S: git::Source>(
         match parse(repo, format, path, oid, &includes) {
             Ok(locked) => lockfiles.push(LockfileToCheck {
                 whole: None,
-                locked,
+                locked: Rc::new(locked),
                 path: path.to_string(),
             }),
             Err(error) => unread.push(unreadable(error)?),
@@ -379,10 +380,10 @@ fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Resu
                 let path = lockfile.path.clone();
                 let to_check = gained.entry(lockfile.path).or_insert(LockfileToCheck {
                     path,
-                    locked: LockedSet::default(),
+                    locked: Rc::default(),
                     whole: None,
                 });
-                to_check.locked.extend(lockfile.locked);
+                Rc::make_mut(&mut to_check.locked).extend(Rc::unwrap_or_clone(lockfile.locked));
                 to_check.whole = lockfile.whole;
             }
         }
@@ -428,7 +429,7 @@ fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Resu
                     history
                         .entry(change.path.clone())
                         .or_default()
-                        .extend(locked);
+                        .extend(Rc::unwrap_or_clone(locked));
                 }
                 Ok(None) => {}
                 // A version that cannot be read in the middle of the pushed history: what it
@@ -489,7 +490,7 @@ fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Resu
             .into_iter()
             .map(|(path, locked)| LockfileToCheck {
                 path,
-                locked,
+                locked: Rc::new(locked),
                 whole: None,
             })
             .collect(),
@@ -522,6 +523,9 @@ fn trigger_paths(changes: &[git::Change]) -> Vec<String> {
         .map(|change| change.path.clone())
         .collect()
 }
+
+/// What a change to a lockfile adds, and all its new version locks when that is more.
+type Added = (Rc<LockedSet>, Option<Rc<LockedSet>>);
 
 /// Lockfile versions parsed so far, by blob: in a pushed history each version is the new side
 /// of one commit and the old side of the next, and is read once.
@@ -561,7 +565,7 @@ impl Parsed {
         change: &git::Change,
         new_includes: &Includes<'_>,
         old_includes: &Includes<'_>,
-    ) -> Result<Option<(LockedSet, Rc<LockedSet>)>, Error> {
+    ) -> Result<Option<Added>, Error> {
         let (Some(new), Some(format)) = (change.new, ecosystem::format_of(&change.path)) else {
             return Ok(None);
         };
@@ -573,8 +577,11 @@ impl Parsed {
                 added = Some(added.as_ref().unwrap_or(&whole).added_since(&old));
             }
         }
-        let added = added.unwrap_or_else(|| (*whole).clone());
-        Ok(Some((added, whole)))
+        // All of a new lockfile is new: it is checked as it is, not copied.
+        Ok(Some(match added {
+            Some(added) => (Rc::new(added), Some(whole)),
+            None => (whole, None),
+        }))
     }
 }
 

@@ -93,16 +93,16 @@ pub fn last_node_modules(location: &str) -> Option<usize> {
     None
 }
 
+/// The lockfile as serde reads it; `P` is each `packages` entry: a [`WireNode`], or its text
+/// (for the line it stands on).
 #[derive(Deserialize)]
-struct WireLock<'a> {
+struct WireLock<P> {
     #[serde(rename = "lockfileVersion", default)]
     lockfile_version: Option<u64>,
     #[serde(default)]
     requires: Option<bool>,
-    /// Each entry's text, read into a [`WireNode`] after: where the text stands is the entry's
-    /// line, with no second pass over the file.
-    #[serde(default, borrow)]
-    packages: Option<BTreeMap<String, &'a serde_json::value::RawValue>>,
+    #[serde(default = "Option::default")]
+    packages: Option<BTreeMap<String, P>>,
     #[serde(default)]
     dependencies: Option<BTreeMap<String, WireV1Node>>,
 }
@@ -166,20 +166,38 @@ struct WireV1Node {
     dependencies: BTreeMap<String, WireV1Node>,
 }
 
+/// The lockfile's JSON, or where it stops being one.
+fn wire<'a, P: Deserialize<'a>>(text: &'a str) -> Result<WireLock<P>, ParseError> {
+    if text.trim().is_empty() {
+        return Err(ParseError::new(1, 1, "the lockfile is empty"));
+    }
+    serde_json::from_str(text).map_err(|error| ParseError::from_json(&error))
+}
+
 impl NpmLock {
     /// Parses lockfile text. Unknown fields are ignored; a known field of the wrong type is an
-    /// error at its line and column.
+    /// error at its line and column. (The sync check's parse: no lines.)
     pub fn parse(text: &str) -> Result<Self, ParseError> {
-        if text.trim().is_empty() {
-            return Err(ParseError::new(1, 1, "the lockfile is empty"));
+        let wire: WireLock<WireNode> = wire(text)?;
+        let mut lock = NpmLock::from_wire(&wire);
+        if let Some(packages) = wire.packages {
+            lock.nodes = packages
+                .into_iter()
+                .map(|(location, node)| (location, Node::from(node)))
+                .collect();
+        } else if let Some(dependencies) = wire.dependencies {
+            add_v1_nodes(&mut lock.nodes, "", dependencies);
         }
-        let wire: WireLock =
-            serde_json::from_str(text).map_err(|error| ParseError::from_json(&error))?;
-        let mut lock = NpmLock {
-            lockfile_version: wire.lockfile_version.unwrap_or(0),
-            requires: wire.requires.unwrap_or(false),
-            nodes: BTreeMap::new(),
-        };
+        Ok(lock)
+    }
+
+    /// [`NpmLock::parse`], and the line each folder's entry stands on: for versions 2 and 3,
+    /// where each entry's text stands, read in the same parse (serde_json's `RawValue`); for
+    /// version 1, which nests `dependencies.a.dependencies.b` for
+    /// `node_modules/a/node_modules/b`, from one more pass over the text.
+    pub fn parse_with_lines(text: &str) -> Result<Self, ParseError> {
+        let wire: WireLock<&serde_json::value::RawValue> = wire(text)?;
+        let mut lock = NpmLock::from_wire(&wire);
         if let Some(packages) = wire.packages {
             let lines = LineIndex::new(text);
             for (location, raw) in packages {
@@ -198,19 +216,10 @@ impl NpmLock {
                 node.line = Some(lines.line(at));
                 lock.nodes.insert(location, node);
             }
-        } else if let Some(dependencies) = wire.dependencies {
-            add_v1_nodes(&mut lock.nodes, "", dependencies);
-        }
-        Ok(lock)
-    }
-
-    /// [`NpmLock::parse`], and for version 1 (which nests `dependencies.a.dependencies.b` for
-    /// `node_modules/a/node_modules/b`) the line each entry stands on, from one more pass over
-    /// the text; versions 2 and 3 have theirs from the parse.
-    pub fn parse_with_lines(text: &str) -> Result<Self, ParseError> {
-        let mut lock = NpmLock::parse(text)?;
-        if lock.nodes.is_empty() || lock.nodes.values().any(|node| node.line.is_some()) {
             return Ok(lock);
+        }
+        if let Some(dependencies) = wire.dependencies {
+            add_v1_nodes(&mut lock.nodes, "", dependencies);
         }
         let lines = value_lines(text, usize::MAX, |path| {
             path.len() % 2 == 0 && path.iter().step_by(2).all(|key| key == "dependencies")
@@ -228,6 +237,14 @@ impl NpmLock {
             }
         }
         Ok(lock)
+    }
+
+    fn from_wire<P>(wire: &WireLock<P>) -> NpmLock {
+        NpmLock {
+            lockfile_version: wire.lockfile_version.unwrap_or(0),
+            requires: wire.requires.unwrap_or(false),
+            nodes: BTreeMap::new(),
+        }
     }
 
     /// The registry packages and other sources this lockfile installs.
