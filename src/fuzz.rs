@@ -230,13 +230,14 @@ impl Target {
         files.sort();
         let mut seeds: Vec<(String, Vec<u8>)> = Vec::new();
         let read = |path: &Path| std::fs::read(path).ok();
+        // The files this target takes, by folder (for the targets whose inputs are trees).
+        let mut by_folder: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
+        for path in files.iter().filter(|path| self.takes(path)) {
+            let folder = path.parent().unwrap_or(Path::new("")).to_path_buf();
+            by_folder.entry(folder).or_default().push(path.clone());
+        }
         match self {
             Target::Projects => {
-                let mut by_folder: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
-                for path in files.iter().filter(|path| self.takes(path)) {
-                    let folder = path.parent().unwrap_or(Path::new("")).to_path_buf();
-                    by_folder.entry(folder).or_default().push(path.clone());
-                }
                 // One input per folder: its package.json first, then every other file by name.
                 for (folder, paths) in by_folder {
                     let mut joined = read(&folder.join("package.json")).unwrap_or_default();
@@ -252,11 +253,6 @@ impl Target {
                 }
             }
             Target::Requirements => {
-                let mut by_folder: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
-                for path in files.iter().filter(|path| self.takes(path)) {
-                    let folder = path.parent().unwrap_or(Path::new("")).to_path_buf();
-                    by_folder.entry(folder).or_default().push(path.clone());
-                }
                 for (folder, paths) in by_folder {
                     for (index, path) in paths.iter().enumerate() {
                         let Some(first) = read(path) else { continue };
