@@ -490,3 +490,44 @@ fn the_pre_commit_framework_runs_the_published_hooks() {
     assert_ne!(all.code, Some(0), "{}", all.output());
     assert!(all.output().contains(MALWARE_ID), "{}", all.output());
 }
+
+/// The pre-commit framework runs the `lockgate` hook only for the files its `files` pattern
+/// names: every lockfile format and every file that calls for a lockfile check must be there,
+/// or a change to it alone slips past the framework. The names are every file of the fixtures
+/// that lockgate reads or that starts a check, as lockgate itself recognises them.
+#[test]
+fn the_frameworks_files_pattern_names_every_file_lockgate_reads() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let hooks = std::fs::read_to_string(root.join(".pre-commit-hooks.yaml")).unwrap();
+    let pattern = hooks
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("files: "))
+        .expect("the lockgate hook has a files pattern");
+    let mut names = std::collections::BTreeSet::new();
+    let mut folders = vec![root.join("tests/fixtures")];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            let relevant = lockgate::ecosystem::is_relevant(&name);
+            // Requirements files are named by a prefix the pattern spells as one.
+            if relevant && !name.starts_with("requirements") && !name.starts_with("pylock.") {
+                names.insert(name);
+            }
+        }
+    }
+    assert!(names.len() >= 12, "{names:?}");
+    for name in &names {
+        let escaped = name.replace('.', "\\.");
+        assert!(
+            pattern.contains(&format!("|{escaped}|"))
+                || pattern.contains(&format!("({escaped}|"))
+                || pattern.contains(&format!("|{escaped})")),
+            "{name} is missing from .pre-commit-hooks.yaml's files pattern"
+        );
+    }
+}
