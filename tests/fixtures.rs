@@ -103,12 +103,7 @@ const PROBLEMS: [(&str, &[&str]); 6] = [
 
 /// Where lockgate is known to fall short of a recorded expectation: the expectation, the start
 /// of the error its check gives instead, and why. A fix makes the row fail: then remove it.
-const SHORTFALLS: [(&str, &str, &str); 1] = [(
-    "pypi/hand-written/requirements/expected.txt",
-    "base.txt: 28:1: `legacy-tool===2.1-custom` is not a requirement",
-    "pip takes any string after `===` (arbitrary equality); lockgate's parser wants a PEP 440 \
-     version, so it refuses the whole file",
-)];
+const SHORTFALLS: [(&str, &str, &str); 0] = [];
 
 /// What lockgate tells a user to run, by format folder, when a lockfile needs relocking, and
 /// whether the JSON message says it too (the npm ecosystem's messages quote the tool instead).
@@ -577,7 +572,14 @@ fn requirements_found(
         }
         Err(error) => return Err(format!("{start}: {error}")),
     };
-    let pinned: BTreeSet<String> = locked.packages().iter().map(listed).collect();
+    // Pinned to a version lockgate cannot read (`===2.1-custom`) is pinned too: lockgate
+    // reports it as not checkable, and it is locked all the same.
+    let pinned: BTreeSet<String> = locked
+        .packages()
+        .iter()
+        .chain(&locked.unreadable())
+        .map(listed)
+        .collect();
     tally.same("pinned", pinned, section(""))?;
     let unpinned: BTreeSet<String> = locked
         .unpinned

@@ -272,6 +272,17 @@ fn requirement_line(
     let requirement = match parse_pep508(line) {
         Ok(requirement) => requirement,
         Err(error) => {
+            // PEP 440's arbitrary equality pins any string, which pip compares as written:
+            // locked, but not one version lockgate can read (a blocking problem, not the file).
+            if let Some((name, version)) = arbitrary_equality(line) {
+                if constraints {
+                    found.constraints.insert(name, version);
+                } else {
+                    let entry = Entry::registry(Package::new(Ecosystem::PyPI, name, version));
+                    found.locked.push(entry.at(place.line)).checksum = place.checksum;
+                }
+                return Ok(());
+            }
             // A bare URL or path (`git+https://…#egg=name`, `./pkg`, `pkg-1.0.tar.gz`).
             if looks_like_location(line) {
                 if !constraints {
@@ -327,6 +338,20 @@ fn requirement_line(
         }
     }
     Ok(())
+}
+
+/// `name===anything` (extras and a marker allowed) as the normalised name and the string pinned.
+fn arbitrary_equality(line: &str) -> Option<(String, String)> {
+    let requirement = line.split(';').next()?;
+    let (name, version) = requirement.split_once("===")?;
+    let name = name.split('[').next()?.trim();
+    let version = version.trim();
+    let is_name = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let is_version = !version.is_empty() && !version.contains(char::is_whitespace);
+    (is_name && is_version).then(|| (super::lockfiles::normalize(name), version.to_string()))
 }
 
 fn looks_like_location(line: &str) -> bool {
@@ -514,5 +539,27 @@ mod tests {
         ] {
             assert_eq!(is_requirements_file(path), expected, "{path}");
         }
+    }
+
+    #[test]
+    fn arbitrary_equality_pins_a_string_that_cannot_be_checked_not_the_whole_file() {
+        let locked = crate::ecosystem::format_of("requirements.txt")
+            .unwrap()
+            .parse(
+                "requirements.txt",
+                "six==1.16.0\nLegacy_Tool[extra]===2.1-custom ; python_version >= '3'\n",
+                &crate::ecosystem::no_includes,
+            )
+            .unwrap();
+        assert_eq!(locked.package_list(), ["six@1.16.0"]);
+        let unreadable: Vec<String> = locked
+            .unreadable()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(unreadable, ["legacy-tool@2.1-custom"]);
+        assert_eq!(locked.entries[1].line, Some(2));
+        assert_eq!(arbitrary_equality("a === b c"), None);
+        assert_eq!(arbitrary_equality("=== 1"), None);
     }
 }
