@@ -233,125 +233,70 @@ mod tests {
         // (introduced 0, fixed 1.95.8), MAL-2023-8697 (last_affected), GHSA-r683-j2x4-v87g
         // (`introduced: "1.0"`), and the OSV schema's `limit` example.
         let npm = Ecosystem::Npm;
-        let cases: &[(Affected, &str, bool)] = &[
-            (affected("SEMVER", &[], &["4.4.2"]), "4.4.2", true),
-            (affected("SEMVER", &[], &["4.4.2"]), "4.4.1", false),
+        // Each range with the versions it is probed at: `+` inside, `-` outside.
+        let two_spans = [
+            ("introduced", "1.0.0"),
+            ("fixed", "1.2.0"),
+            ("introduced", "2.0.0"),
+            ("fixed", "2.1.0"),
+        ];
+        let cases: &[(Affected, &[&str])] = &[
+            (affected("SEMVER", &[], &["4.4.2"]), &["+4.4.2", "-4.4.1"]),
             (
                 ranged("SEMVER", &[("introduced", "0"), ("fixed", "1.95.8")]),
-                "1.95.7",
-                true,
-            ),
-            (
-                ranged("SEMVER", &[("introduced", "0"), ("fixed", "1.95.8")]),
-                "1.95.8",
-                false,
+                &["+1.95.7", "-1.95.8"],
             ),
             (
                 ranged(
                     "SEMVER",
                     &[("introduced", "1.3.5"), ("last_affected", "1.3.7")],
                 ),
-                "1.3.7",
-                true,
-            ),
-            (
-                ranged(
-                    "SEMVER",
-                    &[("introduced", "1.3.5"), ("last_affected", "1.3.7")],
-                ),
-                "1.3.8",
-                false,
-            ),
-            (
-                ranged(
-                    "SEMVER",
-                    &[("introduced", "1.3.5"), ("last_affected", "1.3.7")],
-                ),
-                "1.3.4",
-                false,
+                &["+1.3.7", "-1.3.8", "-1.3.4"],
             ),
             (
                 ranged("ECOSYSTEM", &[("introduced", "1.0"), ("fixed", "2.6.7")]),
-                "1.0.0",
-                true,
+                &["+1.0.0", "-0.9.9"],
             ),
-            (
-                ranged("ECOSYSTEM", &[("introduced", "1.0"), ("fixed", "2.6.7")]),
-                "0.9.9",
-                false,
-            ),
-            (ranged("SEMVER", &[("introduced", "0")]), "99.0.0", true),
+            (ranged("SEMVER", &[("introduced", "0")]), &["+99.0.0"]),
             (
                 ranged("SEMVER", &[("introduced", "0"), ("limit", "2.0.0")]),
-                "1.9.9",
-                true,
-            ),
-            (
-                ranged("SEMVER", &[("introduced", "0"), ("limit", "2.0.0")]),
-                "2.0.0",
-                false,
+                &["+1.9.9", "-2.0.0"],
             ),
             (
                 ranged("SEMVER", &[("introduced", "0"), ("limit", "*")]),
-                "9.9.9",
-                true,
+                &["+9.9.9"],
             ),
             // Two spans in one range: [1.0.0, 1.2.0) and [2.0.0, 2.1.0).
-            (
-                ranged(
-                    "SEMVER",
-                    &[
-                        ("introduced", "1.0.0"),
-                        ("fixed", "1.2.0"),
-                        ("introduced", "2.0.0"),
-                        ("fixed", "2.1.0"),
-                    ],
-                ),
-                "1.5.0",
-                false,
-            ),
-            (
-                ranged(
-                    "SEMVER",
-                    &[
-                        ("introduced", "1.0.0"),
-                        ("fixed", "1.2.0"),
-                        ("introduced", "2.0.0"),
-                        ("fixed", "2.1.0"),
-                    ],
-                ),
-                "2.0.5",
-                true,
-            ),
+            (ranged("SEMVER", &two_spans), &["-1.5.0", "+2.0.5"]),
             // Prereleases sit below their release.
             (
                 ranged(
                     "SEMVER",
                     &[("introduced", "5.0.0-alpha.1"), ("fixed", "5.0.0")],
                 ),
-                "5.0.0-beta",
-                true,
+                &["+5.0.0-beta"],
             ),
             (
                 ranged("SEMVER", &[("introduced", "0"), ("fixed", "1.0.0")]),
-                "1.0.0-rc.1",
-                true,
+                &["+1.0.0-rc.1"],
             ),
             // A GIT range is about commits; an unreadable version matches nothing.
-            (ranged("GIT", &[("introduced", "0")]), "1.0.0", false),
-            (ranged("SEMVER", &[("introduced", "0")]), "1.2.3.4", false),
+            (ranged("GIT", &[("introduced", "0")]), &["-1.0.0"]),
+            (ranged("SEMVER", &[("introduced", "0")]), &["-1.2.3.4"]),
             (
                 ranged("SEMVER", &[("introduced", "not-a-version")]),
-                "1.0.0",
-                false,
+                &["-1.0.0"],
             ),
         ];
-        for (affected, version, expected) in cases {
-            assert_eq!(
-                affects(affected, npm, version),
-                *expected,
-                "{version} in {affected:?}"
-            );
+        for (affected, probes) in cases {
+            for probe in *probes {
+                let (expected, version) = (probe.starts_with('+'), &probe[1..]);
+                assert_eq!(
+                    affects(affected, npm, version),
+                    expected,
+                    "{version} in {affected:?}"
+                );
+            }
         }
     }
 
