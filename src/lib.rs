@@ -129,21 +129,10 @@ fn update_databases(
         .collect())
 }
 
-/// Runs one check of `target` in `repo` as `settings` say, and returns its report.
+/// Runs one check of `target` as `settings` say, and returns its report: what the mode covers,
+/// then the checks that need no advisory, then OSV's answers judged by the policy.
 fn check(repo: &git::Repo, settings: &Settings, target: &Target) -> Result<Report, Error> {
-    let mut mode = target.mode();
-    let scope = match target {
-        Target::PrePush { remote } => push_scope(repo, remote, &read_push_input()?)?,
-        Target::PrePushEnv => match framework_push_scope(repo)? {
-            Some(scope) => scope,
-            None => {
-                mode = Mode::All;
-                all_scope(repo)?
-            }
-        },
-        Target::All => all_scope(repo)?,
-        Target::Staged => staged_scope(repo)?,
-    };
+    let (scope, mode) = gather(repo, target)?;
     let mut report = Report::new(mode);
     // git writes MERGE_HEAD after its pre-merge-commit hook, which says so itself.
     report.merging = mode == Mode::Staged && (repo.is_merging() || settings.merging);
@@ -157,7 +146,6 @@ fn check(repo: &git::Repo, settings: &Settings, target: &Target) -> Result<Repor
     report.read = scope.read;
     let lockfiles = scope.lockfiles;
     let history = scope.history;
-    let introduced_by = scope.introduced_by;
     if lockfiles.is_empty() && history.is_empty() {
         return Ok(report);
     }
@@ -169,64 +157,7 @@ fn check(repo: &git::Repo, settings: &Settings, target: &Target) -> Result<Repor
     for check in checks::CHECKS {
         check(&context, &mut report.problems);
     }
-    let mut where_locked: BTreeMap<Package, Vec<String>> = BTreeMap::new();
-    for lockfile in &lockfiles {
-        for unpinned in &lockfile.locked.unpinned {
-            where_locked
-                .entry(unpinned.package.clone())
-                .or_default()
-                .push(lockfile.path.clone());
-        }
-        report
-            .lockfiles
-            .push(sanitize::clean(&lockfile.path).into_owned());
-        for package in lockfile.locked.packages() {
-            where_locked
-                .entry(package)
-                .or_default()
-                .push(lockfile.path.clone());
-        }
-        report.non_registry.extend(
-            lockfile
-                .locked
-                .non_registry()
-                .into_iter()
-                .map(|dependency| NonRegistryEntry {
-                    lockfile: sanitize::clean(&lockfile.path).into_owned(),
-                    dependency: package::NonRegistry {
-                        name: sanitize::clean(&dependency.name).into_owned(),
-                        kind: dependency.kind,
-                        source: sanitize::clean(&dependency.source).into_owned(),
-                    },
-                }),
-        );
-    }
-    // What the pushed history added on the way: looked up for malware only (see below).
-    let kept: std::collections::BTreeSet<(String, Package)> = where_locked
-        .iter()
-        .flat_map(|(package, paths)| {
-            paths
-                .iter()
-                .map(move |path| (sanitize::clean(path).into_owned(), cleaned(package)))
-        })
-        .collect();
-    for lockfile in &history {
-        let path = sanitize::clean(&lockfile.path).into_owned();
-        if !report.lockfiles.contains(&path) {
-            report.lockfiles.push(path);
-        }
-        let names = lockfile
-            .locked
-            .unpinned
-            .iter()
-            .map(|unpinned| unpinned.package.clone());
-        for package in lockfile.locked.packages().into_iter().chain(names) {
-            where_locked
-                .entry(package)
-                .or_default()
-                .push(lockfile.path.clone());
-        }
-    }
+    let (where_locked, kept) = inventory(&mut report, &lockfiles, &history);
     let packages: Vec<Package> = where_locked.keys().cloned().collect();
     // Entries whose version cannot be read were considered and not checked (each is a problem).
     let unreadable: std::collections::BTreeSet<Package> = lockfiles
@@ -273,7 +204,112 @@ fn check(repo: &git::Repo, settings: &Settings, target: &Target) -> Result<Repor
                 || kept.contains(&(finding.lockfile.clone(), finding.package.clone()))
         });
     }
-    for finding in &mut report.findings {
+    name_commits(&mut report.findings, &scope.introduced_by);
+    report.problems.extend(decided.problems);
+    report.config = settings
+        .config_path
+        .as_ref()
+        .map(|path| sanitize::clean(&path.display().to_string()).into_owned());
+    locate(&all_lockfiles, &mut report.findings);
+    Ok(report)
+}
+
+/// What `target` covers, read from git, and the mode its report is in (the framework's
+/// pre-push stage run by hand checks everything, as `--all`).
+fn gather(repo: &git::Repo, target: &Target) -> Result<(scope::Scope, Mode), Error> {
+    Ok(match target {
+        Target::PrePush { remote } => (
+            push_scope(repo, remote, &read_push_input()?)?,
+            Mode::PrePush,
+        ),
+        Target::PrePushEnv => match framework_push_scope(repo)? {
+            Some(scope) => (scope, target.mode()),
+            None => (all_scope(repo)?, Mode::All),
+        },
+        Target::All => (all_scope(repo)?, Mode::All),
+        Target::Staged => (staged_scope(repo)?, Mode::Staged),
+    })
+}
+
+/// The lockfiles that lock each package.
+type WhereLocked = BTreeMap<Package, Vec<String>>;
+/// (lockfile, package) pairs a push's refs keep.
+type Kept = std::collections::BTreeSet<(String, Package)>;
+
+/// Which lockfiles lock each package to check (unpinned requirements as their names), listed
+/// in the report with their non-registry dependencies; and what the refs keep, as (lockfile,
+/// package): the history of a push adds the rest, looked up for malware only.
+fn inventory(
+    report: &mut Report,
+    lockfiles: &[LockfileToCheck],
+    history: &[LockfileToCheck],
+) -> (WhereLocked, Kept) {
+    let mut where_locked: BTreeMap<Package, Vec<String>> = BTreeMap::new();
+    let mut lock = |package: Package, path: &str| {
+        where_locked
+            .entry(package)
+            .or_default()
+            .push(path.to_string());
+    };
+    for lockfile in lockfiles {
+        for unpinned in &lockfile.locked.unpinned {
+            lock(unpinned.package.clone(), &lockfile.path);
+        }
+        report
+            .lockfiles
+            .push(sanitize::clean(&lockfile.path).into_owned());
+        for package in lockfile.locked.packages() {
+            lock(package, &lockfile.path);
+        }
+        report.non_registry.extend(
+            lockfile
+                .locked
+                .non_registry()
+                .into_iter()
+                .map(|dependency| NonRegistryEntry {
+                    lockfile: sanitize::clean(&lockfile.path).into_owned(),
+                    dependency: package::NonRegistry {
+                        name: sanitize::clean(&dependency.name).into_owned(),
+                        kind: dependency.kind,
+                        source: sanitize::clean(&dependency.source).into_owned(),
+                    },
+                }),
+        );
+    }
+    let kept = where_locked
+        .iter()
+        .flat_map(|(package, paths)| {
+            paths
+                .iter()
+                .map(move |path| (sanitize::clean(path).into_owned(), cleaned(package)))
+        })
+        .collect();
+    for lockfile in history {
+        let path = sanitize::clean(&lockfile.path).into_owned();
+        if !report.lockfiles.contains(&path) {
+            report.lockfiles.push(path);
+        }
+        let names = lockfile
+            .locked
+            .unpinned
+            .iter()
+            .map(|unpinned| unpinned.package.clone());
+        for package in lockfile.locked.packages().into_iter().chain(names) {
+            where_locked
+                .entry(package)
+                .or_default()
+                .push(lockfile.path.clone());
+        }
+    }
+    (where_locked, kept)
+}
+
+/// Names the pushed commit that added each finding's package, with its subject.
+fn name_commits(
+    findings: &mut [report::Finding],
+    introduced_by: &BTreeMap<(String, Package), (String, Option<String>)>,
+) {
+    for finding in findings {
         let key = (finding.lockfile.clone(), finding.package.clone());
         if let Some((commit, subject)) = introduced_by.get(&key) {
             finding.commit = Some(commit.clone());
@@ -282,13 +318,6 @@ fn check(repo: &git::Repo, settings: &Settings, target: &Target) -> Result<Repor
                 .map(|subject| sanitize::clean(subject).chars().take(200).collect());
         }
     }
-    report.problems.extend(decided.problems);
-    report.config = settings
-        .config_path
-        .as_ref()
-        .map(|path| sanitize::clean(&path.display().to_string()).into_owned());
-    locate(&all_lockfiles, &mut report.findings);
-    Ok(report)
 }
 
 /// The line of each finding's entry in its lockfile, as its parser recorded it, and where the
