@@ -155,8 +155,21 @@ pub fn check_project<T: Files + ?Sized>(
         }
         Err(error) => return Ok(vec![unreadable(&error)]),
     };
+    Ok(judge(folder, &manifest, manifest_text, &lock))
+}
+
+/// composer's verdict on a readable composer.json and composer.lock: is the lock fresh (its
+/// content-hash), and does it hold every requirement at a version the constraint accepts.
+fn judge(
+    folder: &str,
+    manifest: &Json,
+    manifest_text: &str,
+    lock: &ComposerLock,
+) -> Vec<SyncProblem> {
+    let manifest_path = join(folder, COMPOSER_JSON);
+    let lock_path = join(folder, COMPOSER_LOCK);
     let mut problems = Vec::new();
-    if !is_fresh(&lock, &manifest, manifest_text) {
+    if !is_fresh(lock, manifest, manifest_text) {
         problems.push(
             SyncProblem::new(
                 ProblemKind::LockfileOutOfSync,
@@ -171,7 +184,7 @@ pub fn check_project<T: Files + ?Sized>(
             .at(lock.content_hash_line.unwrap_or(0), 0),
         );
     }
-    for missing in missing_requirements(&manifest, &lock) {
+    for missing in missing_requirements(manifest, lock) {
         let line = requirement_line(manifest_text, &missing.name);
         problems.push(
             SyncProblem::new(
@@ -187,7 +200,7 @@ pub fn check_project<T: Files + ?Sized>(
             .at(line.unwrap_or(0), 0),
         );
     }
-    Ok(problems)
+    problems
 }
 
 fn read_text(bytes: &[u8], limit: usize) -> Result<&str, ParseError> {
