@@ -329,7 +329,7 @@ pub(crate) fn framework_push_scope(repo: &git::Repo) -> Result<Option<Scope>, Er
 /// already has, is still found. The projects whose files differ between base and tip are judged
 /// as the tip has them.
 fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Result<Scope, Error> {
-    let wanted = |path: &str| is_relevant(path) || path.ends_with(".txt");
+    let wanted = |path: &str| is_relevant(path) || ecosystem::may_be_included(path);
     let mut parsed = Parsed::default();
     let mut gained: BTreeMap<String, LockfileToCheck> = BTreeMap::new();
     let mut problems = Vec::new();
@@ -390,9 +390,66 @@ fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Resu
         tips.push((pushed.tip, touched));
     }
 
+    let (mut history, mut introduced_by) =
+        pushed_history(repo, &mut parsed, &commits, &wanted, &mut problems)?;
+    for (tip, touched) in &tips {
+        if touched.is_empty() {
+            continue;
+        }
+        let tree = repo.commit_tree(*tip)?;
+        let name = repo.describe_commit(*tip);
+        problems.extend(project_problems(
+            &tree,
+            Some(touched),
+            Fixing::Pushed(&name),
+        )?);
+    }
+    // What the refs keep is reported in full; the history, only where it adds to that.
+    for (path, gained) in &gained {
+        if let Some(passed) = history.get_mut(path) {
+            let kept = gained.locked.packages();
+            passed
+                .entries
+                .retain(|entry| !(entry.is_queryable() && kept.contains(&entry.package)));
+            passed
+                .unpinned
+                .retain(|unpinned| !gained.locked.unpinned.contains(unpinned));
+        }
+    }
+    for (key, tip) in at_tip {
+        introduced_by
+            .entry(key)
+            .or_insert_with(|| (git::short_id(tip), repo.commit_subject(tip)));
+    }
+    Ok(Scope {
+        lockfiles: gained.into_values().collect(),
+        history: history
+            .into_iter()
+            .map(|(path, locked)| LockfileToCheck {
+                path,
+                locked: Rc::new(locked),
+                whole: None,
+            })
+            .collect(),
+        problems,
+        introduced_by,
+        read: None,
+    })
+}
+
+/// The pushed commits' own additions, each against its first parent (a merge brings in what
+/// its first parent lacked), by lockfile; and the commit that first added each package. A
+/// version that cannot be read mid-history is a problem, not the end of the check.
+fn pushed_history(
+    repo: &git::Repo,
+    parsed: &mut Parsed,
+    commits: &[git2::Oid],
+    wanted: &dyn Fn(&str) -> bool,
+    problems: &mut Vec<Problem>,
+) -> Result<(BTreeMap<String, LockedSet>, IntroducedBy), Error> {
     let mut history: BTreeMap<String, LockedSet> = BTreeMap::new();
-    let mut introduced_by: BTreeMap<(String, Package), (String, Option<String>)> = BTreeMap::new();
-    for commit in commits {
+    let mut introduced_by: IntroducedBy = BTreeMap::new();
+    for &commit in commits {
         let mut changed = repo.commit_changes(commit, wanted)?;
         problems.extend(take_not_files(
             &mut changed,
@@ -455,50 +512,11 @@ fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Resu
             }
         }
     }
-    for (tip, touched) in &tips {
-        if touched.is_empty() {
-            continue;
-        }
-        let tree = repo.commit_tree(*tip)?;
-        let name = repo.describe_commit(*tip);
-        problems.extend(project_problems(
-            &tree,
-            Some(touched),
-            Fixing::Pushed(&name),
-        )?);
-    }
-    // What the refs keep is reported in full; the history, only where it adds to that.
-    for (path, gained) in &gained {
-        if let Some(passed) = history.get_mut(path) {
-            let kept = gained.locked.packages();
-            passed
-                .entries
-                .retain(|entry| !(entry.is_queryable() && kept.contains(&entry.package)));
-            passed
-                .unpinned
-                .retain(|unpinned| !gained.locked.unpinned.contains(unpinned));
-        }
-    }
-    for (key, tip) in at_tip {
-        introduced_by
-            .entry(key)
-            .or_insert_with(|| (git::short_id(tip), repo.commit_subject(tip)));
-    }
-    Ok(Scope {
-        lockfiles: gained.into_values().collect(),
-        history: history
-            .into_iter()
-            .map(|(path, locked)| LockfileToCheck {
-                path,
-                locked: Rc::new(locked),
-                whole: None,
-            })
-            .collect(),
-        problems,
-        introduced_by,
-        read: None,
-    })
+    Ok((history, introduced_by))
 }
+
+/// The pushed commit that first added each (lockfile, package): its short id and subject.
+type IntroducedBy = BTreeMap<(String, Package), (String, Option<String>)>;
 
 /// Reads git's pre-push lines from stdin, bounded.
 pub(crate) fn read_push_input() -> Result<String, Error> {
