@@ -333,19 +333,42 @@ fn without_npm_lockfile<T: Files + ?Sized>(
     let foreign = FOREIGN_LOCKFILES
         .into_iter()
         .find(|name| tree.contains(&at(name)));
+    // A package nested in a locked project that is not one of its workspaces (a fixture, an
+    // example, a workspace just removed from the list) is not what `npm ci` installs there:
+    // say so, but it is not the missing lockfile of a project.
+    let outer = match enclosing_locked_project(tree, folder) {
+        // A `file:` dependency of that project is installed, and checked, through it.
+        Some(outer) if installs_folder(tree, &outer, folder)? => return Ok(Vec::new()),
+        outer => outer,
+    };
+    Ok(vec![missing_lockfile(
+        folder,
+        manifest,
+        outer,
+        foreign,
+        empty_lockfile,
+    )])
+}
+
+/// The missing lockfile of a project whose dependencies need one, in the terms of the tool
+/// `packageManager` names (npm by default): `outer` is the locked project it sits inside
+/// without being one of its workspaces, `foreign` another tool's lockfile beside it, and
+/// `empty_lockfile` an npm lockfile with nothing in it.
+fn missing_lockfile(
+    folder: &str,
+    manifest: &Manifest,
+    outer: Option<String>,
+    foreign: Option<&str>,
+    empty_lockfile: Option<String>,
+) -> SyncProblem {
+    let at = |name: &str| join_path(folder, name);
+    let named = Tool::named_by(manifest);
     let (command, lockfile_name) = match named {
         Some(tool) => (tool.command(), tool.lockfile()),
         None => ("npm", PACKAGE_LOCK),
     };
     let path = empty_lockfile.clone().unwrap_or_else(|| at(lockfile_name));
-    // A package nested in a locked project that is not one of its workspaces (a fixture, an
-    // example, a workspace just removed from the list) is not what `npm ci` installs there:
-    // say so, but it is not the missing lockfile of a project.
-    if let Some(outer) = enclosing_locked_project(tree, folder) {
-        // A `file:` dependency of that project is installed, and checked, through it.
-        if installs_folder(tree, &outer, folder)? {
-            return Ok(Vec::new());
-        }
+    if let Some(outer) = outer {
         let outer = if outer.is_empty() {
             "the repository root".to_string()
         } else {
@@ -360,7 +383,7 @@ fn without_npm_lockfile<T: Files + ?Sized>(
             .run("npm install", folder, &[&path])
             .or("add it there");
         problem.blocking = false;
-        return Ok(vec![problem]);
+        return problem;
     }
     let (reason, command, lockfile) = match (named, foreign, manifest.names_npm(), &empty_lockfile)
     {
@@ -389,15 +412,16 @@ fn without_npm_lockfile<T: Files + ?Sized>(
             at(lockfile_name),
         ),
     };
-    let mut problem = SyncProblem::new(ProblemKind::LockfileMissing, &path, reason).run(
+    let problem = SyncProblem::new(ProblemKind::LockfileMissing, &path, reason).run(
         &command,
         folder,
         &[&lockfile],
     );
     if named.is_none() && foreign.is_none() && empty_lockfile.is_none() {
-        problem = problem.or("run your package manager's install");
+        problem.or("run your package manager's install")
+    } else {
+        problem
     }
-    Ok(vec![problem])
 }
 
 /// A project with an npm lockfile: can it be read, and would `npm ci` accept it.
