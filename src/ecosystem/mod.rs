@@ -271,7 +271,7 @@ impl Fix {
                 };
                 let run = format!("run `{command}` in {place} and {verb} {files}");
                 match alternative {
-                    Some(alternative) => format!("{alternative}, or {run}"),
+                    Some(alternative) => format!("{run}; or {alternative}"),
                     None => run,
                 }
             }
@@ -536,7 +536,7 @@ mod tests {
                 "bad JSON; npm ci cannot use it",
             )
             .run("npm install", "", &["package-lock.json"])
-            .or("fix it"),
+            .or("fix it by hand"),
             SyncProblem {
                 fix: Some(Fix {
                     alternative: Some("remove the lockfile too".into()),
@@ -560,7 +560,7 @@ mod tests {
             staged,
             [
                 "Missing: a@^1 from lock file: run `npm install` in web and stage web/package-lock.json",
-                "bad JSON; npm ci cannot use it: fix it, or run `npm install` in the repository root and stage package-lock.json",
+                "bad JSON; npm ci cannot use it: run `npm install` in the repository root and stage package-lock.json; or fix it by hand",
                 "a lockfile without a package.json: stage package.json, or remove the lockfile too",
             ]
         );

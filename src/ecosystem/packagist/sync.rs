@@ -141,7 +141,7 @@ pub fn check_project<T: Files + ?Sized>(
             format!("{}; composer cannot install from it", error.message),
         )
         .run("composer update", folder, &[&lock_path])
-        .or("fix it")
+        .or("fix it by hand")
         .at(error.line, error.column)
     };
     let lock = match read_text(&lock_bytes, composer_lock::MAX_SIZE).and_then(|text| {

@@ -141,7 +141,7 @@ pub fn check_project<T: Files + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Sy
                 ),
             )
             .run(COMMAND, folder, &[&pipfile_path, &lock_path])
-            .or("fix it")
+            .or("fix it by hand")
             .at(error.line, error.column)]);
         }
     };
@@ -167,7 +167,7 @@ pub fn check_project<T: Files + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Sy
                 format!("not a Pipfile.lock pipenv can read ({})", error.message),
             )
             .run(COMMAND, folder, &[&lock_path])
-            .or("fix it")
+            .or("fix it by hand")
             .at(error.line, error.column)]);
         }
     };

@@ -105,7 +105,7 @@ pub fn check_project<T: Files + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Sy
             Err(error) => problems.push(
                 SyncProblem::new(ProblemKind::LockfileUnreadable, &path, error.to_string())
                     .run(tool.command, folder, &[&path])
-                    .or("fix it"),
+                    .or("fix it by hand"),
             ),
         }
     }

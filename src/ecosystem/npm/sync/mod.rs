@@ -381,7 +381,7 @@ fn missing_lockfile(
         );
         let mut problem = SyncProblem::new(ProblemKind::LockfileMissing, &path, reason)
             .run("npm install", folder, &[&path])
-            .or("add it there");
+            .or("list it in that project's `workspaces`");
         problem.blocking = false;
         return problem;
     }
@@ -418,7 +418,7 @@ fn missing_lockfile(
         &[&lockfile],
     );
     if named.is_none() && foreign.is_none() && empty_lockfile.is_none() {
-        problem.or("run your package manager's install")
+        problem.or("use your package manager's install, if it is not npm")
     } else {
         problem
     }
@@ -442,7 +442,7 @@ fn in_sync<T: Files + ?Sized>(
                 format!("{message}; npm ci cannot use it"),
             )
             .run("npm install", folder, &[lock_path])
-            .or("fix it")])
+            .or("fix it by hand")])
         }
     };
     // Folders npm reads package.json from itself: `file:` directory targets inside the project.
@@ -524,7 +524,7 @@ fn foreign_problems<T: Files + ?Sized>(
                     format!("{error}; {} cannot use it", tool.command()),
                 )
                 .run(&format!("{} install", tool.command()), folder, &[&path])
-                .or("fix it"),
+                .or("fix it by hand"),
             ),
         }
     }
