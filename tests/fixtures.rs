@@ -5,8 +5,9 @@
 
 use crate::support::fixtures::{self, write_case, ROOT};
 use crate::support::{OsvServer, Run, TestRepo};
-use lockgate::ecosystem::{format_of, ParseError};
+use lockgate::ecosystem::{format_of, project_problems, Fixing, ParseError};
 use lockgate::package::{Ecosystem, LockedSet, Package};
+use lockgate::report::ProblemKind;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -33,7 +34,7 @@ const KINDS: [Kind; 5] = [
     Kind {
         file: "composer-verdict.txt",
         says: "`verdict: ok` or `verdict: blocked`: composer validate, then install --dry-run",
-        check: tool_verdict,
+        check: composer_verdict,
     },
     Kind {
         file: "expected.txt",
@@ -128,10 +129,10 @@ struct Kind {
 }
 
 /// One case folder.
-struct Case {
+pub(crate) struct Case {
     /// `ecosystem/format/case`.
-    name: String,
-    root: PathBuf,
+    pub(crate) name: String,
+    pub(crate) root: PathBuf,
     /// The format folder (`yarn-classic`).
     format: String,
 }
@@ -229,6 +230,17 @@ fn walk() -> (Vec<Case>, Vec<String>) {
     (cases, unread)
 }
 
+/// The cases of one format folder (`pypi/pipenv`), for tests that do more with a corpus than
+/// the harness does.
+pub(crate) fn cases_of(format: &str) -> Vec<Case> {
+    let prefix = format!("{format}/");
+    walk()
+        .0
+        .into_iter()
+        .filter(|case| case.name.starts_with(&prefix))
+        .collect()
+}
+
 fn kind_files() -> String {
     KINDS
         .iter()
@@ -321,6 +333,13 @@ fn a_broken_expectation_fails_its_check() {
     let stale = case("pypi/uv/dep-added");
     assert!(tool_verdict(stale, "exit 1\n", &tally).is_ok());
     assert!(tool_verdict(stale, "exit 0\n", &tally).is_err());
+    let absent = case("packagist/composer/required-absent");
+    let said = read(&absent.root.join("composer-verdict.txt"));
+    assert!(composer_verdict(absent, &said, &tally).is_ok());
+    let other = said.replace("acme/test-kit", "acme/other-kit");
+    assert!(composer_verdict(absent, &other, &tally).is_err());
+    let fresh_hash = said.replace("The lock file is not up to date", "The lock file is");
+    assert!(composer_verdict(absent, &fresh_hash, &tally).is_err());
     // A requirements expectation that lockgate meets today would go here; the hand-written one
     // is a known shortfall (SHORTFALLS) and the cycle is reported as an error, which it allows.
 }
@@ -516,6 +535,51 @@ fn tool_verdict(case: &Case, recorded: &str, tally: &Tally) -> Result<(), String
         text.stderr.contains(&command),
         true,
     )
+}
+
+/// Composer's recorded verdict: lockgate's verdict is composer's ([`tool_verdict`]), and it says
+/// what composer said: the lock is stale exactly where composer says "The lock file is not up to
+/// date" (so the content-hash is Composer's, byte for byte), the lockfile is missing exactly
+/// where composer says so, and it names the same missing requirements (`- Required …` lines).
+fn composer_verdict(case: &Case, recorded: &str, tally: &Tally) -> Result<(), String> {
+    tool_verdict(case, recorded, tally)?;
+    let files: std::collections::BTreeMap<String, String> = fixtures::project_files(&case.root)
+        .into_iter()
+        .map(|(path, bytes)| (path, String::from_utf8_lossy(&bytes).into_owned()))
+        .collect();
+    let problems = project_problems(&files, None, Fixing::Staged)
+        .map_err(|error| format!("project_problems: {error}"))?;
+    let says = |text: &str| {
+        problems
+            .iter()
+            .any(|problem| problem.message.contains(text))
+    };
+    tally.same(
+        "says the content-hash is stale",
+        says("content-hash no longer matches"),
+        recorded.contains("The lock file is not up to date"),
+    )?;
+    tally.same(
+        "says the lockfile is missing",
+        problems
+            .iter()
+            .any(|problem| problem.kind == ProblemKind::LockfileMissing),
+        recorded.contains("No composer.lock file present"),
+    )?;
+    let expected: BTreeSet<String> = recorded
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("- Required"))
+        .map(|rest| format!("Required{}", rest.trim_end_matches('.')))
+        .collect();
+    let said: BTreeSet<String> = problems
+        .iter()
+        .filter_map(|problem| {
+            let at = problem.message.find("Required")?;
+            let reason = &problem.message[at..];
+            Some(reason.split(": run `").next().unwrap_or(reason).to_string())
+        })
+        .collect();
+    tally.same("missing requirements", said, expected)
 }
 
 /// A pass is exit 0, a block exit 1, or exit 2 for a staged lockfile that cannot be read (the

@@ -8,7 +8,6 @@ use lockgate::report::{Problem, ProblemKind};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-const CASES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pypi/pipenv");
 const SCENARIOS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pypi/pipenv");
 
 /// A case: its name, its files (Pipfile, Pipfile.lock when it has one), and whether pipenv
@@ -19,27 +18,26 @@ struct Case {
     fresh: bool,
 }
 
+/// pipenv verify's cases, as the harness (tests/fixtures.rs) finds them; the scenarios beside
+/// them (packages.txt) are the harness's alone.
 fn cases() -> Vec<Case> {
-    let mut cases: Vec<Case> = std::fs::read_dir(CASES)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        // pipenv verify's cases; the scenarios beside them (packages.txt) are the harness's.
-        .filter(|path| path.join("verdict.txt").is_file())
-        .map(|root| {
-            let verdict = std::fs::read_to_string(root.join("verdict.txt")).unwrap();
+    let cases: Vec<Case> = crate::fixtures::cases_of("pypi/pipenv")
+        .into_iter()
+        .filter(|case| case.root.join("verdict.txt").is_file())
+        .map(|case| {
+            let verdict = std::fs::read_to_string(case.root.join("verdict.txt")).unwrap();
             let fresh = match verdict.lines().next() {
                 Some("exit 0") => true,
                 Some("exit 1") => false,
-                other => panic!("{}: unexpected verdict {other:?}", root.display()),
+                other => panic!("{}: unexpected verdict {other:?}", case.name),
             };
             Case {
-                name: root.file_name().unwrap().to_string_lossy().into_owned(),
-                files: read_files(&root, "app"),
+                files: read_files(&case.root, "app"),
+                name: case.name,
                 fresh,
             }
         })
         .collect();
-    cases.sort_by(|a, b| a.name.cmp(&b.name));
     assert!(cases.len() >= 12, "{} cases", cases.len());
     assert!(cases.iter().any(|case| case.fresh) && cases.iter().any(|case| !case.fresh));
     cases
@@ -136,6 +134,7 @@ fn the_locked_scenarios_are_fresh() {
 }
 
 fn case(name: &str) -> Case {
+    let name = format!("pypi/pipenv/{name}");
     cases().into_iter().find(|case| case.name == name).unwrap()
 }
 

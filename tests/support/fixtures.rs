@@ -2,6 +2,7 @@
 //! how a case becomes a project in a test repository.
 
 use super::TestRepo;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// `tests/fixtures` of this checkout.
@@ -46,24 +47,35 @@ pub fn files_under(root: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Writes the project files of the case at `root` (not what [`RECORDED`] names) into the work
-/// tree of `repo`, under the folder `into` (`""` for the repository root); nothing is staged.
+/// The project files of the case at `root` (not what [`RECORDED`] names), by path relative to
+/// it, as text.
+pub fn project_files(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    files_under(root)
+        .into_iter()
+        .filter(|file| {
+            let name = file.file_name().unwrap().to_string_lossy();
+            !RECORDED.contains(&name.as_ref())
+        })
+        .map(|file| {
+            let relative = file
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            (relative, std::fs::read(&file).unwrap())
+        })
+        .collect()
+}
+
+/// Writes the project files of the case at `root` into the work tree of `repo`, under the folder
+/// `into` (`""` for the repository root); nothing is staged.
 pub fn write_case(repo: &TestRepo, root: &Path, into: &str) {
-    for file in files_under(root) {
-        let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        if RECORDED.contains(&name.as_str()) {
-            continue;
-        }
-        let relative = file
-            .strip_prefix(root)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
+    for (relative, bytes) in project_files(root) {
         let path = if into.is_empty() {
             relative
         } else {
             format!("{into}/{relative}")
         };
-        repo.write(&path, std::fs::read(&file).unwrap());
+        repo.write(&path, bytes);
     }
 }

@@ -42,9 +42,9 @@ pub struct LockedPackage {
     /// The version as written (`v2.1.0`, `dev-main`).
     pub version: String,
     /// `dist`: the archive Composer downloads.
-    pub dist: Option<Dist>,
+    pub dist: Option<Origin>,
     /// `source`: the repository Composer clones with `--prefer-source`.
-    pub source: Option<Source>,
+    pub source: Option<Origin>,
     /// Whether it is in `packages-dev`.
     pub dev: bool,
     /// `require`: name → constraint.
@@ -63,28 +63,18 @@ pub struct LockedPackage {
     pub line: Option<usize>,
 }
 
-/// A package's `dist`.
+/// A package's `dist` (the archive Composer downloads) or `source` (the repository it clones
+/// with `--prefer-source`): the two share one shape in composer.lock.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Dist {
-    /// `zip`, `tar`, `path`, …
+pub struct Origin {
+    /// `zip`, `tar`, `path` for a dist; `git`, `hg`, `svn` for a source.
     pub kind: String,
-    /// Where the archive is (a folder for `path`).
+    /// Where it is (a folder for a `path` dist).
     pub url: String,
     /// The commit or tag it was made from.
     pub reference: Option<String>,
-    /// sha1 of the archive, when recorded (often empty).
+    /// sha1 of a dist's archive, when recorded (often empty; sources have none).
     pub shasum: Option<String>,
-}
-
-/// A package's `source`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Source {
-    /// `git`, `hg`, `svn`.
-    pub kind: String,
-    /// The repository.
-    pub url: String,
-    /// The commit (or tag).
-    pub reference: Option<String>,
 }
 
 /// One entry of `aliases`.
@@ -117,9 +107,9 @@ struct PackageWire {
     name: String,
     version: Scalar,
     #[serde(default)]
-    dist: Option<DistWire>,
+    dist: Option<OriginWire>,
     #[serde(default)]
-    source: Option<SourceWire>,
+    source: Option<OriginWire>,
     #[serde(default)]
     require: Links,
     #[serde(default)]
@@ -171,7 +161,7 @@ impl<'de> Deserialize<'de> for Links {
 }
 
 #[derive(Deserialize)]
-struct DistWire {
+struct OriginWire {
     #[serde(rename = "type", default)]
     kind: Option<String>,
     #[serde(default)]
@@ -182,14 +172,15 @@ struct DistWire {
     shasum: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct SourceWire {
-    #[serde(rename = "type", default)]
-    kind: Option<String>,
-    #[serde(default)]
-    url: Option<String>,
-    #[serde(default)]
-    reference: Option<String>,
+impl OriginWire {
+    fn origin(self) -> Origin {
+        Origin {
+            kind: self.kind.unwrap_or_default(),
+            url: self.url.unwrap_or_default(),
+            reference: self.reference,
+            shasum: self.shasum.filter(|sum| !sum.is_empty()),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -287,17 +278,8 @@ fn locked_package(wire: PackageWire, dev: bool, line: Option<usize>) -> LockedPa
     LockedPackage {
         name: wire.name.to_ascii_lowercase(),
         version: wire.version.text(),
-        dist: wire.dist.map(|dist| Dist {
-            kind: dist.kind.unwrap_or_default(),
-            url: dist.url.unwrap_or_default(),
-            reference: dist.reference,
-            shasum: dist.shasum.filter(|sum| !sum.is_empty()),
-        }),
-        source: wire.source.map(|source| Source {
-            kind: source.kind.unwrap_or_default(),
-            url: source.url.unwrap_or_default(),
-            reference: source.reference,
-        }),
+        dist: wire.dist.map(OriginWire::origin),
+        source: wire.source.map(OriginWire::origin),
         dev,
         require: wire.require.0,
         replace: wire.replace.0,
