@@ -122,55 +122,90 @@ struct HashWire {
 
 /// Checks the pipenv project in `folder`: nothing when it has no Pipfile.
 pub fn check_project<T: Files + ?Sized>(tree: &T, folder: &str) -> Result<Vec<SyncProblem>, Error> {
-    let pipfile_path = join_path(folder, PIPFILE);
-    let lock_path = join_path(folder, PIPFILE_LOCK);
-    let Some(pipfile_bytes) = tree.read(&pipfile_path)? else {
-        return Ok(Vec::new());
+    let project = Project {
+        folder,
+        pipfile: join_path(folder, PIPFILE),
+        lock: join_path(folder, PIPFILE_LOCK),
+    };
+    Ok(match read(tree, &project)? {
+        None => Vec::new(),
+        Some(Err(problem)) => vec![problem],
+        Some(Ok((pipfile, lock))) => judge(&project, &pipfile, &lock).into_iter().collect(),
+    })
+}
+
+/// Where a pipenv project's files are.
+struct Project<'a> {
+    folder: &'a str,
+    pipfile: String,
+    lock: String,
+}
+
+/// A project's Pipfile and Pipfile.lock as read, or why they cannot be judged.
+type Read = Result<(toml::Table, LockWire), SyncProblem>;
+
+/// The project's Pipfile and Pipfile.lock: none when it has no Pipfile, a problem when either
+/// cannot be read (or the lock is missing).
+fn read<T: Files + ?Sized>(tree: &T, project: &Project<'_>) -> Result<Option<Read>, Error> {
+    let Project {
+        folder,
+        pipfile: pipfile_path,
+        lock: lock_path,
+    } = project;
+    let Some(pipfile_bytes) = tree.read(pipfile_path)? else {
+        return Ok(None);
     };
     let pipfile = match decode(&pipfile_bytes).and_then(|text| {
         toml::from_str::<toml::Table>(text).map_err(|error| ParseError::from_toml(text, &error))
     }) {
         Ok(pipfile) => pipfile,
         Err(error) => {
-            return Ok(vec![SyncProblem::new(
+            return Ok(Some(Err(SyncProblem::new(
                 ProblemKind::PyprojectUnreadable,
-                &pipfile_path,
+                pipfile_path,
                 format!(
                     "not valid TOML ({}); pipenv cannot read it either",
                     error.message
                 ),
             )
-            .run(COMMAND, folder, &[&pipfile_path, &lock_path])
+            .run(COMMAND, folder, &[pipfile_path, lock_path])
             .or("fix it by hand")
-            .at(error.line, error.column)]);
+            .at(error.line, error.column))));
         }
     };
-    let Some(lock_bytes) = tree.read(&lock_path)? else {
-        return Ok(vec![SyncProblem::new(
+    let Some(lock_bytes) = tree.read(lock_path)? else {
+        return Ok(Some(Err(SyncProblem::new(
             ProblemKind::LockfileMissing,
-            &lock_path,
+            lock_path,
             format!(
                 "{pipfile_path} has no Pipfile.lock (`pipenv verify` and `pipenv install \
                  --deploy` refuse it)"
             ),
         )
-        .run(COMMAND, folder, &[&lock_path])]);
+        .run(COMMAND, folder, &[lock_path]))));
     };
-    let lock = match decode(&lock_bytes).and_then(|text| {
-        serde_json::from_str::<LockWire>(text).map_err(|error| ParseError::from_json(&error))
-    }) {
-        Ok(lock) => lock,
-        Err(error) => {
-            return Ok(vec![SyncProblem::new(
-                ProblemKind::LockfileUnreadable,
-                &lock_path,
-                format!("not a Pipfile.lock pipenv can read ({})", error.message),
-            )
-            .run(COMMAND, folder, &[&lock_path])
-            .or("fix it by hand")
-            .at(error.line, error.column)]);
-        }
-    };
+    Ok(Some(
+        decode(&lock_bytes)
+            .and_then(|text| {
+                serde_json::from_str::<LockWire>(text)
+                    .map_err(|error| ParseError::from_json(&error))
+            })
+            .map(|lock| (pipfile, lock))
+            .map_err(|error| {
+                SyncProblem::new(
+                    ProblemKind::LockfileUnreadable,
+                    lock_path,
+                    format!("not a Pipfile.lock pipenv can read ({})", error.message),
+                )
+                .run(COMMAND, folder, &[lock_path])
+                .or("fix it by hand")
+                .at(error.line, error.column)
+            }),
+    ))
+}
+
+/// What `pipenv verify` says of the lock: nothing when its `_meta.hash` is the Pipfile's.
+fn judge(project: &Project<'_>, pipfile: &toml::Table, lock: &LockWire) -> Option<SyncProblem> {
     let meta = lock.meta.as_ref();
     let recorded = meta
         .and_then(|meta| meta.hash.as_ref())
@@ -187,21 +222,25 @@ pub fn check_project<T: Files + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Sy
                 .and_then(|meta| meta.sources.clone())
                 .and_then(|sources| toml::Value::deserialize(sources).ok())
                 .unwrap_or_else(|| toml::Value::Array(Vec::new()));
-            if recorded == pipfile_hash(&pipfile, &default_sources) {
-                return Ok(Vec::new());
+            if recorded == pipfile_hash(pipfile, &default_sources) {
+                return None;
             }
             format!(
-                "its _meta.hash does not match {pipfile_path}: [packages], [dev-packages], \
-                 [[source]], [requires] or a package category changed since it was locked"
+                "its _meta.hash does not match {}: [packages], [dev-packages], [[source]], \
+                 [requires] or a package category changed since it was locked",
+                project.pipfile
             )
         }
     };
-    Ok(vec![SyncProblem::new(
-        ProblemKind::LockfileOutOfSync,
-        &lock_path,
-        format!("{lock_path} is out-of-date for pipenv ({reason})"),
+    let lock_path = &project.lock;
+    Some(
+        SyncProblem::new(
+            ProblemKind::LockfileOutOfSync,
+            lock_path,
+            format!("{lock_path} is out-of-date for pipenv ({reason})"),
+        )
+        .run(COMMAND, project.folder, &[lock_path]),
     )
-    .run(COMMAND, folder, &[&lock_path])])
 }
 
 #[cfg(test)]

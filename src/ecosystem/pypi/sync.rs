@@ -393,54 +393,16 @@ fn uv(pyproject: &toml::Table, lock: &Uv) -> Vec<String> {
     let Some(recorded) = lock.projects.get(&normalize(name)) else {
         return vec![format!("uv.lock has no entry for the project {name}")];
     };
-    let strings = |value: Option<&toml::Value>| -> Vec<String> {
-        value
-            .and_then(toml::Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|item| item.as_str().map(str::to_string))
-            .collect()
-    };
     let mut found = Vec::new();
     // uv records the project's own version and relocks when it changes.
     let version = project.get("version").and_then(toml::Value::as_str);
     if let (Some(version), Some(locked)) = (version, &recorded.version) {
-        let same = match (
-            pep440_rs::Version::from_str(version),
-            pep440_rs::Version::from_str(locked),
-        ) {
-            (Ok(a), Ok(b)) => a == b,
-            _ => version == locked,
-        };
-        if !same {
+        if !same_version(version, locked) {
             found.push(format!(
                 "[project] version is {version}, but uv.lock was made for {locked}"
             ));
         }
     }
-    let mut compare = |what: &str, declared: Vec<String>, recorded: &[UvRequirement]| {
-        let declared: Vec<Normal> = declared
-            .iter()
-            .filter_map(|text| normal_from_pep508(text))
-            .collect();
-        let recorded: Vec<Normal> = recorded.iter().map(normal_from_uv).collect();
-        for requirement in &declared {
-            if !recorded.contains(requirement) {
-                found.push(format!(
-                    "{what}: {} {} is not what uv.lock recorded",
-                    requirement.name, requirement.specifier
-                ));
-            }
-        }
-        for requirement in &recorded {
-            if !declared.contains(requirement) {
-                found.push(format!(
-                    "{what}: uv.lock recorded {} {}, which pyproject.toml no longer asks for",
-                    requirement.name, requirement.specifier
-                ));
-            }
-        }
-    };
     // `requires-dist` holds [project] dependencies; optional ones carry an `extra` marker.
     let main: Vec<UvRequirement> = recorded
         .requires_dist
@@ -448,11 +410,11 @@ fn uv(pyproject: &toml::Table, lock: &Uv) -> Vec<String> {
         .filter(|r| !r.marker.as_deref().unwrap_or_default().contains("extra =="))
         .cloned()
         .collect();
-    compare(
+    found.extend(uv_differences(
         "[project] dependencies",
-        strings(project.get("dependencies")),
+        &strings(project.get("dependencies")),
         &main,
-    );
+    ));
     let groups = table(pyproject.get("dependency-groups"));
     let mut names: Vec<String> = groups
         .into_iter()
@@ -475,13 +437,57 @@ fn uv(pyproject: &toml::Table, lock: &Uv) -> Vec<String> {
             .find(|(name, _)| normalize(name) == group)
             .map(|(_, requirements)| requirements.as_slice())
             .unwrap_or_default();
-        compare(
+        found.extend(uv_differences(
             &format!("[dependency-groups] {group}"),
-            declared,
+            &declared,
             recorded_group,
-        );
+        ));
     }
     found
+}
+
+/// The strings of a TOML array (none for anything else).
+fn strings(value: Option<&toml::Value>) -> Vec<String> {
+    value
+        .and_then(toml::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|item| item.as_str().map(str::to_string))
+        .collect()
+}
+
+/// Whether two PEP 440 versions are the same release (`1.0` and `1.0.0` are).
+fn same_version(a: &str, b: &str) -> bool {
+    match (
+        pep440_rs::Version::from_str(a),
+        pep440_rs::Version::from_str(b),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// How the requirements `declared` in one section of pyproject.toml differ from those uv.lock
+/// `recorded` for it, each difference a sentence naming `what` section.
+fn uv_differences(what: &str, declared: &[String], recorded: &[UvRequirement]) -> Vec<String> {
+    let declared: Vec<Normal> = declared
+        .iter()
+        .filter_map(|text| normal_from_pep508(text))
+        .collect();
+    let recorded: Vec<Normal> = recorded.iter().map(normal_from_uv).collect();
+    let added = declared.iter().filter(|r| !recorded.contains(r)).map(|r| {
+        format!(
+            "{what}: {} {} is not what uv.lock recorded",
+            r.name, r.specifier
+        )
+    });
+    let removed = recorded.iter().filter(|r| !declared.contains(r)).map(|r| {
+        format!(
+            "{what}: uv.lock recorded {} {}, which pyproject.toml no longer asks for",
+            r.name, r.specifier
+        )
+    });
+    added.chain(removed).collect()
 }
 
 // --- Python's json.dumps(sort_keys=True) ---------------------------------------------------
