@@ -95,8 +95,7 @@ pub fn decide(
     policy: Policy<'_>,
 ) -> Decided {
     let mut decided = Decided::default();
-    let mut used = vec![false; policy.ignores.len()];
-    let mut refused = vec![false; policy.ignores.len()];
+    let mut uses = vec![IgnoreUse::default(); policy.ignores.len()];
     for (package, ids) in packages.iter().zip(ids) {
         for id in ids {
             let unavailable;
@@ -123,27 +122,7 @@ pub fn decide(
             let names: Vec<&str> = std::iter::once(advisory.id.as_str())
                 .chain(advisory.aliases.iter().map(String::as_str))
                 .collect();
-            let mut ignored_by = None;
-            for (index, ignore) in policy.ignores.iter().enumerate() {
-                if !names.contains(&ignore.id.as_str()) {
-                    continue;
-                }
-                used[index] = true;
-                if expired(ignore, policy.today) {
-                    continue;
-                }
-                if malicious {
-                    let exact = ignore.malicious
-                        && ignore.package.as_deref() == Some(package.name.as_str())
-                        && ignore.version.as_deref() == Some(package.version.as_str());
-                    if !exact {
-                        refused[index] = true;
-                        continue;
-                    }
-                }
-                ignored_by = Some(ignore);
-                break;
-            }
+            let ignored_by = matching_ignore(&policy, &names, malicious, package, &mut uses);
             let dev_only = locked.dev_only.contains(package);
             let severe_enough = match (policy.fail_on, severity.level) {
                 (FailOn::Malicious, _) => false,
@@ -178,8 +157,64 @@ pub fn decide(
             }
         }
     }
+    decided.problems.extend(ignore_problems(&policy, &uses));
+    // Malware first, then by lockfile and package, so the worst news is read first.
+    decided.findings.sort_by(|a, b| {
+        (!a.malicious, &a.lockfile, &a.package, &a.id).cmp(&(
+            !b.malicious,
+            &b.lockfile,
+            &b.package,
+            &b.id,
+        ))
+    });
+    decided
+}
+
+/// What became of one configured ignore while deciding.
+#[derive(Clone, Copy, Debug, Default)]
+struct IgnoreUse {
+    /// It named an advisory that was found.
+    used: bool,
+    /// It named malware without the exact package and version, so it did not apply.
+    refused: bool,
+}
+
+/// The ignore that covers the advisory known as `names` for `package`, if one does; records in
+/// `uses` which ignores were used or refused.
+fn matching_ignore<'p>(
+    policy: &Policy<'p>,
+    names: &[&str],
+    malicious: bool,
+    package: &Package,
+    uses: &mut [IgnoreUse],
+) -> Option<&'p Ignore> {
     for (index, ignore) in policy.ignores.iter().enumerate() {
-        let (kind, message) = if used[index] && expired(ignore, policy.today) {
+        if !names.contains(&ignore.id.as_str()) {
+            continue;
+        }
+        uses[index].used = true;
+        if expired(ignore, policy.today) {
+            continue;
+        }
+        if malicious {
+            let exact = ignore.malicious
+                && ignore.package.as_deref() == Some(package.name.as_str())
+                && ignore.version.as_deref() == Some(package.version.as_str());
+            if !exact {
+                uses[index].refused = true;
+                continue;
+            }
+        }
+        return Some(ignore);
+    }
+    None
+}
+
+/// The configuration's ignores that expired, were refused or (when asked) matched nothing.
+fn ignore_problems(policy: &Policy<'_>, uses: &[IgnoreUse]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (ignore, IgnoreUse { used, refused }) in policy.ignores.iter().zip(uses) {
+        let (kind, message) = if *used && expired(ignore, policy.today) {
             (
                 ProblemKind::IgnoreExpired,
                 format!(
@@ -191,7 +226,7 @@ pub fn decide(
                         .unwrap_or_default()
                 ),
             )
-        } else if refused[index] {
+        } else if *refused {
             (
                 ProblemKind::IgnoreRefused,
                 format!(
@@ -200,7 +235,7 @@ pub fn decide(
                     ignore.id
                 ),
             )
-        } else if !used[index] && policy.report_unused {
+        } else if !used && policy.report_unused {
             (
                 ProblemKind::IgnoreUnused,
                 format!("the ignore of {} matched no advisory: remove it", ignore.id),
@@ -208,20 +243,9 @@ pub fn decide(
         } else {
             continue;
         };
-        decided
-            .problems
-            .push(Problem::new(kind, "configuration", &message, false));
+        problems.push(Problem::new(kind, "configuration", &message, false));
     }
-    // Malware first, then by lockfile and package, so the worst news is read first.
-    decided.findings.sort_by(|a, b| {
-        (!a.malicious, &a.lockfile, &a.package, &a.id).cmp(&(
-            !b.malicious,
-            &b.lockfile,
-            &b.package,
-            &b.id,
-        ))
-    });
-    decided
+    problems
 }
 
 /// What stands for a record OSV named but that could not be read.
