@@ -49,6 +49,7 @@ pub fn lookup(settings: &Settings, packages: &[Package], progress: &Progress) ->
     if settings.offline {
         return offline(settings, packages);
     }
+    // Where lockgate remembers that OSV could not be reached, and when.
     let memory = settings
         .cache_folder
         .as_ref()
@@ -57,24 +58,45 @@ pub fn lookup(settings: &Settings, packages: &[Package], progress: &Progress) ->
     if settings.on_unreachable == OnUnreachable::Offline {
         let since = memory.as_deref().and_then(|file| seconds_since(file, now));
         if let Some(ago) = since.filter(|ago| *ago < UNREACHABLE_MEMORY) {
-            let mut answered = offline(settings, packages);
-            answered.problems.insert(
-                0,
-                Problem::new(
-                    ProblemKind::AdvisorySourceUnavailable,
-                    &settings.osv_url,
-                    &format!(
-                        "OSV could not be reached {ago} s ago: answered from the offline \
-                         database without waiting on the network (OSV is asked again {} s \
-                         after it failed)",
-                        UNREACHABLE_MEMORY
-                    ),
-                    false,
+            return offline_instead(
+                settings,
+                packages,
+                format!(
+                    "OSV could not be reached {ago} s ago: answered from the offline database \
+                     without waiting on the network (OSV is asked again {UNREACHABLE_MEMORY} s \
+                     after it failed)"
                 ),
             );
-            return answered;
         }
     }
+    match ask_osv(settings, packages, progress) {
+        Ok(answered) => {
+            if let Some(file) = &memory {
+                let _ = std::fs::remove_file(file);
+            }
+            answered
+        }
+        Err(error) => {
+            if settings.on_unreachable == OnUnreachable::Offline {
+                if let Some(file) = &memory {
+                    // Best effort: without it the next run only waits on the network again.
+                    if let Some(folder) = file.parent() {
+                        let _ = std::fs::create_dir_all(folder);
+                    }
+                    let _ = std::fs::write(file, now.to_string());
+                }
+            }
+            unreachable(settings, packages, &error)
+        }
+    }
+}
+
+/// OSV's answers (through the cache) for `packages`; a batch left unanswered is a problem.
+fn ask_osv(
+    settings: &Settings,
+    packages: &[Package],
+    progress: &Progress,
+) -> Result<Lookup, osv::OsvError> {
     let connection = osv::Settings {
         base_url: settings.osv_url.clone(),
         timeout: settings.timeout,
@@ -90,86 +112,83 @@ pub fn lookup(settings: &Settings, packages: &[Package], progress: &Progress) ->
         &|step| progress.step(step),
     );
     progress.finish();
-    let error = match answered {
-        Ok(mut answers) => {
-            if let Some(file) = &memory {
-                let _ = std::fs::remove_file(file);
-            }
-            let complete = answers.unfetched.is_none();
-            let problems = answers
-                .unfetched
-                .take()
-                .map(|error| unfetched_problem(&settings.osv_url, &answers, &error))
-                .into_iter()
-                .collect();
-            return Lookup {
-                answers,
-                problems,
-                databases: Vec::new(),
-                unchecked: 0,
-                complete,
-            };
-        }
-        Err(error) => error,
-    };
+    let mut answers = answered?;
+    let complete = answers.unfetched.is_none();
+    let problems = answers
+        .unfetched
+        .take()
+        .map(|error| unfetched_problem(&settings.osv_url, &answers, &error))
+        .into_iter()
+        .collect();
+    Ok(Lookup {
+        answers,
+        problems,
+        databases: Vec::new(),
+        unchecked: 0,
+        complete,
+    })
+}
+
+/// The offline database's answers, said to stand in for OSV's because of `why`.
+fn offline_instead(settings: &Settings, packages: &[Package], why: String) -> Lookup {
+    let mut answered = offline(settings, packages);
+    answered.problems.insert(
+        0,
+        Problem::new(
+            ProblemKind::AdvisorySourceUnavailable,
+            &settings.osv_url,
+            &why,
+            false,
+        ),
+    );
+    answered
+}
+
+/// What happens when OSV cannot be asked: `--on-unreachable` decides.
+fn unreachable(settings: &Settings, packages: &[Package], error: &osv::OsvError) -> Lookup {
     let reason = format!(
         "OSV could not be asked about {} ({})",
         plural(packages.len(), "package", "packages"),
-        crate::error::chain(&error)
+        crate::error::chain(error)
     );
-    match settings.on_unreachable {
+    let (message, blocking) = match settings.on_unreachable {
         OnUnreachable::Offline => {
-            if let Some(file) = &memory {
-                // Best effort: without it the next run only waits on the network again.
-                if let Some(folder) = file.parent() {
-                    let _ = std::fs::create_dir_all(folder);
-                }
-                let _ = std::fs::write(file, now.to_string());
-            }
-            let mut answered = offline(settings, packages);
-            answered.problems.insert(
-                0,
-                Problem::new(
-                    ProblemKind::AdvisorySourceUnavailable,
-                    &settings.osv_url,
-                    &format!("{reason}; answered from the offline database instead"),
-                    false,
-                ),
+            return offline_instead(
+                settings,
+                packages,
+                format!("{reason}; answered from the offline database instead"),
             );
-            answered
         }
-        OnUnreachable::Warn => Lookup::unchecked(
-            packages,
-            Problem::new(
-                ProblemKind::AdvisorySourceUnavailable,
-                &settings.osv_url,
-                &format!("{reason}; allowing, as --fail-open / --on-unreachable=warn says"),
-                false,
-            ),
+        OnUnreachable::Warn => (
+            format!("{reason}; allowing, as --fail-open / --on-unreachable=warn says"),
+            false,
         ),
-        OnUnreachable::Block => Lookup::unchecked(
-            packages,
-            Problem::new(
-                ProblemKind::AdvisorySourceUnavailable,
-                &settings.osv_url,
-                &format!(
-                    "{reason}; blocking, because lockgate fails closed. Ways forward: retry \
-                     once the network is back; or keep a copy of OSV's database \
-                     (`lockgate db update`) and answer from it whenever OSV cannot be reached \
-                     (`--on-unreachable=offline`, `LOCKGATE_ON_UNREACHABLE=offline`, or \
-                     `on-unreachable = \"offline\"` in .lockgate.toml); or warn and allow \
-                     (`--fail-open`); or, as a last resort, skip the hook once with \
-                     `git {} --no-verify`",
-                    if settings.is_pre_push_hook() {
-                        "push"
-                    } else {
-                        "commit"
-                    }
-                ),
-                true,
+        OnUnreachable::Block => (
+            format!(
+                "{reason}; blocking, because lockgate fails closed. Ways forward: retry once the \
+                 network is back; or keep a copy of OSV's database (`lockgate db update`) and \
+                 answer from it whenever OSV cannot be reached (`--on-unreachable=offline`, \
+                 `LOCKGATE_ON_UNREACHABLE=offline`, or `on-unreachable = \"offline\"` in \
+                 .lockgate.toml); or warn and allow (`--fail-open`); or, as a last resort, skip \
+                 the hook once with `git {} --no-verify`",
+                if settings.is_pre_push_hook() {
+                    "push"
+                } else {
+                    "commit"
+                }
             ),
+            true,
         ),
-    }
+    };
+    Lookup::unchecked(
+        packages,
+        Problem::new(
+            ProblemKind::AdvisorySourceUnavailable,
+            &settings.osv_url,
+            &message,
+            blocking,
+        ),
+    )
 }
 
 /// Answers from the offline database of each ecosystem. An ecosystem without one (or with one
