@@ -3,6 +3,7 @@
 //! block, warn, or answer from the offline database). Whatever could not be checked becomes a
 //! problem in the report, never a silent "clean".
 
+use crate::advisory::Advisory;
 use crate::config::OnUnreachable;
 use crate::offline::Database;
 use crate::osv::{self, Answers};
@@ -215,58 +216,22 @@ fn offline(settings: &Settings, packages: &[Package]) -> Lookup {
     let cache = settings.cache_folder.as_ref();
     let blocking = settings.on_unreachable != OnUnreachable::Warn;
     for (ecosystem, indexes) in by_ecosystem {
-        let unchecked = |lookup: &mut Lookup, why: String| {
-            lookup.problems.push(Problem::new(
-                ProblemKind::AdvisoryDataMissing,
-                &database_path(cache, ecosystem),
-                &format!(
-                    "{} of {ecosystem} not checked: {why}; run `lockgate db update --ecosystem \
-                     {ecosystem}`",
-                    plural(indexes.len(), "package", "packages")
-                ),
-                blocking,
-            ));
-            lookup.unchecked += indexes.len();
-            lookup.complete = false;
-        };
-        let Some(cache) = cache else {
-            unchecked(
-                &mut lookup,
-                "there is no cache folder (set LOCKGATE_CACHE_DIR)".into(),
-            );
-            continue;
-        };
-        let database = match Database::open(cache, ecosystem) {
-            Ok(Some(database)) => database,
-            Ok(None) => {
-                unchecked(
-                    &mut lookup,
-                    "the offline database has no data for it".into(),
-                );
-                continue;
-            }
-            Err(error) => {
-                unchecked(
-                    &mut lookup,
-                    format!("the offline database cannot be read ({error})"),
-                );
-                continue;
-            }
-        };
         let asked: Vec<&Package> = indexes.iter().map(|&index| &packages[index]).collect();
-        let answered = database.lookup(&asked).and_then(|ids| {
-            let mut unique: Vec<String> = ids.iter().flatten().cloned().collect();
-            unique.sort();
-            unique.dedup();
-            database.records(&unique).map(|records| (ids, records))
-        });
-        let (ids, records) = match answered {
+        let (database, ids, records) = match ask_database(cache, ecosystem, &asked) {
             Ok(answered) => answered,
-            Err(error) => {
-                unchecked(
-                    &mut lookup,
-                    format!("the offline database cannot be read ({error})"),
-                );
+            Err(why) => {
+                lookup.problems.push(Problem::new(
+                    ProblemKind::AdvisoryDataMissing,
+                    &database_path(cache, ecosystem),
+                    &format!(
+                        "{} of {ecosystem} not checked: {why}; run `lockgate db update \
+                         --ecosystem {ecosystem}`",
+                        plural(indexes.len(), "package", "packages")
+                    ),
+                    blocking,
+                ));
+                lookup.unchecked += indexes.len();
+                lookup.complete = false;
                 continue;
             }
         };
@@ -278,7 +243,7 @@ fn offline(settings: &Settings, packages: &[Package]) -> Lookup {
         if note.age_days > settings.max_db_age {
             lookup.problems.push(Problem::new(
                 ProblemKind::AdvisoryDataStale,
-                &database_path(Some(cache), ecosystem),
+                &database_path(cache, ecosystem),
                 &format!(
                     "the offline database of {ecosystem} was last updated {} days ago (more \
                      than {}); malware published since is not in it: run `lockgate db update`",
@@ -290,6 +255,29 @@ fn offline(settings: &Settings, packages: &[Package]) -> Lookup {
         lookup.databases.push(note);
     }
     lookup
+}
+
+/// An offline database, the ids it names for each package asked about, and their records.
+type DatabaseAnswer = (Database, Vec<Vec<String>>, BTreeMap<String, Advisory>);
+
+/// What `ecosystem`'s offline database in `cache` says of `asked`: the database, the ids it
+/// names for each package (in order) and their records; else why it cannot answer.
+fn ask_database(
+    cache: Option<&PathBuf>,
+    ecosystem: Ecosystem,
+    asked: &[&Package],
+) -> Result<DatabaseAnswer, String> {
+    let cache = cache.ok_or("there is no cache folder (set LOCKGATE_CACHE_DIR)")?;
+    let unreadable = |error| format!("the offline database cannot be read ({error})");
+    let database = Database::open(cache, ecosystem)
+        .map_err(unreadable)?
+        .ok_or("the offline database has no data for it")?;
+    let ids = database.lookup(asked).map_err(unreadable)?;
+    let mut unique: Vec<String> = ids.iter().flatten().cloned().collect();
+    unique.sort();
+    unique.dedup();
+    let records = database.records(&unique).map_err(unreadable)?;
+    Ok((database, ids, records))
 }
 
 /// The file in the cache folder that remembers when OSV was last found unreachable.
