@@ -50,11 +50,33 @@ const KINDS: [Kind; 5] = [
 
 /// Where lockgate deliberately says otherwise than the tool's own check: the case, the problems
 /// lockgate reports instead (`kind path`), and why.
-const DISAGREEMENTS: [(&str, &[&str], &str); 2] = [
+const DISAGREEMENTS: [(&str, &[&str], &str); 6] = [
     (
         "npm/yarn-classic/workspace-dep-added",
         &["lockfile-out-of-sync yarn.lock"],
         "yarn 1.22 --frozen-lockfile passes, then installs is-even without locking it",
+    ),
+    (
+        "npm/yarn-classic/ws-member-added-with-deps",
+        &["lockfile-out-of-sync yarn.lock"],
+        "yarn 1.22 --frozen-lockfile does not check workspace members: it passes, then \
+         installs the new member's is-number@^7.0.0 from the registry, unlocked",
+    ),
+    (
+        "npm/yarn-classic/ws-member-range-satisfied",
+        &["lockfile-out-of-sync yarn.lock"],
+        "yarn 1.22 passes, then resolves the member's left-pad@^1.0.0 from the registry: \
+         yarn.lock has no entry for that range, so what is installed is not what was locked",
+    ),
+    (
+        "npm/yarn-classic/ws-member-range-unsatisfied",
+        &["lockfile-out-of-sync yarn.lock"],
+        "yarn 1.22 passes, then installs a left-pad the lockfile never recorded",
+    ),
+    (
+        "npm/yarn-classic/ws-nested-glob-member-added",
+        &["lockfile-out-of-sync yarn.lock"],
+        "yarn 1.22 passes, then installs the new member's is-odd unlocked",
     ),
     (
         "npm/package-lock/link-outside-project",
@@ -66,7 +88,19 @@ const DISAGREEMENTS: [(&str, &[&str], &str); 2] = [
 
 /// Blocked cases where lockgate names other problems than the lockfile out of sync (`kind
 /// path`): a missing or unreadable lockfile, or the manifest's requirement as well.
-const PROBLEMS: [(&str, &[&str]); 6] = [
+const PROBLEMS: [(&str, &[&str]); 9] = [
+    (
+        "npm/package-lock/overrides-added",
+        &["package-json-invalid package.json"],
+    ),
+    (
+        "npm/pnpm/package-manager-names-other-tool",
+        &["lockfile-missing yarn.lock"],
+    ),
+    (
+        "npm/yarn-classic/package-manager-names-other-tool",
+        &["lockfile-missing pnpm-lock.yaml"],
+    ),
     (
         "packagist/composer/lockfile-missing",
         &["lockfile-missing composer.lock"],
@@ -259,6 +293,8 @@ fn every_case_agrees_with_what_its_tool_recorded() {
     let (cases, _) = walk();
     let mut failures = Vec::new();
     let mut checked = std::collections::BTreeMap::<&str, usize>::new();
+    // Per format folder, of the cases with a tool's verdict: (cases, agreed, stricter).
+    let mut verdicts = std::collections::BTreeMap::<String, (usize, usize, usize)>::new();
     for case in &cases {
         for kind in &KINDS {
             let path = case.root.join(kind.file);
@@ -267,7 +303,19 @@ fn every_case_agrees_with_what_its_tool_recorded() {
             }
             let expectation = format!("{}/{}", case.name, kind.file);
             let shortfall = SHORTFALLS.iter().find(|(name, ..)| *name == expectation);
-            match ((kind.check)(case, &read(&path), &tally), shortfall) {
+            let outcome = (kind.check)(case, &read(&path), &tally);
+            if matches!(kind.file, "verdict.txt" | "composer-verdict.txt") {
+                let format = case.name.rsplit_once('/').map_or("", |(format, _)| format);
+                let row = verdicts.entry(format.to_string()).or_default();
+                row.0 += 1;
+                if outcome.is_ok() {
+                    row.1 += 1;
+                    if DISAGREEMENTS.iter().any(|(name, ..)| *name == case.name) {
+                        row.2 += 1;
+                    }
+                }
+            }
+            match (outcome, shortfall) {
                 (Ok(()), None) => {}
                 (Err(why), Some((_, known, _))) if why.starts_with(known) => {}
                 (Ok(()), Some((_, _, why))) => {
@@ -290,6 +338,16 @@ fn every_case_agrees_with_what_its_tool_recorded() {
                 "{name}: listed as a disagreement ({why}), but no case where the tool passed"
             ));
         }
+    }
+    for (format, (cases, agreed, stricter)) in &verdicts {
+        eprintln!(
+            "agreement: {format}: lockgate's verdict is the tool's on {} of {cases} cases{}",
+            agreed - stricter,
+            match stricter {
+                0 => String::new(),
+                n => format!(", stricter by design on {n} (DISAGREEMENTS, README)"),
+            }
+        );
     }
     eprintln!(
         "fixtures: {} cases, {checked:?} expectations, {} comparisons, {} deliberate \

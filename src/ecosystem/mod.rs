@@ -10,7 +10,7 @@ pub mod npm;
 pub mod packagist;
 pub mod parse;
 pub mod pypi;
-mod yaml;
+pub(crate) mod yaml;
 
 pub(crate) use yaml::{
     document as yaml_document, document_with_lines as yaml_document_with_lines, line as yaml_line,

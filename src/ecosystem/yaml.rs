@@ -139,6 +139,20 @@ pub(crate) fn text(value: &Yaml) -> Option<String> {
     }
 }
 
+/// A YAML mapping's entries whose key is text and whose value `read` takes.
+pub(crate) fn text_map(
+    value: &Yaml,
+    read: impl Fn(&Yaml) -> Option<String>,
+) -> std::collections::BTreeMap<String, String> {
+    let Yaml::Hash(entries) = value else {
+        return std::collections::BTreeMap::new();
+    };
+    entries
+        .iter()
+        .filter_map(|(key, value)| Some((text(key)?, read(value)?)))
+        .collect()
+}
+
 /// The line a top-level `key:` of a YAML document starts on (for messages; 0 when not found).
 pub(crate) fn line(text: &str, key: &str) -> usize {
     text.lines()

@@ -18,6 +18,11 @@ pub struct BunLock {
     pub workspaces: BTreeMap<String, Workspace>,
     /// What the packages lock.
     pub locked: LockedSet,
+    /// `overrides`: what the root's `overrides` and `resolutions` said when bun locked.
+    pub overrides: Option<serde_json::Value>,
+    /// Each `packages` key (`is-odd`, `is-odd/is-number`, `member/left-pad`) with the
+    /// `name@reference` it resolves to.
+    pub resolved: BTreeMap<String, String>,
 }
 
 /// One workspace as the lockfile recorded its package.json.
@@ -44,6 +49,8 @@ struct WireLock {
     workspaces: BTreeMap<String, Workspace>,
     #[serde(default)]
     packages: BTreeMap<String, Vec<serde_json::Value>>,
+    #[serde(default)]
+    overrides: Option<serde_json::Value>,
 }
 
 impl BunLock {
@@ -61,6 +68,7 @@ impl BunLock {
         }
         let lines = value_lines(text, 2, |path| path.len() == 2 && path[0] == "packages");
         let mut locked = LockedSet::default();
+        let mut resolved = BTreeMap::new();
         for (folder, entry) in &wire.packages {
             let line = lines
                 .get(&["packages".to_string(), folder.clone()][..])
@@ -72,6 +80,7 @@ impl BunLock {
                     format!("package `{folder}` does not start with `name@version`"),
                 ));
             };
+            resolved.insert(folder.clone(), spec.to_string());
             let Some(mut added) = entry_of(folder, spec) else {
                 continue;
             };
@@ -100,7 +109,19 @@ impl BunLock {
         Ok(BunLock {
             workspaces: wire.workspaces,
             locked,
+            overrides: wire.overrides,
+            resolved,
         })
+    }
+
+    /// The `(name, reference)` the dependency `name` of the workspace called `workspace`
+    /// resolves to: its own nested entry (`workspace/name`) first, else the hoisted one.
+    pub fn resolution_of(&self, workspace: Option<&str>, name: &str) -> Option<(&str, &str)> {
+        let nested =
+            workspace.and_then(|workspace| self.resolved.get(&format!("{workspace}/{name}")));
+        let spec = nested.or_else(|| self.resolved.get(name))?;
+        let at = spec.get(1..)?.find('@')? + 1;
+        Some((&spec[..at], &spec[at + 1..]))
     }
 }
 

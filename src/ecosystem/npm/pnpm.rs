@@ -22,6 +22,12 @@ pub struct PnpmLock {
     pub importers: BTreeMap<String, Importer>,
     /// What the packages section locks.
     pub locked: LockedSet,
+    /// `settings:` (`autoInstallPeers`, `excludeLinksFromLockfile`), as written.
+    pub settings: BTreeMap<String, String>,
+    /// `overrides:`, as written.
+    pub overrides: BTreeMap<String, String>,
+    /// `catalogs:`: catalog name → dependency → the specifier it was locked for.
+    pub catalogs: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// One project of a pnpm lockfile: dependency name → the package.json specifier it was
@@ -58,6 +64,24 @@ impl PnpmLock {
             })?;
         let mut lock = PnpmLock {
             version,
+            settings: crate::ecosystem::yaml::text_map(&document["settings"], |value| {
+                yaml_text(value)
+            }),
+            overrides: crate::ecosystem::yaml::text_map(&document["overrides"], |value| {
+                yaml_text(value)
+            }),
+            catalogs: match &document["catalogs"] {
+                Yaml::Hash(catalogs) => catalogs
+                    .iter()
+                    .filter_map(|(name, entries)| {
+                        let entries = crate::ecosystem::yaml::text_map(entries, |entry| {
+                            yaml_text(&entry["specifier"])
+                        });
+                        Some((yaml_text(name)?, entries))
+                    })
+                    .collect(),
+                _ => BTreeMap::new(),
+            },
             ..PnpmLock::default()
         };
         match &document["importers"] {

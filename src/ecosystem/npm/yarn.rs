@@ -35,6 +35,8 @@ pub struct BerryEntry {
     pub resolution: String,
     /// Its dependencies as descriptors (`is-number@npm:^6.0.0`).
     pub dependencies: Vec<String>,
+    /// The dependencies its `dependenciesMeta` marks optional, by name.
+    pub optional: BTreeSet<String>,
 }
 
 impl YarnLock {
@@ -294,10 +296,19 @@ fn parse_berry(text: &str) -> Result<YarnLock, ParseError> {
                 .collect(),
             _ => Vec::new(),
         };
+        let optional = match &entry["dependenciesMeta"] {
+            yaml_rust2::Yaml::Hash(meta) => meta
+                .iter()
+                .filter(|(_, meta)| meta["optional"].as_bool() == Some(true))
+                .filter_map(|(name, _)| crate::ecosystem::yaml_text(name))
+                .collect(),
+            _ => BTreeSet::new(),
+        };
         lock.entries.push(BerryEntry {
             descriptors,
             resolution,
             dependencies,
+            optional,
         });
     }
     let resolved: std::collections::HashMap<&str, &str> = lock
@@ -360,7 +371,7 @@ fn berry_entry(resolution: &str) -> Option<Entry> {
 }
 
 /// `%3A` → `:` (berry escapes the references it nests).
-fn percent_decode(text: &str) -> String {
+pub(crate) fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut index = 0;

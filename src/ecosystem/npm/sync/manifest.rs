@@ -25,6 +25,10 @@ pub struct Manifest {
     pub workspaces: Vec<String>,
     /// `overrides`, as written (strings and nested objects).
     pub overrides: Option<serde_json::Value>,
+    /// `resolutions` (yarn's and bun's), as written.
+    pub resolutions: Option<serde_json::Value>,
+    /// `pnpm.overrides`, as written.
+    pub pnpm_overrides: Option<serde_json::Value>,
     /// `packageManager`, e.g. `pnpm@9.1.0`.
     pub package_manager: Option<String>,
 }
@@ -71,6 +75,10 @@ struct WireManifest {
     workspaces: Option<WireWorkspaces>,
     #[serde(default)]
     overrides: Option<serde_json::Value>,
+    #[serde(default)]
+    resolutions: Option<serde_json::Value>,
+    #[serde(default)]
+    pnpm: Option<serde_json::Value>,
     #[serde(default)]
     package_manager: Option<String>,
 }
@@ -139,6 +147,8 @@ impl Manifest {
                 None => Vec::new(),
             },
             overrides: wire.overrides,
+            resolutions: wire.resolutions,
+            pnpm_overrides: wire.pnpm.and_then(|pnpm| pnpm.get("overrides").cloned()),
             package_manager: wire.package_manager,
         })
     }

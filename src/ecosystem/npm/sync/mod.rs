@@ -317,6 +317,19 @@ fn without_npm_lockfile<T: Files + ?Sized>(
                 present.push(tool);
             }
         }
+        // bun and yarn berry do not read `packageManager`: their lockfile is judged even
+        // when it names another tool (pnpm and yarn classic refuse to install instead).
+        if present.is_empty() && named.is_some() {
+            for tool in [Tool::Bun, Tool::Yarn] {
+                let Some(bytes) = tree.read(&at(tool.lockfile()))? else {
+                    continue;
+                };
+                let berry = String::from_utf8_lossy(&bytes).contains("\n__metadata:");
+                if tool == Tool::Bun || berry {
+                    present.push(tool);
+                }
+            }
+        }
         if !present.is_empty() {
             return foreign_problems(tree, folder, manifest, folders, &present);
         }
@@ -499,9 +512,19 @@ fn foreign_problems<T: Files + ?Sized>(
     members: &BTreeMap<String, Manifest>,
     tools: &[Tool],
 ) -> Result<Vec<SyncProblem>, Error> {
+    let read_text = |name: &str| -> Result<Option<String>, Error> {
+        Ok(tree
+            .read(&join_path(folder, name))?
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    let settings = tools::Settings::read(
+        read_text(NPMRC)?.as_deref(),
+        read_text(PNPM_WORKSPACE)?.as_deref(),
+    );
     let projects = tools::Projects {
         root: manifest,
         members,
+        settings: &settings,
     };
     let mut problems = Vec::new();
     for &tool in tools {

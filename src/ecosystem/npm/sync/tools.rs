@@ -67,6 +67,47 @@ pub struct Projects<'a> {
     pub root: &'a Manifest,
     /// Workspace members.
     pub members: &'a BTreeMap<String, Manifest>,
+    /// The settings files beside the root package.json.
+    pub settings: &'a Settings,
+}
+
+/// What the settings files beside the root package.json say: `.npmrc` (key → value, the last
+/// wins) and `pnpm-workspace.yaml` (which pnpm 10 also reads settings, overrides and catalogs
+/// from).
+#[derive(Debug)]
+pub struct Settings {
+    npmrc: BTreeMap<String, String>,
+    pnpm_workspace: yaml_rust2::Yaml,
+}
+
+impl Settings {
+    /// The settings in `.npmrc` and `pnpm-workspace.yaml` text (an unreadable file says
+    /// nothing; the tool's own check reports it).
+    pub fn read(npmrc: Option<&str>, pnpm_workspace: Option<&str>) -> Settings {
+        let mut values = BTreeMap::new();
+        for line in npmrc.unwrap_or_default().lines() {
+            let line = line.trim();
+            if line.starts_with([';', '#']) {
+                continue;
+            }
+            if let Some((key, value)) = line.split_once('=') {
+                let value = value.trim().trim_matches('"').trim_matches('\'');
+                values.insert(key.trim().to_string(), value.to_string());
+            }
+        }
+        Settings {
+            npmrc: values,
+            pnpm_workspace: pnpm_workspace
+                .and_then(|text| crate::ecosystem::yaml_document(text).ok())
+                .unwrap_or(yaml_rust2::Yaml::Null),
+        }
+    }
+
+    /// A pnpm setting: `pnpm-workspace.yaml`'s `camelCase` key, else `.npmrc`'s `kebab-case`.
+    fn pnpm(&self, camel: &str, kebab: &str) -> Option<String> {
+        crate::ecosystem::yaml_text(&self.pnpm_workspace[camel])
+            .or_else(|| self.npmrc.get(kebab).cloned())
+    }
 }
 
 impl Projects<'_> {
@@ -122,56 +163,203 @@ fn where_(folder: &str) -> String {
     }
 }
 
+/// pnpm (`--frozen-lockfile`): the lockfile's settings, overrides and catalogs are the
+/// project's, and every project's dependencies are its importer's (`satisfiesPackageManifest`).
 fn pnpm(lock: &PnpmLock, projects: &Projects<'_>) -> Vec<String> {
-    let mut found = Vec::new();
+    let mut found = pnpm_configuration(lock, projects);
+    let auto_install_peers = lock
+        .settings
+        .get("autoInstallPeers")
+        .is_none_or(|value| value == "true");
     for (folder, manifest) in projects.all() {
         let key = if folder.is_empty() { "." } else { folder };
-        let Some(importer) = lock.importers.get(key) else {
-            found.push(format!(
+        match lock.importers.get(key) {
+            Some(importer) => {
+                found.extend(
+                    pnpm_importer(importer, manifest, auto_install_peers)
+                        .map(|reason| format!("{}: {reason}", where_(folder))),
+                );
+            }
+            // A project with no dependencies needs no importer.
+            None if installed(manifest).iter().all(|(_, map)| map.is_empty())
+                && manifest.peer_dependencies.is_empty() => {}
+            None => found.push(format!(
                 "{} is a project of the workspace, but pnpm-lock.yaml has no importer for it",
                 where_(folder)
-            ));
+            )),
+        }
+    }
+    found
+}
+
+/// What pnpm compares before it installs: the settings recorded in the lockfile, the overrides
+/// (`pnpm.overrides` and, for pnpm 10, `pnpm-workspace.yaml`'s) and the catalog entries it used.
+fn pnpm_configuration(lock: &PnpmLock, projects: &Projects<'_>) -> Vec<String> {
+    let mut found = Vec::new();
+    let settings = projects.settings;
+    for (key, kebab, default) in [
+        ("autoInstallPeers", "auto-install-peers", "true"),
+        (
+            "excludeLinksFromLockfile",
+            "exclude-links-from-lockfile",
+            "false",
+        ),
+    ] {
+        let Some(locked) = lock.settings.get(key) else {
             continue;
         };
-        let locked = |kind: &str| -> &BTreeMap<String, String> {
-            let Importer {
-                dependencies,
-                dev_dependencies,
-                optional_dependencies,
-            } = importer;
-            match kind {
-                "dependencies" => dependencies,
-                "devDependencies" => dev_dependencies,
-                _ => optional_dependencies,
+        let configured = settings
+            .pnpm(key, kebab)
+            .unwrap_or_else(|| default.to_string());
+        if *locked != configured {
+            found.push(format!(
+                "pnpm-lock.yaml was made with {key}: {locked}, but the project sets {configured} \
+                 (ERR_PNPM_LOCKFILE_CONFIG_MISMATCH)"
+            ));
+        }
+    }
+    let mut overrides = BTreeMap::new();
+    let from_manifest = projects.root.pnpm_overrides.as_ref();
+    for (name, spec) in from_manifest
+        .and_then(|value| value.as_object())
+        .into_iter()
+        .flatten()
+    {
+        if let Some(spec) = spec.as_str() {
+            overrides.insert(name.clone(), spec.to_string());
+        }
+    }
+    overrides.extend(crate::ecosystem::yaml::text_map(
+        &settings.pnpm_workspace["overrides"],
+        crate::ecosystem::yaml_text,
+    ));
+    if overrides != lock.overrides {
+        found.push(format!(
+            "the overrides are {overrides:?}, but pnpm-lock.yaml was made with {:?}",
+            lock.overrides
+        ));
+    }
+    for (catalog, entries) in &lock.catalogs {
+        let configured = if catalog == "default" {
+            let default = &settings.pnpm_workspace["catalog"];
+            if default.is_badvalue() {
+                &settings.pnpm_workspace["catalogs"]["default"]
+            } else {
+                default
             }
+        } else {
+            &settings.pnpm_workspace["catalogs"][catalog.as_str()]
         };
-        for (kind, wanted) in installed(manifest) {
-            let have = locked(kind);
-            for (name, spec) in wanted {
-                match have.get(name) {
-                    None => found.push(format!(
-                        "{}: {kind}.{name} ({spec}) is not in pnpm-lock.yaml",
-                        where_(folder)
-                    )),
-                    Some(specifier) if specifier != spec => found.push(format!(
-                        "{}: {kind}.{name} is {spec}, but pnpm-lock.yaml was locked for {specifier}",
-                        where_(folder)
-                    )),
-                    Some(_) => {}
-                }
-            }
-            for (name, specifier) in have {
-                if !wanted.contains_key(name) {
-                    found.push(format!(
-                        "{}: {kind}.{name} ({specifier}) is in pnpm-lock.yaml but no longer in \
-                         package.json",
-                        where_(folder)
-                    ));
-                }
+        let configured = crate::ecosystem::yaml::text_map(configured, crate::ecosystem::yaml_text);
+        for (name, specifier) in entries {
+            let now = configured.get(name);
+            if now != Some(specifier) {
+                found.push(format!(
+                    "catalog {catalog}: {name} is {}, but pnpm-lock.yaml was locked for \
+                     {specifier}",
+                    now.map_or("not in pnpm-workspace.yaml", String::as_str)
+                ));
             }
         }
     }
     found
+}
+
+/// pnpm's `satisfiesPackageManifest`: why `importer` does not record `manifest`'s dependencies
+/// (with `autoInstallPeers`, peer dependencies count as dependencies unless listed otherwise).
+fn pnpm_importer(
+    importer: &Importer,
+    manifest: &Manifest,
+    auto_install_peers: bool,
+) -> Option<String> {
+    let Importer {
+        dependencies: locked_dependencies,
+        dev_dependencies: locked_dev,
+        optional_dependencies: locked_optional,
+    } = importer;
+    let mut dependencies = manifest.dependencies.clone();
+    if auto_install_peers {
+        for (name, spec) in &manifest.peer_dependencies {
+            let listed = manifest.dependencies.contains_key(name)
+                || manifest.dev_dependencies.contains_key(name)
+                || manifest.optional_dependencies.contains_key(name);
+            if !listed {
+                dependencies.insert(name.clone(), spec.clone());
+            }
+        }
+    }
+    // The specifier of every dependency, as pnpm merges them: dev, then prod, then optional.
+    let mut wanted: BTreeMap<&str, &str> = BTreeMap::new();
+    for map in [
+        &manifest.dev_dependencies,
+        &dependencies,
+        &manifest.optional_dependencies,
+    ] {
+        wanted.extend(
+            map.iter()
+                .map(|(name, spec)| (name.as_str(), spec.as_str())),
+        );
+    }
+    let mut recorded: BTreeMap<&str, &str> = BTreeMap::new();
+    for map in [locked_dev, locked_dependencies, locked_optional] {
+        recorded.extend(
+            map.iter()
+                .map(|(name, spec)| (name.as_str(), spec.as_str())),
+        );
+    }
+    if wanted != recorded {
+        let differences: Vec<String> = wanted
+            .iter()
+            .filter(|(name, spec)| recorded.get(*name) != Some(*spec))
+            .map(|(name, spec)| match recorded.get(name) {
+                Some(locked) => format!("{name} (lockfile: {locked}, manifest: {spec})"),
+                None => format!("{name} ({spec}) is not in the lockfile"),
+            })
+            .chain(
+                recorded
+                    .iter()
+                    .filter(|(name, _)| !wanted.contains_key(*name))
+                    .map(|(name, locked)| {
+                        format!("{name} ({locked}) is no longer in package.json")
+                    }),
+            )
+            .collect();
+        return Some(format!(
+            "specifiers in the lockfile don't match specifiers in package.json: {}",
+            differences.join("; ")
+        ));
+    }
+    // Each dependency is in the map pnpm files it under.
+    let fields = [
+        ("dependencies", &dependencies, locked_dependencies),
+        ("devDependencies", &manifest.dev_dependencies, locked_dev),
+        (
+            "optionalDependencies",
+            &manifest.optional_dependencies,
+            locked_optional,
+        ),
+    ];
+    for (kind, declared, locked) in fields {
+        let names: BTreeSet<&str> = declared
+            .keys()
+            .map(String::as_str)
+            .filter(|name| match kind {
+                "optionalDependencies" => true,
+                "devDependencies" => {
+                    !manifest.optional_dependencies.contains_key(*name)
+                        && !dependencies.contains_key(*name)
+                }
+                _ => !manifest.optional_dependencies.contains_key(*name),
+            })
+            .collect();
+        let locked_names: BTreeSet<&str> = locked.keys().map(String::as_str).collect();
+        if names != locked_names {
+            return Some(format!(
+                "{kind} are {names:?} in package.json, but {locked_names:?} in the lockfile"
+            ));
+        }
+    }
+    None
 }
 
 /// yarn classic: `name@range` keys for every range package.json asks for.
@@ -209,45 +397,170 @@ fn berry_descriptor(name: &str, range: &str) -> String {
     }
 }
 
-/// yarn berry: every descriptor is a key, and every entry is still needed.
+/// yarn berry (`--immutable`): the lockfile yarn would write is the one committed. Every
+/// descriptor package.json asks for (after the root's `resolutions`) is a key; every workspace
+/// has its entry, recording exactly its package.json's dependencies and which are optional; and
+/// every entry is still needed by something, counting the built-in compatibility patches yarn
+/// adds on its own (`fsevents@patch:…#optional!builtin<compat/fsevents>`).
 fn berry(lock: &YarnLock, projects: &Projects<'_>) -> Vec<String> {
     let mut found = Vec::new();
+    let resolutions = projects
+        .all()
+        .find(|(folder, _)| folder.is_empty())
+        .map(|(_, root)| BerryResolutions::of(root))
+        .unwrap_or_default();
     let mut wanted: VecDeque<String> = VecDeque::new();
     for (folder, manifest) in projects.all() {
         for (kind, dependencies) in installed(manifest) {
             for (name, range) in dependencies {
-                let descriptor = berry_descriptor(name, range);
-                if !lock.descriptors.contains(&descriptor) {
+                let descriptors = resolutions.apply(name, berry_descriptor(name, range));
+                if !descriptors.iter().any(|d| lock.descriptors.contains(d)) {
                     found.push(format!(
-                        "{}: {kind}.{name} ({range}): yarn.lock has no entry for {descriptor}",
-                        where_(folder)
+                        "{}: {kind}.{name} ({range}): yarn.lock has no entry for {}",
+                        where_(folder),
+                        descriptors.join(" or ")
                     ));
                 }
-                wanted.push_back(descriptor);
+                wanted.extend(descriptors);
             }
         }
     }
-    // Walk from what package.json asks for; the workspaces themselves are needed as long as
-    // their folders are workspaces, and each must record its package.json's dependencies.
+    let mut needed = vec![false; lock.entries.len()];
+    found.extend(berry_workspaces(lock, projects, &mut needed));
+    let mut by_descriptor: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (index, entry) in lock.entries.iter().enumerate() {
+        for descriptor in &entry.descriptors {
+            by_descriptor
+                .entry(descriptor.clone())
+                .or_default()
+                .push(index);
+            // A built-in patch answers for the descriptor it wraps, too.
+            if let Some(inner) = compat_patch_of(descriptor) {
+                by_descriptor.entry(inner).or_default().push(index);
+            }
+        }
+    }
+    for (index, entry) in lock.entries.iter().enumerate() {
+        if needed[index] {
+            for descriptor in &entry.dependencies {
+                wanted.extend(resolutions.apply(scoped_name(descriptor), descriptor.clone()));
+            }
+        }
+    }
+    while let Some(descriptor) = wanted.pop_front() {
+        for &index in by_descriptor.get(&descriptor).into_iter().flatten() {
+            if needed[index] {
+                continue;
+            }
+            needed[index] = true;
+            for dependency in &lock.entries[index].dependencies {
+                wanted.extend(resolutions.apply(scoped_name(dependency), dependency.clone()));
+            }
+        }
+    }
+    for (entry, needed) in lock.entries.iter().zip(needed) {
+        if !needed {
+            found.push(format!(
+                "yarn.lock still has {}, which nothing asks for any more",
+                entry.descriptors.join(", ")
+            ));
+        }
+    }
+    found
+}
+
+/// The name of a berry descriptor (`@scope/name@npm:^1` → `@scope/name`).
+fn scoped_name(descriptor: &str) -> &str {
+    let at = descriptor
+        .get(1..)
+        .and_then(|rest| rest.find('@'))
+        .map_or(descriptor.len(), |at| at + 1);
+    &descriptor[..at]
+}
+
+/// The descriptor a built-in compatibility patch wraps: `fsevents@patch:fsevents@npm%3A~2.3.2
+/// #optional!builtin<compat/fsevents>` → `fsevents@npm:~2.3.2`.
+fn compat_patch_of(descriptor: &str) -> Option<String> {
+    let name = scoped_name(descriptor);
+    let rest = descriptor[name.len()..].strip_prefix("@patch:")?;
+    let (inner, patch) = rest.split_once('#')?;
+    if !patch.contains("builtin<compat/") {
+        return None;
+    }
+    Some(crate::ecosystem::npm::yarn::percent_decode(inner))
+}
+
+/// The root's `resolutions`, as yarn berry applies them: a pattern that names only the package
+/// (`is-number`, `**/is-number`) replaces every descriptor of it; one scoped to a dependent
+/// (`is-odd/is-number`) may or may not apply, so both descriptors are accepted.
+#[derive(Debug, Default)]
+struct BerryResolutions {
+    /// Package name → (the descriptor it resolves to, whether the pattern names only it).
+    by_name: BTreeMap<String, Vec<(String, bool)>>,
+}
+
+impl BerryResolutions {
+    fn of(root: &Manifest) -> BerryResolutions {
+        let mut by_name: BTreeMap<String, Vec<(String, bool)>> = BTreeMap::new();
+        let Some(serde_json::Value::Object(map)) = &root.resolutions else {
+            return BerryResolutions::default();
+        };
+        for (pattern, spec) in map {
+            let Some(spec) = spec.as_str() else { continue };
+            let pattern = pattern.strip_prefix("**/").unwrap_or(pattern);
+            // The last segment names the package (`parent/@scope/name@range`).
+            let segments: Vec<&str> = pattern.split('/').collect();
+            let (target, scoped) = match segments.as_slice() {
+                [.., scope, name] if scope.starts_with('@') => {
+                    (format!("{scope}/{name}"), segments.len() > 2)
+                }
+                [.., name] => ((*name).to_string(), segments.len() > 1),
+                [] => continue,
+            };
+            let name = scoped_name(&target).to_string();
+            let global = !scoped && name == target;
+            by_name
+                .entry(name.clone())
+                .or_default()
+                .push((berry_descriptor(&name, spec), global));
+        }
+        BerryResolutions { by_name }
+    }
+
+    /// The descriptors `descriptor` (of the package `name`) may be locked as.
+    fn apply(&self, name: &str, descriptor: String) -> Vec<String> {
+        let Some(rules) = self.by_name.get(name) else {
+            return vec![descriptor];
+        };
+        if let Some((global, _)) = rules.iter().find(|(_, global)| *global) {
+            return vec![global.clone()];
+        }
+        std::iter::once(descriptor)
+            .chain(rules.iter().map(|(resolved, _)| resolved.clone()))
+            .collect()
+    }
+}
+
+/// Each workspace's entry: present, needed, and recording exactly its package.json's
+/// dependencies and which of them are optional.
+fn berry_workspaces(lock: &YarnLock, projects: &Projects<'_>, needed: &mut [bool]) -> Vec<String> {
+    let mut found = Vec::new();
     let by_folder: BTreeMap<&str, &Manifest> = projects
         .all()
         .map(|(folder, manifest)| (if folder.is_empty() { "." } else { folder }, manifest))
         .collect();
-    let by_descriptor: BTreeMap<&str, usize> = lock
-        .entries
-        .iter()
-        .enumerate()
-        .flat_map(|(index, entry)| entry.descriptors.iter().map(move |d| (d.as_str(), index)))
-        .collect();
-    let mut needed = vec![false; lock.entries.len()];
+    let mut recorded_folders = BTreeSet::new();
     for (index, entry) in lock.entries.iter().enumerate() {
         let workspace = entry
             .resolution
             .split_once("@workspace:")
             .map(|(_, folder)| folder);
-        let Some(manifest) = workspace.and_then(|folder| by_folder.get(folder)) else {
+        let Some((folder, manifest)) =
+            workspace.and_then(|folder| Some((folder, by_folder.get(folder)?)))
+        else {
             continue;
         };
+        recorded_folders.insert(folder);
         needed[index] = true;
         let declared: BTreeSet<String> = installed(manifest)
             .into_iter()
@@ -262,21 +575,26 @@ fn berry(lock: &YarnLock, projects: &Projects<'_>) -> Vec<String> {
                 entry.resolution
             ));
         }
-    }
-    while let Some(descriptor) = wanted.pop_front() {
-        let Some(&index) = by_descriptor.get(descriptor.as_str()) else {
-            continue;
-        };
-        if !needed[index] {
-            needed[index] = true;
-            wanted.extend(lock.entries[index].dependencies.iter().cloned());
+        for added in declared.difference(&recorded) {
+            found.push(format!(
+                "{} asks for {added}, which yarn.lock does not record for it",
+                where_(if folder == "." { "" } else { folder })
+            ));
+        }
+        let optional: BTreeSet<String> = manifest.optional_dependencies.keys().cloned().collect();
+        if optional != entry.optional {
+            found.push(format!(
+                "{}: the optional dependencies are {optional:?}, but yarn.lock records {:?}",
+                where_(if folder == "." { "" } else { folder }),
+                entry.optional
+            ));
         }
     }
-    for (entry, needed) in lock.entries.iter().zip(needed) {
-        if !needed {
+    for folder in by_folder.keys() {
+        if !recorded_folders.contains(folder) {
             found.push(format!(
-                "yarn.lock still has {}, which nothing asks for any more",
-                entry.descriptors.join(", ")
+                "{} is a workspace, but yarn.lock has no entry for it",
+                where_(if *folder == "." { "" } else { folder })
             ));
         }
     }
@@ -294,60 +612,134 @@ fn bun(lock: &BunLock, projects: &Projects<'_>) -> Vec<String> {
             ));
             continue;
         };
-        let pairs = [
-            (
-                "dependencies",
-                &manifest.dependencies,
-                &workspace.dependencies,
-            ),
-            (
-                "devDependencies",
-                &manifest.dev_dependencies,
-                &workspace.dev_dependencies,
-            ),
-            (
-                "optionalDependencies",
-                &manifest.optional_dependencies,
-                &workspace.optional_dependencies,
-            ),
-            (
-                "peerDependencies",
-                &manifest.peer_dependencies,
-                &workspace.peer_dependencies,
-            ),
-        ];
-        for (kind, wanted, have) in pairs {
-            for (name, spec) in wanted {
-                match have.get(name) {
-                    None => found.push(format!(
-                        "{}: {kind}.{name} ({spec}) is not in bun.lock",
-                        where_(folder)
-                    )),
-                    Some(locked) if locked != spec => found.push(format!(
-                        "{}: {kind}.{name} is {spec}, but bun.lock recorded {locked}",
-                        where_(folder)
-                    )),
-                    Some(_) => {}
-                }
+        // bun compares names across the dependency maps: a dependency moved from one map to
+        // another is the same dependency to it.
+        let wanted = all_dependencies([
+            ("dependencies", &manifest.dependencies),
+            ("devDependencies", &manifest.dev_dependencies),
+            ("optionalDependencies", &manifest.optional_dependencies),
+            ("peerDependencies", &manifest.peer_dependencies),
+        ]);
+        let have = all_dependencies([
+            ("dependencies", &workspace.dependencies),
+            ("devDependencies", &workspace.dev_dependencies),
+            ("optionalDependencies", &workspace.optional_dependencies),
+            ("peerDependencies", &workspace.peer_dependencies),
+        ]);
+        for (name, (kind, spec)) in &wanted {
+            let recorded = have.get(name).map(|(_, locked)| *locked);
+            if recorded == Some(*spec) {
+                continue;
             }
-            for (name, locked) in have {
-                if !wanted.contains_key(name) {
-                    found.push(format!(
-                        "{}: {kind}.{name} ({locked}) is in bun.lock but no longer in package.json",
-                        where_(folder)
-                    ));
-                }
+            // A spec bun did not record is still fine when what bun.lock resolves that name
+            // to for this workspace satisfies it (a range loosened, a dependency the tree
+            // already has added): bun installs what is locked.
+            let resolved = lock.resolution_of(workspace.name.as_deref(), name);
+            if bun_keeps(name, spec, resolved) {
+                continue;
+            }
+            found.push(match recorded {
+                None => format!(
+                    "{}: {kind}.{name} ({spec}) is not in bun.lock",
+                    where_(folder)
+                ),
+                Some(locked) => format!(
+                    "{}: {kind}.{name} is {spec}, but bun.lock recorded {locked}",
+                    where_(folder)
+                ),
+            });
+        }
+        for (name, (kind, locked)) in &have {
+            // A workspace that is not on disk is skipped (a pruned checkout), and so are the
+            // references to it.
+            let pruned = locked.starts_with("workspace:") && !on_disk(lock, &folders, name);
+            if !wanted.contains_key(name) && !pruned {
+                found.push(format!(
+                    "{}: {kind}.{name} ({locked}) is in bun.lock but no longer in package.json",
+                    where_(folder)
+                ));
             }
         }
     }
-    for folder in lock.workspaces.keys() {
-        if !folders.contains(folder.as_str()) {
-            found.push(format!(
-                "bun.lock records a workspace at {folder:?} that is not one any more"
-            ));
+    // Workspaces that bun.lock lists but that are not on disk are skipped, as bun does.
+    if let Some((_, root)) = projects.all().find(|(folder, _)| folder.is_empty()) {
+        if !same_overrides(bun_overrides(root).as_ref(), lock.overrides.as_ref()) {
+            found.push(
+                "overrides in package.json changed since bun.lock was saved (bun reads both \
+                 `overrides` and `resolutions`)"
+                    .to_string(),
+            );
         }
     }
     found
+}
+
+/// The overrides bun applies: the root's `resolutions`, then its `overrides` over them.
+fn bun_overrides(root: &Manifest) -> Option<serde_json::Value> {
+    let mut merged = serde_json::Map::new();
+    for field in [&root.resolutions, &root.overrides] {
+        if let Some(serde_json::Value::Object(map)) = field {
+            merged.extend(map.clone());
+        }
+    }
+    (!merged.is_empty()).then_some(serde_json::Value::Object(merged))
+}
+
+/// Whether two override maps say the same (no map and an empty one are the same).
+fn same_overrides(a: Option<&serde_json::Value>, b: Option<&serde_json::Value>) -> bool {
+    let empty = |value: Option<&serde_json::Value>| {
+        value.is_none_or(|value| value.as_object().is_some_and(serde_json::Map::is_empty))
+    };
+    match (empty(a), empty(b)) {
+        (true, true) => true,
+        (false, false) => a == b,
+        _ => false,
+    }
+}
+
+/// Whether the workspace called `name` in bun.lock is one of the project's folders.
+fn on_disk(lock: &BunLock, folders: &BTreeSet<&str>, name: &str) -> bool {
+    lock.workspaces
+        .iter()
+        .filter(|(_, workspace)| workspace.name.as_deref() == Some(name))
+        .any(|(folder, _)| folders.contains(folder.as_str()))
+}
+
+/// Each dependency of the maps, by name, with the map it is in and its spec (the first map
+/// that names it wins, as in bun).
+fn all_dependencies<'a>(
+    maps: [(&'static str, &'a BTreeMap<String, String>); 4],
+) -> BTreeMap<&'a str, (&'static str, &'a str)> {
+    let mut all = BTreeMap::new();
+    for (kind, map) in maps {
+        for (name, spec) in map {
+            all.entry(name.as_str()).or_insert((kind, spec.as_str()));
+        }
+    }
+    all
+}
+
+/// Whether bun keeps what it locked for the dependency `name` whose spec changed to `spec`: when
+/// the locked package (`resolved`, as its name and reference) is that package, a registry version that satisfies
+/// the new range, or the new spec is any version or a dist-tag. Any other change (a git, file
+/// or workspace spec, an alias to another package) is a change.
+fn bun_keeps(name: &str, spec: &str, resolved: Option<(&str, &str)>) -> bool {
+    use super::spec::{parse, Spec};
+    let Some((locked_name, reference)) = resolved else {
+        return false;
+    };
+    let Ok(version) = nodejs_semver::Version::parse(reference) else {
+        return false;
+    };
+    let satisfied = |spec: &Spec<'_>| match spec {
+        Spec::Any | Spec::Tag => true,
+        Spec::Range(range) => range.satisfies(&version),
+        _ => false,
+    };
+    match parse(spec) {
+        Spec::Alias { name: real, spec } => real == locked_name && satisfied(&spec),
+        other => name == locked_name && satisfied(&other),
+    }
 }
 
 #[cfg(test)]
