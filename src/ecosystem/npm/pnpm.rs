@@ -28,6 +28,8 @@ pub struct PnpmLock {
     pub overrides: BTreeMap<String, String>,
     /// `catalogs:`: catalog name → dependency → the specifier it was locked for.
     pub catalogs: BTreeMap<String, BTreeMap<String, String>>,
+    /// `patchedDependencies:`: `name@version` → the hash of the patch file it was locked with.
+    pub patched: BTreeMap<String, String>,
 }
 
 /// One project of a pnpm lockfile: dependency name → the package.json specifier it was
@@ -82,6 +84,9 @@ impl PnpmLock {
                     .collect(),
                 _ => BTreeMap::new(),
             },
+            patched: crate::ecosystem::yaml::text_map(&document["patchedDependencies"], |value| {
+                yaml_text(&value["hash"]).or_else(|| yaml_text(value))
+            }),
             ..PnpmLock::default()
         };
         match &document["importers"] {

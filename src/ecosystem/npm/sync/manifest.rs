@@ -29,8 +29,12 @@ pub struct Manifest {
     pub resolutions: Option<serde_json::Value>,
     /// `pnpm.overrides`, as written.
     pub pnpm_overrides: Option<serde_json::Value>,
+    /// `pnpm.patchedDependencies`: `name@version` → patch file.
+    pub pnpm_patches: BTreeMap<String, String>,
     /// `packageManager`, e.g. `pnpm@9.1.0`.
     pub package_manager: Option<String>,
+    /// `devEngines.packageManager` (one object or a list): each tool's name and its `onFail`.
+    pub dev_engines_package_managers: Vec<(String, String)>,
 }
 
 /// Why a `package.json` could not be read.
@@ -80,6 +84,8 @@ struct WireManifest {
     #[serde(default)]
     pnpm: Option<serde_json::Value>,
     #[serde(default)]
+    dev_engines: Option<serde_json::Value>,
+    #[serde(default)]
     package_manager: Option<String>,
 }
 
@@ -99,7 +105,41 @@ enum WireWorkspaces {
     },
 }
 
+/// The `(name, onFail)` of each tool `devEngines.packageManager` names (`onFail` defaults to
+/// `error`, as in npm).
+fn dev_engines_package_managers(dev_engines: Option<&serde_json::Value>) -> Vec<(String, String)> {
+    let Some(listed) = dev_engines.and_then(|engines| engines.get("packageManager")) else {
+        return Vec::new();
+    };
+    let entries = match listed {
+        serde_json::Value::Array(entries) => entries.iter().collect(),
+        other => vec![other],
+    };
+    entries
+        .into_iter()
+        .filter_map(|entry| {
+            let name = entry.get("name")?.as_str()?.to_string();
+            let on_fail = entry
+                .get("onFail")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("error");
+            Some((name, on_fail.to_string()))
+        })
+        .collect()
+}
+
 impl Manifest {
+    /// The tool `devEngines.packageManager` requires instead of npm, when npm would refuse to
+    /// install because of it (it names no npm entry, and the last entry says `onFail: error`).
+    pub fn dev_engines_refuse_npm(&self) -> Option<&str> {
+        let listed = &self.dev_engines_package_managers;
+        if listed.iter().any(|(name, _)| name == "npm") {
+            return None;
+        }
+        let (name, on_fail) = listed.last()?;
+        (on_fail == "error").then_some(name.as_str())
+    }
+
     /// Parses `package.json` text. Unknown fields are ignored; a known field of the wrong type
     /// (say, `dependencies` as an array) is an error, because npm would refuse it too.
     pub fn parse(text: &str) -> Result<Self, ManifestError> {
@@ -148,7 +188,19 @@ impl Manifest {
             },
             overrides: wire.overrides,
             resolutions: wire.resolutions,
-            pnpm_overrides: wire.pnpm.and_then(|pnpm| pnpm.get("overrides").cloned()),
+            dev_engines_package_managers: dev_engines_package_managers(wire.dev_engines.as_ref()),
+            pnpm_overrides: wire
+                .pnpm
+                .as_ref()
+                .and_then(|pnpm| pnpm.get("overrides").cloned()),
+            pnpm_patches: wire
+                .pnpm
+                .as_ref()
+                .and_then(|pnpm| pnpm.get("patchedDependencies")?.as_object())
+                .into_iter()
+                .flatten()
+                .filter_map(|(key, path)| Some((key.clone(), path.as_str()?.to_string())))
+                .collect(),
             package_manager: wire.package_manager,
         })
     }

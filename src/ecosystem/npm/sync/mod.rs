@@ -483,9 +483,20 @@ fn in_sync<T: Files + ?Sized>(
         legacy_peer_deps,
     };
     let manifest_path = join_path(folder, PACKAGE_JSON);
-    Ok(rules::check(&project)
+    let refused = manifest.dev_engines_refuse_npm().map(|tool| {
+        SyncProblem::new(
+            ProblemKind::PackageJsonInvalid,
+            &manifest_path,
+            format!(
+                "devEngines.packageManager names {tool}, not npm, with onFail \"error\": npm \
+                 refuses to install (EBADDEVENGINES)"
+            ),
+        )
+        .edit(&[&manifest_path])
+    });
+    Ok(refused
         .into_iter()
-        .map(|mismatch| {
+        .chain(rules::check(&project).into_iter().map(|mismatch| {
             // npm's own words, as `npm ci` says them.
             if mismatch.is_package_json_error() {
                 SyncProblem::new(
@@ -500,7 +511,7 @@ fn in_sync<T: Files + ?Sized>(
                     mismatch.to_string(),
                 )
             }
-        })
+        }))
         .collect())
 }
 
@@ -517,10 +528,20 @@ fn foreign_problems<T: Files + ?Sized>(
             .read(&join_path(folder, name))?
             .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
     };
-    let settings = tools::Settings::read(
+    let mut settings = tools::Settings::read(
         read_text(NPMRC)?.as_deref(),
         read_text(PNPM_WORKSPACE)?.as_deref(),
     );
+    if tools.contains(&Tool::Pnpm) {
+        for path in settings.pnpm_patches(manifest).into_values() {
+            // A path that leaves the project is not read (pnpm reads it; lockgate will not).
+            let contents = match spec::join(folder, &path) {
+                joined if joined.starts_with("..") => None,
+                joined => tree.read(&joined)?,
+            };
+            settings.add_patch_file(&path, contents);
+        }
+    }
     let projects = tools::Projects {
         root: manifest,
         members,

@@ -1,14 +1,16 @@
 //! The lockfile checks of the other JavaScript package managers, as each one's frozen install
-//! judges package.json against its lockfile:
+//! judges package.json against its lockfile (the rules the corpus in tests/fixtures/npm/ shows,
+//! recorded by the tools themselves):
 //!
-//! - pnpm (`--frozen-lockfile`): every project of the workspace has an importer, and each
-//!   importer's dependencies and their specifiers are exactly package.json's, per type.
+//! - pnpm (`--frozen-lockfile`): the lockfile's settings, overrides and catalogs are the
+//!   project's, and every project with dependencies has an importer whose specifiers are
+//!   package.json's (`satisfiesPackageManifest`, peers included when auto-installed).
 //! - yarn classic (`--frozen-lockfile`): every `name@range` package.json asks for is a key of
 //!   the lockfile (dependencies on the workspace's own packages are not in it).
-//! - yarn berry (`--immutable`): every descriptor (`name@npm:range`, or with the protocol
-//!   written) is a key, and no entry is left that nothing needs any more.
-//! - bun (`--frozen-lockfile`): each workspace's dependency maps are the ones the lockfile
-//!   recorded, and there are no more and no fewer workspaces.
+//! - yarn berry (`--immutable`): every descriptor (after `resolutions`) is a key, every
+//!   workspace's entry records its dependencies, and no entry is left that nothing needs.
+//! - bun (`--frozen-lockfile`): no dependency or workspace added or removed, a changed range
+//!   still met by what is locked, and the same overrides.
 //!
 //! Each mismatch is a message in that tool's terms; the caller makes them problems.
 
@@ -78,6 +80,8 @@ pub struct Projects<'a> {
 pub struct Settings {
     npmrc: BTreeMap<String, String>,
     pnpm_workspace: yaml_rust2::Yaml,
+    /// The patch files pnpm's `patchedDependencies` name, by path (None: not there).
+    patch_files: BTreeMap<String, Option<Vec<u8>>>,
 }
 
 impl Settings {
@@ -100,7 +104,24 @@ impl Settings {
             pnpm_workspace: pnpm_workspace
                 .and_then(|text| crate::ecosystem::yaml_document(text).ok())
                 .unwrap_or(yaml_rust2::Yaml::Null),
+            patch_files: BTreeMap::new(),
         }
+    }
+
+    /// pnpm's `patchedDependencies` (`name@version` → patch file): package.json's `pnpm` field,
+    /// then `pnpm-workspace.yaml`'s (pnpm 10).
+    pub fn pnpm_patches(&self, root: &Manifest) -> BTreeMap<String, String> {
+        let mut patches = root.pnpm_patches.clone();
+        patches.extend(crate::ecosystem::yaml::text_map(
+            &self.pnpm_workspace["patchedDependencies"],
+            crate::ecosystem::yaml_text,
+        ));
+        patches
+    }
+
+    /// Keeps the contents of the patch file at `path` (None when it is not there).
+    pub fn add_patch_file(&mut self, path: &str, contents: Option<Vec<u8>>) {
+        self.patch_files.insert(path.to_string(), contents);
     }
 
     /// A pnpm setting: `pnpm-workspace.yaml`'s `camelCase` key, else `.npmrc`'s `kebab-case`.
@@ -141,18 +162,59 @@ fn installed(manifest: &Manifest) -> [(&'static str, &BTreeMap<String, String>);
 /// terms, or why the lockfile cannot be read.
 pub fn check(tool: Tool, text: &str, projects: &Projects<'_>) -> Result<Vec<String>, ParseError> {
     crate::ecosystem::parse::check_conflict_markers(text)?;
+    let pinned = pinned_major(tool, projects.root);
     Ok(match tool {
-        Tool::Pnpm => pnpm(&PnpmLock::parse(text)?, projects),
+        Tool::Pnpm => {
+            let lock = PnpmLock::parse(text)?;
+            let lock_major: u64 = lock
+                .version
+                .split('.')
+                .next()
+                .and_then(|major| major.parse().ok())
+                .unwrap_or(0);
+            // The newest lockfile major each pnpm major reads.
+            let reads = |major: u64| match major {
+                0..=7 => 5,
+                8 => 6,
+                _ => 9,
+            };
+            match pinned {
+                Some((spec, major)) if lock_major > reads(major) => vec![format!(
+                    "packageManager pins {spec}, which cannot read pnpm-lock.yaml's \
+                     lockfileVersion {} (it reads up to {}.x)",
+                    lock.version,
+                    reads(major)
+                )],
+                _ => pnpm(&lock, projects),
+            }
+        }
         Tool::Yarn => {
             let lock = YarnLock::parse(text)?;
-            if lock.berry {
-                berry(&lock, projects)
-            } else {
-                classic(&lock, projects)
+            match pinned {
+                Some((spec, 1)) if lock.berry => vec![format!(
+                    "packageManager pins {spec}, which cannot read the yarn 2+ yarn.lock"
+                )],
+                Some((spec, 2..)) if !lock.berry => vec![format!(
+                    "packageManager pins {spec}, which rewrites a yarn 1 yarn.lock, so its \
+                     immutable install refuses"
+                )],
+                _ if lock.berry => berry(&lock, projects),
+                _ => classic(&lock, projects),
             }
         }
         Tool::Bun => bun(&BunLock::parse(text)?, projects),
     })
+}
+
+/// `packageManager` when it pins a version of `tool`: the spec (`pnpm@8.15.9`) and its major.
+fn pinned_major(tool: Tool, root: &Manifest) -> Option<(&str, u64)> {
+    let spec = root.package_manager.as_deref()?.trim();
+    let (name, version) = spec.split_once('@')?;
+    if name != tool.command() {
+        return None;
+    }
+    let major = version.split('.').next()?.parse().ok()?;
+    Some((spec, major))
 }
 
 fn where_(folder: &str) -> String {
@@ -239,6 +301,35 @@ fn pnpm_configuration(lock: &PnpmLock, projects: &Projects<'_>) -> Vec<String> {
             lock.overrides
         ));
     }
+    let patches = settings.pnpm_patches(projects.root);
+    let keys: BTreeSet<&String> = patches.keys().chain(lock.patched.keys()).collect();
+    for key in keys {
+        let recorded = lock.patched.get(key);
+        let now = patches.get(key).map(|path| {
+            let contents = settings.patch_files.get(path).cloned().flatten();
+            (
+                path,
+                contents.map(|bytes| pnpm_patch_hash(&bytes, recorded)),
+            )
+        });
+        let same = match (&now, recorded) {
+            (Some((_, Some(hash))), Some(recorded)) => hash == recorded,
+            _ => false,
+        };
+        if !same {
+            found.push(match now {
+                None => format!("the patch of {key} is gone, but pnpm-lock.yaml records it"),
+                Some((path, None)) => format!("{key} is patched with {path}, which is not there"),
+                Some((path, Some(_))) if recorded.is_some() => format!(
+                    "{path} changed since pnpm-lock.yaml was made (its patchedDependencies hash \
+                     for {key} is another)"
+                ),
+                Some((path, Some(_))) => {
+                    format!("{key} is patched with {path}, which pnpm-lock.yaml does not record")
+                }
+            });
+        }
+    }
     for (catalog, entries) in &lock.catalogs {
         let configured = if catalog == "default" {
             let default = &settings.pnpm_workspace["catalog"];
@@ -263,6 +354,39 @@ fn pnpm_configuration(lock: &PnpmLock, projects: &Projects<'_>) -> Vec<String> {
         }
     }
     found
+}
+
+/// The hash pnpm records for a patch file, in the form the lockfile uses: pnpm 10 writes the
+/// sha256 in hex, pnpm 9 and 8 the md5 in base32 (lower case, unpadded). Line ends are LF first.
+fn pnpm_patch_hash(contents: &[u8], recorded: Option<&String>) -> String {
+    use md5::Digest as _;
+    let text = String::from_utf8_lossy(contents).replace("\r\n", "\n");
+    if recorded.is_some_and(|hash| hash.len() == 64) {
+        return sha2::Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+    }
+    base32_lower(&md5::Md5::digest(text.as_bytes()))
+}
+
+/// RFC 4648 base32, lower case, without padding.
+fn base32_lower(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut out = String::new();
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for &byte in bytes {
+        buffer = (buffer << 8) | u32::from(byte);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(char::from(ALPHABET[((buffer >> bits) & 31) as usize]));
+        }
+    }
+    if bits > 0 {
+        out.push(char::from(ALPHABET[((buffer << (5 - bits)) & 31) as usize]));
+    }
+    out
 }
 
 /// pnpm's `satisfiesPackageManifest`: why `importer` does not record `manifest`'s dependencies
@@ -409,12 +533,30 @@ fn berry(lock: &YarnLock, projects: &Projects<'_>) -> Vec<String> {
         .find(|(folder, _)| folder.is_empty())
         .map(|(_, root)| BerryResolutions::of(root))
         .unwrap_or_default();
+    // Each descriptor with the entries that answer it: a patch of the project's is keyed with
+    // the workspace it is relative to (`…patch::locator=…`), and a built-in compatibility patch
+    // answers for the descriptor it wraps too.
+    let mut by_descriptor: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (index, entry) in lock.entries.iter().enumerate() {
+        for descriptor in &entry.descriptors {
+            let unbound = descriptor
+                .split_once("::locator=")
+                .map_or(descriptor.as_str(), |(unbound, _)| unbound);
+            by_descriptor
+                .entry(unbound.to_string())
+                .or_default()
+                .push(index);
+            if let Some((inner, true)) = patch_of(descriptor) {
+                by_descriptor.entry(inner).or_default().push(index);
+            }
+        }
+    }
     let mut wanted: VecDeque<String> = VecDeque::new();
     for (folder, manifest) in projects.all() {
         for (kind, dependencies) in installed(manifest) {
             for (name, range) in dependencies {
                 let descriptors = resolutions.apply(name, berry_descriptor(name, range));
-                if !descriptors.iter().any(|d| lock.descriptors.contains(d)) {
+                if !descriptors.iter().any(|d| by_descriptor.contains_key(d)) {
                     found.push(format!(
                         "{}: {kind}.{name} ({range}): yarn.lock has no entry for {}",
                         where_(folder),
@@ -427,19 +569,6 @@ fn berry(lock: &YarnLock, projects: &Projects<'_>) -> Vec<String> {
     }
     let mut needed = vec![false; lock.entries.len()];
     found.extend(berry_workspaces(lock, projects, &mut needed));
-    let mut by_descriptor: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (index, entry) in lock.entries.iter().enumerate() {
-        for descriptor in &entry.descriptors {
-            by_descriptor
-                .entry(descriptor.clone())
-                .or_default()
-                .push(index);
-            // A built-in patch answers for the descriptor it wraps, too.
-            if let Some(inner) = compat_patch_of(descriptor) {
-                by_descriptor.entry(inner).or_default().push(index);
-            }
-        }
-    }
     for (index, entry) in lock.entries.iter().enumerate() {
         if needed[index] {
             for descriptor in &entry.dependencies {
@@ -453,9 +582,17 @@ fn berry(lock: &YarnLock, projects: &Projects<'_>) -> Vec<String> {
                 continue;
             }
             needed[index] = true;
-            for dependency in &lock.entries[index].dependencies {
+            let entry = &lock.entries[index];
+            for dependency in &entry.dependencies {
                 wanted.extend(resolutions.apply(scoped_name(dependency), dependency.clone()));
             }
+            // A patch needs the package it patches.
+            wanted.extend(
+                entry
+                    .descriptors
+                    .iter()
+                    .filter_map(|d| Some(patch_of(d)?.0)),
+            );
         }
     }
     for (entry, needed) in lock.entries.iter().zip(needed) {
@@ -478,16 +615,17 @@ fn scoped_name(descriptor: &str) -> &str {
     &descriptor[..at]
 }
 
-/// The descriptor a built-in compatibility patch wraps: `fsevents@patch:fsevents@npm%3A~2.3.2
-/// #optional!builtin<compat/fsevents>` → `fsevents@npm:~2.3.2`.
-fn compat_patch_of(descriptor: &str) -> Option<String> {
+/// The descriptor a `patch:` descriptor patches, and whether the patch is one of yarn's built-in
+/// compatibility patches: `fsevents@patch:fsevents@npm%3A~2.3.2#optional!builtin<compat/fsevents>`
+/// → (`fsevents@npm:~2.3.2`, true).
+fn patch_of(descriptor: &str) -> Option<(String, bool)> {
     let name = scoped_name(descriptor);
     let rest = descriptor[name.len()..].strip_prefix("@patch:")?;
     let (inner, patch) = rest.split_once('#')?;
-    if !patch.contains("builtin<compat/") {
-        return None;
-    }
-    Some(crate::ecosystem::npm::yarn::percent_decode(inner))
+    Some((
+        crate::ecosystem::npm::yarn::percent_decode(inner),
+        patch.contains("builtin<compat/"),
+    ))
 }
 
 /// The root's `resolutions`, as yarn berry applies them: a pattern that names only the package
@@ -745,6 +883,73 @@ fn bun_keeps(name: &str, spec: &str, resolved: Option<(&str, &str)>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compat_patches_answer_for_the_descriptor_they_wrap() {
+        let cases = [
+            (
+                "fsevents@patch:fsevents@npm%3A~2.3.2#optional!builtin<compat/fsevents>",
+                Some("fsevents@npm:~2.3.2"),
+            ),
+            (
+                "resolve@patch:resolve@npm%3A%5E1.20.0#optional!builtin<compat/resolve>",
+                Some("resolve@npm:^1.20.0"),
+            ),
+            // A project's own patch is not one yarn adds on its own.
+            (
+                "left-pad@patch:left-pad@npm%3A1.3.0#./patches/left-pad.patch",
+                None,
+            ),
+            ("left-pad@npm:1.3.0", None),
+        ];
+        for (descriptor, inner) in cases {
+            let compat = patch_of(descriptor).filter(|(_, builtin)| *builtin);
+            assert_eq!(
+                compat.map(|(inner, _)| inner).as_deref(),
+                inner,
+                "{descriptor}"
+            );
+        }
+    }
+
+    #[test]
+    fn berry_resolutions_replace_what_they_name() {
+        let root = Manifest::parse(
+            r#"{"resolutions": {"is-number": "6.0.0", "**/@s/a": "npm:1.0.0",
+                "is-odd/kind-of": "6.0.3", "debug@^4": "4.3.4"}}"#,
+        )
+        .unwrap();
+        let rules = BerryResolutions::of(&root);
+        let apply = |name: &str, descriptor: &str| rules.apply(name, descriptor.to_string());
+        assert_eq!(
+            apply("is-number", "is-number@npm:^7.0.0"),
+            ["is-number@npm:6.0.0"]
+        );
+        assert_eq!(apply("@s/a", "@s/a@npm:^2"), ["@s/a@npm:1.0.0"]);
+        // Scoped to one dependent, or to one range: either descriptor may be the locked one.
+        assert_eq!(
+            apply("kind-of", "kind-of@npm:^3.0.0"),
+            ["kind-of@npm:^3.0.0", "kind-of@npm:6.0.3"]
+        );
+        assert_eq!(
+            apply("debug", "debug@npm:^4.1.0"),
+            ["debug@npm:^4.1.0", "debug@npm:4.3.4"]
+        );
+        assert_eq!(apply("left-pad", "left-pad@npm:^1"), ["left-pad@npm:^1"]);
+    }
+
+    #[test]
+    fn bun_keeps_a_locked_version_the_new_spec_still_accepts() {
+        let locked = Some(("is-odd", "3.0.1"));
+        assert!(bun_keeps("is-odd", ">=3.0.0", locked));
+        assert!(bun_keeps("is-odd", "latest", locked));
+        assert!(bun_keeps("is-odd", "*", locked));
+        assert!(!bun_keeps("is-odd", "^2.0.0", locked));
+        assert!(!bun_keeps("is-odd", "github:u/is-odd", locked));
+        assert!(!bun_keeps("other", "^3.0.0", locked));
+        assert!(bun_keeps("odd", "npm:is-odd@^3", locked));
+        assert!(!bun_keeps("is-odd", "^3.0.0", None));
+    }
 
     #[test]
     fn berry_descriptors_default_to_npm() {
