@@ -171,12 +171,7 @@ const PROBLEMS: [(&str, &[&str]); 13] = [
 
 /// Where lockgate is known to fall short of a recorded expectation: the expectation, the start
 /// of the error its check gives instead, and why. A fix makes the row fail: then remove it.
-const SHORTFALLS: [(&str, &str, &str); 1] = [(
-    "npm/yarn-berry/patch-changed/verdict.txt",
-    "verdict (the tool: block)",
-    "yarn records a hash of the patch as its patch parser reads it (makePatchHash over parsed \
-     hunks); lockgate does not parse patches, so a patch file edited without relocking passes",
-)];
+const SHORTFALLS: [(&str, &str, &str); 0] = [];
 
 /// What lockgate tells a user to run, by format folder, when a lockfile needs relocking, and
 /// whether the JSON message says it too (the npm ecosystem's messages quote the tool instead).

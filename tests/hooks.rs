@@ -514,13 +514,22 @@ fn the_frameworks_files_pattern_names_every_file_lockgate_reads() {
             }
             let name = path.file_name().unwrap().to_string_lossy().to_string();
             let relevant = lockgate::ecosystem::is_relevant(&name);
-            // Requirements files are named by a prefix the pattern spells as one.
-            if relevant && !name.starts_with("requirements") && !name.starts_with("pylock.") {
+            // Requirements files and patches are named by a prefix or suffix the pattern
+            // spells as one.
+            let by_shape = name.starts_with("requirements")
+                || name.starts_with("pylock.")
+                || name.ends_with(".patch");
+            if relevant && !by_shape {
                 names.insert(name);
             }
         }
     }
     assert!(names.len() >= 12, "{names:?}");
+    assert!(
+        lockgate::ecosystem::is_relevant("patches/left-pad.patch")
+            && pattern.ends_with("|[^/]*\\.patch)$"),
+        "patch files start a check, and the pattern names them: {pattern}"
+    );
     for name in &names {
         let escaped = name.replace('.', "\\.");
         assert!(

@@ -88,6 +88,29 @@ fn a_package_json_edit_without_its_lockfile_blocks_with_the_tools_command() {
     }
 }
 
+/// A patch file edited and staged alone, with the lockfile left as it was, is stopped as yarn
+/// and pnpm stop it (they record a hash of each patch).
+#[test]
+fn a_patch_file_edited_without_relocking_blocks() {
+    let server = OsvServer::start();
+    for (tool, command) in [("yarn-berry", "yarn install"), ("pnpm", "pnpm install")] {
+        let repo = TestRepo::new();
+        write_case(&repo, &fixture(&format!("npm/{tool}/patch")), "web");
+        repo.stage_all();
+        repo.commit("patched project");
+        let patched = "web/patches/left-pad.patch";
+        let text = std::fs::read_to_string(repo.path().join(patched)).unwrap();
+        repo.write_and_stage(patched, text.replace("+hello", "+hello again"));
+        let run = repo.lockgate(&["--osv-url", &server.url()]);
+        run.assert_code(1)
+            .assert_stderr_contains("left-pad.patch")
+            .assert_stderr_contains(&format!("run `{command}` in web"));
+        // The patch the lockfile was made with passes again.
+        repo.write_and_stage(patched, &text);
+        repo.lockgate(&["--osv-url", &server.url()]).assert_code(0);
+    }
+}
+
 #[test]
 fn unparsable_lockfiles_are_named_with_their_line() {
     let cases = [

@@ -1,6 +1,7 @@
 //! npm's ecosystem: the lockfiles of npm, yarn, pnpm and bun, and the lockfile check that
 //! judges each project as its package manager's frozen install would (`sync/`).
 
+pub mod berry_patch;
 pub mod bun;
 pub mod package_lock;
 pub mod pnpm;

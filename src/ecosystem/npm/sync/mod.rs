@@ -28,12 +28,14 @@ const PNPM_WORKSPACE: &str = "pnpm-workspace.yaml";
 const FOREIGN_LOCKFILES: [&str; 4] = ["yarn.lock", "pnpm-lock.yaml", "bun.lock", "bun.lockb"];
 
 /// Whether a staged change to `path` calls for checking its folder's project: a `package.json`,
-/// a lockfile of any JavaScript package manager, `pnpm-workspace.yaml`, or the project's
-/// `.npmrc` (`legacy-peer-deps` changes npm's verdict), outside `node_modules`.
+/// a lockfile of any JavaScript package manager, `pnpm-workspace.yaml`, the project's `.npmrc`
+/// (`legacy-peer-deps` changes npm's verdict), or a `.patch` file (yarn and pnpm record a hash
+/// of each patch they apply), outside `node_modules`.
 pub fn is_trigger(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
     let lockfile = FOREIGN_LOCKFILES.contains(&name);
     (lockfile
+        || name.ends_with(".patch")
         || matches!(
             name,
             PACKAGE_JSON | SHRINKWRAP | PACKAGE_LOCK | NPMRC | PNPM_WORKSPACE
@@ -532,6 +534,21 @@ fn foreign_problems<T: Files + ?Sized>(
         read_text(NPMRC)?.as_deref(),
         read_text(PNPM_WORKSPACE)?.as_deref(),
     );
+    if tools.contains(&Tool::Yarn) {
+        // The project's own patch files behind yarn berry's `patch:` entries.
+        if let Some(text) = read_text(Tool::Yarn.lockfile())? {
+            let resolutions = text
+                .lines()
+                .filter_map(|line| line.trim().strip_prefix("resolution: \""))
+                .filter_map(|value| value.strip_suffix('"'));
+            for patch in resolutions.filter_map(crate::ecosystem::npm::berry_patch::locked_patch) {
+                for file in patch.files {
+                    let contents = tree.read(&join_path(folder, &file))?;
+                    settings.add_patch_file(&file, contents);
+                }
+            }
+        }
+    }
     if tools.contains(&Tool::Pnpm) {
         for path in settings.pnpm_patches(manifest).into_values() {
             // A path that leaves the project is not read (pnpm reads it; lockgate will not).

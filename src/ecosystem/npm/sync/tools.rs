@@ -15,6 +15,7 @@
 //! Each mismatch is a message in that tool's terms; the caller makes them problems.
 
 use super::manifest::Manifest;
+use crate::ecosystem::npm::berry_patch;
 use crate::ecosystem::npm::bun::BunLock;
 use crate::ecosystem::npm::pnpm::{Importer, PnpmLock};
 use crate::ecosystem::npm::yarn::YarnLock;
@@ -603,7 +604,43 @@ fn berry(lock: &YarnLock, projects: &Projects<'_>) -> Vec<String> {
             ));
         }
     }
+    found.extend(
+        lock.entries
+            .iter()
+            .filter_map(|entry| berry_patch::locked_patch(&entry.resolution))
+            .filter_map(|patch| berry_patch_problem(&patch, projects.settings)),
+    );
     found
+}
+
+/// Whether the project's patch files still give the hash yarn.lock recorded for them.
+fn berry_patch_problem(patch: &berry_patch::LockedPatch, settings: &Settings) -> Option<String> {
+    let mut sources = Vec::new();
+    for file in &patch.files {
+        match settings.patch_files.get(file) {
+            Some(Some(bytes)) if bytes.len() > berry_patch::MAX_SIZE => {
+                return Some(format!(
+                    "{file} is larger than {} MiB: lockgate does not read it",
+                    berry_patch::MAX_SIZE >> 20
+                ))
+            }
+            Some(Some(bytes)) => sources.push(String::from_utf8_lossy(bytes).into_owned()),
+            Some(None) => {
+                return Some(format!("yarn.lock patches with {file}, which is not there"))
+            }
+            None => return None, // Not read: nothing to say.
+        }
+    }
+    let files = patch.files.join(", ");
+    match berry_patch::patch_hash(&sources, patch.version.as_deref()) {
+        Ok(hash) if hash == patch.hash => None,
+        Ok(hash) => Some(format!(
+            "{files} changed since yarn.lock was made (yarn recorded hash={}, the file now gives \
+             hash={hash})",
+            patch.hash
+        )),
+        Err(error) => Some(format!("yarn cannot read the patch {files}: {error}")),
+    }
 }
 
 /// The name of a berry descriptor (`@scope/name@npm:^1` → `@scope/name`).
