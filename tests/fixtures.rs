@@ -105,7 +105,7 @@ const DISAGREEMENTS: [(&str, &[&str], &str); 9] = [
 
 /// Blocked cases where lockgate names other problems than the lockfile out of sync (`kind
 /// path`): a missing or unreadable lockfile, or the manifest's requirement as well.
-const PROBLEMS: [(&str, &[&str]); 13] = [
+const PROBLEMS: [(&str, &[&str]); 15] = [
     (
         "npm/package-lock/dev-engines-package-manager-other-tool",
         &["package-json-invalid package.json"],
@@ -167,172 +167,20 @@ const PROBLEMS: [(&str, &[&str]); 13] = [
         "pypi/pipenv/lock-corrupt",
         &["lockfile-unreadable Pipfile.lock"],
     ),
+    // poetry and pdm read pyproject.toml with Python's tomllib, which refuses a byte-order mark.
+    (
+        "pypi/poetry/bom-added",
+        &["pyproject-unreadable pyproject.toml"],
+    ),
+    (
+        "pypi/pdm/bom-added",
+        &["pyproject-unreadable pyproject.toml"],
+    ),
 ];
 
 /// Where lockgate is known to fall short of a recorded expectation: the expectation, the start
 /// of the error its check gives instead, and why. A fix makes the row fail: then remove it.
-const SHORTFALLS: [(&str, &str, &str); 32] = [
-    (
-        "pypi/pdm/bom-added/verdict.txt",
-        "verdict (the tool: block)",
-        "pdm cannot read a pyproject.toml with a byte-order mark; lockgate reads it",
-    ),
-    (
-        "pypi/pdm/pdm-ws-member-added/verdict.txt",
-        "problems:",
-        "lockgate does not read pdm workspace members",
-    ),
-    (
-        "pypi/pdm/pdm-ws-member-dep-changed/verdict.txt",
-        "problems:",
-        "lockgate does not read pdm workspace members",
-    ),
-    (
-        "pypi/pdm/pdm-ws-member-description/verdict.txt",
-        "verdict (the tool: pass)",
-        "lockgate does not read pdm workspace members",
-    ),
-    (
-        "pypi/pdm/pdm-ws-member-removed/verdict.txt",
-        "problems:",
-        "lockgate does not read pdm workspace members",
-    ),
-    (
-        "pypi/poetry/bom-added/verdict.txt",
-        "verdict (the tool: block)",
-        "poetry cannot read a pyproject.toml with a byte-order mark; lockgate reads it",
-    ),
-    (
-        "pypi/uv/constraint-added/verdict.txt",
-        "verdict (the tool: block)",
-        "lockgate compares less of uv.lock than uv does (manifest, options, extras, sources, markers)",
-    ),
-    (
-        "pypi/uv/constraint-changed/verdict.txt",
-        "verdict (the tool: block)",
-        "lockgate compares less of uv.lock than uv does (manifest, options, extras, sources, markers)",
-    ),
-    (
-        "pypi/uv/dev-dependencies-legacy/verdict.txt",
-        "verdict (the tool: block)",
-        "lockgate compares less of uv.lock than uv does (manifest, options, extras, sources, markers)",
-    ),
-    (
-        "pypi/uv/extra-added/verdict.txt",
-        "verdict (the tool: block)",
-        "lockgate compares less of uv.lock than uv does (manifest, options, extras, sources, markers)",
-    ),
-    (
-        "pypi/uv/extra-range-changed/verdict.txt",
-        "verdict (the tool: block)",
-        "lockgate compares less of uv.lock than uv does (manifest, options, extras, sources, markers)",
-    ),
-    (
-        "pypi/uv/extra-removed/verdict.txt",
-        "verdict (the tool: block)",
-        "lockgate compares less of uv.lock than uv does (manifest, options, extras, sources, markers)",
-    ),
-    (
-        "pypi/uv/group-include-added/verdict.txt",
-        "verdict (the tool: block)",
-        "lockgate compares less of uv.lock than uv does (manifest, options, extras, sources, markers)",
-    ),
-    (
-        "pypi/uv/marker-implied/verdict.txt",
-        "verdict (the tool: pass)",
-        "lockgate compares less of uv.lock than uv does (manifest, options, extras, sources, markers)",
-    ),
-    (
-        "pypi/uv/override-added/verdict.txt",
-        "verdict (the tool: block)",
-        "lockgate compares less of uv.lock than uv does (manifest, options, extras, sources, markers)",
-    ),
-    (
-        "pypi/uv/override-removed/verdict.txt",
-        "verdict (the tool: block)",
-        "lockgate compares less of uv.lock than uv does (manifest, options, extras, sources, markers)",
-    ),
-    (
-        "pypi/uv/package-made-virtual/verdict.txt",
-        "verdict (the tool: block)",
-        "lockgate compares less of uv.lock than uv does (manifest, options, extras, sources, markers)",
-    ),
-    (
-        "pypi/uv/required-environments/verdict.txt",
-        "verdict (the tool: block)",
-        "lockgate compares less of uv.lock than uv does (manifest, options, extras, sources, markers)",
-    ),
-    (
-        "pypi/uv/requires-python-capped/verdict.txt",
-        "verdict (the tool: block)",
-        "lockgate compares less of uv.lock than uv does (manifest, options, extras, sources, markers)",
-    ),
-    (
-        "pypi/uv/requires-python-raised/verdict.txt",
-        "verdict (the tool: block)",
-        "lockgate compares less of uv.lock than uv does (manifest, options, extras, sources, markers)",
-    ),
-    (
-        "pypi/uv/resolution-lowest/verdict.txt",
-        "verdict (the tool: block)",
-        "lockgate compares less of uv.lock than uv does (manifest, options, extras, sources, markers)",
-    ),
-    (
-        "pypi/uv/source-git-tag-changed/verdict.txt",
-        "verdict (the tool: block)",
-        "lockgate compares less of uv.lock than uv does (manifest, options, extras, sources, markers)",
-    ),
-    (
-        "pypi/uv/source-index-pinned/verdict.txt",
-        "verdict (the tool: block)",
-        "lockgate compares less of uv.lock than uv does (manifest, options, extras, sources, markers)",
-    ),
-    (
-        "pypi/uv/source-path-dep-changed/verdict.txt",
-        "verdict (the tool: block)",
-        "lockgate compares less of uv.lock than uv does (manifest, options, extras, sources, markers)",
-    ),
-    (
-        "pypi/uv/source-path-made-editable/verdict.txt",
-        "verdict (the tool: block)",
-        "lockgate compares less of uv.lock than uv does (manifest, options, extras, sources, markers)",
-    ),
-    (
-        "pypi/uv/ws-member-added/verdict.txt",
-        "verdict (the tool: block)",
-        "lockgate does not read uv workspace members",
-    ),
-    (
-        "pypi/uv/ws-member-added-with-deps/verdict.txt",
-        "verdict (the tool: block)",
-        "lockgate does not read uv workspace members",
-    ),
-    (
-        "pypi/uv/ws-member-dep-added/verdict.txt",
-        "verdict (the tool: block)",
-        "lockgate does not read uv workspace members",
-    ),
-    (
-        "pypi/uv/ws-member-excluded/verdict.txt",
-        "verdict (the tool: block)",
-        "lockgate does not read uv workspace members",
-    ),
-    (
-        "pypi/uv/ws-member-range-changed/verdict.txt",
-        "verdict (the tool: block)",
-        "lockgate does not read uv workspace members",
-    ),
-    (
-        "pypi/uv/ws-member-removed/verdict.txt",
-        "verdict (the tool: block)",
-        "lockgate does not read uv workspace members",
-    ),
-    (
-        "pypi/uv/ws-member-version-bumped/verdict.txt",
-        "verdict (the tool: block)",
-        "lockgate does not read uv workspace members",
-    ),
-];
+const SHORTFALLS: [(&str, &str, &str); 0] = [];
 
 /// What lockgate tells a user to run, by format folder, when a lockfile needs relocking, and
 /// whether the JSON message says it too (the npm ecosystem's messages quote the tool instead).
