@@ -105,7 +105,7 @@ const DISAGREEMENTS: [(&str, &[&str], &str); 9] = [
 
 /// Blocked cases where lockgate names other problems than the lockfile out of sync (`kind
 /// path`): a missing or unreadable lockfile, or the manifest's requirement as well.
-const PROBLEMS: [(&str, &[&str]); 13] = [
+const PROBLEMS: [(&str, &[&str]); 15] = [
     (
         "npm/package-lock/dev-engines-package-manager-other-tool",
         &["package-json-invalid package.json"],
@@ -166,6 +166,15 @@ const PROBLEMS: [(&str, &[&str]); 13] = [
     (
         "pypi/pipenv/lock-corrupt",
         &["lockfile-unreadable Pipfile.lock"],
+    ),
+    // poetry and pdm read pyproject.toml with Python's tomllib, which refuses a byte-order mark.
+    (
+        "pypi/poetry/bom-added",
+        &["pyproject-unreadable pyproject.toml"],
+    ),
+    (
+        "pypi/pdm/bom-added",
+        &["pyproject-unreadable pyproject.toml"],
     ),
 ];
 

@@ -2,6 +2,7 @@
 //! malware records from ../shared/data/osv/malicious/pypi, name normalisation, unpinned
 //! requirements, includes.
 
+use crate::support::fixtures::{fixture, write_case};
 use crate::support::{OsvServer, Run, TestRepo};
 
 /// req-matplotlib 11.2.18 is MAL-2023-1400; Nasrtox 8.0 is MAL-2024-1546 (its record spells the
@@ -122,4 +123,36 @@ fn a_pushed_change_to_an_included_file_alone_is_checked() {
         .run()
         .assert_code(1)
         .assert_stderr_contains("requirements.txt: req-matplotlib@11.2.18 is MALWARE");
+}
+
+#[test]
+fn a_workspace_member_staged_alone_is_judged_against_the_root_lockfile() {
+    // The member's pyproject.toml is the only staged file; uv and pdm lock the whole workspace in
+    // the root's lockfile, so the root is checked (tests/fixtures/pypi: uv lock --check and pdm
+    // lock --check exit 1 on these edits).
+    for (fresh, edited, lockfile) in [
+        (
+            "uv/ws-member-description-edited",
+            "uv/ws-member-range-changed",
+            "uv.lock",
+        ),
+        (
+            "pdm/pdm-ws-member-description",
+            "pdm/pdm-ws-member-dep-changed",
+            "pdm.lock",
+        ),
+    ] {
+        let server = OsvServer::builder().without_shared_data().start();
+        let repo = TestRepo::new();
+        write_case(&repo, &fixture(&format!("pypi/{fresh}")), "");
+        repo.stage_all().commit("a fresh workspace");
+        let member = std::fs::read(fixture(&format!("pypi/{edited}/packages/a/pyproject.toml")))
+            .expect("the edited member");
+        repo.write_and_stage("packages/a/pyproject.toml", member);
+        let run = run(&repo, &server, &[]);
+        run.assert_code(1);
+        let problems = &run.stdout_json()["problems"];
+        assert_eq!(problems[0]["kind"], "lockfile-out-of-sync", "{fresh}");
+        assert_eq!(problems[0]["path"], lockfile, "{fresh}");
+    }
 }

@@ -5,6 +5,7 @@
 //! touches, and that check. [`ECOSYSTEMS`] is the only list of them the rest of the program
 //! loops over: adding an ecosystem is a folder and a line there.
 
+pub mod glob;
 pub mod json_lines;
 pub mod npm;
 pub mod packagist;
@@ -415,6 +416,30 @@ pub fn join_path(folder: &str, name: &str) -> String {
     } else {
         format!("{folder}/{name}")
     }
+}
+
+/// Joins a relative path onto a project-relative folder and resolves `.` and `..`, keeping `..`
+/// that climb above the project. Absolute paths come back as they are.
+pub fn join_relative(folder: &str, path: &str) -> String {
+    let path = path.replace('\\', "/");
+    if path.starts_with('/') {
+        return path;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for segment in folder.split('/').chain(path.split('/')) {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|last| *last != "..") {
+                    parts.pop();
+                } else {
+                    parts.push("..");
+                }
+            }
+            segment => parts.push(segment),
+        }
+    }
+    parts.join("/")
 }
 
 /// No includes at all (a snapshot with no other files, such as before the first commit).

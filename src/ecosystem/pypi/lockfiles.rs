@@ -212,6 +212,20 @@ impl Poetry {
 #[derive(Deserialize)]
 struct UvLockWire {
     #[serde(default)]
+    revision: u64,
+    #[serde(default, rename = "requires-python")]
+    requires_python: Option<String>,
+    #[serde(default)]
+    options: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    manifest: UvManifest,
+    #[serde(default, rename = "required-markers")]
+    required_markers: Vec<String>,
+    #[serde(default, rename = "supported-markers")]
+    supported_markers: Vec<String>,
+    #[serde(default)]
+    conflicts: Option<toml::Value>,
+    #[serde(default)]
     package: Vec<UvPackageWire>,
 }
 
@@ -245,10 +259,41 @@ struct UvMetadataWire {
     requires_dist: Vec<UvRequirement>,
     #[serde(default, rename = "requires-dev")]
     requires_dev: BTreeMap<String, Vec<UvRequirement>>,
+    #[serde(default, rename = "provides-extras")]
+    provides_extras: Option<Vec<String>>,
+}
+
+/// What uv resolved the workspace from, beside its projects (`[manifest]`).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct UvManifest {
+    /// The workspace members' names (a workspace of one project has none).
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// Requirements of a workspace root without `[project]`.
+    #[serde(default)]
+    pub requirements: Vec<UvRequirement>,
+    /// `[tool.uv] constraint-dependencies`.
+    #[serde(default)]
+    pub constraints: Vec<UvRequirement>,
+    /// `[tool.uv] override-dependencies`.
+    #[serde(default)]
+    pub overrides: Vec<UvRequirement>,
+    /// `[tool.uv] build-constraint-dependencies`.
+    #[serde(default, rename = "build-constraints")]
+    pub build_constraints: Vec<UvRequirement>,
+    /// Dependency groups of a workspace root without `[project]`.
+    #[serde(default, rename = "dependency-groups")]
+    pub dependency_groups: BTreeMap<String, Vec<UvRequirement>>,
+    /// `[tool.uv] exclude-dependencies`.
+    #[serde(default)]
+    pub excludes: Vec<String>,
+    /// `[[tool.uv.dependency-metadata]]`.
+    #[serde(default, rename = "dependency-metadata")]
+    pub dependency_metadata: Vec<toml::Value>,
 }
 
 /// One requirement uv recorded for the project (`{ name = "requests", specifier = ">=2" }`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 pub struct UvRequirement {
     /// The package.
     pub name: String,
@@ -261,23 +306,46 @@ pub struct UvRequirement {
     /// The environment marker, when any.
     #[serde(default)]
     pub marker: Option<String>,
+    /// Where it comes from when not the default index: `editable`, `directory`, `path`,
+    /// `virtual`, `git`, `url` or `index`, and its location.
+    #[serde(flatten)]
+    pub source: BTreeMap<String, toml::Value>,
 }
 
 /// A parsed `uv.lock`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Uv {
     /// What it locks.
     pub locked: LockedSet,
-    /// The projects of the workspace (editable or virtual roots): name → what uv recorded of
+    /// The source trees it locks (workspace members, local folders): name → what uv recorded of
     /// their `[project] dependencies` (`requires-dist`) and dependency groups (`requires-dev`).
     pub projects: BTreeMap<String, UvProject>,
+    /// The lockfile's `revision`.
+    pub revision: u64,
+    /// `requires-python`: the workspace's Python range it was resolved for.
+    pub requires_python: Option<String>,
+    /// `[options]`: the resolver settings it was made with (`resolution-mode`, `exclude-newer`).
+    pub options: BTreeMap<String, toml::Value>,
+    /// `[manifest]`.
+    pub manifest: UvManifest,
+    /// `required-markers`: `[tool.uv] required-environments`.
+    pub required_markers: Vec<String>,
+    /// `supported-markers`: `[tool.uv] environments`.
+    pub supported_markers: Vec<String>,
+    /// `conflicts`: `[tool.uv] conflicts`.
+    pub conflicts: Option<toml::Value>,
 }
 
-/// What `uv.lock` recorded of one of its own projects.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// What `uv.lock` recorded of one of its source trees.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UvProject {
     /// Its `version`, when uv recorded one (not for a dynamic version).
     pub version: Option<String>,
+    /// How it is installed (`virtual`, `editable`, `directory`) and its folder, relative to the
+    /// lockfile's.
+    pub source: (String, String),
+    /// `provides-extras`, when recorded.
+    pub provides_extras: Option<Vec<String>>,
     /// `requires-dist`.
     pub requires_dist: Vec<UvRequirement>,
     /// `requires-dev`: group → requirements.
@@ -289,7 +357,16 @@ impl Uv {
     pub fn parse(text: &str) -> Result<Self, ParseError> {
         let lock: UvLockWire = toml_document(text)?;
         let lines = LineIndex::new(text);
-        let mut uv = Uv::default();
+        let mut uv = Uv {
+            revision: lock.revision,
+            requires_python: lock.requires_python,
+            options: lock.options,
+            manifest: lock.manifest,
+            required_markers: lock.required_markers,
+            supported_markers: lock.supported_markers,
+            conflicts: lock.conflicts,
+            ..Uv::default()
+        };
         for package in lock.package {
             let source_text = |key: &str| {
                 package
@@ -298,20 +375,26 @@ impl Uv {
                     .and_then(toml::Value::as_str)
                     .map(str::to_string)
             };
-            if ["editable", "virtual"]
-                .iter()
-                .any(|key| package.source.contains_key(*key))
-            {
+            let tree = ["editable", "virtual", "directory"]
+                .into_iter()
+                .find_map(|kind| Some((kind.to_string(), source_text(kind)?)));
+            if let Some(source) = tree {
                 let metadata = package.metadata.unwrap_or_default();
+                let directory = source.0 == "directory";
                 uv.projects.insert(
                     normalize(package.name.get_ref()),
                     UvProject {
                         version: package.version.clone(),
+                        source,
+                        provides_extras: metadata.provides_extras,
                         requires_dist: metadata.requires_dist,
                         requires_dev: metadata.requires_dev,
                     },
                 );
-                continue;
+                // A local folder installed as a copy is a package of the set, not the project's code.
+                if !directory {
+                    continue;
+                }
             }
             let version = package.version.clone().unwrap_or_default();
             let name = package.name.get_ref();

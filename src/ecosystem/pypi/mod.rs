@@ -6,6 +6,7 @@ pub mod lockfiles;
 pub mod pipenv;
 pub mod requirements;
 pub mod sync;
+pub mod uv;
 pub mod version;
 
 use super::{file_name, Ecosystem, Files, Format, IncludeRules, SyncProblem};
@@ -60,13 +61,7 @@ pub static PYPI: Ecosystem = Ecosystem {
     normal_name: version::normal_name,
     formats: &[&POETRY, &UV, &PDM, &PIPFILE_LOCK, &PYLOCK, &REQUIREMENTS],
     is_trigger: sync::is_trigger,
-    projects: |files, changed| {
-        Ok(super::manifest_folders(
-            files,
-            changed,
-            &[sync::PYPROJECT, pipenv::PIPFILE],
-        ))
-    },
+    projects: |files, changed| Ok(sync::projects(files, changed)),
     check_project,
     unpinned_advice: "pin it with `==`, or lock with pip-compile or uv",
 };

@@ -6,15 +6,17 @@
 //!   `json.dumps(…, sort_keys=True)` writes them (poetry's `Locker._get_content_hash`; lockfiles
 //!   of poetry before 2.3 hashed without `[dependency-groups]`).
 //! - pdm: `content_hash`, `sha256:` of the same kind of dump of pdm's own selection
-//!   (`PyProject.content_hash`).
-//! - uv: the project's `requires-dist` and `requires-dev`, compared requirement by requirement
-//!   (PEP 508, so spelling does not matter).
+//!   (`PyProject.content_hash`); for a workspace (`[tool.pdm.workspace]`), a sha256 over the
+//!   root's hash and each member's (`WorkspaceManager.content_hash`).
+//! - uv: the inputs `uv.lock` records of the whole workspace, compared as uv does (`uv.rs`).
 //!
+//! poetry and pdm read pyproject.toml with Python's `tomllib`, which refuses a byte-order mark
+//! (`Invalid statement`, line 1 column 1), so for them such a file is unreadable; uv skips it.
 //! A mismatch is a problem in the tool's terms with the command that fixes it. Everything is
 //! read from the commit being made ([`Files`]), offline.
 
-use crate::ecosystem::pypi::lockfiles::{normalize, Pdm, Poetry, Uv, UvRequirement};
-use crate::ecosystem::{join_path as join, Files};
+use crate::ecosystem::pypi::lockfiles::{normalize, Pdm, Poetry, Uv};
+use crate::ecosystem::{file_name, folder_of, glob, join_path as join, Files};
 use crate::ecosystem::{ParseError, SyncProblem};
 use crate::error::Error;
 use crate::report::ProblemKind;
@@ -24,14 +26,34 @@ use std::str::FromStr;
 
 pub(crate) const PYPROJECT: &str = "pyproject.toml";
 
+/// The pyproject.toml files beside the checked one that its lockfile covers (workspace members,
+/// local folders it depends on), by folder relative to the checked project's: the table, or
+/// why it cannot be read.
+pub type Local = BTreeMap<String, Result<toml::Table, String>>;
+
+/// Most local projects read for one lockfile; a hostile repository could name many.
+const MAX_LOCAL: usize = 1000;
+
+/// What a lock tool judges its lockfile against: the project's pyproject.toml and the local
+/// projects the lockfile covers.
+struct Checked<'a> {
+    pyproject: &'a toml::Table,
+    local: &'a Local,
+}
+
 /// A lock tool of `pyproject.toml` projects: its name, the `[tool.*]` table that declares it,
-/// its lockfile, the command that writes it, and its judgement of that lockfile against the
-/// pyproject.toml (what is out of date, in its terms), or why the lockfile cannot be read.
+/// its lockfile, the command that writes it, whether it reads a pyproject.toml that starts with
+/// a byte-order mark, the local projects its lockfile covers (`members` globs, and the folders
+/// a project names by path, when the tool follows them), and its judgement of that lockfile
+/// (what is out of date, in its terms), or why the lockfile cannot be read.
 struct LockTool {
     name: &'static str,
     lockfile: &'static str,
     command: &'static str,
-    judge: fn(&toml::Table, &str) -> Result<Vec<String>, ParseError>,
+    reads_bom: bool,
+    members: fn(&toml::Table) -> Option<Globs>,
+    path_sources: fn(&str, &toml::Table) -> Vec<String>,
+    judge: fn(&Checked, &str) -> Result<Vec<String>, ParseError>,
 }
 
 /// The lock tools, in the order a pyproject.toml's `[tool.*]` tables name the one it uses.
@@ -40,19 +62,32 @@ const TOOLS: [LockTool; 3] = [
         name: "poetry",
         lockfile: "poetry.lock",
         command: "poetry lock",
-        judge: |pyproject, text| Poetry::parse(text).map(|lock| poetry(pyproject, text, &lock)),
+        reads_bom: false,
+        members: |_| None,
+        path_sources: |_, _| Vec::new(),
+        judge: |checked, text| {
+            Poetry::parse(text).map(|lock| poetry(checked.pyproject, text, &lock))
+        },
     },
     LockTool {
         name: "pdm",
         lockfile: "pdm.lock",
         command: "pdm lock",
-        judge: |pyproject, text| Pdm::parse(text).map(|lock| pdm(pyproject, &lock)),
+        reads_bom: false,
+        members: pdm_members,
+        path_sources: |_, _| Vec::new(),
+        judge: |checked, text| Pdm::parse(text).map(|lock| pdm(checked, &lock)),
     },
     LockTool {
         name: "uv",
         lockfile: "uv.lock",
         command: "uv lock",
-        judge: |pyproject, text| Uv::parse(text).map(|lock| uv(pyproject, &lock)),
+        reads_bom: true,
+        members: super::uv::workspace_globs,
+        path_sources: super::uv::path_sources,
+        judge: |checked, text| {
+            Uv::parse(text).map(|lock| super::uv::judge(checked.pyproject, checked.local, &lock))
+        },
     },
 ];
 
@@ -65,17 +100,157 @@ pub fn is_trigger(path: &str) -> bool {
         || name == super::pipenv::PIPFILE_LOCK
 }
 
+/// The folders to check for the `changed` paths: each one's own, and every folder above it with
+/// a uv or pdm lockfile, whose workspace it may be a member of (or a local dependency).
+pub fn projects(
+    files: &dyn Files,
+    changed: Option<&[String]>,
+) -> std::collections::BTreeSet<String> {
+    let mut folders =
+        super::super::manifest_folders(files, changed, &[PYPROJECT, super::pipenv::PIPFILE]);
+    if changed.is_some() {
+        let roots: Vec<String> = folders
+            .iter()
+            .flat_map(|folder| {
+                let mut above = Vec::new();
+                let mut current = folder.as_str();
+                while !current.is_empty() {
+                    current = folder_of(current);
+                    let locked = ["uv.lock", "pdm.lock"]
+                        .iter()
+                        .any(|lockfile| files.contains(&join(current, lockfile)));
+                    if locked && files.contains(&join(current, PYPROJECT)) {
+                        above.push(current.to_string());
+                    }
+                }
+                above
+            })
+            .collect();
+        folders.extend(roots);
+    }
+    folders
+}
+
+/// Reads a pyproject.toml's bytes: its table (a byte-order mark skipped), and whether it began
+/// with one; or why it is not TOML.
+pub fn parse_pyproject(bytes: &[u8]) -> Result<(toml::Table, bool), String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
+    let (text, bom) = match text.strip_prefix('\u{feff}') {
+        Some(rest) => (rest, true),
+        None => (text, false),
+    };
+    toml::from_str(text)
+        .map(|table| (table, bom))
+        .map_err(|error| ParseError::from_toml(text, &error).to_string())
+}
+
+/// A workspace's member folders, as globs relative to its root.
+pub struct Globs {
+    /// Folders that are members.
+    pub members: Vec<String>,
+    /// Folders that are not, though `members` names them.
+    pub exclude: Vec<String>,
+}
+
+/// Whether `relative` (a folder below a workspace root) is a member by its globs.
+pub(super) fn is_member(globs: &Globs, relative: &str) -> bool {
+    glob::is_member(&globs.members, relative) && !glob::is_member(&globs.exclude, relative)
+}
+
+/// Reads the pyproject.toml of the members of the workspace at `folder` and of the local
+/// folders they name by path ([`LockTool::path_sources`]), transitively.
+fn read_local(
+    files: &dyn Files,
+    folder: &str,
+    root: &toml::Table,
+    tool: &LockTool,
+) -> Result<Local, Error> {
+    let mut pending: Vec<String> = (tool.path_sources)("", root);
+    if let Some(globs) = (tool.members)(root) {
+        let prefix = if folder.is_empty() {
+            String::new()
+        } else {
+            format!("{folder}/")
+        };
+        pending.extend(
+            files
+                .paths()
+                .filter(|path| file_name(path) == PYPROJECT)
+                .filter_map(|path| folder_of(path).strip_prefix(prefix.as_str()))
+                .filter(|relative| !relative.is_empty() && is_member(&globs, relative))
+                .map(str::to_string)
+                .take(MAX_LOCAL),
+        );
+    }
+    let mut local = Local::new();
+    while let Some(relative) = pending.pop() {
+        if relative.is_empty()
+            || relative.starts_with("..")
+            || local.contains_key(&relative)
+            || local.len() >= MAX_LOCAL
+        {
+            continue;
+        }
+        let Some(bytes) = files.read(&join(folder, &join(&relative, PYPROJECT)))? else {
+            continue;
+        };
+        let parsed = parse_pyproject(&bytes).and_then(|(table, bom)| {
+            if bom && !tool.reads_bom {
+                Err(bom_message(tool.name))
+            } else {
+                Ok(table)
+            }
+        });
+        if let Ok(table) = &parsed {
+            pending.extend((tool.path_sources)(&relative, table));
+        }
+        local.insert(relative, parsed);
+    }
+    Ok(local)
+}
+
+/// Whether a folder above `folder` is a uv or pdm workspace root, with its lockfile, that has
+/// `folder` as a member: the member's dependencies are locked there.
+fn is_workspace_member(tree: &dyn Files, folder: &str) -> Result<bool, Error> {
+    let mut root = folder;
+    while !root.is_empty() {
+        root = folder_of(root);
+        let relative = folder
+            .strip_prefix(root)
+            .unwrap_or(folder)
+            .trim_start_matches('/');
+        for tool in TOOLS
+            .iter()
+            .filter(|tool| tree.contains(&join(root, tool.lockfile)))
+        {
+            let Some(bytes) = tree.read(&join(root, PYPROJECT))? else {
+                continue;
+            };
+            let Ok((pyproject, _)) = parse_pyproject(&bytes) else {
+                continue;
+            };
+            if (tool.members)(&pyproject).is_some_and(|globs| is_member(&globs, relative)) {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+fn bom_message(tool: &str) -> String {
+    format!(
+        "it starts with a byte-order mark, which {tool} cannot read (Python's tomllib refuses it)"
+    )
+}
+
 /// Checks the Python project in `folder`.
-pub fn check_project<T: Files + ?Sized>(tree: &T, folder: &str) -> Result<Vec<SyncProblem>, Error> {
+pub fn check_project(tree: &dyn Files, folder: &str) -> Result<Vec<SyncProblem>, Error> {
     let pyproject_path = join(folder, PYPROJECT);
     let Some(bytes) = tree.read(&pyproject_path)? else {
         return Ok(Vec::new());
     };
-    let pyproject: toml::Table = match std::str::from_utf8(&bytes)
-        .map_err(|_| "not UTF-8 text".to_string())
-        .and_then(|text| toml::from_str(text).map_err(|error| describe_toml(text, &error)))
-    {
-        Ok(table) => table,
+    let (pyproject, bom) = match parse_pyproject(&bytes) {
+        Ok(read) => read,
         Err(message) => {
             return Ok(vec![SyncProblem::new(
                 ProblemKind::PyprojectUnreadable,
@@ -92,8 +267,24 @@ pub fn check_project<T: Files + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Sy
             continue;
         };
         locked_by_some_tool = true;
+        if bom && !tool.reads_bom {
+            problems.push(
+                SyncProblem::new(
+                    ProblemKind::PyprojectUnreadable,
+                    &pyproject_path,
+                    bom_message(tool.name),
+                )
+                .edit(&[&pyproject_path]),
+            );
+            continue;
+        }
+        let local = read_local(tree, folder, &pyproject, tool)?;
+        let checked = Checked {
+            pyproject: &pyproject,
+            local: &local,
+        };
         let judged =
-            crate::ecosystem::parse::decode(&bytes).and_then(|text| (tool.judge)(&pyproject, text));
+            crate::ecosystem::parse::decode(&bytes).and_then(|text| (tool.judge)(&checked, text));
         match judged {
             Ok(mismatches) => problems.extend(mismatches.into_iter().map(|mismatch| {
                 SyncProblem::new(ProblemKind::LockfileOutOfSync, &path, mismatch).run(
@@ -109,7 +300,7 @@ pub fn check_project<T: Files + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Sy
             ),
         }
     }
-    if !locked_by_some_tool && has_dependencies(&pyproject) {
+    if !locked_by_some_tool && has_dependencies(&pyproject) && !is_workspace_member(tree, folder)? {
         if let Some(tool) = declared_tool(&pyproject) {
             let path = join(folder, tool.lockfile);
             problems.push(
@@ -126,10 +317,6 @@ pub fn check_project<T: Files + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Sy
         }
     }
     Ok(problems)
-}
-
-fn describe_toml(text: &str, error: &toml::de::Error) -> String {
-    crate::ecosystem::ParseError::from_toml(text, error).to_string()
 }
 
 /// The lock tool a pyproject.toml declares by its `[tool.*]` table.
@@ -321,143 +508,71 @@ pub fn pdm_content_hash(pyproject: &toml::Table) -> String {
     format!("sha256:{}", hex(&Sha256::digest(out.as_bytes())))
 }
 
-fn pdm(pyproject: &toml::Table, lock: &Pdm) -> Vec<String> {
+/// `[tool.pdm.workspace] members`: globs or folders (pdm's `WorkspaceManager.iter_members`).
+fn pdm_members(pyproject: &toml::Table) -> Option<Globs> {
+    let workspace = pyproject.get("tool")?.get("pdm")?.get("workspace")?;
+    let members = workspace
+        .get("members")
+        .and_then(toml::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|member| member.as_str().map(str::to_string))
+        .collect();
+    Some(Globs {
+        members,
+        exclude: Vec::new(),
+    })
+}
+
+/// pdm's `WorkspaceManager.content_hash`: the root's own hash, or for a workspace root (a
+/// non-empty `[tool.pdm.workspace]`), sha256 of the root's hash and then, per member in order
+/// of its path, `\0`, the path, `\0` and the member's own hash.
+fn pdm_workspace_hash(checked: &Checked) -> Result<String, String> {
+    let root = pdm_content_hash(checked.pyproject);
+    let is_root = checked
+        .pyproject
+        .get("tool")
+        .and_then(|tool| tool.get("pdm")?.get("workspace")?.as_table())
+        .is_some_and(|workspace| !workspace.is_empty());
+    if !is_root {
+        return Ok(root);
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(root.trim_start_matches("sha256:").as_bytes());
+    for (folder, member) in checked.local {
+        let member = member
+            .as_ref()
+            .map_err(|error| format!("{folder}/pyproject.toml: {error}"))?;
+        hasher.update(b"\0");
+        hasher.update(folder.as_bytes());
+        hasher.update(b"\0");
+        hasher.update(
+            pdm_content_hash(member)
+                .trim_start_matches("sha256:")
+                .as_bytes(),
+        );
+    }
+    Ok(format!("sha256:{}", hex(&hasher.finalize())))
+}
+
+fn pdm(checked: &Checked, lock: &Pdm) -> Vec<String> {
+    let expected = match pdm_workspace_hash(checked) {
+        Ok(expected) => expected,
+        Err(error) => return vec![format!("a workspace member cannot be read ({error})")],
+    };
     match &lock.content_hash {
-        Some(recorded) if *recorded == pdm_content_hash(pyproject) => Vec::new(),
+        Some(recorded) if *recorded == expected => Vec::new(),
         Some(_) => vec![
-            "pyproject.toml's dependencies are not the ones pdm.lock was made from (its \
-             content_hash no longer matches)"
+            "pyproject.toml's dependencies (or its workspace members') are not the ones pdm.lock \
+             was made from (its content_hash no longer matches)"
                 .to_string(),
         ],
         None => vec!["pdm.lock has no content_hash".to_string()],
     }
 }
 
-// --- uv ------------------------------------------------------------------------------------
-
-/// A requirement in a form that compares equal however it was spelled.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Normal {
-    name: String,
-    specifier: String,
-    extras: Vec<String>,
-    marker: String,
-}
-
-fn normal_from_pep508(text: &str) -> Option<Normal> {
-    let requirement = crate::ecosystem::pypi::requirements::parse_pep508(text).ok()?;
-    let specifier = match &requirement.version_or_url {
-        Some(pep508_rs::VersionOrUrl::VersionSpecifier(specifiers)) => {
-            let mut parts: Vec<String> = specifiers.iter().map(ToString::to_string).collect();
-            parts.sort();
-            parts.join(",")
-        }
-        Some(pep508_rs::VersionOrUrl::Url(url)) => url.to_string(),
-        None => String::new(),
-    };
-    let mut extras: Vec<String> = requirement.extras.iter().map(ToString::to_string).collect();
-    extras.sort();
-    Some(Normal {
-        name: requirement.name.to_string(),
-        specifier,
-        extras,
-        marker: requirement.marker.try_to_string().unwrap_or_default(),
-    })
-}
-
-/// uv's `{ name, specifier, extras, marker }` read back as PEP 508 for the same normal form.
-fn normal_from_uv(requirement: &UvRequirement) -> Normal {
-    let mut text = requirement.name.clone();
-    if !requirement.extras.is_empty() {
-        text.push_str(&format!("[{}]", requirement.extras.join(",")));
-    }
-    text.push_str(requirement.specifier.as_deref().unwrap_or_default());
-    if let Some(marker) = &requirement.marker {
-        text.push_str(&format!(" ; {marker}"));
-    }
-    normal_from_pep508(&text).unwrap_or(Normal {
-        name: normalize(&requirement.name),
-        specifier: requirement.specifier.clone().unwrap_or_default(),
-        extras: requirement.extras.clone(),
-        marker: requirement.marker.clone().unwrap_or_default(),
-    })
-}
-
-fn uv(pyproject: &toml::Table, lock: &Uv) -> Vec<String> {
-    let Some(project) = table(pyproject.get("project")) else {
-        return Vec::new();
-    };
-    let Some(name) = project.get("name").and_then(toml::Value::as_str) else {
-        return Vec::new();
-    };
-    let Some(recorded) = lock.projects.get(&normalize(name)) else {
-        return vec![format!("uv.lock has no entry for the project {name}")];
-    };
-    let mut found = Vec::new();
-    // uv records the project's own version and relocks when it changes.
-    let version = project.get("version").and_then(toml::Value::as_str);
-    if let (Some(version), Some(locked)) = (version, &recorded.version) {
-        if !same_version(version, locked) {
-            found.push(format!(
-                "[project] version is {version}, but uv.lock was made for {locked}"
-            ));
-        }
-    }
-    // `requires-dist` holds [project] dependencies; optional ones carry an `extra` marker.
-    let main: Vec<UvRequirement> = recorded
-        .requires_dist
-        .iter()
-        .filter(|r| !r.marker.as_deref().unwrap_or_default().contains("extra =="))
-        .cloned()
-        .collect();
-    found.extend(uv_differences(
-        "[project] dependencies",
-        &strings(project.get("dependencies")),
-        &main,
-    ));
-    let groups = table(pyproject.get("dependency-groups"));
-    let mut names: Vec<String> = groups
-        .into_iter()
-        .flatten()
-        .map(|(g, _)| normalize(g))
-        .collect();
-    names.extend(recorded.requires_dev.keys().map(|group| normalize(group)));
-    names.sort();
-    names.dedup();
-    for group in names {
-        let declared = groups
-            .into_iter()
-            .flatten()
-            .find(|(name, _)| normalize(name) == group)
-            .map(|(_, value)| strings(Some(value)))
-            .unwrap_or_default();
-        let recorded_group = recorded
-            .requires_dev
-            .iter()
-            .find(|(name, _)| normalize(name) == group)
-            .map(|(_, requirements)| requirements.as_slice())
-            .unwrap_or_default();
-        found.extend(uv_differences(
-            &format!("[dependency-groups] {group}"),
-            &declared,
-            recorded_group,
-        ));
-    }
-    found
-}
-
-/// The strings of a TOML array (none for anything else).
-fn strings(value: Option<&toml::Value>) -> Vec<String> {
-    value
-        .and_then(toml::Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|item| item.as_str().map(str::to_string))
-        .collect()
-}
-
 /// Whether two PEP 440 versions are the same release (`1.0` and `1.0.0` are).
-fn same_version(a: &str, b: &str) -> bool {
+pub(super) fn same_version(a: &str, b: &str) -> bool {
     match (
         pep440_rs::Version::from_str(a),
         pep440_rs::Version::from_str(b),
@@ -465,29 +580,6 @@ fn same_version(a: &str, b: &str) -> bool {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
     }
-}
-
-/// How the requirements `declared` in one section of pyproject.toml differ from those uv.lock
-/// `recorded` for it, each difference a sentence naming `what` section.
-fn uv_differences(what: &str, declared: &[String], recorded: &[UvRequirement]) -> Vec<String> {
-    let declared: Vec<Normal> = declared
-        .iter()
-        .filter_map(|text| normal_from_pep508(text))
-        .collect();
-    let recorded: Vec<Normal> = recorded.iter().map(normal_from_uv).collect();
-    let added = declared.iter().filter(|r| !recorded.contains(r)).map(|r| {
-        format!(
-            "{what}: {} {} is not what uv.lock recorded",
-            r.name, r.specifier
-        )
-    });
-    let removed = recorded.iter().filter(|r| !declared.contains(r)).map(|r| {
-        format!(
-            "{what}: uv.lock recorded {} {}, which pyproject.toml no longer asks for",
-            r.name, r.specifier
-        )
-    });
-    added.chain(removed).collect()
 }
 
 // --- Python's json.dumps(sort_keys=True) ---------------------------------------------------

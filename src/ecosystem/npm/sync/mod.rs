@@ -3,13 +3,13 @@
 //! tree. The rules are npm's (`../shared/npm-sync-cases/README.md`); the findings are report
 //! [`Problem`]s.
 
-mod glob;
 pub mod manifest;
 pub mod overrides;
 pub mod rules;
 pub mod spec;
 pub mod tools;
 
+use crate::ecosystem::glob;
 use crate::ecosystem::npm::package_lock::NpmLock;
 use crate::ecosystem::SyncProblem;
 use crate::ecosystem::{folder_of, join_path, Files};

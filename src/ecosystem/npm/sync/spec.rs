@@ -2,6 +2,7 @@
 //! for, classified the way npm-package-arg does, and the path and git helpers to compare it with
 //! what a lockfile records.
 
+pub use crate::ecosystem::join_relative as join;
 use nodejs_semver::Range;
 
 /// A dependency spec, classified.
@@ -268,30 +269,6 @@ fn plain_git(body: &str) -> Option<String> {
     let (authority, path) = body.split_once(':')?;
     (authority.contains('@') && !authority.contains('/') && !path.is_empty())
         .then(|| body.to_string())
-}
-
-/// Joins a relative path onto a project-relative folder and resolves `.` and `..`, keeping `..`
-/// that climb above the project. Absolute paths come back as they are.
-pub fn join(folder: &str, path: &str) -> String {
-    let path = path.replace('\\', "/");
-    if path.starts_with('/') {
-        return path;
-    }
-    let mut parts: Vec<&str> = Vec::new();
-    for segment in folder.split('/').chain(path.split('/')) {
-        match segment {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|last| *last != "..") {
-                    parts.pop();
-                } else {
-                    parts.push("..");
-                }
-            }
-            segment => parts.push(segment),
-        }
-    }
-    parts.join("/")
 }
 
 #[cfg(test)]

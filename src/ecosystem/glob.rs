@@ -1,5 +1,6 @@
 //! Workspace globs (`packages/*`, `apps/**`, `!packages/old`, `{a,b}/*`) matched against folders,
-//! the subset of minimatch that @npmcli/map-workspaces relies on.
+//! the subset of minimatch that @npmcli/map-workspaces relies on; uv's and pdm's workspace
+//! `members` and `exclude` are globs of the same kind.
 
 /// Whether `folder` (relative to the workspace root, `/`-separated) is a workspace member under
 /// `patterns`: it matches a pattern, and no later `!pattern` excludes it. Folders inside
