@@ -88,10 +88,14 @@ const DISAGREEMENTS: [(&str, &[&str], &str); 6] = [
 
 /// Blocked cases where lockgate names other problems than the lockfile out of sync (`kind
 /// path`): a missing or unreadable lockfile, or the manifest's requirement as well.
-const PROBLEMS: [(&str, &[&str]); 9] = [
+const PROBLEMS: [(&str, &[&str]); 10] = [
     (
         "npm/package-lock/overrides-added",
         &["package-json-invalid package.json"],
+    ),
+    (
+        "pypi/poetry/real-textual-stale",
+        &["pyproject-unreadable pyproject.toml"],
     ),
     (
         "npm/pnpm/package-manager-names-other-tool",
