@@ -105,7 +105,7 @@ const DISAGREEMENTS: [(&str, &[&str], &str); 9] = [
 
 /// Blocked cases where lockgate names other problems than the lockfile out of sync (`kind
 /// path`): a missing or unreadable lockfile, or the manifest's requirement as well.
-const PROBLEMS: [(&str, &[&str]); 15] = [
+const PROBLEMS: [(&str, &[&str]); 16] = [
     (
         "npm/package-lock/dev-engines-package-manager-other-tool",
         &["package-json-invalid package.json"],
@@ -125,6 +125,10 @@ const PROBLEMS: [(&str, &[&str]); 15] = [
     (
         "npm/package-lock/overrides-added",
         &["package-json-invalid package.json"],
+    ),
+    (
+        "pypi/poetry/real-textual-stale",
+        &["pyproject-unreadable pyproject.toml"],
     ),
     (
         "npm/pnpm/package-manager-names-other-tool",
