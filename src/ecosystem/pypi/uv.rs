@@ -234,7 +234,7 @@ impl Lowering<'_> {
             } else {
                 "directory"
             };
-            return Some((kind.to_string(), folder, false));
+            return Some((kind.to_string(), dot_for_root(&folder), false));
         }
         if flag("workspace") == Some(true) {
             let (folder, package) = self.members.get(name)?;
@@ -245,7 +245,7 @@ impl Lowering<'_> {
             } else {
                 "editable"
             };
-            return Some((kind.to_string(), folder.clone(), false));
+            return Some((kind.to_string(), dot_for_root(folder), false));
         }
         if let Some(git) = text("git") {
             let mut url = git.to_string();
@@ -615,6 +615,15 @@ fn index_urls(root: &toml::Table) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// A folder relative to the workspace root as uv.lock writes it: the root itself is `.`.
+fn dot_for_root(folder: &str) -> String {
+    if folder.is_empty() {
+        ".".to_string()
+    } else {
+        folder.to_string()
+    }
+}
+
 fn lowering<'a>(
     root: &'a toml::Table,
     project: &Project<'a>,
@@ -710,6 +719,7 @@ fn source_tree(
     found.extend(differences(&what, &declared, &recorded_dist));
     extras.sort();
     extras.dedup();
+    // A lock made before uv recorded `provides-extras` has none to compare (uv skips it too).
     let mut provided: Vec<String> = recorded
         .provides_extras
         .iter()
@@ -717,7 +727,7 @@ fn source_tree(
         .map(|e| normalize(e))
         .collect();
     provided.sort();
-    if extras != provided {
+    if recorded.provides_extras.is_some() && extras != provided {
         found.push(format!(
             "{name}: the extras are {}, but uv.lock recorded {}",
             list(&extras),

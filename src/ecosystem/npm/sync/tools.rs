@@ -570,34 +570,89 @@ fn berry(lock: &YarnLock, projects: &Projects<'_>) -> Vec<String> {
     }
     let mut needed = vec![false; lock.entries.len()];
     found.extend(berry_workspaces(lock, projects, &mut needed));
-    for (index, entry) in lock.entries.iter().enumerate() {
-        if needed[index] {
-            for descriptor in &entry.dependencies {
-                wanted.extend(resolutions.apply(scoped_name(descriptor), descriptor.clone()));
+    // Walk from the workspaces: each dependency an entry records must have an entry of its own
+    // (else yarn resolves it anew and the lockfile changes).
+    let mut queue: VecDeque<usize> = (0..lock.entries.len()).filter(|&i| needed[i]).collect();
+    let mut missing = BTreeSet::new();
+    let mut reach = |descriptors: Vec<String>,
+                     from: Option<&str>,
+                     needed: &mut Vec<bool>,
+                     queue: &mut VecDeque<usize>| {
+        let mut found_one = false;
+        for descriptor in &descriptors {
+            for &index in by_descriptor.get(descriptor).into_iter().flatten() {
+                found_one = true;
+                if !needed[index] {
+                    needed[index] = true;
+                    queue.push_back(index);
+                }
             }
         }
+        if let (false, Some(from)) = (found_one, from) {
+            missing.insert(format!(
+                "yarn.lock has no entry for {}, which {from} depends on",
+                descriptors.join(" or ")
+            ));
+        }
+    };
+    for descriptors in wanted.drain(..) {
+        reach(vec![descriptors], None, &mut needed, &mut queue);
     }
-    while let Some(descriptor) = wanted.pop_front() {
-        for &index in by_descriptor.get(&descriptor).into_iter().flatten() {
-            if needed[index] {
-                continue;
-            }
-            needed[index] = true;
-            let entry = &lock.entries[index];
-            for dependency in &entry.dependencies {
-                wanted.extend(resolutions.apply(scoped_name(dependency), dependency.clone()));
-            }
-            // A patch needs the package it patches.
-            wanted.extend(
-                entry
-                    .descriptors
-                    .iter()
-                    .filter_map(|d| Some(patch_of(d)?.0)),
+    while let Some(index) = queue.pop_front() {
+        let entry = &lock.entries[index];
+        for dependency in &entry.dependencies {
+            let descriptors = resolutions.apply(scoped_name(dependency), dependency.clone());
+            reach(
+                descriptors,
+                Some(&entry.resolution),
+                &mut needed,
+                &mut queue,
+            );
+        }
+        // A patch needs the package it patches.
+        for inner in entry
+            .descriptors
+            .iter()
+            .filter_map(|d| Some(patch_of(d)?.0))
+        {
+            reach(
+                vec![inner],
+                Some(&entry.resolution),
+                &mut needed,
+                &mut queue,
             );
         }
     }
-    for (entry, needed) in lock.entries.iter().zip(needed) {
-        if !needed {
+    found.extend(missing);
+    // yarn writes one entry per resolution, with every descriptor that resolves to it.
+    let mut by_resolution: BTreeMap<&str, (usize, Vec<&str>)> = BTreeMap::new();
+    for entry in &lock.entries {
+        let (entries, descriptors) = by_resolution.entry(entry.resolution.as_str()).or_default();
+        *entries += 1;
+        descriptors.extend(entry.descriptors.iter().map(String::as_str));
+    }
+    for (resolution, (entries, descriptors)) in by_resolution {
+        if entries > 1 {
+            found.push(format!(
+                "yarn.lock locks {resolution} in {entries} entries ({}); yarn writes one",
+                descriptors.join(", ")
+            ));
+        }
+    }
+    // An entry nothing reaches is one yarn would drop, when another version of the same package
+    // is still used (a leftover). One whose package nothing reaches at all may be a dependency
+    // yarn adds on its own (its built-in package extensions, which it does not write into the
+    // entries that get them): that is not judged.
+    let reached: BTreeSet<&str> = lock
+        .entries
+        .iter()
+        .zip(&needed)
+        .filter(|(_, needed)| **needed)
+        .flat_map(|(entry, _)| entry.descriptors.iter().map(|d| scoped_name(d)))
+        .collect();
+    for (entry, needed) in lock.entries.iter().zip(&needed) {
+        let name = entry.descriptors.first().map_or("", |d| scoped_name(d));
+        if !needed && reached.contains(name) {
             found.push(format!(
                 "yarn.lock still has {}, which nothing asks for any more",
                 entry.descriptors.join(", ")
