@@ -11,6 +11,7 @@ pub mod advisory;
 pub mod cache;
 pub mod check;
 mod checks;
+pub mod cilint;
 pub mod config;
 pub mod ecosystem;
 pub mod error;

@@ -175,6 +175,11 @@ pub enum ProblemKind {
     /// A symlink or a submodule (gitlink) where a lockfile or manifest belongs: what lockgate
     /// would check is not what the package manager reads.
     LockfileNotAFile,
+    /// A CI or build step that installs dependencies without enforcing the lockfile
+    /// (`npm install` where `npm ci` is meant).
+    CiInstallUnlocked,
+    /// A CI or build file that cannot be linted (not valid YAML, too large).
+    CiFileUnreadable,
 }
 
 impl ProblemKind {

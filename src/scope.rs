@@ -3,6 +3,7 @@
 //! replaces, and the problems of the projects those changes touch (lockfile presence and sync,
 //! read from the same snapshot, offline).
 
+use crate::cilint;
 use crate::ecosystem::{
     self, is_relevant, no_includes, project_problems, Files as _, Fixing, Format, ParseError,
 };
@@ -115,9 +116,20 @@ pub(crate) fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
     }
     refuse_conflicts(repo)?;
     // Files that lockfiles may include too (`-r common.txt`): they can change alone.
-    let mut staged =
-        repo.staged_changes(|path| is_relevant(path) || ecosystem::may_be_included(path))?;
+    let mut staged = repo.staged_changes(|path| {
+        is_relevant(path) || ecosystem::may_be_included(path) || cilint::ci_file(path).is_some()
+    })?;
     let mut problems = take_not_files(&mut staged, None);
+    // CI and build files are linted as staged; they are no lockfile's business otherwise.
+    let (ci_files, mut staged): (Vec<git::Change>, Vec<git::Change>) = staged
+        .into_iter()
+        .partition(|change| cilint::ci_file(&change.path).is_some());
+    for change in &ci_files {
+        if let (Some(kind), Some(oid)) = (cilint::ci_file(&change.path), change.new) {
+            problems.extend(lint_ci(repo, &change.path, kind, oid)?);
+        }
+    }
+    staged.retain(|change| is_relevant(&change.path) || ecosystem::may_be_included(&change.path));
     let (changes, included): (Vec<git::Change>, Vec<git::Change>) = staged
         .into_iter()
         .partition(|change| is_relevant(&change.path));
@@ -249,7 +261,12 @@ fn whole_snapshot<S: git::Source>(
     let includes = includes_of(tree);
     let mut lockfiles = Vec::new();
     let mut unread = Vec::new();
+    let mut linted = Vec::new();
     for path in tree.paths() {
+        if let (Some(kind), Some(oid)) = (cilint::ci_file(path), tree.blob(path)) {
+            linted.extend(lint_ci(repo, path, kind, oid)?);
+            continue;
+        }
         let (Some(format), Some(oid)) = (ecosystem::format_of(path), tree.blob(path)) else {
             continue;
         };
@@ -269,6 +286,7 @@ fn whole_snapshot<S: git::Source>(
         .collect();
     problems.extend(unread);
     problems.extend(project_problems(tree, None, Fixing::Staged)?);
+    problems.extend(linted);
     Ok(Scope {
         lockfiles,
         problems,
@@ -624,6 +642,25 @@ fn unreadable(error: Error) -> Result<Problem, Error> {
     match error {
         Error::Parse { .. } | Error::TooLarge { .. } => Ok(error.as_problem()),
         error => Err(error),
+    }
+}
+
+/// The CI-lint problems of the CI file at `path` (blob `oid`); one too large to read is said so.
+fn lint_ci(
+    repo: &git::Repo,
+    path: &str,
+    kind: cilint::CiFile,
+    oid: git2::Oid,
+) -> Result<Vec<Problem>, Error> {
+    match repo.read_blob(path, oid) {
+        Ok(bytes) => Ok(cilint::lint(path, kind, &bytes)),
+        Err(Error::TooLarge { size, .. }) => Ok(vec![Problem::new(
+            ProblemKind::CiFileUnreadable,
+            path,
+            &format!("{size} bytes: too large to lint"),
+            false,
+        )]),
+        Err(error) => Err(error),
     }
 }
 

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Folders of `tests/fixtures` that are not lockfile corpora.
-const NOT_CORPORA: [&str; 3] = ["demo", "report", "sarif"];
+const NOT_CORPORA: [&str; 4] = ["ci", "demo", "report", "sarif"];
 
 /// Folders of a corpus that hold no cases: what its generator installs the tools from.
 const NOT_FORMATS: [&str; 1] = ["pypi/tools"];

@@ -527,9 +527,28 @@ fn the_frameworks_files_pattern_names_every_file_lockgate_reads() {
     assert!(names.len() >= 12, "{names:?}");
     assert!(
         lockgate::ecosystem::is_relevant("patches/left-pad.patch")
-            && pattern.ends_with("|[^/]*\\.patch)$"),
+            && pattern.contains("|[^/]*\\.patch|"),
         "patch files start a check, and the pattern names them: {pattern}"
     );
+    // The CI and build files the lint reads.
+    for file in [
+        "\\.github/workflows/[^/]*\\.ya?ml",
+        "\\.gitlab-ci\\.yml",
+        "azure-pipelines\\.yml",
+        "\\.circleci/config\\.yml",
+        "bitbucket-pipelines\\.yml",
+        "Dockerfile[^/]*",
+        "[^/]*\\.Dockerfile",
+    ] {
+        assert!(pattern.contains(&format!("|{file}")), "{file}: {pattern}");
+    }
+    for path in [
+        ".github/workflows/ci.yml",
+        "Dockerfile.prod",
+        "api.Dockerfile",
+    ] {
+        assert!(lockgate::cilint::ci_file(path).is_some(), "{path}");
+    }
     for name in &names {
         let escaped = name.replace('.', "\\.");
         assert!(

@@ -2,6 +2,7 @@
 //! share `support`: hermetic git repositories, the compiled binary, and an OSV server on 127.0.0.1.
 
 mod agreement;
+mod cilint;
 mod composer;
 mod faults;
 mod fixtures;

@@ -1,0 +1,379 @@
+//! CI-configuration lint: a step of a CI or build file that installs a project's dependencies
+//! without enforcing its lockfile (`npm install` where `npm ci` is meant) installs whatever the
+//! registry serves that day, which is what lockgate exists to stop. Each CI file is read with a
+//! parser of its own kind (YAML events for workflow files, Dockerfile instructions), its scripts
+//! are split into simple commands ([`shell`]), and each command is held to [`RULES`].
+
+mod shell;
+mod sources;
+
+use crate::report::{Problem, ProblemKind};
+
+/// Largest CI file read; a larger one is reported, not linted.
+pub const MAX_SIZE: usize = 4 << 20;
+
+/// What kind of CI or build file a path is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CiFile {
+    /// A YAML pipeline (GitHub Actions, GitLab CI, Azure Pipelines, CircleCI, Bitbucket).
+    /// `ci_env` says whether the runner sets `CI=true` (every hosted one does).
+    Yaml,
+    /// A Dockerfile: `RUN` instructions, no `CI` unless the file sets it.
+    Dockerfile,
+}
+
+/// The kind of CI file at `path`, if it is one lockgate lints.
+pub fn ci_file(path: &str) -> Option<CiFile> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let yaml = name.ends_with(".yml") || name.ends_with(".yaml");
+    if (path.starts_with(".github/workflows/") || path.contains("/.github/workflows/")) && yaml {
+        return Some(CiFile::Yaml);
+    }
+    if matches!(
+        name,
+        ".gitlab-ci.yml" | "azure-pipelines.yml" | "bitbucket-pipelines.yml"
+    ) || path.ends_with(".circleci/config.yml")
+    {
+        return Some(CiFile::Yaml);
+    }
+    if name == "Dockerfile" || name.starts_with("Dockerfile.") || name.ends_with(".Dockerfile") {
+        return Some(CiFile::Dockerfile);
+    }
+    None
+}
+
+/// One rule: the tool it is about, whether it blocks by default, and the check of one command
+/// (its words from the program on, and whether `CI=true` is set where it runs).
+pub struct Rule {
+    /// The rule's name, as configuration and the report say it (`npm`).
+    pub name: &'static str,
+    /// Whether a finding blocks the commit by default.
+    pub blocking: bool,
+    /// The finding for a command, if it breaks the rule: what is wrong and what to run instead.
+    pub check: fn(&[&str], bool) -> Option<String>,
+}
+
+/// The rules, one per tool.
+pub const RULES: [Rule; 5] = [
+    Rule {
+        name: "npm",
+        blocking: true,
+        check: npm,
+    },
+    Rule {
+        name: "yarn",
+        blocking: false,
+        check: yarn,
+    },
+    Rule {
+        name: "pnpm",
+        blocking: false,
+        check: pnpm,
+    },
+    Rule {
+        name: "bun",
+        blocking: false,
+        check: bun,
+    },
+    Rule {
+        name: "uv",
+        blocking: false,
+        check: uv,
+    },
+];
+
+/// The problems of the CI file at `path` with contents `text`.
+pub fn lint(path: &str, kind: CiFile, text: &[u8]) -> Vec<Problem> {
+    if text.len() > MAX_SIZE {
+        return vec![Problem::new(
+            ProblemKind::CiFileUnreadable,
+            path,
+            &format!("larger than {} MiB: not linted", MAX_SIZE >> 20),
+            false,
+        )];
+    }
+    let text = String::from_utf8_lossy(text);
+    let scripts = match kind {
+        CiFile::Yaml => sources::yaml_scripts(&text),
+        CiFile::Dockerfile => Ok(sources::dockerfile_scripts(&text)),
+    };
+    let scripts = match scripts {
+        Ok(scripts) => scripts,
+        Err(error) => {
+            return vec![Problem::new(
+                ProblemKind::CiFileUnreadable,
+                path,
+                &format!("{error}: not linted"),
+                false,
+            )
+            .at(error.line, error.column)]
+        }
+    };
+    let mut problems = Vec::new();
+    for script in scripts {
+        for command in shell::commands(&script.text) {
+            let (assignments, words) = shell::program(&command.words);
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            let ci = script.ci || assignments.iter().any(|a| a.starts_with("CI="));
+            for rule in &RULES {
+                if let Some(message) = (rule.check)(&words, ci) {
+                    problems.push(
+                        Problem::new(
+                            ProblemKind::CiInstallUnlocked,
+                            path,
+                            &format!("{} ({} rule)", message, rule.name),
+                            rule.blocking,
+                        )
+                        .at(script.line + command.line, 0),
+                    );
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// The program's name, without a folder (`./node_modules/.bin/npm` → `npm`).
+fn program_name(word: &str) -> &str {
+    word.rsplit('/').next().unwrap_or(word)
+}
+
+/// The subcommand and what follows it: the first word after the program that is not a flag
+/// (skipping the value of a flag that takes one, given as `flags_with_values`).
+fn subcommand<'a>(
+    words: &'a [&'a str],
+    flags_with_values: &[&str],
+) -> (Option<&'a str>, &'a [&'a str]) {
+    let mut index = 1;
+    while index < words.len() {
+        let word = words[index];
+        if flags_with_values.contains(&word) {
+            index += 2;
+            continue;
+        }
+        if !word.starts_with('-') {
+            return (Some(word), &words[index + 1..]);
+        }
+        index += 1;
+    }
+    (None, &[])
+}
+
+/// Whether any of `words` is one of `flags` (also as `--flag=…`).
+fn has_flag(words: &[&str], flags: &[&str]) -> bool {
+    words.iter().any(|word| {
+        let name = word.split_once('=').map_or(*word, |(name, _)| name);
+        flags.contains(&name)
+    })
+}
+
+/// npm's flags that take a value as the next word.
+const NPM_VALUE_FLAGS: [&str; 12] = [
+    "--prefix",
+    "-C",
+    "--workspace",
+    "-w",
+    "--registry",
+    "--omit",
+    "--include",
+    "--cache",
+    "--loglevel",
+    "--userconfig",
+    "--tag",
+    "--install-strategy",
+];
+
+/// `npm install` (or `npm i` and its other spellings) of the project's own dependencies.
+fn npm(words: &[&str], _ci: bool) -> Option<String> {
+    if program_name(words.first()?) != "npm" {
+        return None;
+    }
+    let (command, rest) = subcommand(words, &NPM_VALUE_FLAGS);
+    let installs = [
+        "install", "i", "in", "ins", "inst", "insta", "instal", "isnt", "isnta", "isntal",
+        "isntall", "add",
+    ];
+    if !installs.contains(&command?) || has_flag(words, &["-g", "--global"]) {
+        return None;
+    }
+    // Packages named: it adds them (a tool, a global), not the project's lockfile install.
+    let mut index = 0;
+    while index < rest.len() {
+        if NPM_VALUE_FLAGS.contains(&rest[index]) {
+            index += 2;
+            continue;
+        }
+        if !rest[index].starts_with('-') {
+            return None;
+        }
+        index += 1;
+    }
+    Some(format!(
+        "`{}` installs what the registry serves today and rewrites package-lock.json: use \
+         `npm ci`, which installs exactly the lockfile and fails when it is out of sync",
+        words.join(" ")
+    ))
+}
+
+/// `yarn` or `yarn install` without `--frozen-lockfile` / `--immutable`.
+fn yarn(words: &[&str], _ci: bool) -> Option<String> {
+    if program_name(words.first()?) != "yarn" {
+        return None;
+    }
+    let (command, _) = subcommand(words, &["--cwd", "--modules-folder", "--cache-folder"]);
+    if !matches!(command, None | Some("install")) {
+        return None;
+    }
+    if has_flag(
+        words,
+        &["--frozen-lockfile", "--immutable", "--immutable-cache"],
+    ) {
+        return None;
+    }
+    Some(format!(
+        "`{}` may rewrite yarn.lock: use `yarn install --frozen-lockfile` (yarn 1) or `yarn \
+         install --immutable` (yarn 2 and later)",
+        words.join(" ")
+    ))
+}
+
+/// `pnpm install` without `--frozen-lockfile` where `CI` does not make it the default.
+fn pnpm(words: &[&str], ci: bool) -> Option<String> {
+    if program_name(words.first()?) != "pnpm" {
+        return None;
+    }
+    let (command, _) = subcommand(words, &["--dir", "-C", "--filter", "-F"]);
+    if !matches!(command, Some("install" | "i")) || has_flag(words, &["--frozen-lockfile"]) {
+        return None;
+    }
+    let unfrozen = has_flag(words, &["--no-frozen-lockfile"]);
+    if ci && !unfrozen {
+        return None; // pnpm installs with --frozen-lockfile when CI is set
+    }
+    Some(format!(
+        "`{}` may rewrite pnpm-lock.yaml{}: use `pnpm install --frozen-lockfile`",
+        words.join(" "),
+        if unfrozen {
+            ""
+        } else {
+            " (CI is not set here)"
+        }
+    ))
+}
+
+/// `bun install` without `--frozen-lockfile`.
+fn bun(words: &[&str], _ci: bool) -> Option<String> {
+    if program_name(words.first()?) != "bun" {
+        return None;
+    }
+    let (command, _) = subcommand(words, &["--cwd"]);
+    if !matches!(command, Some("install" | "i")) || has_flag(words, &["--frozen-lockfile"]) {
+        return None;
+    }
+    Some(format!(
+        "`{}` may rewrite bun.lock: use `bun install --frozen-lockfile` (or `bun ci`)",
+        words.join(" ")
+    ))
+}
+
+/// `uv sync` without `--locked` / `--frozen`, and `uv pip install -r` without hashes.
+fn uv(words: &[&str], _ci: bool) -> Option<String> {
+    if program_name(words.first()?) != "uv" {
+        return None;
+    }
+    let (command, rest) = subcommand(words, &["--directory", "--project"]);
+    match command? {
+        "sync" if !has_flag(words, &["--locked", "--frozen"]) => Some(format!(
+            "`{}` relocks when uv.lock is out of date: use `uv sync --locked`",
+            words.join(" ")
+        )),
+        "pip"
+            if rest.first() == Some(&"install")
+                && has_flag(rest, &["-r", "--requirement"])
+                && !has_flag(rest, &["--require-hashes"]) =>
+        {
+            Some(format!(
+                "`{}` installs without checking hashes: add `--require-hashes` (with a \
+                 requirements file that pins them), or use `uv sync --locked`",
+                words.join(" ")
+            ))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(command: &str, ci: bool) -> Vec<&'static str> {
+        let found = shell::commands(command);
+        let words: Vec<&str> = found[0].words.iter().map(String::as_str).collect();
+        RULES
+            .iter()
+            .filter(|rule| (rule.check)(&words, ci).is_some())
+            .map(|rule| rule.name)
+            .collect()
+    }
+
+    #[test]
+    fn each_rule_finds_the_unlocked_install_and_nothing_else() {
+        let cases: [(&str, bool, &[&str]); 24] = [
+            ("npm install", true, &["npm"]),
+            ("npm i --no-audit", true, &["npm"]),
+            ("npm --prefix web install", true, &["npm"]),
+            ("npm install --omit dev", true, &["npm"]),
+            ("npm ci", true, &[]),
+            ("npm install -g pnpm", true, &[]),
+            ("npm install typescript", true, &[]),
+            ("npm run build", true, &[]),
+            ("yarn", true, &["yarn"]),
+            ("yarn install --pure-lockfile", true, &["yarn"]),
+            ("yarn install --frozen-lockfile", true, &[]),
+            ("yarn --immutable", true, &[]),
+            ("yarn build", true, &[]),
+            ("pnpm install", true, &[]),
+            ("pnpm install", false, &["pnpm"]),
+            ("pnpm install --no-frozen-lockfile", true, &["pnpm"]),
+            ("pnpm i --frozen-lockfile", false, &[]),
+            ("bun install", true, &["bun"]),
+            ("bun install --frozen-lockfile", true, &[]),
+            ("bun ci", true, &[]),
+            ("uv sync", true, &["uv"]),
+            ("uv sync --locked", true, &[]),
+            ("uv pip install -r requirements.txt", true, &["uv"]),
+            (
+                "uv pip install --require-hashes -r requirements.txt",
+                true,
+                &[],
+            ),
+        ];
+        for (command, ci, expected) in cases {
+            assert_eq!(verdict(command, ci), expected, "{command} (CI {ci})");
+        }
+    }
+
+    #[test]
+    fn ci_files_are_recognised_by_path() {
+        let yaml = Some(CiFile::Yaml);
+        let docker = Some(CiFile::Dockerfile);
+        let cases = [
+            (".github/workflows/ci.yml", yaml),
+            ("sub/.github/workflows/x.yaml", yaml),
+            (".gitlab-ci.yml", yaml),
+            ("azure-pipelines.yml", yaml),
+            (".circleci/config.yml", yaml),
+            ("bitbucket-pipelines.yml", yaml),
+            ("Dockerfile", docker),
+            ("web/Dockerfile", docker),
+            ("Dockerfile.prod", docker),
+            ("api.Dockerfile", docker),
+            (".github/ci.yml", None),
+            ("docker-compose.yml", None),
+            ("Dockerfiles/readme.md", None),
+        ];
+        for (path, kind) in cases {
+            assert_eq!(ci_file(path), kind, "{path}");
+        }
+    }
+}
