@@ -36,6 +36,51 @@ pub struct Config {
     /// Advisories accepted, each with a reason.
     #[serde(default, rename = "ignore")]
     pub ignores: Vec<Ignore>,
+    /// What each CI-lint rule does: `[ci-lint]` with `npm = "block"`, `yarn = "warn"`, ...
+    #[serde(default)]
+    pub ci_lint: CiLint,
+}
+
+/// `[ci-lint]`: one key per rule of the CI-configuration lint (see `cilint::RULES`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CiLint {
+    /// `npm install` without packages (blocks by default).
+    pub npm: Option<CiRule>,
+    /// `yarn install` without `--frozen-lockfile` / `--immutable`.
+    pub yarn: Option<CiRule>,
+    /// `pnpm install` without `--frozen-lockfile` where `CI` is not set.
+    pub pnpm: Option<CiRule>,
+    /// `bun install` without `--frozen-lockfile`.
+    pub bun: Option<CiRule>,
+    /// `uv sync` without `--locked`, `uv pip install -r` without hashes.
+    pub uv: Option<CiRule>,
+}
+
+impl CiLint {
+    /// What the file says of the rule called `name`, if anything.
+    pub fn rule(&self, name: &str) -> Option<CiRule> {
+        match name {
+            "npm" => self.npm,
+            "yarn" => self.yarn,
+            "pnpm" => self.pnpm,
+            "bun" => self.bun,
+            "uv" => self.uv,
+            _ => None,
+        }
+    }
+}
+
+/// What a CI-lint rule does with what it finds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CiRule {
+    /// Report and block.
+    Block,
+    /// Report without blocking.
+    Warn,
+    /// Do not report.
+    Off,
 }
 
 /// The least severe vulnerability that blocks (malware always does): `fail-on` in the file,

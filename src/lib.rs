@@ -138,6 +138,7 @@ fn check(repo: &git::Repo, settings: &Settings, target: &Target) -> Result<Repor
     // git writes MERGE_HEAD after its pre-merge-commit hook, which says so itself.
     report.merging = mode == Mode::Staged && (repo.is_merging() || settings.merging);
     report.problems = scope.problems;
+    cilint::configure(&mut report.problems, &settings.ci_lint);
     // A lockfile that cannot be parsed is said once, where the parser stopped, even when the
     // lockfile check of its project finds it unreadable too.
     let mut unreadable = std::collections::BTreeSet::new();

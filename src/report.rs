@@ -209,6 +209,9 @@ pub struct Problem {
     /// 1-based column on that line, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<usize>,
+    /// The rule that found it, where rules are named (the CI lint's `npm`, `yarn`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<&'static str>,
 }
 
 impl Problem {
@@ -219,6 +222,7 @@ impl Problem {
             path: clean(path).into_owned(),
             message: clean(message).into_owned(),
             blocking,
+            rule: None,
             line: None,
             column: None,
         }

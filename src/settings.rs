@@ -137,6 +137,8 @@ pub struct Settings {
     pub private_registries: Vec<String>,
     /// Accepted advisories.
     pub ignores: Vec<Ignore>,
+    /// What each CI-lint rule does, as `[ci-lint]` says.
+    pub ci_lint: crate::config::CiLint,
 }
 
 /// How long a run may spend asking OSV, unless told otherwise: a hook that hangs gets skipped.
@@ -186,6 +188,7 @@ impl Settings {
                 .unwrap_or(false),
             private_registries: config.private_registries,
             ignores: config.ignores,
+            ci_lint: config.ci_lint,
         }
     }
 

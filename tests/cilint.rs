@@ -104,3 +104,44 @@ fn the_text_report_names_the_line_and_the_command_to_use() {
         .assert_stderr_contains(".github/workflows/ci.yml:17")
         .assert_stderr_contains("use `npm ci`");
 }
+
+#[test]
+fn each_rule_blocks_warns_or_is_off_as_the_configuration_says() {
+    let server = OsvServer::builder().without_shared_data().start();
+    let url = server.url();
+    let repo = repo_with(&Path::new(ROOT).join("ci/gitlab-anchors"));
+    let blocking = |run: &Run| -> BTreeSet<String> {
+        run.stdout_json()["problems"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|problem| problem["blocking"] == true)
+            .filter_map(|problem| Some(problem["rule"].as_str()?.to_string()))
+            .collect()
+    };
+    // By default npm blocks, yarn warns; then as the configuration says.
+    let settings: [(&str, &[&str], i32); 3] = [
+        ("", &["npm"], 1),
+        (
+            "[ci-lint]\nnpm = \"warn\"\nyarn = \"block\"\n",
+            &["yarn"],
+            1,
+        ),
+        ("[ci-lint]\nnpm = \"off\"\nyarn = \"off\"\n", &[], 0),
+    ];
+    for (config, blocks, code) in settings {
+        repo.write(".lockgate.toml", config);
+        let run = repo.lockgate(&["--osv-url", &url, "--format", "json"]);
+        let expected: BTreeSet<String> = blocks.iter().map(ToString::to_string).collect();
+        assert_eq!(blocking(&run), expected, "{config}");
+        run.assert_code(code);
+        if code == 0 {
+            assert!(findings(&run).is_empty(), "{}", run.output());
+        }
+    }
+    // A rule that does not exist is an error that names the file.
+    repo.write(".lockgate.toml", "[ci-lint]\nnmp = \"off\"\n");
+    repo.lockgate(&["--osv-url", &url])
+        .assert_code(2)
+        .assert_stderr_contains(".lockgate.toml");
+}

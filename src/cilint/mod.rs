@@ -82,6 +82,19 @@ pub const RULES: [Rule; 5] = [
     },
 ];
 
+/// `problems` as the configuration's `[ci-lint]` says: a rule set to `off` reports nothing, one
+/// set to `block` or `warn` blocks or not.
+pub fn configure(problems: &mut Vec<Problem>, config: &crate::config::CiLint) {
+    use crate::config::CiRule;
+    problems.retain_mut(|problem| {
+        let Some(rule) = problem.rule.and_then(|name| config.rule(name)) else {
+            return true;
+        };
+        problem.blocking = rule == CiRule::Block;
+        rule != CiRule::Off
+    });
+}
+
 /// The problems of the CI file at `path` with contents `text`.
 pub fn lint(path: &str, kind: CiFile, text: &[u8]) -> Vec<Problem> {
     if text.len() > MAX_SIZE {
@@ -117,15 +130,15 @@ pub fn lint(path: &str, kind: CiFile, text: &[u8]) -> Vec<Problem> {
             let ci = script.ci || assignments.iter().any(|a| a.starts_with("CI="));
             for rule in &RULES {
                 if let Some(message) = (rule.check)(&words, ci) {
-                    problems.push(
-                        Problem::new(
-                            ProblemKind::CiInstallUnlocked,
-                            path,
-                            &format!("{} ({} rule)", message, rule.name),
-                            rule.blocking,
-                        )
-                        .at(script.line + command.line, 0),
-                    );
+                    let mut problem = Problem::new(
+                        ProblemKind::CiInstallUnlocked,
+                        path,
+                        &format!("{} ({} rule)", message, rule.name),
+                        rule.blocking,
+                    )
+                    .at(script.line + command.line, 0);
+                    problem.rule = Some(rule.name);
+                    problems.push(problem);
                 }
             }
         }
