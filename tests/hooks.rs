@@ -539,6 +539,7 @@ fn the_frameworks_files_pattern_names_every_file_lockgate_reads() {
         "bitbucket-pipelines\\.yml",
         "Dockerfile[^/]*",
         "[^/]*\\.Dockerfile",
+        "Jenkinsfile[^/]*",
     ] {
         assert!(pattern.contains(&format!("|{file}")), "{file}: {pattern}");
     }

@@ -1,7 +1,8 @@
 //! CI-configuration lint: a step of a CI or build file that installs a project's dependencies
 //! without enforcing its lockfile (`npm install` where `npm ci` is meant) installs whatever the
 //! registry serves that day, which is what lockgate exists to stop. Each CI file is read with a
-//! parser of its own kind (YAML events for workflow files, Dockerfile instructions), its scripts
+//! parser of its own kind (YAML events for workflow files, Dockerfile instructions, Groovy tokens
+//! for a Jenkinsfile's `sh` steps), its scripts
 //! are split into simple commands ([`shell`]), and each command is held to [`RULES`].
 
 mod shell;
@@ -20,6 +21,8 @@ pub enum CiFile {
     Yaml,
     /// A Dockerfile: `RUN` instructions, no `CI` unless the file sets it.
     Dockerfile,
+    /// A Jenkinsfile (Groovy): its `sh` steps.
+    Jenkinsfile,
 }
 
 /// The kind of CI file at `path`, if it is one lockgate lints.
@@ -38,6 +41,9 @@ pub fn ci_file(path: &str) -> Option<CiFile> {
     }
     if name == "Dockerfile" || name.starts_with("Dockerfile.") || name.ends_with(".Dockerfile") {
         return Some(CiFile::Dockerfile);
+    }
+    if name == "Jenkinsfile" || name.starts_with("Jenkinsfile.") {
+        return Some(CiFile::Jenkinsfile);
     }
     None
 }
@@ -109,6 +115,7 @@ pub fn lint(path: &str, kind: CiFile, text: &[u8]) -> Vec<Problem> {
     let scripts = match kind {
         CiFile::Yaml => sources::yaml_scripts(&text),
         CiFile::Dockerfile => Ok(sources::dockerfile_scripts(&text)),
+        CiFile::Jenkinsfile => Ok(sources::jenkinsfile_scripts(&text)),
     };
     let scripts = match scripts {
         Ok(scripts) => scripts,
@@ -384,6 +391,8 @@ mod tests {
             (".github/ci.yml", None),
             ("docker-compose.yml", None),
             ("Dockerfiles/readme.md", None),
+            ("Jenkinsfile", Some(CiFile::Jenkinsfile)),
+            ("ci/Jenkinsfile.release", Some(CiFile::Jenkinsfile)),
         ];
         for (path, kind) in cases {
             assert_eq!(ci_file(path), kind, "{path}");

@@ -236,9 +236,182 @@ fn heredoc(body: &str) -> Option<String> {
     (!word.is_empty()).then(|| word.to_string())
 }
 
+/// A token of a Groovy pipeline, as far as finding `sh` steps needs: names, string literals
+/// (with the line they start on) and single punctuation characters.
+#[derive(Debug, PartialEq)]
+enum Token {
+    Name(String),
+    Text(String, usize),
+    Punct(char),
+}
+
+/// The scripts of a Jenkinsfile's `sh` steps: `sh 'cmd'`, `sh "cmd"`, triple-quoted ones, and
+/// `sh(script: '…', returnStdout: true)`. Jenkins counts as CI for the tools.
+pub fn jenkinsfile_scripts(text: &str) -> Vec<Script> {
+    let tokens = groovy_tokens(text);
+    let mut scripts = Vec::new();
+    for (index, token) in tokens.iter().enumerate() {
+        if !matches!(token, Token::Name(name) if name == "sh") {
+            continue;
+        }
+        let rest = &tokens[index + 1..];
+        let parenthesised = rest.first() == Some(&Token::Punct('('));
+        let rest = if parenthesised { &rest[1..] } else { rest };
+        // `sh 'x'` / `sh('x')`, or the `script:` argument before the call ends.
+        let mut depth = 0usize;
+        for (at, token) in rest.iter().enumerate() {
+            let after_script = at >= 2
+                && rest[at - 1] == Token::Punct(':')
+                && matches!(&rest[at - 2], Token::Name(name) if name == "script");
+            match token {
+                Token::Text(script, line) if at == 0 || depth == 0 && after_script => {
+                    scripts.push(Script {
+                        text: script.clone(),
+                        line: *line,
+                        ci: true,
+                    });
+                    break;
+                }
+                Token::Punct('(' | '[' | '{') => depth += 1,
+                Token::Punct(')' | ']' | '}') if depth > 0 => depth -= 1,
+                Token::Punct(')') => break,
+                Token::Punct('\n') if !parenthesised => break,
+                _ => {}
+            }
+        }
+    }
+    scripts
+}
+
+/// Groovy's tokens, with comments skipped and newlines kept as punctuation.
+fn groovy_tokens(text: &str) -> Vec<Token> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut tokens = Vec::new();
+    let mut line = 1;
+    let mut at = 0;
+    while at < chars.len() {
+        let c = chars[at];
+        match c {
+            '\n' => {
+                tokens.push(Token::Punct('\n'));
+                line += 1;
+                at += 1;
+            }
+            '/' if chars.get(at + 1) == Some(&'/') => {
+                while at < chars.len() && chars[at] != '\n' {
+                    at += 1;
+                }
+            }
+            '/' if chars.get(at + 1) == Some(&'*') => {
+                at += 2;
+                while at < chars.len() && !(chars[at] == '*' && chars.get(at + 1) == Some(&'/')) {
+                    line += usize::from(chars[at] == '\n');
+                    at += 1;
+                }
+                at += 2;
+            }
+            '\'' | '"' => {
+                let (value, end, lines) = groovy_string(&chars, at);
+                tokens.push(Token::Text(value, line));
+                line += lines;
+                at = end;
+            }
+            c if c.is_alphabetic() || c == '_' => {
+                let start = at;
+                while at < chars.len() && (chars[at].is_alphanumeric() || chars[at] == '_') {
+                    at += 1;
+                }
+                tokens.push(Token::Name(chars[start..at].iter().collect()));
+            }
+            c if c.is_whitespace() => at += 1,
+            c => {
+                tokens.push(Token::Punct(c));
+                at += 1;
+            }
+        }
+    }
+    tokens
+}
+
+/// The Groovy string literal starting at `start` (`'`, `"`, or tripled): its value with
+/// escapes applied, where it ends, and how many newlines it holds.
+fn groovy_string(chars: &[char], start: usize) -> (String, usize, usize) {
+    let quote = chars[start];
+    let triple = chars.get(start + 1) == Some(&quote) && chars.get(start + 2) == Some(&quote);
+    let mut at = start + if triple { 3 } else { 1 };
+    let mut value = String::new();
+    let mut lines = 0;
+    while at < chars.len() {
+        let here = chars[at];
+        let closes = here == quote
+            && (!triple || chars.get(at + 1) == Some(&quote) && chars.get(at + 2) == Some(&quote));
+        if closes {
+            return (value, at + if triple { 3 } else { 1 }, lines);
+        }
+        if here == '\\' && at + 1 < chars.len() {
+            // Groovy's escapes; a backslash before anything else stays.
+            match chars[at + 1] {
+                next @ ('\'' | '"' | '\\' | '$') => value.push(next),
+                'n' => value.push('\n'),
+                't' => value.push('\t'),
+                '\n' => lines += 1,
+                other => {
+                    value.push('\\');
+                    value.push(other);
+                }
+            }
+            at += 2;
+            continue;
+        }
+        if !triple && here == '\n' {
+            break; // an unterminated one-line string ends with its line
+        }
+        lines += usize::from(here == '\n');
+        value.push(here);
+        at += 1;
+    }
+    (value, at, lines)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jenkinsfile_sh_steps_in_every_form() {
+        let text = r#"pipeline {
+  agent any
+  stages {
+    stage('deps') {
+      steps {
+        // sh 'npm install' is not run
+        sh 'npm install'
+        sh(script: "yarn install", label: 'deps')
+        sh label: 'b', script: '''
+          pnpm install
+        '''
+        echo 'npm install'
+        sh """
+          cd web && npm ci
+        """
+        /* sh 'bun install' */
+      }
+    }
+  }
+}
+"#;
+        let scripts = jenkinsfile_scripts(text);
+        let found: Vec<(&str, usize)> = scripts.iter().map(|s| (s.text.trim(), s.line)).collect();
+        assert_eq!(
+            found,
+            [
+                ("npm install", 7),
+                ("yarn install", 8),
+                ("pnpm install", 9),
+                ("cd web && npm ci", 13)
+            ]
+        );
+    }
 
     #[test]
     fn yaml_scripts_are_found_under_their_keys_with_lines() {
