@@ -50,6 +50,9 @@ pub enum Target {
     ExportZip,
     /// The offline export's `modified_id.csv`.
     ExportCsv,
+    /// A CI or build file, read as each kind the lint knows (YAML pipeline, Dockerfile,
+    /// Jenkinsfile) and its scripts split into commands.
+    CiFile,
 }
 
 /// The line that starts another file in a [`Target::Requirements`] input: `##> path`.
@@ -57,7 +60,7 @@ pub const FILE_MARKER: &str = "##> ";
 
 impl Target {
     /// Every target, in a fixed order.
-    pub const ALL: [Target; 17] = [
+    pub const ALL: [Target; 18] = [
         Target::Npm,
         Target::Yarn,
         Target::Pnpm,
@@ -75,6 +78,7 @@ impl Target {
         Target::OsvBatch,
         Target::ExportZip,
         Target::ExportCsv,
+        Target::CiFile,
     ];
 
     /// The target's name (the cargo-fuzz target is this with `-` for `_`).
@@ -97,6 +101,7 @@ impl Target {
             Target::OsvBatch => "osv_batch",
             Target::ExportZip => "export_zip",
             Target::ExportCsv => "export_csv",
+            Target::CiFile => "ci_file",
         }
     }
 
@@ -151,6 +156,17 @@ impl Target {
                 Err(_) => false,
             },
             Target::OsvRecord => osv_record(data),
+            Target::CiFile => {
+                use crate::cilint::{lint, CiFile};
+                [CiFile::Yaml, CiFile::Dockerfile, CiFile::Jenkinsfile]
+                    .into_iter()
+                    .map(|kind| lint("ci", kind, data))
+                    .all(|problems| {
+                        problems
+                            .iter()
+                            .all(|p| p.kind != crate::report::ProblemKind::CiFileUnreadable)
+                    })
+            }
             Target::OsvBatch => crate::osv::batch_results(data, 2).is_ok(),
             Target::ExportZip => {
                 let mut add = |_: usize, _: usize, name: &str, bytes: &[u8]| {
@@ -209,6 +225,7 @@ impl Target {
                 name.ends_with(".json") && text.contains("/osv/")
             }
             Target::ExportZip => name == "all.zip",
+            Target::CiFile => crate::cilint::ci_file(&text).is_some(),
             Target::ExportCsv => name == "modified_id.csv",
             lockfile_target => {
                 let format = ecosystem::format_of(&text).map(|format| format.name);

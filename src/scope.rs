@@ -121,15 +121,7 @@ pub(crate) fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
     })?;
     let mut problems = take_not_files(&mut staged, None);
     // CI and build files are linted as staged; they are no lockfile's business otherwise.
-    let (ci_files, mut staged): (Vec<git::Change>, Vec<git::Change>) = staged
-        .into_iter()
-        .partition(|change| cilint::ci_file(&change.path).is_some());
-    for change in &ci_files {
-        if let (Some(kind), Some(oid)) = (cilint::ci_file(&change.path), change.new) {
-            problems.extend(lint_ci(repo, &change.path, kind, oid)?);
-        }
-    }
-    staged.retain(|change| is_relevant(&change.path) || ecosystem::may_be_included(&change.path));
+    let staged = lint_ci_changes(repo, staged, &mut problems)?;
     let (changes, included): (Vec<git::Change>, Vec<git::Change>) = staged
         .into_iter()
         .partition(|change| is_relevant(&change.path));
@@ -370,9 +362,13 @@ fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Resu
         if tips.iter().any(|(tip, _)| *tip == pushed.tip) {
             continue;
         }
-        let mut changed = repo.changes_between(base, pushed.tip, wanted)?;
+        let mut changed = repo.changes_between(base, pushed.tip, |path: &str| {
+            wanted(path) || cilint::ci_file(path).is_some()
+        })?;
         // Reported by the commit that put it there, below.
         changed.retain(|change| change.not_a_file.is_none());
+        // CI and build files are linted as the tip has them.
+        let changed = lint_ci_changes(repo, changed, &mut problems)?;
         let (changes, included): (Vec<git::Change>, Vec<git::Change>) = changed
             .into_iter()
             .partition(|change| is_relevant(&change.path));
@@ -643,6 +639,24 @@ fn unreadable(error: Error) -> Result<Problem, Error> {
         Error::Parse { .. } | Error::TooLarge { .. } => Ok(error.as_problem()),
         error => Err(error),
     }
+}
+
+/// Lints the CI and build files among `changes` (as their new side has them), adding what it
+/// finds to `problems`; the other changes are returned.
+fn lint_ci_changes(
+    repo: &git::Repo,
+    changes: Vec<git::Change>,
+    problems: &mut Vec<Problem>,
+) -> Result<Vec<git::Change>, Error> {
+    let mut rest = Vec::with_capacity(changes.len());
+    for change in changes {
+        match (cilint::ci_file(&change.path), change.new) {
+            (Some(kind), Some(oid)) => problems.extend(lint_ci(repo, &change.path, kind, oid)?),
+            (Some(_), None) => {} // deleted
+            (None, _) => rest.push(change),
+        }
+    }
+    Ok(rest)
 }
 
 /// The CI-lint problems of the CI file at `path` (blob `oid`); one too large to read is said so.

@@ -145,3 +145,22 @@ fn each_rule_blocks_warns_or_is_off_as_the_configuration_says() {
         .assert_code(2)
         .assert_stderr_contains(".lockgate.toml");
 }
+
+/// A workflow committed with the hook skipped is stopped when it is pushed.
+#[test]
+fn a_pushed_workflow_that_installs_without_the_lockfile_is_stopped() {
+    let (server, repo) = crate::push::pushed_main();
+    let workflow =
+        std::fs::read(Path::new(ROOT).join("ci/github-npm-install/.github/workflows/ci.yml"))
+            .unwrap();
+    repo.write_and_stage(".github/workflows/ci.yml", workflow);
+    crate::hooks::git(&repo, &server, &["commit", "-q", "--no-verify", "-m", "ci"])
+        .assert_success();
+    let push = crate::hooks::git(&repo, &server, &["push", "origin", "main"]);
+    assert_ne!(push.code, Some(0), "{}", push.output());
+    assert!(
+        push.output().contains(".github/workflows/ci.yml:17"),
+        "{}",
+        push.output()
+    );
+}

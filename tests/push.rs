@@ -16,7 +16,7 @@ const CRITICAL_ID: &str = "GHSA-xvch-5gv4-984h";
 
 /// A repository with lockgate's hooks installed and a bare remote `origin` holding `main`,
 /// whose one commit locks a clean package. The OSV server is fresh.
-fn pushed_main() -> (OsvServer, TestRepo) {
+pub(crate) fn pushed_main() -> (OsvServer, TestRepo) {
     let server = OsvServer::start();
     let repo = TestRepo::new();
     add_remote(&repo);

@@ -16,7 +16,7 @@ shift || true
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 jobs=${FUZZ_JOBS:-2}
-all=(npm yarn pnpm bun requirements poetry uv pdm pipfile pylock config osv_record osv_batch export_zip export_csv)
+all=(npm yarn pnpm bun requirements poetry uv pdm pipfile pylock composer projects config osv_record osv_batch export_zip export_csv ci_file)
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all[@]}"); fi
 
 echo "== seeds"
