@@ -398,6 +398,10 @@ impl ExitStatus {
 #[derive(Serialize)]
 struct JsonReport<'a> {
     version: u32,
+    /// The lockgate release that made the report (evidence for an audit).
+    lockgate: &'static str,
+    /// When the check ran, UTC.
+    checked_at: String,
     blocked: bool,
     #[serde(flatten)]
     report: &'a Report,
@@ -454,6 +458,8 @@ impl Report {
     pub fn to_json(&self) -> String {
         let json = JsonReport {
             version: JSON_VERSION,
+            lockgate: env!("CARGO_PKG_VERSION"),
+            checked_at: rfc3339(crate::offline::now()),
             blocked: self.blocked(),
             report: self,
         };
