@@ -16,6 +16,7 @@ mod policy;
 mod push;
 mod python;
 mod python_lockfiles;
+mod recipes;
 mod report;
 mod robustness;
 mod shapes;
