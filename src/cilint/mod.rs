@@ -213,7 +213,9 @@ fn npm(words: &[&str], _ci: bool) -> Option<String> {
         "install", "i", "in", "ins", "inst", "insta", "instal", "isnt", "isnta", "isntal",
         "isntall", "add",
     ];
-    if !installs.contains(&command?) || has_flag(words, &["-g", "--global"]) {
+    // A global tool, or a run that installs nothing (`--package-lock-only`, `--dry-run`).
+    let not_the_project = ["-g", "--global", "--package-lock-only", "--dry-run"];
+    if !installs.contains(&command?) || has_flag(words, &not_the_project) {
         return None;
     }
     // Packages named: it adds them (a tool, a global), not the project's lockfile install.
@@ -338,7 +340,7 @@ mod tests {
 
     #[test]
     fn each_rule_finds_the_unlocked_install_and_nothing_else() {
-        let cases: [(&str, bool, &[&str]); 24] = [
+        let cases: [(&str, bool, &[&str]); 26] = [
             ("npm install", true, &["npm"]),
             ("npm i --no-audit", true, &["npm"]),
             ("npm --prefix web install", true, &["npm"]),
@@ -346,6 +348,8 @@ mod tests {
             ("npm ci", true, &[]),
             ("npm install -g pnpm", true, &[]),
             ("npm install typescript", true, &[]),
+            ("npm install --package-lock-only", true, &[]),
+            ("npm i --dry-run", true, &[]),
             ("npm run build", true, &[]),
             ("yarn", true, &["yarn"]),
             ("yarn install --pure-lockfile", true, &["yarn"]),
