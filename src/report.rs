@@ -175,6 +175,10 @@ pub enum ProblemKind {
     /// A symlink or a submodule (gitlink) where a lockfile or manifest belongs: what lockgate
     /// would check is not what the package manager reads.
     LockfileNotAFile,
+    /// A package whose `engines.node` excludes the Node.js the project declares, where the
+    /// install checks it (npm and pnpm with `engine-strict`, yarn 1); not blocking when no
+    /// Node.js version is declared and it cannot be judged.
+    EngineUnsupported,
     /// A CI or build step that installs dependencies without enforcing the lockfile
     /// (`npm install` where `npm ci` is meant).
     CiInstallUnlocked,

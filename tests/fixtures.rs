@@ -184,33 +184,33 @@ const PROBLEMS: [(&str, &[&str]); 16] = [
 
 /// Where lockgate is known to fall short of a recorded expectation: the expectation, the start
 /// of the error its check gives instead, and why. A fix makes the row fail: then remove it.
-/// Why the engine-strict cases are shortfalls.
-const ENGINES: &str = "the tool compares engines.node with the Node.js that runs the install; \
-                       lockgate does not assume which one will";
+/// Why the undeclared engine-strict cases are shortfalls.
+const ENGINES: &str = "the tool compares engines.node with the Node.js that runs the install, and \
+                       the project declares none; lockgate says it cannot judge (not blocking)";
 
 const SHORTFALLS: [(&str, &str, &str); 5] = [
     (
-        "npm/package-lock/engine-strict-engines-raised/verdict.txt",
+        "npm/package-lock/engine-strict-undeclared/verdict.txt",
         "verdict (the tool: block)",
         ENGINES,
     ),
     (
-        "npm/package-lock/npm12-engine-strict-engines-raised/verdict.txt",
+        "npm/package-lock/npm12-engine-strict-undeclared/verdict.txt",
         "verdict (the tool: block)",
         ENGINES,
     ),
     (
-        "npm/yarn-classic/engine-strict-engines-raised/verdict.txt",
+        "npm/yarn-classic/engine-strict-undeclared/verdict.txt",
         "verdict (the tool: block)",
         ENGINES,
     ),
     (
-        "npm/pnpm/engine-strict-engines-raised/verdict.txt",
+        "npm/pnpm/engine-strict-undeclared/verdict.txt",
         "verdict (the tool: block)",
         ENGINES,
     ),
     (
-        "npm/pnpm/pnpm9-engine-strict-engines-raised/verdict.txt",
+        "npm/pnpm/pnpm9-engine-strict-undeclared/verdict.txt",
         "verdict (the tool: block)",
         ENGINES,
     ),
@@ -591,6 +591,57 @@ fn recorded_exit(recorded: &str) -> Option<i32> {
     }
 }
 
+/// The package a recorded engines refusal names: npm's `Not compatible with your version of
+/// node/npm: a@1.0.0`, pnpm's `Your Node version is incompatible with "…/packages/a"` (a folder
+/// for the project's own packages) or yarn 1's `error a@1.0.0: The engine "node" is
+/// incompatible`.
+fn engine_refused(recorded: &str) -> Option<String> {
+    recorded.lines().find_map(|line| {
+        if let Some((_, who)) = line.split_once("Not compatible with your version of node/npm: ") {
+            return Some(who.trim().to_string());
+        }
+        if let Some((_, who)) = line.split_once("Your Node version is incompatible with \"") {
+            return Some(who.trim_end_matches(['.', '"']).to_string());
+        }
+        let who = line
+            .strip_prefix("error ")?
+            .split_once(": The engine \"node\"")?
+            .0;
+        Some(who.to_string())
+    })
+}
+
+/// The file of the case that states the refused package's `engines.node`: a package.json whose
+/// `name@version` (or, for pnpm, whose folder) it is, else the lockfile.
+fn engine_file(case: &Case, refused: &str) -> Result<String, String> {
+    if let Some((_, folder)) = refused.split_once("/lockgate-frozen/check") {
+        let folder = folder.trim_start_matches('/');
+        return Ok(if folder.is_empty() {
+            "package.json".to_string()
+        } else {
+            format!("{folder}/package.json")
+        });
+    }
+    for (path, bytes) in fixtures::project_files(&case.root) {
+        if !path.ends_with("package.json") {
+            continue;
+        }
+        let manifest: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        let named = format!(
+            "{}@{}",
+            manifest["name"].as_str().unwrap_or_default(),
+            manifest["version"].as_str().unwrap_or_default()
+        );
+        if named == refused {
+            return Ok(path);
+        }
+    }
+    match lockfiles(case).as_slice() {
+        [lockfile] => Ok(lockfile.clone()),
+        other => Err(format!("{refused}: which of {other:?} states its engines?")),
+    }
+}
+
 /// lockgate's verdict on the case, staged whole in a new repository: the tool's, unless
 /// [`DISAGREEMENTS`] says otherwise; a block names exactly the problems expected (each lockfile
 /// out of sync, unless a table says otherwise), and for a lockfile out of sync the text report
@@ -638,6 +689,13 @@ fn tool_verdict(case: &Case, recorded: &str, tally: &Tally) -> Result<(), String
     });
     let expected_problems: BTreeSet<String> = match listed {
         Some(problems) => problems.iter().map(ToString::to_string).collect(),
+        None if engine_refused(recorded).is_some() => {
+            let refused = engine_refused(recorded).unwrap_or_default();
+            BTreeSet::from([format!(
+                "engine-unsupported {}",
+                engine_file(case, &refused)?
+            )])
+        }
         None => match lockfiles(case).as_slice() {
             [lockfile] => BTreeSet::from([format!("lockfile-out-of-sync {lockfile}")]),
             other => {

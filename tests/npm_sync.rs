@@ -397,3 +397,73 @@ fn another_tools_lockfile_counts_unless_package_manager_names_npm() {
         }
     }
 }
+
+#[test]
+fn engines_are_judged_against_the_declared_node_and_noted_when_none_is_declared() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    let mut manifest: Value = serde_json::from_str(&package_json_matching(&CLEAN)).unwrap();
+    manifest["engines"] = json!({"node": ">=22"});
+    repo.write_and_stage("package.json", manifest.to_string());
+    repo.write_and_stage("package-lock.json", npm_lock_v3(&CLEAN));
+    repo.write_and_stage(".npmrc", "engine-strict=true\n");
+
+    // No Node.js version declared: npm's verdict depends on the machine; lockgate says so.
+    let run = run_json(&repo, &server);
+    run.assert_code(0);
+    let note = &run.stdout_json()["problems"][0];
+    assert_eq!(note["kind"], "engine-unsupported");
+    assert_eq!(note["blocking"], false);
+    let message = note["message"].as_str().unwrap();
+    assert!(
+        message.contains("cannot judge") && message.contains(".nvmrc"),
+        "{message}"
+    );
+    repo.commit("project");
+
+    // Declaring Node.js 20 is a change that calls for the check, and npm ci would refuse.
+    repo.write_and_stage("app/.keep", "");
+    repo.write_and_stage(".nvmrc", "v20.11.1\n");
+    let run = run_json(&repo, &server);
+    run.assert_code(1);
+    assert_eq!(problems(&run), [r#""engine-unsupported" "package.json""#]);
+    let message = run.stdout_json()["problems"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains(">=22") && message.contains("v20.11.1") && message.contains(".nvmrc"),
+        "{message}"
+    );
+
+    // A name only a version manager resolves cannot be judged either.
+    repo.write_and_stage(".nvmrc", "lts/iron\n");
+    let run = run_json(&repo, &server);
+    run.assert_code(0);
+    assert!(run.stdout_json()["problems"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("lts/iron"));
+
+    // A major it allows passes.
+    repo.write_and_stage(".nvmrc", "22\n");
+    run_json(&repo, &server).assert_code(0);
+    assert_eq!(problems(&run_json(&repo, &server)), Vec::<String>::new());
+}
+
+#[test]
+fn yarn_classic_judges_engines_unless_told_to_ignore_them() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    write_case(
+        &repo,
+        &fixture("npm/yarn-classic/engines-raised-not-strict"),
+        "",
+    );
+    repo.stage_all();
+    let run = run_json(&repo, &server);
+    run.assert_code(1);
+    assert_eq!(problems(&run), [r#""engine-unsupported" "package.json""#]);
+    repo.write_and_stage(".yarnrc", "ignore-engines true\n");
+    run_json(&repo, &server).assert_code(0);
+}

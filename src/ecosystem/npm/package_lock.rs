@@ -57,6 +57,8 @@ pub struct Node {
     pub integrity: Option<String>,
     /// `hasInstallScript` (version 2 and later; version 1 does not record it).
     pub has_install_script: Option<bool>,
+    /// `engines.node` (version 2 and later), when it is a string.
+    pub engines_node: Option<String>,
     /// The line its entry starts on.
     pub line: Option<usize>,
 }
@@ -141,6 +143,9 @@ struct WireNode {
     integrity: Option<String>,
     #[serde(default)]
     has_install_script: bool,
+    /// An object, or in old packages an array of strings (which npm does not check).
+    #[serde(default)]
+    engines: serde_json::Value,
 }
 
 #[derive(Deserialize)]
@@ -391,6 +396,7 @@ impl From<WireNode> for Node {
             has_shrinkwrap: wire.has_shrinkwrap,
             integrity: wire.integrity,
             has_install_script: Some(wire.has_install_script),
+            engines_node: wire.engines["node"].as_str().map(str::to_string),
             line: None,
         }
     }

@@ -30,6 +30,9 @@ pub struct PnpmLock {
     pub catalogs: BTreeMap<String, BTreeMap<String, String>>,
     /// `patchedDependencies:`: `name@version` → the hash of the patch file it was locked with.
     pub patched: BTreeMap<String, String>,
+    /// `engines.node` of each package installed other than as an optional dependency, by its
+    /// `packages` key.
+    pub engines: BTreeMap<String, String>,
 }
 
 /// One project of a pnpm lockfile: dependency name → the package.json specifier it was
@@ -104,10 +107,15 @@ impl PnpmLock {
         // 9 records the edges of each installed copy (one per peer set) under `snapshots`.
         let mut snapshots: std::collections::HashMap<String, Vec<Dependency>> =
             std::collections::HashMap::new();
+        // Packages with a copy that is not optional (9 marks optional copies in `snapshots`).
+        let mut required = std::collections::HashSet::new();
         if let Yaml::Hash(listed) = &document["snapshots"] {
             for (key, snapshot) in listed {
                 let Some(key) = yaml_text(key) else { continue };
                 let base = key.split('(').next().unwrap_or_default().to_string();
+                if !matches!(snapshot["optional"], Yaml::Boolean(true)) {
+                    required.insert(base.clone());
+                }
                 snapshots
                     .entry(base)
                     .or_default()
@@ -118,6 +126,11 @@ impl PnpmLock {
             Yaml::Hash(packages) => {
                 for (key, entry) in packages {
                     let Some(key) = yaml_text(key) else { continue };
+                    let optional = matches!(entry["optional"], Yaml::Boolean(true))
+                        || major >= 9 && !required.contains(&key);
+                    if let Some(node) = yaml_text(&entry["engines"]["node"]).filter(|_| !optional) {
+                        lock.engines.insert(key.clone(), node);
+                    }
                     let line = lines
                         .get(&["packages".to_string(), key.clone()][..])
                         .copied();

@@ -35,6 +35,10 @@ pub struct Manifest {
     pub package_manager: Option<String>,
     /// `devEngines.packageManager` (one object or a list): each tool's name and its `onFail`.
     pub dev_engines_package_managers: Vec<(String, String)>,
+    /// `engines.node`, when it is a string.
+    pub engines_node: Option<String>,
+    /// `volta.node`: the Node.js version volta runs the project with.
+    pub volta_node: Option<String>,
 }
 
 /// Why a `package.json` could not be read.
@@ -87,6 +91,10 @@ struct WireManifest {
     dev_engines: Option<serde_json::Value>,
     #[serde(default)]
     package_manager: Option<String>,
+    #[serde(default)]
+    engines: Option<serde_json::Value>,
+    #[serde(default)]
+    volta: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -103,6 +111,12 @@ enum WireWorkspaces {
         #[serde(default)]
         packages: Vec<String>,
     },
+}
+
+/// The `node` string of an object such as `engines` or `volta` (anything else says nothing, as
+/// the tools read it).
+fn node_of(value: Option<&serde_json::Value>) -> Option<String> {
+    Some(value?.get("node")?.as_str()?.to_string())
 }
 
 /// The `(name, onFail)` of each tool `devEngines.packageManager` names (`onFail` defaults to
@@ -202,6 +216,8 @@ impl Manifest {
                 .filter_map(|(key, path)| Some((key.clone(), path.as_str()?.to_string())))
                 .collect(),
             package_manager: wire.package_manager,
+            engines_node: node_of(wire.engines.as_ref()),
+            volta_node: node_of(wire.volta.as_ref()),
         })
     }
 

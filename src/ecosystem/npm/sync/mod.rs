@@ -3,6 +3,7 @@
 //! tree. The rules are npm's (`../shared/npm-sync-cases/README.md`); the findings are report
 //! [`Problem`]s.
 
+pub mod engines;
 pub mod manifest;
 pub mod overrides;
 pub mod rules;
@@ -10,7 +11,7 @@ pub mod spec;
 pub mod tools;
 
 use crate::ecosystem::glob;
-use crate::ecosystem::npm::package_lock::NpmLock;
+use crate::ecosystem::npm::package_lock::{self, NpmLock};
 use crate::ecosystem::SyncProblem;
 use crate::ecosystem::{folder_of, join_path, Files};
 use crate::error::Error;
@@ -29,13 +30,15 @@ const FOREIGN_LOCKFILES: [&str; 4] = ["yarn.lock", "pnpm-lock.yaml", "bun.lock",
 
 /// Whether a staged change to `path` calls for checking its folder's project: a `package.json`,
 /// a lockfile of any JavaScript package manager, `pnpm-workspace.yaml`, the project's `.npmrc`
-/// (`legacy-peer-deps` changes npm's verdict), or a `.patch` file (yarn and pnpm record a hash
+/// (`legacy-peer-deps` changes npm's verdict), a Node.js version file (`engines.node` is judged
+/// against it), or a `.patch` file (yarn and pnpm record a hash
 /// of each patch they apply), outside `node_modules`.
 pub fn is_trigger(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
     let lockfile = FOREIGN_LOCKFILES.contains(&name);
     (lockfile
         || name.ends_with(".patch")
+        || engines::NODE_VERSION_FILES.contains(&name)
         || matches!(
             name,
             PACKAGE_JSON | SHRINKWRAP | PACKAGE_LOCK | NPMRC | PNPM_WORKSPACE
@@ -473,9 +476,39 @@ fn in_sync<T: Files + ?Sized>(
             }
         }
     }
-    let legacy_peer_deps = match tree.read(&join_path(folder, NPMRC))? {
-        Some(bytes) => legacy_peer_deps(&String::from_utf8_lossy(&bytes)),
-        None => false,
+    let npmrc = tools::Settings::read(
+        tree.read(&join_path(folder, NPMRC))?
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .as_deref(),
+        None,
+    );
+    let legacy_peer_deps = npmrc.npmrc("legacy-peer-deps") == Some("true");
+    let engines = if npmrc.npmrc("engine-strict") == Some("true") {
+        // npm checks every package of the tree but the optional ones: the project's own from
+        // their package.json, the installed ones from the lockfile.
+        let mut checked = engines::of_projects(folder, manifest, &folders);
+        let installed = lock
+            .nodes
+            .iter()
+            .filter(|(location, _)| package_lock::last_node_modules(location).is_some());
+        checked.extend(installed.filter_map(|(location, node)| {
+            Some(engines::Checked {
+                who: format!(
+                    "{}@{}",
+                    node.package_name(location),
+                    node.version.as_deref().unwrap_or_default()
+                ),
+                range: node
+                    .engines_node
+                    .clone()
+                    .filter(|_| !node.optional && !node.link)?,
+                file: lock_path.to_string(),
+            })
+        }));
+        let why = "engine-strict=true in .npmrc, EBADENGINE";
+        engine_problems(tree, folder, manifest, &checked, "npm ci", why)?
+    } else {
+        Vec::new()
     };
     let project = rules::Project {
         manifest,
@@ -498,6 +531,7 @@ fn in_sync<T: Files + ?Sized>(
     });
     Ok(refused
         .into_iter()
+        .chain(engines)
         .chain(rules::check(&project).into_iter().map(|mismatch| {
             // npm's own words, as `npm ci` says them.
             if mismatch.is_package_json_error() {
@@ -570,13 +604,18 @@ fn foreign_problems<T: Files + ?Sized>(
         let Some(bytes) = tree.read(&path)? else {
             continue;
         };
-        let checked = crate::ecosystem::parse::decode(&bytes)
+        let text = crate::ecosystem::parse::decode(&bytes);
+        let checked = text
+            .clone()
             .and_then(|text| tools::check(tool, text, &projects));
         match checked {
             Ok(mismatches) => {
                 problems.extend(mismatches.into_iter().map(|message| {
                     SyncProblem::new(ProblemKind::LockfileOutOfSync, &path, message)
-                }))
+                }));
+                if let Ok(text) = text {
+                    problems.extend(foreign_engines(tree, folder, &projects, tool, text, &path)?);
+                }
             }
             Err(error) => problems.push(
                 SyncProblem::new(
@@ -590,6 +629,69 @@ fn foreign_problems<T: Files + ?Sized>(
         }
     }
     Ok(problems)
+}
+
+/// What `tool`'s frozen install refuses for `engines.node`: pnpm with `engine-strict` checks the
+/// projects and every locked package but the optional ones; yarn 1 checks the projects always,
+/// unless told to ignore engines (yarn.lock does not record the packages' engines); yarn 2+ and
+/// bun do not check.
+fn foreign_engines<T: Files + ?Sized>(
+    tree: &T,
+    folder: &str,
+    projects: &tools::Projects<'_>,
+    tool: Tool,
+    text: &str,
+    path: &str,
+) -> Result<Vec<SyncProblem>, Error> {
+    let mut checked = engines::of_projects(folder, projects.root, projects.members);
+    let why = match tool {
+        Tool::Pnpm if projects.settings.pnpm_engine_strict() => {
+            let Ok(lock) = crate::ecosystem::npm::pnpm::PnpmLock::parse(text) else {
+                return Ok(Vec::new());
+            };
+            checked.extend(
+                lock.engines
+                    .into_iter()
+                    .map(|(key, range)| engines::Checked {
+                        who: key.trim_start_matches('/').to_string(),
+                        range,
+                        file: path.to_string(),
+                    }),
+            );
+            "engine-strict=true, ERR_PNPM_UNSUPPORTED_ENGINE"
+        }
+        Tool::Yarn if !is_berry(text) && !yarn_ignores_engines(tree, folder, projects)? => {
+            "yarn 1 checks engines unless told to ignore them"
+        }
+        _ => return Ok(Vec::new()),
+    };
+    let command = format!("{} install", tool.command());
+    engine_problems(tree, folder, projects.root, &checked, &command, why)
+}
+
+/// Whether yarn.lock text is yarn 2+'s (it starts its entries with `__metadata`).
+fn is_berry(text: &str) -> bool {
+    text.starts_with("__metadata:") || text.contains("\n__metadata:")
+}
+
+/// Whether yarn 1 is told to ignore engines: `ignore-engines true` in `.yarnrc`, or
+/// `ignore-engines=true` in `.npmrc` (which yarn 1 reads too).
+fn yarn_ignores_engines<T: Files + ?Sized>(
+    tree: &T,
+    folder: &str,
+    projects: &tools::Projects<'_>,
+) -> Result<bool, Error> {
+    if projects.settings.npmrc("ignore-engines") == Some("true") {
+        return Ok(true);
+    }
+    let yarnrc = tree
+        .read(&join_path(folder, ".yarnrc"))?
+        .unwrap_or_default();
+    Ok(String::from_utf8_lossy(&yarnrc).lines().any(|line| {
+        let mut words = line.split_whitespace();
+        words.next() == Some("ignore-engines")
+            && words.next().map(|value| value.trim_matches('"')) == Some("true")
+    }))
 }
 
 /// `packages` of the `pnpm-workspace.yaml` in `folder` (none when there is no such file; an
@@ -683,19 +785,32 @@ fn read_lock(bytes: &[u8]) -> Result<NpmLock, String> {
 }
 
 /// `legacy-peer-deps` from `.npmrc` text (ini: `key = value`, `;`/`#` comments, last wins).
-fn legacy_peer_deps(npmrc: &str) -> bool {
-    let mut enabled = false;
-    for line in npmrc.lines() {
-        let line = line.trim();
-        if line.starts_with(';') || line.starts_with('#') {
-            continue;
-        }
-        if let Some((key, value)) = line.split_once('=') {
-            if key.trim() == "legacy-peer-deps" {
-                let value = value.trim().trim_matches('"').trim_matches('\'');
-                enabled = value == "true";
-            }
-        }
+/// What an install that checks `checked`'s `engines.node` against the Node.js the project in
+/// `folder` declares refuses (blocking), or that it cannot be judged (not blocking).
+fn engine_problems<T: Files + ?Sized>(
+    tree: &T,
+    folder: &str,
+    manifest: &Manifest,
+    checked: &[engines::Checked],
+    tool: &str,
+    why: &str,
+) -> Result<Vec<SyncProblem>, Error> {
+    if checked.is_empty() {
+        return Ok(Vec::new());
     }
-    enabled
+    let declared = engines::declared_node(tree, folder, manifest)?;
+    Ok(engines::refusals(tool, why, &declared, checked)
+        .into_iter()
+        .map(|(file, message, blocking)| {
+            let problem = SyncProblem::new(ProblemKind::EngineUnsupported, &file, message);
+            if blocking {
+                problem.edit(&[&file])
+            } else {
+                SyncProblem {
+                    blocking,
+                    ..problem
+                }
+            }
+        })
+        .collect())
 }

@@ -125,6 +125,16 @@ impl Settings {
         self.patch_files.insert(path.to_string(), contents);
     }
 
+    /// An `.npmrc` setting, as written (the last one wins).
+    pub fn npmrc(&self, key: &str) -> Option<&str> {
+        self.npmrc.get(key).map(String::as_str)
+    }
+
+    /// Whether pnpm checks `engines` strictly (`engineStrict`, `engine-strict`).
+    pub fn pnpm_engine_strict(&self) -> bool {
+        self.pnpm("engineStrict", "engine-strict").as_deref() == Some("true")
+    }
+
     /// A pnpm setting: `pnpm-workspace.yaml`'s `camelCase` key, else `.npmrc`'s `kebab-case`.
     fn pnpm(&self, camel: &str, kebab: &str) -> Option<String> {
         crate::ecosystem::yaml_text(&self.pnpm_workspace[camel])
