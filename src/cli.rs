@@ -44,7 +44,7 @@ pub struct Cli {
     pub osv_url: String,
 
     /// Report format: text on stderr, or JSON or SARIF 2.1.0 on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_enum, default_value_t = Format::Text, global = true)]
     pub format: Format,
 
     /// When OSV cannot be asked, warn and allow instead of blocking.
@@ -162,6 +162,26 @@ impl Cli {
                     .collect(),
                 export_url,
             },
+            Some(Command::Watch(watch)) => Run::Watch(lockgate::settings::WatchCommand {
+                repositories: watch.repositories,
+                lists: watch.repos,
+                state: watch.state,
+                ecosystems: watch
+                    .ecosystems
+                    .iter()
+                    .map(|name| ecosystem_named(name))
+                    .collect(),
+                export_url: watch.export_url,
+                since: watch.since,
+                interval: watch.interval,
+                cycles: watch.cycles,
+                all_advisories: watch.all_advisories,
+                format: match self.format {
+                    Format::Text => lockgate::watch::Format::Text,
+                    Format::Json => lockgate::watch::Format::Json,
+                    Format::Sarif => lockgate::watch::Format::Sarif,
+                },
+            }),
             None => Run::Check(match self.pre_push {
                 // clap takes exactly two values (the remote's name and its URL).
                 Some(arguments) => Target::PrePush {
@@ -198,12 +218,68 @@ impl Cli {
 /// What lockgate does instead of a check.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Watch the malware feed: update the offline database, index what the branch tips of many
+    /// repositories lock, and report which of them lock a package a new record lists.
+    /// Exit 1 when something newly matches, 0 when not, 2 when it could not run.
+    Watch(Watch),
     /// The offline advisory database (for --offline and when OSV cannot be reached).
     Db {
         /// What to do with it.
         #[command(subcommand)]
         action: DbAction,
     },
+}
+
+/// `lockgate watch`.
+#[derive(Debug, clap::Args)]
+pub struct Watch {
+    /// Repositories to watch: working trees or bare mirrors (every local branch is read).
+    #[arg(value_name = "REPOSITORY")]
+    pub repositories: Vec<PathBuf>,
+
+    /// A file listing repositories, one path per line (relative to the file; `#` comments).
+    #[arg(long, value_name = "FILE")]
+    pub repos: Vec<PathBuf>,
+
+    /// The state folder: the index of what each branch tip locks, where the feed was read up
+    /// to, and what was reported [default: `watch` in the cache folder].
+    #[arg(long, env = "LOCKGATE_WATCH_STATE", value_name = "DIR")]
+    pub state: Option<PathBuf>,
+
+    /// An ecosystem to follow (repeat for several; default: all that lockgate reads).
+    #[arg(
+        long = "ecosystem",
+        value_name = "ECOSYSTEM",
+        value_parser = ecosystem_names(),
+        ignore_case = true
+    )]
+    pub ecosystems: Vec<String>,
+
+    /// Base URL of OSV's exports, or of a mirror of them (`file:///folder` reads a local one).
+    #[arg(
+        long,
+        env = "LOCKGATE_EXPORT_URL",
+        default_value = "https://osv-vulnerabilities.storage.googleapis.com",
+        value_name = "URL"
+    )]
+    pub export_url: String,
+
+    /// Replay the records modified since then (`2026-12-01`, `2026-12-01T08:00:00Z`, or `36h`,
+    /// `7d` ago), reporting again everything they match.
+    #[arg(long, value_name = "WHEN", value_parser = parse_since)]
+    pub since: Option<String>,
+
+    /// Keep running: a cycle every this many seconds, one log line each.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_interval)]
+    pub interval: Option<Duration>,
+
+    /// With --interval: stop after this many cycles.
+    #[arg(long, value_name = "N", requires = "interval")]
+    pub cycles: Option<u64>,
+
+    /// Report every advisory a new record brings, not only malware (`MAL-`).
+    #[arg(long)]
+    pub all_advisories: bool,
 }
 
 /// What to do with the offline database.
@@ -269,6 +345,70 @@ pub enum Color {
     Never,
     /// Always.
     Always,
+}
+
+/// `--interval`: whole seconds, at least one, at most a day.
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    match text.trim().parse::<u64>() {
+        Ok(seconds @ 1..=86_400) => Ok(Duration::from_secs(seconds)),
+        _ => Err(format!(
+            "{text:?} is not a number of seconds from 1 to 86400"
+        )),
+    }
+}
+
+/// `--since`: a date, a UTC time, or an age (`36h`, `7d`, `90m`), as the second it names
+/// (`YYYY-MM-DDTHH:MM:SS`, UTC).
+fn parse_since(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    let age = |unit: u64| {
+        text[..text.len() - 1]
+            .parse::<u64>()
+            .ok()
+            .filter(|count| *count <= 10 * 365 * 24 * 60)
+            .map(|count| {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |elapsed| elapsed.as_secs());
+                lockgate::report::rfc3339(now.saturating_sub(count * unit))
+            })
+    };
+    let found = match text.chars().last() {
+        Some('m') => age(60),
+        Some('h') => age(3600),
+        Some('d') => age(86_400),
+        _ => {
+            let bytes = text.as_bytes();
+            let digits = |range: std::ops::Range<usize>| {
+                range
+                    .into_iter()
+                    .all(|at| bytes.get(at).is_some_and(u8::is_ascii_digit))
+            };
+            let date = digits(0..4)
+                && bytes.get(4) == Some(&b'-')
+                && digits(5..7)
+                && bytes.get(7) == Some(&b'-')
+                && digits(8..10);
+            match text.get(10..) {
+                Some("") if date => Some(format!("{text}T00:00:00Z")),
+                Some(rest)
+                    if date
+                        && rest.len() >= 9
+                        && rest.starts_with('T')
+                        && digits(11..13)
+                        && digits(14..16)
+                        && digits(17..19)
+                        && (rest.ends_with('Z') || rest.len() == 9) =>
+                {
+                    Some(text.to_string())
+                }
+                _ => None,
+            }
+        }
+    };
+    found
+        .and_then(|time| time.get(..19).map(str::to_string))
+        .ok_or_else(|| format!("{text:?} is not a date (2026-12-01), a UTC time (2026-12-01T08:00:00Z) or an age (36h, 7d)"))
 }
 
 fn parse_seconds(text: &str) -> Result<Duration, String> {

@@ -76,6 +76,35 @@ impl Repo {
         Ok(Repo { inner, bare })
     }
 
+    /// Opens the repository at `path` (a working tree's folder, its `.git`, or a bare
+    /// repository such as a mirror), ignoring git's environment: `lockgate watch` reads many.
+    pub fn open_at(path: &std::path::Path) -> Result<Self, Error> {
+        git2::opts::strict_hash_verification(false);
+        let flags = git2::RepositoryOpenFlags::NO_SEARCH;
+        let inner = Repository::open_ext(path, flags, std::iter::empty::<&std::ffi::OsStr>())
+            .map_err(Error::NotARepository)?;
+        let bare = inner.is_bare();
+        Ok(Repo { inner, bare })
+    }
+
+    /// Every local branch (`refs/heads/…`) and the commit at its tip, by name.
+    pub fn branch_tips(&self) -> Result<Vec<(String, Oid)>, Error> {
+        let references = self
+            .inner
+            .references_glob("refs/heads/*")
+            .map_err(|error| Error::git("list the branches", error))?;
+        let mut tips = Vec::new();
+        for reference in references {
+            let reference = reference.map_err(|error| Error::git("read a branch", error))?;
+            let (Ok(name), Ok(commit)) = (reference.name(), reference.peel_to_commit()) else {
+                continue;
+            };
+            tips.push((name.to_string(), commit.id()));
+        }
+        tips.sort();
+        Ok(tips)
+    }
+
     /// Staged files (index against `HEAD`; everything when `HEAD` is unborn) whose path passes
     /// `wanted`. A symlink or submodule staged there is a change with `not_a_file` set.
     pub fn staged_changes(&self, wanted: impl Fn(&str) -> bool) -> Result<Vec<Change>, Error> {

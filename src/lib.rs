@@ -31,6 +31,7 @@ mod scope;
 pub mod settings;
 pub mod severity;
 pub mod version;
+pub mod watch;
 
 pub use error::Error;
 pub use report::Report;
@@ -49,6 +50,8 @@ pub enum Outcome {
     Report(Report),
     /// What `lockgate db update` did, one line per ecosystem.
     Updated(Vec<String>),
+    /// `lockgate watch` ran (and printed each cycle): its exit code.
+    Watched(u8),
 }
 
 /// Runs what the command line asks: a check, or `lockgate db update`. A check reads the
@@ -62,6 +65,12 @@ pub fn run(flags: &Flags) -> Result<Outcome, Error> {
         } => {
             let settings = Settings::new(flags, config::Loaded::default());
             update_databases(&settings, ecosystems, export_url).map(Outcome::Updated)
+        }
+        Command::Watch(command) => {
+            let settings = Settings::new(flags, config::Loaded::default());
+            watch_settings(&settings, command)
+                .and_then(|settings| watch::run(&settings))
+                .map(Outcome::Watched)
         }
         Command::Check(target) => {
             let repo = git::Repo::open()?;
@@ -81,6 +90,61 @@ pub fn failure_report(target: &Target, error: &Error) -> Report {
 }
 
 /// `lockgate db update`.
+/// What `lockgate watch` needs: the repositories (listed files read, relative paths in them taken
+/// from the list's folder), the state folder, the export.
+fn watch_settings(
+    settings: &Settings,
+    command: &settings::WatchCommand,
+) -> Result<watch::Settings, Error> {
+    let cache = settings.cache_folder.clone().ok_or(Error::NoCacheFolder)?;
+    let mut repositories = command.repositories.clone();
+    for list in &command.lists {
+        let text = std::fs::read_to_string(list).map_err(|source| Error::Io {
+            action: "read the repository list",
+            path: list.clone(),
+            source,
+        })?;
+        let folder = list.parent().unwrap_or(std::path::Path::new("."));
+        for line in text.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            repositories.push(folder.join(line));
+        }
+    }
+    repositories.sort();
+    repositories.dedup();
+    if repositories.is_empty() {
+        return Err(Error::Io {
+            action: "find repositories to watch in",
+            path: command.lists.first().cloned().unwrap_or_default(),
+            source: std::io::Error::other("no repository named: give paths or --repos FILE"),
+        });
+    }
+    let mut ecosystems = command.ecosystems.clone();
+    if ecosystems.is_empty() {
+        ecosystems = ecosystem::ECOSYSTEMS.iter().map(|e| e.id).collect();
+    }
+    ecosystems.dedup();
+    Ok(watch::Settings {
+        repositories,
+        state: command.state.clone().unwrap_or_else(|| cache.join("watch")),
+        export: offline::update::Settings {
+            export_url: command.export_url.clone(),
+            timeout: settings.timeout,
+            connect_timeout: settings.connect_timeout,
+            retries: settings.retries,
+        },
+        cache,
+        ecosystems,
+        since: command.since.clone(),
+        interval: command.interval,
+        cycles: command.cycles,
+        all_advisories: command.all_advisories,
+        format: command.format,
+    })
+}
+
 fn update_databases(
     settings: &Settings,
     ecosystems: &[package::Ecosystem],

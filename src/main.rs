@@ -29,6 +29,7 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Ok(lockgate::Outcome::Watched(code)) => ExitCode::from(code),
         Ok(lockgate::Outcome::Report(report)) => {
             print(format, color, &report);
             ExitCode::from(report.exit_status().code())

@@ -63,6 +63,33 @@ pub enum Command {
         /// Base URL of OSV's exports.
         export_url: String,
     },
+    /// `lockgate watch`: match the feed's new records against many repositories.
+    Watch(WatchCommand),
+}
+
+/// What `lockgate watch` was given on the command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WatchCommand {
+    /// Repositories named on the command line.
+    pub repositories: Vec<PathBuf>,
+    /// Files listing more, one per line.
+    pub lists: Vec<PathBuf>,
+    /// The state folder (default: `watch` in the cache folder).
+    pub state: Option<PathBuf>,
+    /// The ecosystems (empty: all that lockgate reads).
+    pub ecosystems: Vec<Ecosystem>,
+    /// Base URL of OSV's exports.
+    pub export_url: String,
+    /// Replay from this time (RFC 3339 or a date).
+    pub since: Option<String>,
+    /// Seconds between cycles, for a long-running service.
+    pub interval: Option<Duration>,
+    /// Stop after this many cycles.
+    pub cycles: Option<u64>,
+    /// Every advisory, not only malware.
+    pub all_advisories: bool,
+    /// `text`, `json` or `sarif`.
+    pub format: crate::watch::Format,
 }
 
 /// What a check looks at.

@@ -23,3 +23,4 @@ mod shapes;
 mod staged;
 mod support;
 mod support_selftest;
+mod watch;

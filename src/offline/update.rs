@@ -294,6 +294,28 @@ fn full(
     Ok(Database::open(cache, ecosystem)?.map_or(0, |database| database.meta.records))
 }
 
+/// The ids the export lists as modified at or after `second` (`YYYY-MM-DDTHH:MM:SS`, UTC), less
+/// `seen` (records of that very second already handled): what changed since a watch's last
+/// cycle, or in the window `--since` replays. `Ok(None)` when the list is missing or unreadable,
+/// or names more than can be fetched one by one (then everything is to be looked at again).
+pub fn changed_since_second(
+    settings: &Settings,
+    ecosystem: Ecosystem,
+    second: &str,
+    seen: &[String],
+) -> Result<Option<Vec<String>>, DbError> {
+    let meta = super::Meta {
+        format: super::FORMAT,
+        ecosystem: ecosystem.as_osv().to_string(),
+        updated: 0,
+        newest_modified: second.to_string(),
+        newest_ids: seen.to_vec(),
+        records: 0,
+    };
+    Ok(changed_since(&Source::new(settings), ecosystem, &meta)?
+        .filter(|changed| changed.len() <= MAX_INCREMENTAL))
+}
+
 /// The ids changed since the database `meta` describes, from `modified_id.csv`; `Ok(None)` when
 /// the list is missing or unreadable (the zip is used instead).
 fn changed_since(
