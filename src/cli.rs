@@ -246,7 +246,7 @@ pub struct Watch {
     #[arg(long, env = "LOCKGATE_WATCH_STATE", value_name = "DIR")]
     pub state: Option<PathBuf>,
 
-    /// An ecosystem to follow (repeat for several; default: all that lockgate reads).
+    /// An ecosystem to follow (repeat for several; default: those the watched lockfiles lock).
     #[arg(
         long = "ecosystem",
         value_name = "ECOSYSTEM",

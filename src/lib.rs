@@ -122,9 +122,6 @@ fn watch_settings(
         });
     }
     let mut ecosystems = command.ecosystems.clone();
-    if ecosystems.is_empty() {
-        ecosystems = ecosystem::ECOSYSTEMS.iter().map(|e| e.id).collect();
-    }
     ecosystems.dedup();
     Ok(watch::Settings {
         repositories,

@@ -38,6 +38,7 @@ fn valid(schema: &str, file: &Path) -> (bool, String) {
 fn the_recipes_are_valid_by_their_platforms_schemas_and_a_broken_one_is_not() {
     let recipes = [
         ("vendor.github-workflows", "github-actions.yml"),
+        ("vendor.github-workflows", "github-watch.yml"),
         ("vendor.gitlab-ci", "gitlab-ci.yml"),
     ];
     let scratch = tempfile::tempdir().unwrap();
@@ -91,12 +92,53 @@ fn lockgates_own_lint_has_nothing_to_say_of_the_recipes_and_their_commands_run()
         .lines()
         .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
         .collect();
-    assert_eq!(lines.len(), 1, "{cron}");
-    let fields: Vec<&str> = lines[0].splitn(6, ' ').collect();
-    assert_eq!(fields.len(), 6, "{}", lines[0]);
-    assert!(
-        fields[5].contains("lockgate --all --offline"),
-        "{}",
-        lines[0]
-    );
+    assert_eq!(lines.len(), 2, "{cron}");
+    let commands: Vec<&str> = lines
+        .iter()
+        .map(|line| {
+            let fields: Vec<&str> = line.splitn(6, ' ').collect();
+            assert_eq!(fields.len(), 6, "{line}");
+            fields[5]
+        })
+        .collect();
+    assert!(commands[0].contains("lockgate --all --offline"), "{cron}");
+    assert!(commands[1].starts_with("lockgate watch --repos"), "{cron}");
+}
+
+#[test]
+fn the_watch_recipes_command_lines_run() {
+    use crate::support::export::{shared_records, Export};
+    let export = Export::new();
+    export.publish("npm", &shared_records(&["malicious/npm"]));
+    let watched = TestRepo::new();
+    watched.stage_npm_project("", &[("debug", "4.4.2")]);
+    watched.commit("a compromised version");
+    let operator = TestRepo::new();
+    let mirror = operator.root().join("mirror.git");
+    watched
+        .git(&["clone", "-q", "--mirror", ".", mirror.to_str().unwrap()])
+        .assert_success();
+    std::fs::write(
+        operator.path().join("mirrors.txt"),
+        format!("{}\n", mirror.display()),
+    )
+    .unwrap();
+    let cache = operator.root().join("cache");
+    let state = cache.join("watch");
+    // As the recipes run it: the list of mirrors, the state in the cache, SARIF or JSON.
+    for (format, found) in [("sarif", 1), ("json", 0)] {
+        let run = operator
+            .lockgate_command(&["watch", "--repos", "mirrors.txt", "--format", format])
+            .env("LOCKGATE_CACHE_DIR", &cache)
+            .env("LOCKGATE_WATCH_STATE", &state)
+            .env("LOCKGATE_EXPORT_URL", export.file_url())
+            .run();
+        // The first cycle reports the known record; the next has nothing new.
+        run.assert_code(found);
+        assert!(state.join("state.json").is_file());
+    }
+    for name in ["github-watch.yml", "gitlab-ci.yml", "cron"] {
+        let text = std::fs::read_to_string(Path::new(RECIPES).join(name)).unwrap();
+        assert!(text.contains("lockgate watch --repos"), "{name}");
+    }
 }

@@ -52,6 +52,9 @@ pub struct State {
     pub repositories: BTreeMap<String, BTreeMap<String, Tip>>,
     /// Matches reported: [`Key`]s.
     pub reported: BTreeSet<Key>,
+    /// The ecosystems (OSV's names) of what the indexed lockfiles lock.
+    #[serde(default)]
+    pub ecosystems: BTreeSet<String>,
 }
 
 /// One match, as remembered: record, repository, branch, lockfile, ecosystem, name, version.

@@ -32,7 +32,7 @@ pub struct Settings {
     pub cache: PathBuf,
     /// Where the export is.
     pub export: update::Settings,
-    /// The ecosystems to follow.
+    /// The ecosystems to follow (empty: those the watched lockfiles lock).
     pub ecosystems: Vec<Ecosystem>,
     /// Replay the records modified since this second (`YYYY-MM-DDTHH:MM:SS`), reporting again
     /// what they match.
@@ -135,8 +135,20 @@ pub fn cycle(settings: &Settings) -> Result<Cycle, Error> {
         started: offline::now(),
         ..Cycle::default()
     };
-    let changed = update_feeds(settings, &mut state, &mut cycle)?;
     let moved = refresh_tips(settings, &index, &mut state, &mut cycle);
+    let followed = Settings {
+        ecosystems: match settings.ecosystems.as_slice() {
+            [] => state
+                .ecosystems
+                .iter()
+                .filter_map(|name| index::ecosystem_named(name))
+                .collect(),
+            named => named.to_vec(),
+        },
+        ..settings.clone()
+    };
+    let settings = &followed;
+    let changed = update_feeds(settings, &mut state, &mut cycle)?;
     let old = state.reported.clone();
     let fresh = match_all(settings, &index, &state, &changed, &moved, &mut cycle)?;
 
@@ -274,7 +286,7 @@ fn refresh_tips(
                 continue;
             }
             cycle.tips.1 += 1;
-            match index_tip(&repo, index, commit, cycle) {
+            match index_tip(&repo, index, commit, &mut state.ecosystems, cycle) {
                 Ok(lockfiles) => {
                     moved.insert((name.clone(), branch.clone()));
                     now.insert(
@@ -303,6 +315,7 @@ fn index_tip(
     repo: &git::Repo,
     index: &Index,
     commit: git2::Oid,
+    ecosystems: &mut BTreeSet<String>,
     cycle: &mut Cycle,
 ) -> Result<Vec<(String, String)>, String> {
     use crate::ecosystem::Files as _;
@@ -327,6 +340,11 @@ fn index_tip(
                     Vec::new()
                 }
             };
+            ecosystems.extend(
+                locked
+                    .iter()
+                    .map(|package| package.ecosystem.as_osv().to_string()),
+            );
             index.add_blob(&blob, &locked)?;
             cycle.blobs_indexed += 1;
         }
