@@ -65,7 +65,15 @@ impl Watcher {
         }
     }
 
+    /// One `lockgate watch` of the listed repositories, as JSON unless `extra` says otherwise.
     fn watch(&self, extra: &[&str]) -> Run {
+        let mut all = vec!["--format", "json"];
+        all.extend_from_slice(extra);
+        self.watch_as(&all)
+    }
+
+    /// One `lockgate watch` of the listed repositories with `extra` (a later `--format` wins).
+    fn watch_as(&self, extra: &[&str]) -> Run {
         let root = self.operator.root();
         let cache = root.join("cache").display().to_string();
         let state = root.join("state").display().to_string();
@@ -83,8 +91,6 @@ impl Watcher {
             &url,
             "--ecosystem",
             "npm",
-            "--format",
-            "json",
         ];
         args.extend_from_slice(extra);
         self.operator.lockgate(&args)
@@ -238,38 +244,14 @@ fn a_moved_tip_is_read_again_and_nothing_else_is() {
 fn text_and_sarif_reports_and_the_interval_log() {
     let (app, _lib, site, mirror) = three_repositories();
     let watcher = Watcher::new(&npm_records(), &[app.path(), &mirror, site.path()]);
-    let root = watcher.operator.root();
-    let (cache, state, list) = (
-        root.join("cache").display().to_string(),
-        root.join("state").display().to_string(),
-        root.join("repos.txt").display().to_string(),
-    );
-    let url = watcher.server.url();
-    let base = [
-        "watch",
-        "--repos",
-        &list,
-        "--state",
-        &state,
-        "--cache-dir",
-        &cache,
-        "--export-url",
-        &url,
-        "--ecosystem",
-        "npm",
-    ];
-    let mut sarif_args = base.to_vec();
-    sarif_args.extend(["--format", "sarif", "--since", "2000-01-01"]);
-    let sarif = watcher.operator.lockgate(&sarif_args);
+    let sarif = watcher.watch_as(&["--format", "sarif", "--since", "2000-01-01"]);
     sarif.assert_code(1);
     let log = sarif.stdout_json();
     assert_eq!(log["version"], "2.1.0");
     assert_eq!(log["runs"][0]["results"].as_array().unwrap().len(), 2);
     assert_eq!(log["runs"][0]["results"][0]["ruleId"], RECORD);
 
-    let mut text_args = base.to_vec();
-    text_args.extend(["--since", "2000-01-01", "--interval", "1", "--cycles", "2"]);
-    let text = watcher.operator.lockgate(&text_args);
+    let text = watcher.watch_as(&["--since", "2000-01-01", "--interval", "1", "--cycles", "2"]);
     text.assert_code(1)
         .assert_stderr_contains(&format!("MALWARE {RECORD}: npm debug@4.4.2 is locked by"));
     let cycles = text

@@ -431,12 +431,7 @@ fn match_all(
         fresh: &mut fresh,
     };
     for &ecosystem in &settings.ecosystems {
-        let Some(database) =
-            Database::open(&settings.cache, ecosystem).map_err(|source| Error::Database {
-                folder: offline::root(&settings.cache),
-                source,
-            })?
-        else {
+        let Some(database) = open_database(settings, ecosystem)? else {
             continue;
         };
         match changed.get(ecosystem.as_osv()) {
@@ -638,17 +633,20 @@ impl Matcher<'_> {
     }
 }
 
+/// The offline database of `ecosystem`, if there is one.
+fn open_database(settings: &Settings, ecosystem: Ecosystem) -> Result<Option<Database>, Error> {
+    Database::open(&settings.cache, ecosystem).map_err(|source| Error::Database {
+        folder: offline::root(&settings.cache),
+        source,
+    })
+}
+
 /// Of the records whose matches are gone, those the database no longer holds as watched
 /// (withdrawn, or deleted from the feed).
 fn withdrawn_of(settings: &Settings, gone: &BTreeSet<&String>) -> Result<Vec<String>, Error> {
     let mut withdrawn = Vec::new();
     for &ecosystem in &settings.ecosystems {
-        let Some(database) =
-            Database::open(&settings.cache, ecosystem).map_err(|source| Error::Database {
-                folder: offline::root(&settings.cache),
-                source,
-            })?
-        else {
+        let Some(database) = open_database(settings, ecosystem)? else {
             continue;
         };
         let ids: Vec<String> = gone.iter().map(|id| id.to_string()).collect();
