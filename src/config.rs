@@ -55,6 +55,8 @@ pub struct CiLint {
     pub bun: Option<CiRule>,
     /// `uv sync` without `--locked`, `uv pip install -r` without hashes.
     pub uv: Option<CiRule>,
+    /// `pip install -r` without `--require-hashes` of a file that pins hashes.
+    pub pip: Option<CiRule>,
 }
 
 impl CiLint {
@@ -66,6 +68,7 @@ impl CiLint {
             "pnpm" => self.pnpm,
             "bun" => self.bun,
             "uv" => self.uv,
+            "pip" => self.pip,
             _ => None,
         }
     }

@@ -160,7 +160,7 @@ impl Target {
                 use crate::cilint::{lint, CiFile};
                 [CiFile::Yaml, CiFile::Dockerfile, CiFile::Jenkinsfile]
                     .into_iter()
-                    .map(|kind| lint("ci", kind, data))
+                    .map(|kind| lint("ci", kind, data, &|_| None))
                     .all(|problems| {
                         problems
                             .iter()

@@ -120,8 +120,15 @@ pub(crate) fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
         is_relevant(path) || ecosystem::may_be_included(path) || cilint::ci_file(path).is_some()
     })?;
     let mut problems = take_not_files(&mut staged, None);
-    // CI and build files are linted as staged; they are no lockfile's business otherwise.
-    let staged = lint_ci_changes(repo, staged, &mut problems)?;
+    // CI and build files are linted as staged; they are no lockfile's business otherwise. The
+    // index is opened only if a rule needs another file of it.
+    let index = std::cell::OnceCell::new();
+    let files = || {
+        index
+            .get_or_init(|| git::IndexTree::new(repo).ok())
+            .as_ref()
+    };
+    let staged = lint_ci_changes(repo, staged, &files, &mut problems)?;
     let (changes, included): (Vec<git::Change>, Vec<git::Change>) = staged
         .into_iter()
         .partition(|change| is_relevant(&change.path));
@@ -256,7 +263,8 @@ fn whole_snapshot<S: git::Source>(
     let mut linted = Vec::new();
     for path in tree.paths() {
         if let (Some(kind), Some(oid)) = (cilint::ci_file(path), tree.blob(path)) {
-            linted.extend(lint_ci(repo, path, kind, oid)?);
+            let read = |other: &str| tree.read(other).ok().flatten();
+            linted.extend(lint_ci(repo, path, kind, oid, &read)?);
             continue;
         }
         let (Some(format), Some(oid)) = (ecosystem::format_of(path), tree.blob(path)) else {
@@ -368,7 +376,13 @@ fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Resu
         // Reported by the commit that put it there, below.
         changed.retain(|change| change.not_a_file.is_none());
         // CI and build files are linted as the tip has them.
-        let changed = lint_ci_changes(repo, changed, &mut problems)?;
+        let tip_tree = std::cell::OnceCell::new();
+        let files = || {
+            tip_tree
+                .get_or_init(|| repo.commit_tree(pushed.tip).ok())
+                .as_ref()
+        };
+        let changed = lint_ci_changes(repo, changed, &files, &mut problems)?;
         let (changes, included): (Vec<git::Change>, Vec<git::Change>) = changed
             .into_iter()
             .partition(|change| is_relevant(&change.path));
@@ -643,15 +657,19 @@ fn unreadable(error: Error) -> Result<Problem, Error> {
 
 /// Lints the CI and build files among `changes` (as their new side has them), adding what it
 /// finds to `problems`; the other changes are returned.
-fn lint_ci_changes(
+fn lint_ci_changes<'t, T: ecosystem::Files + ?Sized + 't>(
     repo: &git::Repo,
     changes: Vec<git::Change>,
+    files: &dyn Fn() -> Option<&'t T>,
     problems: &mut Vec<Problem>,
 ) -> Result<Vec<git::Change>, Error> {
     let mut rest = Vec::with_capacity(changes.len());
+    let read = |path: &str| files()?.read(path).ok().flatten();
     for change in changes {
         match (cilint::ci_file(&change.path), change.new) {
-            (Some(kind), Some(oid)) => problems.extend(lint_ci(repo, &change.path, kind, oid)?),
+            (Some(kind), Some(oid)) => {
+                problems.extend(lint_ci(repo, &change.path, kind, oid, &read)?)
+            }
             (Some(_), None) => {} // deleted
             (None, _) => rest.push(change),
         }
@@ -659,15 +677,17 @@ fn lint_ci_changes(
     Ok(rest)
 }
 
-/// The CI-lint problems of the CI file at `path` (blob `oid`); one too large to read is said so.
+/// The CI-lint problems of the CI file at `path` (blob `oid`), `read` reading the other files of
+/// its commit; one too large to read is said so.
 fn lint_ci(
     repo: &git::Repo,
     path: &str,
     kind: cilint::CiFile,
     oid: git2::Oid,
+    read: &dyn Fn(&str) -> Option<Vec<u8>>,
 ) -> Result<Vec<Problem>, Error> {
     match repo.read_blob(path, oid) {
-        Ok(bytes) => Ok(cilint::lint(path, kind, &bytes)),
+        Ok(bytes) => Ok(cilint::lint(path, kind, &bytes, read)),
         Err(Error::TooLarge { size, .. }) => Ok(vec![Problem::new(
             ProblemKind::CiFileUnreadable,
             path,

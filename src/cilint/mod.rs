@@ -48,19 +48,30 @@ pub fn ci_file(path: &str) -> Option<CiFile> {
     None
 }
 
+/// Where a command runs: whether `CI=true` is set there, and the files of the commit that holds
+/// the CI file (by path from the repository root), for rules that look at a file a command names.
+pub struct Context<'a> {
+    /// Whether `CI=true` is set where it runs.
+    pub ci: bool,
+    /// The folder of the CI file (a Dockerfile's build context, most often).
+    pub folder: &'a str,
+    /// Reads a file of the same commit (`None`: not there, or not readable).
+    pub read: &'a dyn Fn(&str) -> Option<Vec<u8>>,
+}
+
 /// One rule: the tool it is about, whether it blocks by default, and the check of one command
-/// (its words from the program on, and whether `CI=true` is set where it runs).
+/// (its words from the program on, and where it runs).
 pub struct Rule {
     /// The rule's name, as configuration and the report say it (`npm`).
     pub name: &'static str,
     /// Whether a finding blocks the commit by default.
     pub blocking: bool,
     /// The finding for a command, if it breaks the rule: what is wrong and what to run instead.
-    pub check: fn(&[&str], bool) -> Option<String>,
+    pub check: fn(&[&str], &Context<'_>) -> Option<String>,
 }
 
 /// The rules, one per tool.
-pub const RULES: [Rule; 5] = [
+pub const RULES: [Rule; 6] = [
     Rule {
         name: "npm",
         blocking: true,
@@ -86,6 +97,11 @@ pub const RULES: [Rule; 5] = [
         blocking: false,
         check: uv,
     },
+    Rule {
+        name: "pip",
+        blocking: false,
+        check: pip,
+    },
 ];
 
 /// `problems` as the configuration's `[ci-lint]` says: a rule set to `off` reports nothing, one
@@ -101,8 +117,14 @@ pub fn configure(problems: &mut Vec<Problem>, config: &crate::config::CiLint) {
     });
 }
 
-/// The problems of the CI file at `path` with contents `text`.
-pub fn lint(path: &str, kind: CiFile, text: &[u8]) -> Vec<Problem> {
+/// The problems of the CI file at `path` with contents `text`; `read` reads the other files of
+/// the same commit (a requirements file a `pip install -r` names).
+pub fn lint(
+    path: &str,
+    kind: CiFile,
+    text: &[u8],
+    read: &dyn Fn(&str) -> Option<Vec<u8>>,
+) -> Vec<Problem> {
     if text.len() > MAX_SIZE {
         return vec![Problem::new(
             ProblemKind::CiFileUnreadable,
@@ -134,9 +156,13 @@ pub fn lint(path: &str, kind: CiFile, text: &[u8]) -> Vec<Problem> {
         for command in shell::commands(&script.text) {
             let (assignments, words) = shell::program(&command.words);
             let words: Vec<&str> = words.iter().map(String::as_str).collect();
-            let ci = script.ci || assignments.iter().any(|a| a.starts_with("CI="));
+            let context = Context {
+                ci: script.ci || assignments.iter().any(|a| a.starts_with("CI=")),
+                folder: crate::ecosystem::folder_of(path),
+                read,
+            };
             for rule in &RULES {
-                if let Some(message) = (rule.check)(&words, ci) {
+                if let Some(message) = (rule.check)(&words, &context) {
                     let mut problem = Problem::new(
                         ProblemKind::CiInstallUnlocked,
                         path,
@@ -204,7 +230,7 @@ const NPM_VALUE_FLAGS: [&str; 12] = [
 ];
 
 /// `npm install` (or `npm i` and its other spellings) of the project's own dependencies.
-fn npm(words: &[&str], _ci: bool) -> Option<String> {
+fn npm(words: &[&str], _context: &Context<'_>) -> Option<String> {
     if program_name(words.first()?) != "npm" {
         return None;
     }
@@ -238,7 +264,7 @@ fn npm(words: &[&str], _ci: bool) -> Option<String> {
 }
 
 /// `yarn` or `yarn install` without `--frozen-lockfile` / `--immutable`.
-fn yarn(words: &[&str], _ci: bool) -> Option<String> {
+fn yarn(words: &[&str], _context: &Context<'_>) -> Option<String> {
     if program_name(words.first()?) != "yarn" {
         return None;
     }
@@ -260,7 +286,7 @@ fn yarn(words: &[&str], _ci: bool) -> Option<String> {
 }
 
 /// `pnpm install` without `--frozen-lockfile` where `CI` does not make it the default.
-fn pnpm(words: &[&str], ci: bool) -> Option<String> {
+fn pnpm(words: &[&str], context: &Context<'_>) -> Option<String> {
     if program_name(words.first()?) != "pnpm" {
         return None;
     }
@@ -269,7 +295,7 @@ fn pnpm(words: &[&str], ci: bool) -> Option<String> {
         return None;
     }
     let unfrozen = has_flag(words, &["--no-frozen-lockfile"]);
-    if ci && !unfrozen {
+    if context.ci && !unfrozen {
         return None; // pnpm installs with --frozen-lockfile when CI is set
     }
     Some(format!(
@@ -284,7 +310,7 @@ fn pnpm(words: &[&str], ci: bool) -> Option<String> {
 }
 
 /// `bun install` without `--frozen-lockfile`.
-fn bun(words: &[&str], _ci: bool) -> Option<String> {
+fn bun(words: &[&str], _context: &Context<'_>) -> Option<String> {
     if program_name(words.first()?) != "bun" {
         return None;
     }
@@ -299,7 +325,7 @@ fn bun(words: &[&str], _ci: bool) -> Option<String> {
 }
 
 /// `uv sync` without `--locked` / `--frozen`, and `uv pip install -r` without hashes.
-fn uv(words: &[&str], _ci: bool) -> Option<String> {
+fn uv(words: &[&str], _context: &Context<'_>) -> Option<String> {
     if program_name(words.first()?) != "uv" {
         return None;
     }
@@ -324,6 +350,70 @@ fn uv(words: &[&str], _ci: bool) -> Option<String> {
     }
 }
 
+/// `pip install -r FILE` without `--require-hashes` where FILE pins hashes: pip checks them only
+/// while every requirement has one, and a later edit that drops them turns the check off
+/// without a word; `--require-hashes` makes a requirement without a hash an error. FILE is
+/// looked for from the repository root, then from the CI file's folder; one not in the commit
+/// says nothing.
+fn pip(words: &[&str], context: &Context<'_>) -> Option<String> {
+    let program = program_name(words.first()?);
+    let rest = match program {
+        "pip" | "pip3" => &words[1..],
+        _ if program.starts_with("python") => match words.get(1..3) {
+            Some(["-m", "pip"]) => &words[3..],
+            _ => return None,
+        },
+        _ => return None,
+    };
+    // `subcommand` reads from the word after the program.
+    let words_from_program = [&[""], rest].concat();
+    let (command, rest) = subcommand(&words_from_program, &["--python", "--cache-dir"]);
+    if command? != "install" || has_flag(rest, &["--require-hashes"]) {
+        return None;
+    }
+    let files = requirement_files(rest);
+    let pinned = files.iter().find(|file| {
+        let candidates = [
+            file.to_string(),
+            crate::ecosystem::join_path(context.folder, file),
+        ];
+        candidates.iter().any(|path| {
+            (context.read)(path).is_some_and(|bytes| {
+                String::from_utf8_lossy(&bytes)
+                    .lines()
+                    .any(|line| !line.trim_start().starts_with('#') && line.contains("--hash"))
+            })
+        })
+    })?;
+    Some(format!(
+        "`{}` installs {pinned}, which pins hashes, without `--require-hashes`: pip stops checking \
+         them as soon as one requirement lacks a hash; add `--require-hashes`",
+        words.join(" ")
+    ))
+}
+
+/// The files `-r FILE`, `-rFILE`, `--requirement FILE` and `--requirement=FILE` name.
+fn requirement_files<'a>(words: &[&'a str]) -> Vec<&'a str> {
+    let mut files = Vec::new();
+    let mut index = 0;
+    while index < words.len() {
+        let word = words[index];
+        if (word == "-r" || word == "--requirement") && index + 1 < words.len() {
+            files.push(words[index + 1]);
+            index += 2;
+            continue;
+        }
+        if let Some(file) = word.strip_prefix("--requirement=").or_else(|| {
+            word.strip_prefix("-r")
+                .filter(|file| !file.is_empty() && !file.starts_with('-'))
+        }) {
+            files.push(file);
+        }
+        index += 1;
+    }
+    files
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,16 +421,29 @@ mod tests {
     fn verdict(command: &str, ci: bool) -> Vec<&'static str> {
         let found = shell::commands(command);
         let words: Vec<&str> = found[0].words.iter().map(String::as_str).collect();
+        // The commit holds two requirements files, one of them pinning hashes.
+        let read = |path: &str| match path {
+            "requirements.txt" | "docker/requirements.txt" => {
+                Some(b"requests==2.32.3 --hash=sha256:aa\n".to_vec())
+            }
+            "dev.txt" => Some(b"pytest==8.0.0\n".to_vec()),
+            _ => None,
+        };
+        let context = Context {
+            ci,
+            folder: "docker",
+            read: &read,
+        };
         RULES
             .iter()
-            .filter(|rule| (rule.check)(&words, ci).is_some())
+            .filter(|rule| (rule.check)(&words, &context).is_some())
             .map(|rule| rule.name)
             .collect()
     }
 
     #[test]
     fn each_rule_finds_the_unlocked_install_and_nothing_else() {
-        let cases: [(&str, bool, &[&str]); 26] = [
+        let cases: [(&str, bool, &[&str]); 34] = [
             ("npm install", true, &["npm"]),
             ("npm i --no-audit", true, &["npm"]),
             ("npm --prefix web install", true, &["npm"]),
@@ -371,9 +474,39 @@ mod tests {
                 true,
                 &[],
             ),
+            ("pip install -r requirements.txt", true, &["pip"]),
+            (
+                "pip3 install --requirement=requirements.txt",
+                true,
+                &["pip"],
+            ),
+            ("python3 -m pip install -rrequirements.txt", true, &["pip"]),
+            (
+                "pip install --require-hashes -r requirements.txt",
+                true,
+                &[],
+            ),
+            ("pip install -r dev.txt", true, &[]),
+            ("pip install -r missing.txt", true, &[]),
+            ("pip install requests", true, &[]),
+            ("python -m venv .venv", true, &[]),
         ];
         for (command, ci, expected) in cases {
             assert_eq!(verdict(command, ci), expected, "{command} (CI {ci})");
+        }
+    }
+
+    #[test]
+    fn every_rule_can_be_configured() {
+        for rule in &RULES {
+            let text = format!("[ci-lint]\n{} = \"off\"\n", rule.name);
+            let config = crate::config::Config::parse(".lockgate.toml", &text).unwrap();
+            assert_eq!(
+                config.ci_lint.rule(rule.name),
+                Some(crate::config::CiRule::Off),
+                "{}",
+                rule.name
+            );
         }
     }
 
