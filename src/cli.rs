@@ -139,6 +139,10 @@ pub struct Cli {
     )]
     pub retries: u32,
 
+    /// The time to judge release ages at (RFC 3339), instead of the clock: for tests.
+    #[arg(long, hide = true, global = true, env = "LOCKGATE_NOW", value_parser = parse_now)]
+    pub now: Option<u64>,
+
     /// Set by lockgate's pre-merge-commit hook: the commit being checked concludes a merge.
     #[arg(long, hide = true, env = "LOCKGATE_MERGING", value_parser = clap::builder::BoolishValueParser::new())]
     pub merging: bool,
@@ -211,6 +215,7 @@ impl Cli {
             deadline: self.deadline,
             retries: self.retries,
             merging: self.merging,
+            now: self.now,
         }
     }
 }
@@ -345,6 +350,12 @@ pub enum Color {
     Never,
     /// Always.
     Always,
+}
+
+/// `--now`: an RFC 3339 time, as Unix seconds.
+fn parse_now(text: &str) -> Result<u64, String> {
+    lockgate::report::parse_rfc3339(text)
+        .ok_or_else(|| format!("{text:?} is not an RFC 3339 time (2026-12-01T08:00:00Z)"))
 }
 
 /// `--interval`: whole seconds, at least one, at most a day.

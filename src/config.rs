@@ -39,6 +39,74 @@ pub struct Config {
     /// What each CI-lint rule does: `[ci-lint]` with `npm = "block"`, `yarn = "warn"`, ...
     #[serde(default)]
     pub ci_lint: CiLint,
+    /// The minimum release age: one duration (`"3d"`) for every ecosystem, or a table of them by
+    /// ecosystem (`default`, `npm`, `PyPI`, `Packagist`).
+    pub release_age: Option<ReleaseAge>,
+    /// The registry to ask for publish times, by ecosystem, where a lockfile records no URL.
+    #[serde(default)]
+    pub registries: std::collections::BTreeMap<String, String>,
+    /// Packages exempt from a check that needs no advisory, each with a reason and an end.
+    #[serde(default, rename = "exempt")]
+    pub exemptions: Vec<Exemption>,
+}
+
+/// `release-age`: one duration, or one per ecosystem.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ReleaseAge {
+    /// For every ecosystem.
+    Every(String),
+    /// By ecosystem (`default` for the rest).
+    ByEcosystem(std::collections::BTreeMap<String, String>),
+}
+
+/// A package exempt from one check: which package (exact, or a glob with `*`), optionally which
+/// versions, why, and until when.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exemption {
+    /// The package name, or a glob (`@acme/*`).
+    pub package: String,
+    /// The versions it covers (all when empty).
+    #[serde(default)]
+    pub versions: Vec<String>,
+    /// The check: `release-age`, `pulled` or `provenance`.
+    pub check: String,
+    /// Why (required).
+    pub reason: String,
+    /// The last day it applies (required).
+    pub until: toml::value::Datetime,
+}
+
+/// The checks an exemption can name.
+pub const EXEMPTIBLE: [&str; 3] = ["release-age", "pulled", "provenance"];
+
+/// A duration as people write it: `3d`, `72h`, `90m`, `2w`, `3 days`, `0` (off); its seconds.
+pub fn parse_duration(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    if text == "0" {
+        return Ok(0);
+    }
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let unit_seconds = match unit.trim().to_ascii_lowercase().as_str() {
+        "s" | "sec" | "secs" | "second" | "seconds" => 1,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60,
+        "h" | "hr" | "hrs" | "hour" | "hours" => 3600,
+        "d" | "day" | "days" => 86_400,
+        "w" | "week" | "weeks" => 604_800,
+        _ => 0,
+    };
+    match number.parse::<u64>() {
+        Ok(count) if unit_seconds > 0 && count <= 3650 * 86_400 / unit_seconds => {
+            Ok(count * unit_seconds)
+        }
+        _ => Err(format!(
+            "{text:?} is not a duration such as 3d, 72h, 90m or 2w"
+        )),
+    }
 }
 
 /// `[ci-lint]`: one key per rule of the CI-configuration lint (see `cilint::RULES`).
@@ -191,6 +259,7 @@ impl Config {
                 message: format!("`deadline` is {seconds}: it must be between 1 and 3600 seconds"),
             });
         }
+        config.check_release_age(path, text)?;
         for (index, ignore) in config.ignores.iter().enumerate() {
             let problem = if ignore.reason.trim().is_empty() {
                 Some("`reason` must say why the advisory is accepted")
@@ -212,6 +281,80 @@ impl Config {
             }
         }
         Ok(config)
+    }
+}
+
+impl Config {
+    /// The durations, ecosystems and exemptions are ones lockgate knows.
+    fn check_release_age(&self, path: &str, text: &str) -> Result<(), ConfigError> {
+        let error = |key: &str, message: String| {
+            let line = text
+                .lines()
+                .position(|line| line.trim_start().starts_with(key))
+                .map_or(0, |index| index + 1);
+            ConfigError {
+                path: path.to_string(),
+                line,
+                column: if line > 0 { 1 } else { 0 },
+                message,
+            }
+        };
+        let known = |name: &str| {
+            name == "default"
+                || crate::ecosystem::ECOSYSTEMS
+                    .iter()
+                    .any(|ecosystem| ecosystem.id.as_osv() == name)
+        };
+        let durations: Vec<(String, String)> = match &self.release_age {
+            Some(ReleaseAge::Every(duration)) => vec![("release-age".into(), duration.clone())],
+            Some(ReleaseAge::ByEcosystem(table)) => table
+                .iter()
+                .map(|(name, duration)| (name.clone(), duration.clone()))
+                .collect(),
+            None => Vec::new(),
+        };
+        for (key, duration) in durations {
+            if key != "release-age" && !known(&key) {
+                return Err(error(
+                    &key,
+                    format!("[release-age] {key}: not an ecosystem (npm, PyPI, Packagist) nor `default`"),
+                ));
+            }
+            parse_duration(&duration)
+                .map_err(|message| error(&key, format!("release-age {key}: {message}")))?;
+        }
+        if let Some(name) = self
+            .registries
+            .keys()
+            .find(|name| !known(name) || *name == "default")
+        {
+            return Err(error(
+                name,
+                format!("[registries] {name}: not an ecosystem (npm, PyPI, Packagist)"),
+            ));
+        }
+        for exemption in &self.exemptions {
+            let problem = if !EXEMPTIBLE.contains(&exemption.check.as_str()) {
+                Some(format!(
+                    "`check` is {:?}: one of {}",
+                    exemption.check,
+                    EXEMPTIBLE.join(", ")
+                ))
+            } else if exemption.reason.trim().is_empty() {
+                Some("`reason` must say why".to_string())
+            } else if exemption.until.date.is_none() {
+                Some("`until` must be a date, such as 2027-01-31".to_string())
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(error(
+                    "[[exempt]]",
+                    format!("[[exempt]] {}: {problem}", exemption.package),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod advisory;
+mod age;
 pub mod cache;
 pub mod check;
 mod checks;
@@ -233,7 +234,24 @@ fn check(repo: &git::Repo, settings: &Settings, target: &Target) -> Result<Repor
     }
 
     let progress = progress::Progress::new(mode == Mode::All);
-    let found = lookup::lookup(settings, &packages, &progress);
+    // Release ages: what the lockfiles say now; the registries beside OSV.
+    let (aged, wanted) = age::plan(settings, &lockfiles);
+    report.problems.extend(aged);
+    let (found, aged) = std::thread::scope(|scope| {
+        let registries = scope.spawn(|| age::ask_registries(settings, &wanted));
+        let found = lookup::lookup(settings, &packages, &progress);
+        let aged = registries.join().unwrap_or_else(|_| {
+            // Never silently allowed: a check that stopped says so, and blocks.
+            vec![report::Problem::new(
+                ProblemKind::ReleaseAgeUnchecked,
+                ".",
+                "the registry check stopped unexpectedly: release ages are not checked",
+                true,
+            )]
+        });
+        (found, aged)
+    });
+    report.problems.extend(aged);
     report.problems.extend(found.problems);
     // Only what got an answer counts as checked.
     report.checked = packages.len() - found.unchecked;
@@ -437,7 +455,10 @@ fn locked_facts(
         if !entry.dev {
             dev_only.remove(&entry.package);
         }
-        if let package::Source::Registry { host: Some(host) } = &entry.source {
+        if let package::Source::Registry {
+            host: Some(host), ..
+        } = &entry.source
+        {
             hosts
                 .entry(entry.package.clone())
                 .or_default()

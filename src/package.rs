@@ -111,10 +111,13 @@ pub struct NonRegistry {
 /// Where a locked package comes from, as the lockfile records it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Source {
-    /// A package registry; its host when the lockfile records a URL (a download or an index).
+    /// A package registry; its host and URL when the lockfile records one (a download or an
+    /// index).
     Registry {
         /// The host, lowercased.
         host: Option<String>,
+        /// The URL, as written.
+        url: Option<String>,
     },
     /// Not a registry: a git repository, a local path or a remote tarball.
     Other {
@@ -152,7 +155,8 @@ pub struct Entry {
     pub checksum: Option<String>,
     /// Whether it runs install scripts, where the format records it.
     pub install_scripts: Option<bool>,
-    /// When its file was uploaded, where the format records it (RFC 3339).
+    /// When it was uploaded, where the format records it (RFC 3339; of several files, the
+    /// newest).
     pub uploaded: Option<String>,
     /// The dependencies it records.
     pub dependencies: Vec<Dependency>,
@@ -168,7 +172,10 @@ impl Entry {
     pub fn registry(package: Package) -> Entry {
         Entry {
             package,
-            source: Source::Registry { host: None },
+            source: Source::Registry {
+                host: None,
+                url: None,
+            },
             dev: false,
             optional: false,
             checksum: None,
@@ -190,8 +197,13 @@ impl Entry {
 
     /// Sets the registry host from the URL the package was resolved from.
     pub fn from_url(mut self, url: &str) -> Entry {
-        if let Source::Registry { host } = &mut self.source {
+        if let Source::Registry {
+            host,
+            url: recorded,
+        } = &mut self.source
+        {
             *host = url_host(url);
+            *recorded = (!url.is_empty()).then(|| url.to_string());
         }
         self
     }

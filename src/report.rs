@@ -179,6 +179,13 @@ pub enum ProblemKind {
     /// install checks it (npm and pnpm with `engine-strict`, yarn 1); not blocking when no
     /// Node.js version is declared and it cannot be judged.
     EngineUnsupported,
+    /// A package version published less than the minimum release age ago.
+    ReleaseTooRecent,
+    /// A package version its registry no longer serves (unpublished, replaced, yanked).
+    VersionPulled,
+    /// A package version whose publish time could not be had: its release age is not checked
+    /// (blocking, exit 2, unless `on-unreachable` says warn).
+    ReleaseAgeUnchecked,
     /// A CI or build step that installs dependencies without enforcing the lockfile
     /// (`npm install` where `npm ci` is meant).
     CiInstallUnlocked,
@@ -377,6 +384,67 @@ pub fn rfc3339(seconds: u64) -> String {
     )
 }
 
+/// Unix seconds of an RFC 3339 time (`2026-12-01T08:00:00Z`, `…00.123+02:00`, or a date alone
+/// for its midnight UTC); `None` for anything else or a time before 1970 (days-from-civil, H.
+/// Hinnant).
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let number = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = text.get(range)?;
+        part.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    if text.get(4..5)? != "-"
+        || text.get(7..8)? != "-"
+        || !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+    {
+        return None;
+    }
+    let mut seconds_of_day = 0;
+    let mut offset = 0;
+    if text.len() > 10 {
+        if !matches!(text.get(10..11)?, "T" | "t" | " ")
+            || text.get(13..14)? != ":"
+            || text.get(16..17)? != ":"
+        {
+            return None;
+        }
+        let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+        if hour > 23 || minute > 59 || second > 60 {
+            return None;
+        }
+        seconds_of_day = hour * 3600 + minute * 60 + second;
+        let mut zone = &text[19..];
+        if let Some(fraction) = zone.strip_prefix('.') {
+            zone = fraction.trim_start_matches(|c: char| c.is_ascii_digit());
+        }
+        offset = match zone {
+            "Z" | "z" | "" => 0,
+            _ => {
+                let sign = match zone.get(0..1)? {
+                    "+" => 1,
+                    "-" => -1,
+                    _ => return None,
+                };
+                let hours: i64 = zone.get(1..3)?.parse().ok()?;
+                let minutes: i64 = zone.get(4..6)?.parse().ok()?;
+                sign * (hours * 3600 + minutes * 60)
+            }
+        };
+    }
+    let year_shifted = if month <= 2 { year - 1 } else { year };
+    let era = year_shifted.div_euclid(400);
+    let year_of_era = year_shifted - era * 400;
+    let month_index = if month > 2 { month - 3 } else { month + 9 };
+    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    u64::try_from(days * 86_400 + seconds_of_day - offset).ok()
+}
+
 /// How the process should end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExitStatus {
@@ -445,10 +513,13 @@ impl Report {
     /// The exit decision.
     pub fn exit_status(&self) -> ExitStatus {
         // A lockfile that cannot be read could not be checked, however much else was.
-        let unreadable = self
-            .problems
-            .iter()
-            .any(|problem| problem.blocking && problem.kind == ProblemKind::LockfileUnreadable);
+        let unreadable = self.problems.iter().any(|problem| {
+            problem.blocking
+                && matches!(
+                    problem.kind,
+                    ProblemKind::LockfileUnreadable | ProblemKind::ReleaseAgeUnchecked
+                )
+        });
         if self.advisories_unchecked() || unreadable {
             ExitStatus::Unchecked
         } else if self.blocked() {
@@ -814,4 +885,33 @@ fn unique<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
 /// `1 package`, `2 packages`.
 pub(crate) fn plural(count: usize, one: &str, many: &str) -> String {
     format!("{count} {}", if count == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_times_read_back_as_written() {
+        for seconds in [0, 951_782_400, 1_764_576_000, 1_798_761_599, 4_102_444_800] {
+            assert_eq!(parse_rfc3339(&rfc3339(seconds)), Some(seconds));
+        }
+        assert_eq!(
+            parse_rfc3339("2026-12-01"),
+            parse_rfc3339("2026-12-01T00:00:00Z")
+        );
+        assert_eq!(
+            parse_rfc3339("2026-12-01T10:00:00.123+02:00"),
+            parse_rfc3339("2026-12-01T08:00:00Z")
+        );
+        for bad in [
+            "",
+            "2026-13-01",
+            "2026-12-01T25:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "yesterday",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
 }

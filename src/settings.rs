@@ -49,6 +49,8 @@ pub struct Flags {
     /// `LOCKGATE_MERGING`: git's pre-merge-commit hook runs lockgate (git writes `MERGE_HEAD`
     /// only after that hook).
     pub merging: bool,
+    /// `LOCKGATE_NOW`: the time to judge release ages at (Unix seconds), for tests.
+    pub now: Option<u64>,
 }
 
 /// What a run does.
@@ -166,6 +168,46 @@ pub struct Settings {
     pub ignores: Vec<Ignore>,
     /// What each CI-lint rule does, as `[ci-lint]` says.
     pub ci_lint: crate::config::CiLint,
+    /// The minimum release age by ecosystem, in seconds (absent or 0: not checked).
+    pub release_age: std::collections::BTreeMap<Ecosystem, u64>,
+    /// The registry base URL by ecosystem, where a lockfile records none.
+    pub registries: std::collections::BTreeMap<Ecosystem, String>,
+    /// Exemptions from the checks that need no advisory.
+    pub exemptions: Vec<crate::config::Exemption>,
+    /// Now, in Unix seconds (the clock, or `LOCKGATE_NOW`).
+    pub now: u64,
+}
+
+/// The ecosystem OSV calls `name`.
+fn ecosystem_named(name: &str) -> Option<Ecosystem> {
+    crate::ecosystem::ECOSYSTEMS
+        .iter()
+        .map(|ecosystem| ecosystem.id)
+        .find(|id| id.as_osv() == name)
+}
+
+/// `release-age` by ecosystem, in seconds (the configuration was checked when read).
+fn release_ages(
+    configured: Option<&config::ReleaseAge>,
+) -> std::collections::BTreeMap<Ecosystem, u64> {
+    let seconds = |text: &str| config::parse_duration(text).unwrap_or(0);
+    let all = crate::ecosystem::ECOSYSTEMS
+        .iter()
+        .map(|ecosystem| ecosystem.id);
+    match configured {
+        None => std::collections::BTreeMap::new(),
+        Some(config::ReleaseAge::Every(duration)) => all
+            .map(|ecosystem| (ecosystem, seconds(duration)))
+            .collect(),
+        Some(config::ReleaseAge::ByEcosystem(table)) => all
+            .filter_map(|ecosystem| {
+                let duration = table
+                    .get(ecosystem.as_osv())
+                    .or_else(|| table.get("default"))?;
+                Some((ecosystem, seconds(duration)))
+            })
+            .collect(),
+    }
 }
 
 /// How long a run may spend asking OSV, unless told otherwise: a hook that hangs gets skipped.
@@ -216,6 +258,14 @@ impl Settings {
             private_registries: config.private_registries,
             ignores: config.ignores,
             ci_lint: config.ci_lint,
+            release_age: release_ages(config.release_age.as_ref()),
+            registries: config
+                .registries
+                .iter()
+                .filter_map(|(name, url)| Some((ecosystem_named(name)?, url.clone())))
+                .collect(),
+            exemptions: config.exemptions,
+            now: flags.now.unwrap_or_else(crate::offline::now),
         }
     }
 
@@ -250,6 +300,7 @@ mod tests {
             deadline: None,
             retries: 2,
             merging: false,
+            now: None,
         }
     }
 

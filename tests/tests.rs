@@ -17,6 +17,7 @@ mod push;
 mod python;
 mod python_lockfiles;
 mod recipes;
+mod release_age;
 mod report;
 mod robustness;
 mod shapes;

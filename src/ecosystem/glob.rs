@@ -29,6 +29,18 @@ pub fn is_member(patterns: &[String], folder: &str) -> bool {
     member
 }
 
+/// Whether a package `name` (`@acme/tool`) matches `pattern`, `*` standing for any part of one
+/// `/`-separated segment (`@acme/*`, `eslint-plugin-*`).
+pub fn name_matches(pattern: &str, name: &str) -> bool {
+    let pattern: Vec<&str> = pattern.split('/').collect();
+    let name: Vec<&str> = name.split('/').collect();
+    pattern.len() == name.len()
+        && pattern
+            .iter()
+            .zip(&name)
+            .all(|(pattern, name)| segment_matches(pattern, name))
+}
+
 fn normalise(pattern: &str) -> &str {
     let pattern = pattern.trim();
     let pattern = pattern.strip_prefix("./").unwrap_or(pattern);

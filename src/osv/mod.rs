@@ -345,7 +345,17 @@ impl Client {
     /// Sends a POST (with `body`) or GET, retrying connection errors, 429 and 5xx with backoff,
     /// and reads an answer of at most `limit` bytes.
     fn send(&self, url: &str, body: Option<&[u8]>, limit: u64) -> Result<Vec<u8>, OsvError> {
-        self.request(url, body)?
+        self.read(self.request(url, body, None)?, url, limit)
+    }
+
+    /// The body of `response`, at most `limit` bytes.
+    fn read(
+        &self,
+        mut response: ureq::http::Response<ureq::Body>,
+        url: &str,
+        limit: u64,
+    ) -> Result<Vec<u8>, OsvError> {
+        response
             .body_mut()
             .with_config()
             .limit(limit)
@@ -366,7 +376,7 @@ impl Client {
         progress: &dyn Fn(u64, Option<u64>),
     ) -> Result<u64, OsvError> {
         use std::io::{Read as _, Write as _};
-        let mut response = self.request(url, None)?;
+        let mut response = self.request(url, None, None)?;
         let length = response
             .headers()
             .get("content-length")
@@ -401,6 +411,7 @@ impl Client {
         &self,
         url: &str,
         body: Option<&[u8]>,
+        accept: Option<&str>,
     ) -> Result<ureq::http::Response<ureq::Body>, OsvError> {
         let mut attempt = 0;
         loop {
@@ -421,6 +432,7 @@ impl Client {
                 None => self
                     .agent
                     .get(url)
+                    .header("accept", accept.unwrap_or("application/json"))
                     .config()
                     .timeout_global(left)
                     .build()
@@ -522,6 +534,21 @@ impl Client {
     /// GETs `url` (retried like [`send`](Self::send)), at most `limit` bytes.
     pub fn get(&self, url: &str, limit: u64) -> Result<Vec<u8>, OsvError> {
         self.send(url, None, limit)
+    }
+
+    /// GETs `url` asking for the `accept` media type (a registry's abbreviated document); `None`
+    /// for a 404 (the registry has no such package).
+    pub fn get_document(
+        &self,
+        url: &str,
+        accept: &str,
+        limit: u64,
+    ) -> Result<Option<Vec<u8>>, OsvError> {
+        match self.request(url, None, Some(accept)) {
+            Ok(response) => self.read(response, url, limit).map(Some),
+            Err(OsvError::Status { status: 404, .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 }
 

@@ -60,7 +60,8 @@ pub fn head(status: &str, headers: &[(&str, &str)], length: Option<u64>) -> Vec<
     text.into_bytes()
 }
 
-type Handler = dyn Fn(&str, &str) -> Answer + Send + Sync;
+/// A request's method, target (`/v1/querybatch`) and headers (names lowercased).
+type Handler = dyn Fn(&str, &str, &[(String, String)]) -> Answer + Send + Sync;
 
 /// A running server; it stops accepting, and silent connections end, when it is dropped.
 pub struct RawServer {
@@ -74,6 +75,13 @@ pub struct RawServer {
 impl RawServer {
     /// Serves on 127.0.0.1; `handler` gets each request's method and target (`/v1/querybatch`).
     pub fn start(handler: impl Fn(&str, &str) -> Answer + Send + Sync + 'static) -> RawServer {
+        RawServer::start_with_headers(move |method, target, _| handler(method, target))
+    }
+
+    /// Serves on 127.0.0.1; `handler` also gets each request's headers (names lowercased).
+    pub fn start_with_headers(
+        handler: impl Fn(&str, &str, &[(String, String)]) -> Answer + Send + Sync + 'static,
+    ) -> RawServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let address = listener.local_addr().expect("local address");
         let log = Arc::new(Mutex::new(Vec::new()));
@@ -134,6 +142,7 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<String>>, stop: &AtomicBool, handler
         return;
     }
     let mut length = 0u64;
+    let mut headers = Vec::new();
     loop {
         let mut header = String::new();
         if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
@@ -143,6 +152,7 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<String>>, stop: &AtomicBool, handler
             if name.eq_ignore_ascii_case("content-length") {
                 length = value.trim().parse().unwrap_or(0);
             }
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
         }
     }
     // Read the request body whole: closing with unread input would reset the connection and
@@ -153,7 +163,7 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<String>>, stop: &AtomicBool, handler
     let target = parts.next().unwrap_or("/").to_string();
     log.lock().unwrap().push(format!("{method} {target}"));
     let mut stream = stream;
-    match handler(&method, &target) {
+    match handler(&method, &target, &headers) {
         Answer::Close => {}
         Answer::Silence => {
             let started = Instant::now();

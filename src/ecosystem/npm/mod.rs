@@ -5,6 +5,7 @@ pub mod berry_patch;
 pub mod bun;
 pub mod package_lock;
 pub mod pnpm;
+pub mod registry;
 pub mod sync;
 pub mod version;
 pub mod yarn;

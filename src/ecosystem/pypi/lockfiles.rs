@@ -69,7 +69,8 @@ impl FileWire {
     }
 }
 
-/// Sets what the files of an entry say: the first checksum, and the earliest upload time.
+/// Sets what the files of an entry say: the first checksum, and the newest upload time (a file
+/// added to an old release is as new as its upload: the release age judges that).
 fn with_files<'a>(entry: &mut Entry, files: impl IntoIterator<Item = &'a FileWire>) {
     for file in files {
         if entry.checksum.is_none() {
@@ -79,12 +80,17 @@ fn with_files<'a>(entry: &mut Entry, files: impl IntoIterator<Item = &'a FileWir
             if entry
                 .uploaded
                 .as_ref()
-                .is_none_or(|earliest| uploaded < *earliest)
+                .is_none_or(|newest| parse_time(&uploaded) > parse_time(newest))
             {
                 entry.uploaded = Some(uploaded);
             }
         }
     }
+}
+
+/// Unix seconds of an upload time (0 when unreadable), so that offsets and fractions compare.
+fn parse_time(text: &str) -> u64 {
+    crate::report::parse_rfc3339(text).unwrap_or(0)
 }
 
 /// Edges by name only (the lockfile records the range asked for, not what it resolved to).

@@ -1,0 +1,292 @@
+//! Before any advisory exists: a package version that a change adds and that was published less
+//! than the minimum release age ago blocks, with its publish time and the moment it becomes
+//! acceptable; so does a version the registry no longer serves (pulled), whatever its age.
+//!
+//! The publish time comes from the lockfile where it records one (uv.lock, pylock.toml,
+//! composer.lock, pnpm's `time:`), without a request; else from the registry the lockfile
+//! downloaded the package from (or the one `[registries]` names): npm today. A version whose
+//! time cannot be had is said so, and blocks or not as `on-unreachable` says for OSV.
+
+use crate::config::{Exemption, OnUnreachable};
+use crate::ecosystem::npm::registry::{self, Published};
+use crate::package::{Ecosystem, Entry, Source};
+use crate::report::{parse_rfc3339, rfc3339, Problem, ProblemKind};
+use crate::scope::LockfileToCheck;
+use crate::settings::Settings;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Registry requests in flight at once.
+const PARALLEL: usize = 8;
+
+/// One version to judge: where it is locked, and the registry to ask.
+pub(crate) struct Wanted {
+    lockfile: String,
+    ecosystem: Ecosystem,
+    name: String,
+    version: String,
+    registry: Option<String>,
+}
+
+/// The release-age problems the lockfiles answer themselves, and the versions to ask registries
+/// about ([`ask_registries`], which may run beside the OSV lookup).
+pub(crate) fn plan(
+    settings: &Settings,
+    lockfiles: &[LockfileToCheck],
+) -> (Vec<Problem>, Vec<Wanted>) {
+    let mut problems = Vec::new();
+    let mut wanted: Vec<Wanted> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for lockfile in lockfiles {
+        for entry in &lockfile.locked.entries {
+            let Some(&minimum) = settings.release_age.get(&entry.package.ecosystem) else {
+                continue;
+            };
+            if minimum == 0 || !entry.is_queryable() {
+                continue;
+            }
+            if !seen.insert((lockfile.path.clone(), entry.package.clone())) {
+                continue;
+            }
+            if exempt(settings, entry, "release-age") {
+                continue;
+            }
+            match entry.uploaded.as_deref().and_then(parse_rfc3339) {
+                // The lockfile says when: no request.
+                Some(time) => problems.extend(too_recent(
+                    settings,
+                    &lockfile.path,
+                    entry,
+                    time,
+                    minimum,
+                    "the lockfile",
+                )),
+                None => wanted.push(Wanted {
+                    lockfile: lockfile.path.clone(),
+                    ecosystem: entry.package.ecosystem,
+                    name: entry.package.name.clone(),
+                    version: entry.package.version.clone(),
+                    registry: registry_for(settings, entry),
+                }),
+            }
+        }
+    }
+    (problems, wanted)
+}
+
+/// Whether an exemption for `check` covers `entry` today.
+fn exempt(settings: &Settings, entry: &Entry, check: &str) -> bool {
+    let today = rfc3339(settings.now)[..10].to_string();
+    settings.exemptions.iter().any(|exemption: &Exemption| {
+        exemption.check == check
+            && crate::ecosystem::glob::name_matches(&exemption.package, &entry.package.name)
+            && (exemption.versions.is_empty()
+                || exemption.versions.contains(&entry.package.version))
+            && exemption
+                .until
+                .to_string()
+                .get(..10)
+                .is_some_and(|until| until >= today.as_str())
+    })
+}
+
+/// The registry to ask about `entry`: the one its lockfile URL names, else the configured one.
+fn registry_for(settings: &Settings, entry: &Entry) -> Option<String> {
+    let recorded = match &entry.source {
+        Source::Registry { url: Some(url), .. } => match entry.package.ecosystem {
+            Ecosystem::Npm => registry::registry_of(url, &entry.package.name),
+            _ => None,
+        },
+        _ => None,
+    };
+    recorded.or_else(|| settings.registries.get(&entry.package.ecosystem).cloned())
+}
+
+/// The problem of a version published at `time`, if that is less than `minimum` seconds ago.
+fn too_recent(
+    settings: &Settings,
+    lockfile: &str,
+    entry: &Entry,
+    time: u64,
+    minimum: u64,
+    said_by: &str,
+) -> Option<Problem> {
+    let acceptable = time.saturating_add(minimum);
+    (acceptable > settings.now).then(|| {
+        Problem::new(
+            ProblemKind::ReleaseTooRecent,
+            lockfile,
+            &format!(
+                "{}@{} was published {} ({} ago, as {said_by} says), under the minimum release \
+                 age of {}: it is accepted from {}",
+                entry.package.name,
+                entry.package.version,
+                rfc3339(time),
+                age(settings.now.saturating_sub(time)),
+                age(minimum),
+                rfc3339(acceptable),
+            ),
+            true,
+        )
+    })
+}
+
+/// `3 days 4 hours`, `2 hours`, `12 minutes`.
+fn age(seconds: u64) -> String {
+    let (days, hours, minutes) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3600,
+        seconds % 3600 / 60,
+    );
+    let unit =
+        |count: u64, one: &str| format!("{count} {one}{}", if count == 1 { "" } else { "s" });
+    match (days, hours) {
+        (0, 0) => unit(minutes, "minute"),
+        (0, _) => unit(hours, "hour"),
+        (_, 0) => unit(days, "day"),
+        _ => format!("{} {}", unit(days, "day"), unit(hours, "hour")),
+    }
+}
+
+/// Asks each registry about the versions it serves, a few packages at a time: the release-age
+/// and pulled-version problems of `wanted`.
+pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if settings.offline {
+        // No network: what the lockfiles do not say is not checked, and said so.
+        return wanted
+            .iter()
+            .map(|item| Problem {
+                blocking: false,
+                ..unchecked(settings, item, "--offline asks no registry".to_string())
+            })
+            .collect();
+    }
+    // (registry, name) → versions.
+    let mut by_package: BTreeMap<(String, String), Vec<&Wanted>> = BTreeMap::new();
+    for item in wanted {
+        match (&item.registry, item.ecosystem) {
+            (Some(registry), Ecosystem::Npm) => by_package
+                .entry((registry.clone(), item.name.clone()))
+                .or_default()
+                .push(item),
+            (None, _) | (Some(_), _) => problems.push(unchecked(
+                settings,
+                item,
+                match item.ecosystem {
+                    Ecosystem::Npm => "neither the lockfile nor [registries] names its registry".to_string(),
+                    other => format!("lockgate does not yet ask {other} registries, and the lockfile records no upload time"),
+                },
+            )),
+        }
+    }
+    if by_package.is_empty() {
+        return problems;
+    }
+    let client = crate::osv::Client::new(&crate::osv::Settings {
+        base_url: String::new(),
+        timeout: settings.timeout,
+        connect_timeout: settings.connect_timeout,
+        retries: settings.retries,
+        deadline: Some(settings.deadline),
+    });
+    let jobs: Vec<(&(String, String), &Vec<&Wanted>)> = by_package.iter().collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let found = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..PARALLEL.min(jobs.len()) {
+            scope.spawn(|| loop {
+                let index = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(((base, name), items)) = jobs.get(index) else {
+                    break;
+                };
+                let versions: Vec<&str> = items.iter().map(|item| item.version.as_str()).collect();
+                let minimum = settings
+                    .release_age
+                    .get(&Ecosystem::Npm)
+                    .copied()
+                    .unwrap_or(0);
+                let cutoff = settings.now.saturating_sub(minimum);
+                let answer = registry::published(&client, base, name, &versions, cutoff);
+                let judged: Vec<Problem> = match answer {
+                    Ok(published) => items
+                        .iter()
+                        .filter_map(|item| {
+                            judge(settings, item, published.get(&item.version), minimum)
+                        })
+                        .collect(),
+                    Err(error) => items
+                        .iter()
+                        .map(|item| unchecked(settings, item, crate::error::chain(&error)))
+                        .collect(),
+                };
+                if let Ok(mut found) = found.lock() {
+                    found.extend(judged);
+                }
+            });
+        }
+    });
+    problems.extend(found.into_inner().unwrap_or_default());
+    problems
+}
+
+/// The problem, if any, of what the registry said of one version.
+fn judge(
+    settings: &Settings,
+    item: &Wanted,
+    published: Option<&Published>,
+    minimum: u64,
+) -> Option<Problem> {
+    let entry = Entry::registry(crate::package::Package::new(
+        item.ecosystem,
+        item.name.clone(),
+        item.version.clone(),
+    ));
+    match published? {
+        Published::Before(_) => None,
+        Published::At(time) => too_recent(
+            settings,
+            &item.lockfile,
+            &entry,
+            *time,
+            minimum,
+            "its registry",
+        ),
+        Published::Pulled(why) if !exempt(settings, &entry, "pulled") => Some(Problem::new(
+            ProblemKind::VersionPulled,
+            &item.lockfile,
+            &format!(
+                "{}@{} is no longer served by its registry: {why}. Registries pull malware \
+                 before advisories name it; lock another version",
+                item.name, item.version
+            ),
+            true,
+        )),
+        Published::Pulled(_) => None,
+    }
+}
+
+/// A version whose publish time could not be had: blocking unless `on-unreachable` says warn.
+fn unchecked(settings: &Settings, item: &Wanted, why: String) -> Problem {
+    Problem::new(
+        ProblemKind::ReleaseAgeUnchecked,
+        &item.lockfile,
+        &format!(
+            "{}@{}: its publish time could not be had ({why}), so its release age is not checked",
+            item.name, item.version
+        ),
+        settings.on_unreachable == OnUnreachable::Block,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::age;
+
+    #[test]
+    fn ages_read_as_people_say_them() {
+        assert_eq!(age(90), "1 minute");
+        assert_eq!(age(7200), "2 hours");
+        assert_eq!(age(3 * 86_400), "3 days");
+        assert_eq!(age(86_400 + 3600 * 5), "1 day 5 hours");
+    }
+}

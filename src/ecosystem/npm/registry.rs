@@ -1,0 +1,183 @@
+//! What an npm registry says of a package version: when it was published, or that it is no
+//! longer served. The abbreviated document (`Accept: application/vnd.npm.install-v1+json`) is
+//! asked first: it lists the versions served, and its `modified` time answers for every one of
+//! them when it is older than the cutoff. Only otherwise is the full document read, for its
+//! `time` map. The registry is the one the lockfile downloaded from (or the one configured):
+//! lockgate names none of its own.
+
+use crate::osv::{Client, OsvError};
+use crate::report::parse_rfc3339;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// The abbreviated document's media type.
+const ABBREVIATED: &str = "application/vnd.npm.install-v1+json";
+/// The largest document read (full documents of popular packages run to tens of MB).
+const MAX_DOCUMENT: u64 = 64 * 1024 * 1024;
+
+/// What the registry says of one version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Published {
+    /// Published at this time (Unix seconds).
+    At(u64),
+    /// Published before this time (the document's `modified`): old enough, whatever the exact
+    /// time.
+    Before(u64),
+    /// No longer served: why.
+    Pulled(String),
+}
+
+#[derive(Deserialize)]
+struct Abbreviated {
+    #[serde(default)]
+    modified: Option<String>,
+    #[serde(default)]
+    versions: BTreeMap<String, serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct Full {
+    #[serde(default)]
+    time: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    versions: BTreeMap<String, serde::de::IgnoredAny>,
+}
+
+/// The base URL of the registry a tarball URL downloads `name` from
+/// (`https://host/path/@scope/name/-/name-1.0.0.tgz` → `https://host/path`).
+pub fn registry_of(tarball: &str, name: &str) -> Option<String> {
+    let marker = format!("/{name}/-/");
+    let at = tarball.find(&marker)?;
+    let base = &tarball[..at];
+    (base.starts_with("https://") || base.starts_with("http://")).then(|| base.to_string())
+}
+
+/// The document URL of `name` at `base` (a scoped name's slash encoded, as registries expect).
+pub fn document_url(base: &str, name: &str) -> String {
+    format!(
+        "{}/{}",
+        base.trim_end_matches('/'),
+        name.replacen('/', "%2f", 1)
+    )
+}
+
+/// What the registry at `base` says of `versions` of `name`, judged against `cutoff` (Unix
+/// seconds: a version published before it is old enough). At most two requests.
+pub fn published(
+    client: &Client,
+    base: &str,
+    name: &str,
+    versions: &[&str],
+    cutoff: u64,
+) -> Result<BTreeMap<String, Published>, OsvError> {
+    let url = document_url(base, name);
+    let pulled_all = |why: &str| {
+        versions
+            .iter()
+            .map(|version| (version.to_string(), Published::Pulled(why.to_string())))
+            .collect()
+    };
+    let Some(bytes) = client.get_document(&url, ABBREVIATED, MAX_DOCUMENT)? else {
+        return Ok(pulled_all("the registry no longer has the package"));
+    };
+    let abbreviated: Abbreviated =
+        serde_json::from_slice(&bytes).map_err(|error| OsvError::Malformed {
+            url: url.clone(),
+            message: error.to_string(),
+        })?;
+    let modified = abbreviated.modified.as_deref().and_then(parse_rfc3339);
+    let all_served = versions
+        .iter()
+        .all(|version| abbreviated.versions.contains_key(*version));
+    if let (Some(modified), true) = (modified, all_served) {
+        if modified < cutoff {
+            return Ok(versions
+                .iter()
+                .map(|version| (version.to_string(), Published::Before(modified)))
+                .collect());
+        }
+    }
+    let Some(bytes) = client.get_document(&url, "application/json", MAX_DOCUMENT)? else {
+        return Ok(pulled_all("the registry no longer has the package"));
+    };
+    let full: Full = serde_json::from_slice(&bytes).map_err(|error| OsvError::Malformed {
+        url: url.clone(),
+        message: error.to_string(),
+    })?;
+    Ok(versions
+        .iter()
+        .map(|version| (version.to_string(), judge(&full, version)))
+        .collect())
+}
+
+/// One version, from the full document.
+fn judge(full: &Full, version: &str) -> Published {
+    if let Some(unpublished) = full.time.get("unpublished") {
+        let when = unpublished["time"].as_str().unwrap_or("an unknown time");
+        return Published::Pulled(format!("the package was unpublished ({when})"));
+    }
+    let placeholder = full.versions.len() == 1 && full.versions.contains_key("0.0.1-security");
+    if placeholder {
+        return Published::Pulled(
+            "the registry replaced the package with a security placeholder (0.0.1-security)"
+                .to_string(),
+        );
+    }
+    if !full.versions.contains_key(version) {
+        return Published::Pulled("the registry no longer serves this version".to_string());
+    }
+    match full
+        .time
+        .get(version)
+        .and_then(serde_json::Value::as_str)
+        .and_then(parse_rfc3339)
+    {
+        Some(time) => Published::At(time),
+        None => Published::Pulled("the registry gives no publish time for it".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_registry_is_where_the_tarball_came_from() {
+        let url = "https://npm.example.test/mirror/@acme/tool/-/tool-1.0.0.tgz";
+        assert_eq!(
+            registry_of(url, "@acme/tool").as_deref(),
+            Some("https://npm.example.test/mirror")
+        );
+        assert_eq!(registry_of("file:../x.tgz", "x"), None);
+        assert_eq!(
+            document_url("https://npm.example.test/", "@acme/tool"),
+            "https://npm.example.test/@acme%2ftool"
+        );
+    }
+
+    #[test]
+    fn the_full_document_decides_each_version() {
+        let full: Full = serde_json::from_str(
+            r#"{"time": {"1.0.0": "2026-11-01T00:00:00Z", "1.0.1": "2026-12-01T00:00:00Z"},
+                "versions": {"1.0.0": {}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            judge(&full, "1.0.0"),
+            Published::At(parse_rfc3339("2026-11-01").unwrap())
+        );
+        assert!(matches!(judge(&full, "1.0.1"), Published::Pulled(_)));
+        let placeholder: Full =
+            serde_json::from_str(r#"{"versions": {"0.0.1-security": {}}}"#).unwrap();
+        assert!(
+            matches!(judge(&placeholder, "1.0.0"), Published::Pulled(why) if why.contains("placeholder"))
+        );
+        let gone: Full = serde_json::from_str(
+            r#"{"time": {"unpublished": {"time": "2026-12-02T00:00:00Z", "versions": ["1.0.0"]}}}"#,
+        )
+        .unwrap();
+        assert!(
+            matches!(judge(&gone, "1.0.0"), Published::Pulled(why) if why.contains("unpublished"))
+        );
+    }
+}

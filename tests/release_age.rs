@@ -1,0 +1,333 @@
+//! The minimum release age and pulled versions end to end: a stand-in npm registry on 127.0.0.1
+//! (full and abbreviated documents by `Accept`, scoped names, 404s), lockfiles that record upload
+//! times, and a fixed clock (`LOCKGATE_NOW`).
+
+use crate::support::fixtures::{fixture, write_case};
+use crate::support::raw_http::{response, Answer, RawServer};
+use crate::support::{package_json_matching, OsvServer, Run, TestRepo};
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+
+/// The clock every run here goes by.
+const NOW: &str = "2026-12-05T00:00:00Z";
+
+/// A stand-in npm registry: each package's full document; the abbreviated one is made from it.
+struct Registry {
+    server: RawServer,
+    asked: Arc<Mutex<Vec<String>>>,
+}
+
+impl Registry {
+    fn start(documents: Vec<(&'static str, serde_json::Value)>) -> Registry {
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let log = asked.clone();
+        let server = RawServer::start_with_headers(move |_, target, headers| {
+            let accept = headers
+                .iter()
+                .find(|(name, _)| name == "accept")
+                .map(|(_, value)| value.clone())
+                .unwrap_or_default();
+            let abbreviated = accept.contains("vnd.npm.install-v1");
+            log.lock().unwrap().push(format!(
+                "{} {target}",
+                if abbreviated { "abbreviated" } else { "full" }
+            ));
+            let name = target.trim_start_matches('/').replace("%2f", "/");
+            let Some((_, full)) = documents.iter().find(|(known, _)| *known == name) else {
+                return Answer::Bytes(response("404 Not Found", &[], b"{}"));
+            };
+            let body = if abbreviated {
+                json!({
+                    "name": full["name"],
+                    "modified": full["time"]["modified"],
+                    "versions": full["versions"],
+                })
+            } else {
+                full.clone()
+            };
+            Answer::Bytes(response(
+                "200 OK",
+                &[("content-type", "application/json")],
+                body.to_string().as_bytes(),
+            ))
+        });
+        Registry { server, asked }
+    }
+
+    fn asked(&self) -> Vec<String> {
+        self.asked.lock().unwrap().clone()
+    }
+}
+
+/// A full npm document: `versions` published at those times.
+fn document(name: &str, versions: &[(&str, &str)]) -> serde_json::Value {
+    let mut time = serde_json::Map::new();
+    let mut listed = serde_json::Map::new();
+    for (version, published) in versions {
+        time.insert(version.to_string(), json!(published));
+        listed.insert(
+            version.to_string(),
+            json!({"name": name, "version": version}),
+        );
+    }
+    let newest = versions
+        .iter()
+        .map(|(_, published)| *published)
+        .max()
+        .unwrap_or_default();
+    time.insert("created".into(), json!("2016-01-01T00:00:00Z"));
+    time.insert("modified".into(), json!(newest));
+    json!({"name": name, "time": time, "versions": listed})
+}
+
+/// A package-lock.json (v3) whose packages download from `registry`.
+fn lock_from(registry: &str, packages: &[(&str, &str)]) -> String {
+    let mut entries = serde_json::Map::new();
+    let dependencies: serde_json::Map<String, serde_json::Value> = packages
+        .iter()
+        .map(|(name, version)| (name.to_string(), json!(format!("^{version}"))))
+        .collect();
+    entries.insert(
+        String::new(),
+        json!({"name": "app", "version": "1.0.0", "dependencies": dependencies}),
+    );
+    for (name, version) in packages {
+        let file = name.rsplit('/').next().unwrap();
+        entries.insert(
+            format!("node_modules/{name}"),
+            json!({
+                "version": version,
+                "resolved": format!("{registry}/{name}/-/{file}-{version}.tgz"),
+                "integrity": "sha512-AAAA",
+            }),
+        );
+    }
+    json!({"name": "app", "version": "1.0.0", "lockfileVersion": 3, "requires": true, "packages": entries})
+        .to_string()
+}
+
+fn stage(repo: &TestRepo, registry: &Registry, packages: &[(&str, &str)]) {
+    repo.write_and_stage("package.json", package_json_matching(packages));
+    repo.write_and_stage(
+        "package-lock.json",
+        lock_from(&registry.server.url(), packages),
+    );
+}
+
+fn run(repo: &TestRepo, osv: &OsvServer, extra: &[&str]) -> Run {
+    let url = osv.url();
+    let mut args = vec!["--osv-url", url.as_str(), "--format", "json"];
+    args.extend_from_slice(extra);
+    repo.lockgate_command(&args).env("LOCKGATE_NOW", NOW).run()
+}
+
+fn problems(run: &Run) -> Vec<String> {
+    run.stdout_json()["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|problem| {
+            format!(
+                "{} {}",
+                problem["kind"].as_str().unwrap(),
+                problem["message"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+fn registry() -> Registry {
+    Registry::start(vec![
+        (
+            "left-pad",
+            document("left-pad", &[("1.3.0", "2018-04-09T01:23:45Z")]),
+        ),
+        (
+            "@acme/fresh",
+            document(
+                "@acme/fresh",
+                &[
+                    ("1.0.0", "2026-10-01T00:00:00Z"),
+                    ("1.0.1", "2026-12-04T06:00:00Z"),
+                ],
+            ),
+        ),
+        (
+            "gone",
+            json!({"name": "gone", "time": {"modified": "2026-12-03T00:00:00Z", "unpublished": {"time": "2026-12-03T00:00:00Z", "versions": ["1.0.0"]}}, "versions": {}}),
+        ),
+    ])
+}
+
+#[test]
+fn a_fresh_version_blocks_with_when_it_becomes_acceptable_and_an_old_one_costs_one_request() {
+    let osv = OsvServer::start();
+    let registry = registry();
+    let repo = TestRepo::new();
+    repo.write_and_stage(".lockgate.toml", "release-age = \"3d\"\n");
+
+    // An old package: the abbreviated document's `modified` answers for it.
+    stage(&repo, &registry, &[("left-pad", "1.3.0")]);
+    run(&repo, &osv, &[]).assert_code(0);
+    assert_eq!(registry.asked(), ["abbreviated /left-pad"]);
+    repo.commit("left-pad");
+
+    // A version published yesterday (a scoped name): blocked, with when it is accepted.
+    stage(
+        &repo,
+        &registry,
+        &[("left-pad", "1.3.0"), ("@acme/fresh", "1.0.1")],
+    );
+    let blocked = run(&repo, &osv, &[]);
+    blocked.assert_code(1);
+    let said = problems(&blocked);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].starts_with(
+            "release-too-recent @acme/fresh@1.0.1 was published 2026-12-04T06:00:00Z (18 hours ago"
+        ),
+        "{said:?}"
+    );
+    assert!(
+        said[0].contains("accepted from 2026-12-07T06:00:00Z"),
+        "{said:?}"
+    );
+    assert_eq!(
+        registry.asked()[1..],
+        ["abbreviated /@acme%2ffresh", "full /@acme%2ffresh"]
+    );
+    // The text report says the same.
+    repo.lockgate_command(&["--osv-url", &osv.url()])
+        .env("LOCKGATE_NOW", NOW)
+        .run()
+        .assert_code(1)
+        .assert_stderr_contains("@acme/fresh@1.0.1 was published");
+
+    // Three days on, it passes.
+    repo.lockgate_command(&["--osv-url", &osv.url()])
+        .env("LOCKGATE_NOW", "2026-12-07T06:00:01Z")
+        .run()
+        .assert_code(0);
+
+    // An exemption with a reason and an end date lets it through.
+    repo.write_and_stage(
+        ".lockgate.toml",
+        "release-age = \"3d\"\n\n[[exempt]]\npackage = \"@acme/*\"\ncheck = \"release-age\"\nreason = \"our own release\"\nuntil = 2026-12-31\n",
+    );
+    run(&repo, &osv, &[]).assert_code(0);
+}
+
+#[test]
+fn a_pulled_version_blocks_whatever_its_age_and_an_unreachable_registry_is_not_a_pass() {
+    let osv = OsvServer::start();
+    let registry = registry();
+    let repo = TestRepo::new();
+    repo.write_and_stage(".lockgate.toml", "release-age = \"1h\"\n");
+    stage(
+        &repo,
+        &registry,
+        &[("gone", "1.0.0"), ("never-published", "2.0.0")],
+    );
+    let run_ = run(&repo, &osv, &[]);
+    run_.assert_code(1);
+    let said = problems(&run_);
+    assert!(
+        said.iter()
+            .any(|p| p.starts_with("version-pulled gone@1.0.0") && p.contains("unpublished")),
+        "{said:?}"
+    );
+    assert!(
+        said.iter()
+            .any(|p| p.starts_with("version-pulled never-published@2.0.0")),
+        "{said:?}"
+    );
+
+    // The registry cannot be reached: exit 2, unless on-unreachable says warn.
+    let repo = TestRepo::new();
+    repo.write_and_stage(".lockgate.toml", "release-age = \"3d\"\n");
+    repo.write_and_stage(
+        "package.json",
+        package_json_matching(&[("left-pad", "1.3.0")]),
+    );
+    repo.write_and_stage(
+        "package-lock.json",
+        lock_from(&crate::support::unreachable_url(), &[("left-pad", "1.3.0")]),
+    );
+    let unreachable = run(&repo, &osv, &["--retries", "0", "--timeout", "2"]);
+    unreachable.assert_code(2);
+    assert!(problems(&unreachable)[0].starts_with("release-age-unchecked left-pad@1.3.0"));
+    run(
+        &repo,
+        &osv,
+        &[
+            "--retries",
+            "0",
+            "--timeout",
+            "2",
+            "--on-unreachable",
+            "warn",
+        ],
+    )
+    .assert_code(0);
+}
+
+#[test]
+fn the_lockfiles_own_upload_time_needs_no_request_and_no_change_no_registry() {
+    let osv = OsvServer::start();
+    let repo = TestRepo::new();
+    // uv.lock records upload times: charset-normalizer 3.5.3's newest file is of
+    // 2026-11-23T02:46:51Z. No registry is reachable, and none is needed.
+    write_case(&repo, &fixture("pypi/uv/small"), "");
+    repo.write(".lockgate.toml", "release-age = \"3d\"\n");
+    repo.stage_all();
+    let url = osv.url();
+    let run = repo
+        .lockgate_command(&["--osv-url", &url, "--format", "json"])
+        .env("LOCKGATE_NOW", "2026-11-24T00:00:00Z")
+        .run();
+    run.assert_code(1);
+    let said = problems(&run);
+    assert!(
+        said.iter().any(|p| p.starts_with(
+            "release-too-recent charset-normalizer@3.5.3 was published 2026-11-23T02:46:51Z"
+        ) && p.contains("as the lockfile says")),
+        "{said:?}"
+    );
+    repo.commit("project");
+
+    // A commit that adds no package asks nothing of anyone.
+    let registry = registry();
+    repo.write_and_stage("README.md", "readme\n");
+    let before = osv.request_count();
+    run_plain(&repo, &osv).assert_code(0);
+    assert_eq!(osv.request_count(), before);
+    assert!(registry.asked().is_empty());
+}
+
+fn run_plain(repo: &TestRepo, osv: &OsvServer) -> Run {
+    repo.lockgate_command(&["--osv-url", &osv.url()])
+        .env("LOCKGATE_NOW", NOW)
+        .run()
+}
+
+#[test]
+fn release_age_settings_are_checked_when_read() {
+    let repo = TestRepo::new();
+    for (config, said) in [
+        ("release-age = \"soon\"\n", "is not a duration"),
+        ("[release-age]\nrubygems = \"3d\"\n", "not an ecosystem"),
+        (
+            "[[exempt]]\npackage = \"x\"\ncheck = \"age\"\nreason = \"r\"\nuntil = 2027-01-01\n",
+            "`check` is \"age\"",
+        ),
+        (
+            "[[exempt]]\npackage = \"x\"\ncheck = \"release-age\"\nreason = \"r\"\n",
+            "missing field `until`",
+        ),
+    ] {
+        repo.write(".lockgate.toml", config);
+        repo.lockgate(&[])
+            .assert_code(2)
+            .assert_stderr_contains(said);
+    }
+}
