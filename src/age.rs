@@ -151,33 +151,77 @@ fn age(seconds: u64) -> String {
 /// and pulled-version problems of `wanted`.
 pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Problem> {
     let mut problems = Vec::new();
-    if settings.offline {
-        // No network: what the lockfiles do not say is not checked, and said so.
-        return wanted
-            .iter()
-            .map(|item| Problem {
-                blocking: false,
-                ..unchecked(settings, item, "--offline asks no registry".to_string())
-            })
-            .collect();
-    }
     // (registry, name) → versions.
     let mut by_package: BTreeMap<(String, String), Vec<&Wanted>> = BTreeMap::new();
+    // (lockfile, why) → names: what cannot be asked, said once per lockfile.
+    let mut unasked: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    let cache = Cache::new(settings);
+    let minimum = |ecosystem| settings.release_age.get(&ecosystem).copied().unwrap_or(0);
     for item in wanted {
+        // Publish times never change: what was learnt once answers without a request.
+        if let Some(registry) = &item.registry {
+            let minimum = minimum(item.ecosystem);
+            match cache.get(registry, &item.name, &item.version) {
+                // Known only to be older than a time that is not old enough for today's
+                // minimum: asked again.
+                Some(Published::Before(time)) if time.saturating_add(minimum) > settings.now => {}
+                Some(published) => {
+                    problems.extend(judge(settings, item, Some(&published), minimum));
+                    continue;
+                }
+                None => {}
+            }
+        }
         match (&item.registry, item.ecosystem) {
+            // No network: what the lockfiles do not say is not checked, and said so.
+            _ if settings.offline => unasked
+                .entry((
+                    item.lockfile.clone(),
+                    "--offline asks no registry".to_string(),
+                ))
+                .or_default()
+                .push(format!("{}@{}", item.name, item.version)),
             (Some(registry), Ecosystem::Npm) => by_package
                 .entry((registry.clone(), item.name.clone()))
                 .or_default()
                 .push(item),
-            (None, _) | (Some(_), _) => problems.push(unchecked(
-                settings,
-                item,
-                match item.ecosystem {
-                    Ecosystem::Npm => "neither the lockfile nor [registries] names its registry".to_string(),
-                    other => format!("lockgate does not yet ask {other} registries, and the lockfile records no upload time"),
-                },
-            )),
+            (None, Ecosystem::Npm) => unasked
+                .entry((
+                    item.lockfile.clone(),
+                    "the lockfile records no download URL for it: name the registry in \
+                     [registries] of .lockgate.toml (npm = \"https://…\")"
+                        .to_string(),
+                ))
+                .or_default()
+                .push(format!("{}@{}", item.name, item.version)),
+            (_, other) => unasked
+                .entry((
+                    item.lockfile.clone(),
+                    format!(
+                        "the lockfile records no upload time, and lockgate does not ask {other} \
+                         registries yet"
+                    ),
+                ))
+                .or_default()
+                .push(format!("{}@{}", item.name, item.version)),
         }
+    }
+    // A configuration gap, not an outage: said, not blocking.
+    for ((lockfile, why), names) in unasked {
+        let shown: Vec<&str> = names.iter().take(5).map(String::as_str).collect();
+        let more = match names.len() {
+            n if n > 5 => format!(" and {} more", n - 5),
+            _ => String::new(),
+        };
+        problems.push(Problem::new(
+            ProblemKind::ReleaseAgeUnchecked,
+            &lockfile,
+            &format!(
+                "release age not checked for {}{more}: {why}",
+                shown.join(", ")
+            ),
+            false,
+        ));
     }
     if by_package.is_empty() {
         return problems;
@@ -207,6 +251,9 @@ pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Prob
                     .unwrap_or(0);
                 let cutoff = settings.now.saturating_sub(minimum);
                 let answer = registry::published(&client, base, name, &versions, cutoff);
+                if let Ok(published) = &answer {
+                    cache.put(base, name, published);
+                }
                 let judged: Vec<Problem> = match answer {
                     Ok(published) => items
                         .iter()
@@ -227,6 +274,107 @@ pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Prob
     });
     problems.extend(found.into_inner().unwrap_or_default());
     problems
+}
+
+/// Publish times learnt from registries, kept with no expiry under `<cache>/published/`: one
+/// file per registry and package, `{"at": {version: seconds}, "before": {version: seconds}}`
+/// (`before`: published before that time, the document's `modified`). Pulled versions are
+/// not kept: they are asked again.
+struct Cache {
+    folder: Option<std::path::PathBuf>,
+}
+
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+struct CachedTimes {
+    #[serde(default)]
+    at: BTreeMap<String, u64>,
+    #[serde(default)]
+    before: BTreeMap<String, u64>,
+}
+
+/// The largest cache file read.
+const MAX_CACHED: u64 = 4 * 1024 * 1024;
+
+impl Cache {
+    fn new(settings: &Settings) -> Cache {
+        Cache {
+            folder: (!settings.no_cache)
+                .then(|| {
+                    settings
+                        .cache_folder
+                        .as_ref()
+                        .map(|folder| folder.join("published"))
+                })
+                .flatten(),
+        }
+    }
+
+    fn path(&self, registry: &str, name: &str) -> Option<std::path::PathBuf> {
+        let key = format!("{registry}\t{name}");
+        Some(self.folder.as_ref()?.join(format!(
+            "{:016x}.json",
+            crate::offline::fnv1a(key.as_bytes())
+        )))
+    }
+
+    fn read(&self, registry: &str, name: &str) -> CachedTimes {
+        use std::io::Read as _;
+        let Some(path) = self.path(registry, name) else {
+            return CachedTimes::default();
+        };
+        let mut text = Vec::new();
+        let read = std::fs::File::open(&path)
+            .and_then(|file| file.take(MAX_CACHED).read_to_end(&mut text));
+        match read {
+            // A file that does not read back is not trusted; it is asked again.
+            Ok(_) => serde_json::from_slice(&text).unwrap_or_default(),
+            Err(_) => CachedTimes::default(),
+        }
+    }
+
+    fn get(&self, registry: &str, name: &str, version: &str) -> Option<Published> {
+        let cached = self.read(registry, name);
+        cached
+            .at
+            .get(version)
+            .map(|&time| Published::At(time))
+            .or_else(|| {
+                cached
+                    .before
+                    .get(version)
+                    .map(|&time| Published::Before(time))
+            })
+    }
+
+    fn put(&self, registry: &str, name: &str, published: &BTreeMap<String, Published>) {
+        let Some(path) = self.path(registry, name) else {
+            return;
+        };
+        let mut cached = self.read(registry, name);
+        for (version, answer) in published {
+            match answer {
+                Published::At(time) => {
+                    cached.at.insert(version.clone(), *time);
+                }
+                Published::Before(time) => {
+                    cached.before.insert(version.clone(), *time);
+                }
+                Published::Pulled(_) => {}
+            }
+        }
+        let Ok(bytes) = serde_json::to_vec(&cached) else {
+            return;
+        };
+        // Best effort: a cache that cannot be written only costs a request next time.
+        if let Some(folder) = path.parent() {
+            let _ = std::fs::create_dir_all(folder);
+        }
+        let temporary = path.with_extension(format!("tmp-{}", crate::offline::unique_suffix()));
+        if std::fs::write(&temporary, bytes).is_err() || std::fs::rename(&temporary, &path).is_err()
+        {
+            let _ = std::fs::remove_file(&temporary);
+        }
+    }
 }
 
 /// The problem, if any, of what the registry said of one version.

@@ -107,6 +107,11 @@ pub struct Cli {
     )]
     pub offline: Option<bool>,
 
+    /// Block package versions published less than this long ago (`3d`, `72h`, `0` to turn the
+    /// check off), in every ecosystem [default: 3d, or `release-age` in .lockgate.toml].
+    #[arg(long, env = "LOCKGATE_RELEASE_AGE", value_name = "DURATION", value_parser = parse_age)]
+    pub release_age: Option<u64>,
+
     /// Warn when the offline database is older than this many days [default: 7].
     #[arg(long, env = "LOCKGATE_MAX_DB_AGE", value_name = "DAYS")]
     pub max_db_age: Option<u64>,
@@ -216,6 +221,7 @@ impl Cli {
             retries: self.retries,
             merging: self.merging,
             now: self.now,
+            release_age: self.release_age,
         }
     }
 }
@@ -350,6 +356,11 @@ pub enum Color {
     Never,
     /// Always.
     Always,
+}
+
+/// `--release-age`: a duration as people write it, in seconds.
+fn parse_age(text: &str) -> Result<u64, String> {
+    lockgate::config::parse_duration(text)
 }
 
 /// `--now`: an RFC 3339 time, as Unix seconds.

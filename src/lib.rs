@@ -234,8 +234,13 @@ fn check(repo: &git::Repo, settings: &Settings, target: &Target) -> Result<Repor
     }
 
     let progress = progress::Progress::new(mode == Mode::All);
-    // Release ages: what the lockfiles say now; the registries beside OSV.
-    let (aged, wanted) = age::plan(settings, &lockfiles);
+    // Release ages: what the lockfiles say now; the registries beside OSV. Not with --all: an
+    // age only grows, and what a commit or push added was judged then.
+    let (aged, wanted) = if mode == Mode::All {
+        (Vec::new(), Vec::new())
+    } else {
+        age::plan(settings, &lockfiles)
+    };
     report.problems.extend(aged);
     let (found, aged) = std::thread::scope(|scope| {
         let registries = scope.spawn(|| age::ask_registries(settings, &wanted));

@@ -51,6 +51,8 @@ pub struct Flags {
     pub merging: bool,
     /// `LOCKGATE_NOW`: the time to judge release ages at (Unix seconds), for tests.
     pub now: Option<u64>,
+    /// `--release-age`, `LOCKGATE_RELEASE_AGE`: seconds, for every ecosystem.
+    pub release_age: Option<u64>,
 }
 
 /// What a run does.
@@ -186,28 +188,33 @@ fn ecosystem_named(name: &str) -> Option<Ecosystem> {
         .find(|id| id.as_osv() == name)
 }
 
-/// `release-age` by ecosystem, in seconds (the configuration was checked when read).
+/// The minimum release age unless told otherwise: the publish-to-advisory times of 2025–2026's
+/// incidents ran from an hour to 8 days; 1 day would have missed 2 of 9, 3 days 1, borderline.
+pub const DEFAULT_RELEASE_AGE: u64 = 3 * 86_400;
+
+/// The minimum release age by ecosystem, in seconds: `--release-age` for all, else
+/// `release-age` (the configuration was checked when read), else [`DEFAULT_RELEASE_AGE`].
 fn release_ages(
+    flag: Option<u64>,
     configured: Option<&config::ReleaseAge>,
 ) -> std::collections::BTreeMap<Ecosystem, u64> {
     let seconds = |text: &str| config::parse_duration(text).unwrap_or(0);
-    let all = crate::ecosystem::ECOSYSTEMS
+    crate::ecosystem::ECOSYSTEMS
         .iter()
-        .map(|ecosystem| ecosystem.id);
-    match configured {
-        None => std::collections::BTreeMap::new(),
-        Some(config::ReleaseAge::Every(duration)) => all
-            .map(|ecosystem| (ecosystem, seconds(duration)))
-            .collect(),
-        Some(config::ReleaseAge::ByEcosystem(table)) => all
-            .filter_map(|ecosystem| {
-                let duration = table
-                    .get(ecosystem.as_osv())
-                    .or_else(|| table.get("default"))?;
-                Some((ecosystem, seconds(duration)))
-            })
-            .collect(),
-    }
+        .map(|ecosystem| {
+            let id = ecosystem.id;
+            let age = match (flag, configured) {
+                (Some(flag), _) => flag,
+                (None, None) => DEFAULT_RELEASE_AGE,
+                (None, Some(config::ReleaseAge::Every(duration))) => seconds(duration),
+                (None, Some(config::ReleaseAge::ByEcosystem(table))) => table
+                    .get(id.as_osv())
+                    .or_else(|| table.get("default"))
+                    .map_or(DEFAULT_RELEASE_AGE, |duration| seconds(duration)),
+            };
+            (id, age)
+        })
+        .collect()
 }
 
 /// How long a run may spend asking OSV, unless told otherwise: a hook that hangs gets skipped.
@@ -258,7 +265,7 @@ impl Settings {
             private_registries: config.private_registries,
             ignores: config.ignores,
             ci_lint: config.ci_lint,
-            release_age: release_ages(config.release_age.as_ref()),
+            release_age: release_ages(flags.release_age, config.release_age.as_ref()),
             registries: config
                 .registries
                 .iter()
@@ -301,6 +308,7 @@ mod tests {
             retries: 2,
             merging: false,
             now: None,
+            release_age: None,
         }
     }
 
