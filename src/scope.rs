@@ -23,6 +23,46 @@ pub(crate) struct LockfileToCheck {
     /// Everything the new version locks, when `locked` is only part of it (for the chains of
     /// dependencies that bring a finding in); `None` when `locked` is all there is to go by.
     pub(crate) whole: Option<Rc<LockedSet>>,
+    /// The settings files its package manager reads, as the snapshot has them: by path, from
+    /// the lockfile's folder up to the repository root, nearest first.
+    pub(crate) settings_files: Rc<Vec<(String, Vec<u8>)>>,
+}
+
+/// The files that say where a package manager downloads from and how old a release it takes.
+const SETTINGS_FILES: [&str; 6] = [
+    ".npmrc",
+    ".yarnrc.yml",
+    "pnpm-workspace.yaml",
+    "bunfig.toml",
+    "pyproject.toml",
+    "uv.toml",
+];
+
+/// The largest settings file read.
+const MAX_SETTINGS_FILE: usize = 1024 * 1024;
+
+/// The settings files around the lockfile at `path` in `tree`, nearest first.
+fn settings_files<T: ecosystem::Files + ?Sized>(
+    tree: &T,
+    path: &str,
+) -> Rc<Vec<(String, Vec<u8>)>> {
+    let mut found = Vec::new();
+    let mut folder = ecosystem::folder_of(path).to_string();
+    loop {
+        for name in SETTINGS_FILES {
+            let file = ecosystem::join_path(&folder, name);
+            if let Ok(Some(bytes)) = tree.read(&file) {
+                if bytes.len() <= MAX_SETTINGS_FILE {
+                    found.push((file, bytes));
+                }
+            }
+        }
+        if folder.is_empty() {
+            break;
+        }
+        folder = ecosystem::folder_of(&folder).to_string();
+    }
+    Rc::new(found)
 }
 
 /// What one mode found to check: lockfiles with the packages to ask OSV about, and the
@@ -190,6 +230,7 @@ fn additions<S: git::Source>(
                 path: change.path.clone(),
                 locked,
                 whole,
+                settings_files: settings_files(new, &change.path),
             }),
             Ok(None) => {}
             Err(error) => problems.push(unreadable(error)?),
@@ -275,6 +316,7 @@ fn whole_snapshot<S: git::Source>(
                 whole: None,
                 locked: Rc::new(locked),
                 path: path.to_string(),
+                settings_files: Rc::default(),
             }),
             Err(error) => unread.push(unreadable(error)?),
         }
@@ -410,6 +452,7 @@ fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Resu
                     path,
                     locked: Rc::default(),
                     whole: None,
+                    settings_files: lockfile.settings_files.clone(),
                 });
                 Rc::make_mut(&mut to_check.locked).extend(Rc::unwrap_or_clone(lockfile.locked));
                 to_check.whole = lockfile.whole;
@@ -457,6 +500,7 @@ fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Resu
                 path,
                 locked: Rc::new(locked),
                 whole: None,
+                settings_files: Rc::default(),
             })
             .collect(),
         problems,

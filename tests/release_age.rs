@@ -339,3 +339,50 @@ fn release_age_settings_are_checked_when_read() {
             .assert_stderr_contains(said);
     }
 }
+
+#[test]
+fn the_projects_own_registry_and_stricter_setting_are_used_and_named() {
+    let osv = OsvServer::start();
+    let registry = Registry::start(vec![(
+        "weekly",
+        document("weekly", &[("2.0.0", "2026-11-30T00:00:00Z")]),
+    )]);
+    let repo = TestRepo::new();
+    // The lockfile records no download URL: the registry comes from .npmrc, and so does npm's
+    // own minimum release age of 7 days, stricter than lockgate's 3.
+    let mut lock: serde_json::Value = serde_json::from_str(&lock_from(
+        "https://unused.example.test",
+        &[("weekly", "2.0.0")],
+    ))
+    .unwrap();
+    lock["packages"]["node_modules/weekly"]
+        .as_object_mut()
+        .unwrap()
+        .remove("resolved");
+    repo.write_and_stage(
+        "package.json",
+        package_json_matching(&[("weekly", "2.0.0")]),
+    );
+    repo.write_and_stage("package-lock.json", lock.to_string());
+    repo.write_and_stage(
+        ".npmrc",
+        format!("registry={}/\nmin-release-age=7\n", registry.server.url()),
+    );
+    let blocked = run(&repo, &osv, &[]);
+    blocked.assert_code(1);
+    let said = problems(&blocked);
+    assert!(
+        said[0].contains("under the minimum release age of 7 days (npm's min-release-age in .npmrc, stricter than lockgate's 3 days)")
+            && said[0].contains("accepted from 2026-12-07T00:00:00Z"),
+        "{said:?}"
+    );
+    assert_eq!(registry.asked(), ["abbreviated /weekly", "full /weekly"]);
+    // Without the project's setting, 5 days is old enough for lockgate's 3.
+    repo.write_and_stage(".npmrc", format!("registry={}/\n", registry.server.url()));
+    run(&repo, &osv, &[]).assert_code(0);
+    // Without any registry named, it is said, not blocking.
+    repo.remove_and_stage(".npmrc");
+    let unasked = run(&repo, &osv, &[]);
+    unasked.assert_code(0);
+    assert!(problems(&unasked)[0].contains("name the registry in [registries]"));
+}

@@ -15,6 +15,8 @@ use crate::scope::LockfileToCheck;
 use crate::settings::Settings;
 use std::collections::{BTreeMap, BTreeSet};
 
+mod project;
+
 /// Registry requests in flight at once.
 const PARALLEL: usize = 8;
 
@@ -25,6 +27,8 @@ pub(crate) struct Wanted {
     name: String,
     version: String,
     registry: Option<String>,
+    /// The minimum release age that applies, in seconds, and how to name it.
+    minimum: (u64, String),
 }
 
 /// The release-age problems the lockfiles answer themselves, and the versions to ask registries
@@ -37,11 +41,10 @@ pub(crate) fn plan(
     let mut wanted: Vec<Wanted> = Vec::new();
     let mut seen = BTreeSet::new();
     for lockfile in lockfiles {
+        let project = project::read(&lockfile.path, &lockfile.settings_files, settings.now);
         for entry in &lockfile.locked.entries {
-            let Some(&minimum) = settings.release_age.get(&entry.package.ecosystem) else {
-                continue;
-            };
-            if minimum == 0 || !entry.is_queryable() {
+            let minimum = minimum_for(settings, &project, entry.package.ecosystem);
+            if minimum.0 == 0 || !entry.is_queryable() {
                 continue;
             }
             if !seen.insert((lockfile.path.clone(), entry.package.clone())) {
@@ -57,7 +60,7 @@ pub(crate) fn plan(
                     &lockfile.path,
                     entry,
                     time,
-                    minimum,
+                    &minimum,
                     "the lockfile",
                 )),
                 None => wanted.push(Wanted {
@@ -65,7 +68,8 @@ pub(crate) fn plan(
                     ecosystem: entry.package.ecosystem,
                     name: entry.package.name.clone(),
                     version: entry.package.version.clone(),
-                    registry: registry_for(settings, entry),
+                    registry: registry_for(settings, &project, entry),
+                    minimum,
                 }),
             }
         }
@@ -89,8 +93,31 @@ fn exempt(settings: &Settings, entry: &Entry, check: &str) -> bool {
     })
 }
 
-/// The registry to ask about `entry`: the one its lockfile URL names, else the configured one.
-fn registry_for(settings: &Settings, entry: &Entry) -> Option<String> {
+/// The minimum release age for `ecosystem`: lockgate's, or the tool's own setting where that is
+/// stricter; with how to name it.
+fn minimum_for(
+    settings: &Settings,
+    project: &project::Project,
+    ecosystem: Ecosystem,
+) -> (u64, String) {
+    let own = settings.release_age.get(&ecosystem).copied().unwrap_or(0);
+    match &project.minimum {
+        Some((seconds, named)) if *seconds > own && ecosystem_of_tool(ecosystem) => (
+            *seconds,
+            format!("{named}, stricter than lockgate's {}", age(own)),
+        ),
+        _ => (own, "lockgate's release-age".to_string()),
+    }
+}
+
+/// Whether the tools whose settings are read lock packages of `ecosystem` (npm's tools and uv).
+fn ecosystem_of_tool(ecosystem: Ecosystem) -> bool {
+    matches!(ecosystem, Ecosystem::Npm | Ecosystem::PyPI)
+}
+
+/// The registry to ask about `entry`: the one its lockfile URL names, else the one the
+/// project's settings name, else the configured one.
+fn registry_for(settings: &Settings, project: &project::Project, entry: &Entry) -> Option<String> {
     let recorded = match &entry.source {
         Source::Registry { url: Some(url), .. } => match entry.package.ecosystem {
             Ecosystem::Npm => registry::registry_of(url, &entry.package.name),
@@ -98,7 +125,14 @@ fn registry_for(settings: &Settings, entry: &Entry) -> Option<String> {
         },
         _ => None,
     };
-    recorded.or_else(|| settings.registries.get(&entry.package.ecosystem).cloned())
+    recorded
+        .or_else(|| match entry.package.ecosystem {
+            Ecosystem::Npm => project
+                .registry_for(&entry.package.name)
+                .map(str::to_string),
+            _ => None,
+        })
+        .or_else(|| settings.registries.get(&entry.package.ecosystem).cloned())
 }
 
 /// The problem of a version published at `time`, if that is less than `minimum` seconds ago.
@@ -107,22 +141,22 @@ fn too_recent(
     lockfile: &str,
     entry: &Entry,
     time: u64,
-    minimum: u64,
+    (minimum, named): &(u64, String),
     said_by: &str,
 ) -> Option<Problem> {
-    let acceptable = time.saturating_add(minimum);
+    let acceptable = time.saturating_add(*minimum);
     (acceptable > settings.now).then(|| {
         Problem::new(
             ProblemKind::ReleaseTooRecent,
             lockfile,
             &format!(
                 "{}@{} was published {} ({} ago, as {said_by} says), under the minimum release \
-                 age of {}: it is accepted from {}",
+                 age of {} ({named}): it is accepted from {}",
                 entry.package.name,
                 entry.package.version,
                 rfc3339(time),
                 age(settings.now.saturating_sub(time)),
-                age(minimum),
+                age(*minimum),
                 rfc3339(acceptable),
             ),
             true,
@@ -156,17 +190,16 @@ pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Prob
     // (lockfile, why) → names: what cannot be asked, said once per lockfile.
     let mut unasked: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     let cache = Cache::new(settings);
-    let minimum = |ecosystem| settings.release_age.get(&ecosystem).copied().unwrap_or(0);
     for item in wanted {
         // Publish times never change: what was learnt once answers without a request.
         if let Some(registry) = &item.registry {
-            let minimum = minimum(item.ecosystem);
             match cache.get(registry, &item.name, &item.version) {
                 // Known only to be older than a time that is not old enough for today's
                 // minimum: asked again.
-                Some(Published::Before(time)) if time.saturating_add(minimum) > settings.now => {}
+                Some(Published::Before(time))
+                    if time.saturating_add(item.minimum.0) > settings.now => {}
                 Some(published) => {
-                    problems.extend(judge(settings, item, Some(&published), minimum));
+                    problems.extend(judge(settings, item, Some(&published)));
                     continue;
                 }
                 None => {}
@@ -244,11 +277,9 @@ pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Prob
                     break;
                 };
                 let versions: Vec<&str> = items.iter().map(|item| item.version.as_str()).collect();
-                let minimum = settings
-                    .release_age
-                    .get(&Ecosystem::Npm)
-                    .copied()
-                    .unwrap_or(0);
+                // The earliest cutoff of the lockfiles that lock it: an answer that this version
+                // is older than it holds for every one of them.
+                let minimum = items.iter().map(|item| item.minimum.0).max().unwrap_or(0);
                 let cutoff = settings.now.saturating_sub(minimum);
                 let answer = registry::published(&client, base, name, &versions, cutoff);
                 if let Ok(published) = &answer {
@@ -257,9 +288,7 @@ pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Prob
                 let judged: Vec<Problem> = match answer {
                     Ok(published) => items
                         .iter()
-                        .filter_map(|item| {
-                            judge(settings, item, published.get(&item.version), minimum)
-                        })
+                        .filter_map(|item| judge(settings, item, published.get(&item.version)))
                         .collect(),
                     Err(error) => items
                         .iter()
@@ -378,12 +407,7 @@ impl Cache {
 }
 
 /// The problem, if any, of what the registry said of one version.
-fn judge(
-    settings: &Settings,
-    item: &Wanted,
-    published: Option<&Published>,
-    minimum: u64,
-) -> Option<Problem> {
+fn judge(settings: &Settings, item: &Wanted, published: Option<&Published>) -> Option<Problem> {
     let entry = Entry::registry(crate::package::Package::new(
         item.ecosystem,
         item.name.clone(),
@@ -396,7 +420,7 @@ fn judge(
             &item.lockfile,
             &entry,
             *time,
-            minimum,
+            &item.minimum,
             "its registry",
         ),
         Published::Pulled(why) if !exempt(settings, &entry, "pulled") => Some(Problem::new(

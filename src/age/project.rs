@@ -1,0 +1,334 @@
+//! What a project's own settings tell the release-age check: the registry its package manager
+//! downloads from (for a lockfile that records no URL), and the tool's own minimum release age,
+//! which lockgate applies when it is stricter than its own. The files are those the tool reads
+//! (`.npmrc`, `.yarnrc.yml`, `pnpm-workspace.yaml`, `bunfig.toml`, `pyproject.toml`, `uv.toml`),
+//! nearest the lockfile first; a value that names an environment variable is not guessed.
+
+use crate::config::parse_duration;
+
+/// What the settings around one lockfile say.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Project {
+    /// Registry base URLs: by scope (`@acme`), and for the rest (`None`).
+    pub registries: Vec<(Option<String>, String)>,
+    /// The tool's own minimum release age in seconds, and how to name the setting.
+    pub minimum: Option<(u64, String)>,
+}
+
+impl Project {
+    /// The registry the settings name for package `name`: its scope's, else the default.
+    pub fn registry_for(&self, name: &str) -> Option<&str> {
+        let scope = name
+            .starts_with('@')
+            .then(|| name.split('/').next())
+            .flatten();
+        self.registries
+            .iter()
+            .find(|(named, _)| named.is_some() && named.as_deref() == scope)
+            .or_else(|| self.registries.iter().find(|(named, _)| named.is_none()))
+            .map(|(_, url)| url.as_str())
+    }
+}
+
+/// The tool that wrote the lockfile at `path`, by its name.
+fn tool_of(path: &str) -> Option<&'static str> {
+    Some(match path.rsplit('/').next()? {
+        "package-lock.json" | "npm-shrinkwrap.json" => "npm",
+        "pnpm-lock.yaml" => "pnpm",
+        "yarn.lock" => "yarn",
+        "bun.lock" | "bun.lockb" => "bun",
+        "uv.lock" => "uv",
+        _ => return None,
+    })
+}
+
+/// What `files` (by path, nearest the lockfile at `lockfile` first) say, `now` being Unix
+/// seconds (uv's `exclude-newer` may be a date).
+pub fn read(lockfile: &str, files: &[(String, Vec<u8>)], now: u64) -> Project {
+    let Some(tool) = tool_of(lockfile) else {
+        return Project::default();
+    };
+    let mut project = Project::default();
+    for (path, bytes) in files {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        let text = String::from_utf8_lossy(bytes);
+        match (name, tool) {
+            (".npmrc", "npm" | "pnpm" | "bun" | "yarn") => npmrc(&text, path, tool, &mut project),
+            (".yarnrc.yml", "yarn") => yarnrc(&text, path, &mut project),
+            ("pnpm-workspace.yaml", "pnpm") => {
+                let document =
+                    crate::ecosystem::yaml_document(&text).unwrap_or(yaml_rust2::Yaml::Null);
+                if let Some(minutes) = number(&document["minimumReleaseAge"]) {
+                    set_minimum(
+                        &mut project,
+                        minutes * 60,
+                        format!("pnpm's minimumReleaseAge in {path}"),
+                    );
+                }
+            }
+            ("bunfig.toml", "bun") => bunfig(&text, path, &mut project),
+            ("pyproject.toml" | "uv.toml", "uv") => uv(&text, path, name, now, &mut project),
+            _ => {}
+        }
+    }
+    project
+}
+
+/// The nearest file's value wins: a later (farther) one does not replace it.
+fn set_minimum(project: &mut Project, seconds: u64, named: String) {
+    if project.minimum.is_none() && seconds > 0 {
+        project.minimum = Some((seconds, named));
+    }
+}
+
+fn add_registry(project: &mut Project, scope: Option<String>, url: &str) {
+    let url = url.trim().trim_matches('"').trim_matches('\'');
+    let usable = (url.starts_with("https://") || url.starts_with("http://")) && !url.contains("${");
+    if usable && !project.registries.iter().any(|(named, _)| *named == scope) {
+        project
+            .registries
+            .push((scope, url.trim_end_matches('/').to_string()));
+    }
+}
+
+fn npmrc(text: &str, path: &str, tool: &str, project: &mut Project) {
+    for line in text.lines().map(str::trim) {
+        if line.starts_with([';', '#']) {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let (key, value) = (key.trim(), value.trim());
+        match key {
+            "registry" => add_registry(project, None, value),
+            _ if key.starts_with('@') && key.ends_with(":registry") => add_registry(
+                project,
+                Some(key.trim_end_matches(":registry").to_string()),
+                value,
+            ),
+            "min-release-age" if tool == "npm" => {
+                if let Ok(days) = value.parse::<u64>() {
+                    set_minimum(
+                        project,
+                        days * 86_400,
+                        format!("npm's min-release-age in {path}"),
+                    );
+                }
+            }
+            "minimum-release-age" if tool == "pnpm" => {
+                if let Ok(minutes) = value.parse::<u64>() {
+                    set_minimum(
+                        project,
+                        minutes * 60,
+                        format!("pnpm's minimum-release-age in {path}"),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn yarnrc(text: &str, path: &str, project: &mut Project) {
+    let document = crate::ecosystem::yaml_document(text).unwrap_or(yaml_rust2::Yaml::Null);
+    if let Some(url) = crate::ecosystem::yaml_text(&document["npmRegistryServer"]) {
+        add_registry(project, None, &url);
+    }
+    if let yaml_rust2::Yaml::Hash(scopes) = &document["npmScopes"] {
+        for (scope, settings) in scopes {
+            let (Some(scope), Some(url)) = (
+                crate::ecosystem::yaml_text(scope),
+                crate::ecosystem::yaml_text(&settings["npmRegistryServer"]),
+            ) else {
+                continue;
+            };
+            add_registry(
+                project,
+                Some(format!("@{}", scope.trim_start_matches('@'))),
+                &url,
+            );
+        }
+    }
+    // A number of minutes, or a duration (`7d`).
+    let gate = &document["npmMinimalAgeGate"];
+    let seconds = number(gate)
+        .map(|minutes| minutes * 60)
+        .or_else(|| crate::ecosystem::yaml_text(gate).and_then(|text| parse_duration(&text).ok()));
+    if let Some(seconds) = seconds {
+        set_minimum(
+            project,
+            seconds,
+            format!("yarn's npmMinimalAgeGate in {path}"),
+        );
+    }
+}
+
+fn bunfig(text: &str, path: &str, project: &mut Project) {
+    let Ok(document) = text.parse::<toml::Table>() else {
+        return;
+    };
+    let install = &document.get("install");
+    let registry = install.and_then(|install| install.get("registry"));
+    let url =
+        registry.and_then(|registry| registry.as_str().or_else(|| registry.get("url")?.as_str()));
+    if let Some(url) = url {
+        add_registry(project, None, url);
+    }
+    if let Some(scopes) = install
+        .and_then(|install| install.get("scopes"))
+        .and_then(toml::Value::as_table)
+    {
+        for (scope, value) in scopes {
+            if let Some(url) = value.as_str().or_else(|| value.get("url")?.as_str()) {
+                add_registry(
+                    project,
+                    Some(format!("@{}", scope.trim_start_matches('@'))),
+                    url,
+                );
+            }
+        }
+    }
+    let seconds = install
+        .and_then(|install| install.get("minimumReleaseAge"))
+        .and_then(toml::Value::as_integer)
+        .and_then(|seconds| u64::try_from(seconds).ok());
+    if let Some(seconds) = seconds {
+        set_minimum(
+            project,
+            seconds,
+            format!("bun's minimumReleaseAge in {path}"),
+        );
+    }
+}
+
+fn uv(text: &str, path: &str, name: &str, now: u64, project: &mut Project) {
+    let Ok(document) = text.parse::<toml::Table>() else {
+        return;
+    };
+    let table = if name == "uv.toml" {
+        Some(&document)
+    } else {
+        document
+            .get("tool")
+            .and_then(|tool| tool.get("uv"))
+            .and_then(toml::Value::as_table)
+    };
+    let Some(value) = table.and_then(|table| table.get("exclude-newer")) else {
+        return;
+    };
+    let text = match value {
+        toml::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    // A time: nothing newer than it is taken, an age that grows by the day.
+    let seconds = match crate::report::parse_rfc3339(&text) {
+        Some(time) => now.saturating_sub(time),
+        None => {
+            let text = text.trim();
+            let iso_days = text
+                .strip_prefix('P')
+                .and_then(|rest| rest.strip_suffix('D'))
+                .and_then(|days| days.parse::<u64>().ok())
+                .map(|days| days * 86_400);
+            match iso_days.or_else(|| parse_duration(text).ok()) {
+                Some(seconds) => seconds,
+                None => return,
+            }
+        }
+    };
+    set_minimum(
+        project,
+        seconds,
+        format!("uv's exclude-newer = {text:?} in {path}"),
+    );
+}
+
+/// A YAML integer as a non-negative number.
+fn number(value: &yaml_rust2::Yaml) -> Option<u64> {
+    match value {
+        yaml_rust2::Yaml::Integer(number) => u64::try_from(*number).ok(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(list: &[(&str, &str)]) -> Vec<(String, Vec<u8>)> {
+        list.iter()
+            .map(|(path, text)| (path.to_string(), text.as_bytes().to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn each_tool_reads_its_own_settings_nearest_first() {
+        let now = crate::report::parse_rfc3339("2026-12-05").unwrap();
+        let npm = read(
+            "web/package-lock.json",
+            &files(&[
+                (
+                    "web/.npmrc",
+                    "min-release-age=7\n@acme:registry=https://npm.example.test/acme/\n",
+                ),
+                (
+                    ".npmrc",
+                    "registry=https://mirror.example.test\nmin-release-age=1\n",
+                ),
+            ]),
+            now,
+        );
+        assert_eq!(
+            npm.minimum,
+            Some((7 * 86_400, "npm's min-release-age in web/.npmrc".into()))
+        );
+        assert_eq!(
+            npm.registry_for("@acme/tool"),
+            Some("https://npm.example.test/acme")
+        );
+        assert_eq!(
+            npm.registry_for("left-pad"),
+            Some("https://mirror.example.test")
+        );
+
+        let pnpm = read(
+            "pnpm-lock.yaml",
+            &files(&[("pnpm-workspace.yaml", "minimumReleaseAge: 1440\n")]),
+            now,
+        );
+        assert_eq!(pnpm.minimum.unwrap().0, 86_400);
+        let yarn = read(
+            "yarn.lock",
+            &files(&[(".yarnrc.yml", "npmMinimalAgeGate: 3d\nnpmScopes:\n  acme:\n    npmRegistryServer: \"https://npm.example.test\"\n")]),
+            now,
+        );
+        assert_eq!(yarn.minimum.as_ref().unwrap().0, 3 * 86_400);
+        assert_eq!(
+            yarn.registry_for("@acme/x"),
+            Some("https://npm.example.test")
+        );
+        let bun = read("bun.lock", &files(&[("bunfig.toml", "[install]\nminimumReleaseAge = 259200\nregistry = { url = \"https://npm.example.test/\" }\n")]), now);
+        assert_eq!(bun.minimum.as_ref().unwrap().0, 259_200);
+        assert_eq!(bun.registry_for("x"), Some("https://npm.example.test"));
+        let uv = read(
+            "uv.lock",
+            &files(&[(
+                "pyproject.toml",
+                "[tool.uv]\nexclude-newer = \"2026-12-01T00:00:00Z\"\n",
+            )]),
+            now,
+        );
+        assert_eq!(uv.minimum.unwrap().0, 4 * 86_400);
+        // A registry behind an environment variable is not guessed; another tool's file is not read.
+        let guarded = read(
+            "package-lock.json",
+            &files(&[
+                (".npmrc", "registry=${REGISTRY}\n"),
+                ("pnpm-workspace.yaml", "minimumReleaseAge: 10\n"),
+            ]),
+            now,
+        );
+        assert_eq!(guarded, Project::default());
+    }
+}
