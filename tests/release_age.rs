@@ -386,3 +386,89 @@ fn the_projects_own_registry_and_stricter_setting_are_used_and_named() {
     unasked.assert_code(0);
     assert!(problems(&unasked)[0].contains("name the registry in [registries]"));
 }
+
+/// A stand-in Python index: each project's Simple API JSON page, by path.
+fn python_index(
+    pages: Vec<(&'static str, serde_json::Value)>,
+) -> (RawServer, Arc<Mutex<Vec<String>>>) {
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let log = asked.clone();
+    let server = RawServer::start_with_headers(move |_, target, headers| {
+        let accept = headers
+            .iter()
+            .find(|(name, _)| name == "accept")
+            .map(|(_, value)| value.clone())
+            .unwrap_or_default();
+        log.lock().unwrap().push(format!("{accept} {target}"));
+        match pages.iter().find(|(path, _)| *path == target) {
+            Some((_, page)) => Answer::Bytes(response(
+                "200 OK",
+                &[("content-type", "application/vnd.pypi.simple.v1+json")],
+                page.to_string().as_bytes(),
+            )),
+            None => Answer::Bytes(response("404 Not Found", &[], b"{}")),
+        }
+    });
+    (server, asked)
+}
+
+#[test]
+fn python_releases_are_judged_by_the_simple_api_upload_times_yanks_and_quarantine() {
+    let osv = OsvServer::start();
+    let file = |name: &str, time: &str, yanked: serde_json::Value| json!({"filename": name, "upload-time": time, "yanked": yanked, "hashes": {"sha256": "aa"}});
+    let (index, asked) = python_index(vec![
+        (
+            "/simple/requests/",
+            json!({"meta": {"api-version": "1.1"}, "files": [
+                file("requests-2.32.3.tar.gz", "2024-05-29T15:37:47Z", json!(false)),
+                file("requests-2.32.4-py3-none-any.whl", "2026-12-04T12:00:00Z", json!(false)),
+            ]}),
+        ),
+        (
+            "/simple/urllib3/",
+            json!({"meta": {"api-version": "1.1"}, "files": [
+                file("urllib3-2.6.0.tar.gz", "2025-01-01T00:00:00Z", json!("broken metadata")),
+            ]}),
+        ),
+        (
+            "/simple/evil-pkg/",
+            json!({"meta": {"api-version": "1.4"}, "project-status": {"status": "quarantined"}, "files": []}),
+        ),
+    ]);
+    let repo = TestRepo::new();
+    repo.write_and_stage(
+        ".lockgate.toml",
+        format!("[registries]\nPyPI = \"{}/simple\"\n", index.url()),
+    );
+    repo.write_and_stage("requirements.txt", "requests==2.32.3\n");
+    run(&repo, &osv, &[]).assert_code(0);
+    repo.commit("requests");
+    repo.write_and_stage(
+        "requirements.txt",
+        "requests==2.32.4\nurllib3==2.6.0\nevil-pkg==1.0\n",
+    );
+    let blocked = run(&repo, &osv, &[]);
+    blocked.assert_code(1);
+    let mut said = problems(&blocked);
+    said.sort();
+    assert_eq!(said.len(), 3, "{said:?}");
+    assert!(
+        said[0]
+            .starts_with("release-too-recent requests@2.32.4 was published 2026-12-04T12:00:00Z"),
+        "{said:?}"
+    );
+    assert!(
+        said[1].starts_with("version-pulled evil-pkg@1.0") && said[1].contains("quarantined"),
+        "{said:?}"
+    );
+    assert!(
+        said[2].starts_with("version-pulled urllib3@2.6.0")
+            && said[2].contains("yanked: broken metadata"),
+        "{said:?}"
+    );
+    assert!(asked
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|line| line.starts_with("application/vnd.pypi.simple.v1+json ")));
+}

@@ -121,13 +121,21 @@ fn registry_for(settings: &Settings, project: &project::Project, entry: &Entry) 
     let recorded = match &entry.source {
         Source::Registry { url: Some(url), .. } => match entry.package.ecosystem {
             Ecosystem::Npm => registry::registry_of(url, &entry.package.name),
+            // An index (`https://…/simple`), not a file's URL.
+            Ecosystem::PyPI => {
+                let file = [".whl", ".tar.gz", ".zip", ".tar.bz2", ".egg"]
+                    .iter()
+                    .any(|suffix| url.ends_with(suffix));
+                let web = url.starts_with("https://") || url.starts_with("http://");
+                (web && !file).then(|| url.clone())
+            }
             _ => None,
         },
         _ => None,
     };
     recorded
         .or_else(|| match entry.package.ecosystem {
-            Ecosystem::Npm => project
+            Ecosystem::Npm | Ecosystem::PyPI => project
                 .registry_for(&entry.package.name)
                 .map(str::to_string),
             _ => None,
@@ -186,7 +194,7 @@ fn age(seconds: u64) -> String {
 pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Problem> {
     let mut problems = Vec::new();
     // (registry, name) → versions.
-    let mut by_package: BTreeMap<(String, String), Vec<&Wanted>> = BTreeMap::new();
+    let mut by_package: BTreeMap<(Ecosystem, String, String), Vec<&Wanted>> = BTreeMap::new();
     // (lockfile, why) → names: what cannot be asked, said once per lockfile.
     let mut unasked: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     let cache = Cache::new(settings);
@@ -214,16 +222,22 @@ pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Prob
                 ))
                 .or_default()
                 .push(format!("{}@{}", item.name, item.version)),
-            (Some(registry), Ecosystem::Npm) => by_package
-                .entry((registry.clone(), item.name.clone()))
+            (Some(registry), Ecosystem::Npm | Ecosystem::PyPI) => by_package
+                .entry((item.ecosystem, registry.clone(), item.name.clone()))
                 .or_default()
                 .push(item),
-            (None, Ecosystem::Npm) => unasked
+            (None, ecosystem @ (Ecosystem::Npm | Ecosystem::PyPI)) => unasked
                 .entry((
                     item.lockfile.clone(),
-                    "the lockfile records no download URL for it: name the registry in \
-                     [registries] of .lockgate.toml (npm = \"https://…\")"
-                        .to_string(),
+                    format!(
+                        "the lockfile records no {} for it: name it in [registries] of \
+                         .lockgate.toml ({ecosystem} = \"https://…\")",
+                        if ecosystem == Ecosystem::Npm {
+                            "download URL"
+                        } else {
+                            "index"
+                        }
+                    ),
                 ))
                 .or_default()
                 .push(format!("{}@{}", item.name, item.version)),
@@ -266,14 +280,14 @@ pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Prob
         retries: settings.retries,
         deadline: Some(settings.deadline),
     });
-    let jobs: Vec<(&(String, String), &Vec<&Wanted>)> = by_package.iter().collect();
+    let jobs: Vec<(&(Ecosystem, String, String), &Vec<&Wanted>)> = by_package.iter().collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let found = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..PARALLEL.min(jobs.len()) {
             scope.spawn(|| loop {
                 let index = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let Some(((base, name), items)) = jobs.get(index) else {
+                let Some(((ecosystem, base, name), items)) = jobs.get(index) else {
                     break;
                 };
                 let versions: Vec<&str> = items.iter().map(|item| item.version.as_str()).collect();
@@ -281,7 +295,12 @@ pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Prob
                 // is older than it holds for every one of them.
                 let minimum = items.iter().map(|item| item.minimum.0).max().unwrap_or(0);
                 let cutoff = settings.now.saturating_sub(minimum);
-                let answer = registry::published(&client, base, name, &versions, cutoff);
+                let answer = match ecosystem {
+                    Ecosystem::PyPI => {
+                        crate::ecosystem::pypi::registry::published(&client, base, name, &versions)
+                    }
+                    _ => registry::published(&client, base, name, &versions, cutoff),
+                };
                 if let Ok(published) = &answer {
                     cache.put(base, name, published);
                 }

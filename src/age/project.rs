@@ -38,6 +38,8 @@ fn tool_of(path: &str) -> Option<&'static str> {
         "yarn.lock" => "yarn",
         "bun.lock" | "bun.lockb" => "bun",
         "uv.lock" => "uv",
+        "poetry.lock" => "poetry",
+        "pdm.lock" => "pdm",
         _ => return None,
     })
 }
@@ -68,6 +70,7 @@ pub fn read(lockfile: &str, files: &[(String, Vec<u8>)], now: u64) -> Project {
             }
             ("bunfig.toml", "bun") => bunfig(&text, path, &mut project),
             ("pyproject.toml" | "uv.toml", "uv") => uv(&text, path, name, now, &mut project),
+            ("pyproject.toml", "poetry" | "pdm") => python_sources(&text, tool, &mut project),
             _ => {}
         }
     }
@@ -202,6 +205,29 @@ fn bunfig(text: &str, path: &str, project: &mut Project) {
     }
 }
 
+/// The index poetry or pdm installs from: poetry's `primary` (or `default`) source, pdm's
+/// source named `pypi`.
+fn python_sources(text: &str, tool: &str, project: &mut Project) {
+    let Ok(document) = text.parse::<toml::Table>() else {
+        return;
+    };
+    let sources = document
+        .get("tool")
+        .and_then(|tools| tools.get(tool))
+        .and_then(|settings| settings.get("source"))
+        .and_then(toml::Value::as_array);
+    for source in sources.into_iter().flatten() {
+        let field = |key: &str| source.get(key).and_then(toml::Value::as_str);
+        let chosen = match tool {
+            "poetry" => matches!(field("priority"), Some("primary" | "default")),
+            _ => field("name") == Some("pypi"),
+        };
+        if let (true, Some(url)) = (chosen, field("url")) {
+            add_registry(project, None, url);
+        }
+    }
+}
+
 fn uv(text: &str, path: &str, name: &str, now: u64, project: &mut Project) {
     let Ok(document) = text.parse::<toml::Table>() else {
         return;
@@ -214,6 +240,22 @@ fn uv(text: &str, path: &str, name: &str, now: u64, project: &mut Project) {
             .and_then(|tool| tool.get("uv"))
             .and_then(toml::Value::as_table)
     };
+    // The index: `index-url`, or the `[[index]]` marked `default = true`.
+    if let Some(url) = table
+        .and_then(|table| table.get("index-url"))
+        .and_then(toml::Value::as_str)
+    {
+        add_registry(project, None, url);
+    }
+    let indexes = table
+        .and_then(|table| table.get("index"))
+        .and_then(toml::Value::as_array);
+    for index in indexes.into_iter().flatten() {
+        let default = index.get("default").and_then(toml::Value::as_bool) == Some(true);
+        if let (true, Some(url)) = (default, index.get("url").and_then(toml::Value::as_str)) {
+            add_registry(project, None, url);
+        }
+    }
     let Some(value) = table.and_then(|table| table.get("exclude-newer")) else {
         return;
     };

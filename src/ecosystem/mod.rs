@@ -142,6 +142,18 @@ impl Format {
     }
 }
 
+/// What a package registry says of one version (its `registry` module asks it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Published {
+    /// Published at this time (Unix seconds).
+    At(u64),
+    /// Published before this time (the document's `modified`): old enough, whatever the exact
+    /// time.
+    Before(u64),
+    /// No longer served: why.
+    Pulled(String),
+}
+
 /// What is wrong with a project's lockfile, as its package manager's frozen install judges it:
 /// what every ecosystem's lockfile check returns.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,6 +5,7 @@
 //! `time` map. The registry is the one the lockfile downloaded from (or the one configured):
 //! lockgate names none of its own.
 
+pub use crate::ecosystem::Published;
 use crate::osv::{Client, OsvError};
 use crate::report::parse_rfc3339;
 use serde::Deserialize;
@@ -14,18 +15,6 @@ use std::collections::BTreeMap;
 const ABBREVIATED: &str = "application/vnd.npm.install-v1+json";
 /// The largest document read (full documents of popular packages run to tens of MB).
 const MAX_DOCUMENT: u64 = 64 * 1024 * 1024;
-
-/// What the registry says of one version.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Published {
-    /// Published at this time (Unix seconds).
-    At(u64),
-    /// Published before this time (the document's `modified`): old enough, whatever the exact
-    /// time.
-    Before(u64),
-    /// No longer served: why.
-    Pulled(String),
-}
 
 #[derive(Deserialize)]
 struct Abbreviated {

@@ -4,6 +4,7 @@
 
 pub mod lockfiles;
 pub mod pipenv;
+pub mod registry;
 pub mod requirements;
 pub mod sync;
 pub mod uv;
