@@ -20,6 +20,9 @@ mod project;
 /// Registry requests in flight at once.
 const PARALLEL: usize = 8;
 
+/// One package to ask a registry about: (ecosystem, registry, name), and where it is locked.
+type Job<'a> = (&'a (Ecosystem, String, String), &'a Vec<&'a Wanted>);
+
 /// One version to judge: where it is locked, and the registry to ask.
 pub(crate) struct Wanted {
     lockfile: String,
@@ -280,7 +283,7 @@ pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Prob
         retries: settings.retries,
         deadline: Some(settings.deadline),
     });
-    let jobs: Vec<(&(Ecosystem, String, String), &Vec<&Wanted>)> = by_package.iter().collect();
+    let jobs: Vec<Job<'_>> = by_package.iter().collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let found = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|scope| {
