@@ -48,6 +48,9 @@ pub struct Config {
     /// Packages exempt from a check that needs no advisory, each with a reason and an end.
     #[serde(default, rename = "exempt")]
     pub exemptions: Vec<Exemption>,
+    /// An upgrade to a version published with less evidence (provenance, trusted publisher)
+    /// than the one it replaces: `warn` (the default), `block` or `off`.
+    pub trust_downgrade: Option<CiRule>,
 }
 
 /// `release-age`: one duration, or one per ecosystem.

@@ -186,6 +186,9 @@ pub enum ProblemKind {
     /// A package version whose publish time could not be had: its release age is not checked
     /// (blocking, exit 2, unless `on-unreachable` says warn).
     ReleaseAgeUnchecked,
+    /// An upgrade to a version published with less evidence than the one it replaces: without
+    /// the provenance or the trusted publisher the old version had.
+    TrustDowngrade,
     /// A CI or build step that installs dependencies without enforcing the lockfile
     /// (`npm install` where `npm ci` is meant).
     CiInstallUnlocked,

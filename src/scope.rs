@@ -26,6 +26,8 @@ pub(crate) struct LockfileToCheck {
     /// The settings files its package manager reads, as the snapshot has them: by path, from
     /// the lockfile's folder up to the repository root, nearest first.
     pub(crate) settings_files: Rc<Vec<(String, Vec<u8>)>>,
+    /// Of each package the change upgrades (or downgrades), the versions it replaces.
+    pub(crate) replaced: Rc<Replaced>,
 }
 
 /// The files that say where a package manager downloads from and how old a release it takes.
@@ -226,11 +228,12 @@ fn additions<S: git::Source>(
     let mut lockfiles = Vec::new();
     for change in &changes {
         match parsed.added_by(repo, change, &new_includes, old_includes) {
-            Ok(Some((locked, whole))) => lockfiles.push(LockfileToCheck {
+            Ok(Some((locked, whole, replaced))) => lockfiles.push(LockfileToCheck {
                 path: change.path.clone(),
                 locked,
                 whole,
                 settings_files: settings_files(new, &change.path),
+                replaced,
             }),
             Ok(None) => {}
             Err(error) => problems.push(unreadable(error)?),
@@ -317,6 +320,7 @@ fn whole_snapshot<S: git::Source>(
                 locked: Rc::new(locked),
                 path: path.to_string(),
                 settings_files: Rc::default(),
+                replaced: Rc::default(),
             }),
             Err(error) => unread.push(unreadable(error)?),
         }
@@ -453,9 +457,11 @@ fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Resu
                     locked: Rc::default(),
                     whole: None,
                     settings_files: lockfile.settings_files.clone(),
+                    replaced: Rc::default(),
                 });
                 Rc::make_mut(&mut to_check.locked).extend(Rc::unwrap_or_clone(lockfile.locked));
                 to_check.whole = lockfile.whole;
+                Rc::make_mut(&mut to_check.replaced).extend(Rc::unwrap_or_clone(lockfile.replaced));
             }
         }
         tips.push((pushed.tip, touched));
@@ -501,6 +507,7 @@ fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Resu
                 locked: Rc::new(locked),
                 whole: None,
                 settings_files: Rc::default(),
+                replaced: Rc::default(),
             })
             .collect(),
         problems,
@@ -547,7 +554,7 @@ fn pushed_history(
         };
         for change in &changes {
             match parsed.added_by(repo, change, &new_includes, old_includes) {
-                Ok(Some((locked, _))) => {
+                Ok(Some((locked, ..))) => {
                     for package in locked.packages() {
                         introduced_by
                             .entry((change.path.clone(), package))
@@ -614,8 +621,12 @@ fn trigger_paths(changes: &[git::Change]) -> Vec<String> {
         .collect()
 }
 
-/// What a change to a lockfile adds, and all its new version locks when that is more.
-type Added = (Rc<LockedSet>, Option<Rc<LockedSet>>);
+/// What a change to a lockfile adds, all its new version locks when that is more, and the
+/// versions the old version locked of the packages it changes.
+type Added = (Rc<LockedSet>, Option<Rc<LockedSet>>, Rc<Replaced>);
+
+/// Of each package a change gives another version: the registry versions it replaces.
+pub(crate) type Replaced = BTreeMap<Package, Vec<String>>;
 
 /// Lockfile versions parsed so far, by blob: in a pushed history each version is the new side
 /// of one commit and the old side of the next, and is read once.
@@ -661,18 +672,54 @@ impl Parsed {
         };
         let whole = self.get(repo, format, &change.path, new, new_includes)?;
         let mut added: Option<LockedSet> = None;
+        let mut olds = Vec::new();
         for old in &change.old {
             // An unreadable old version cannot vouch for anything: all of the new one is new.
             if let Ok(old) = self.get(repo, format, &change.path, *old, old_includes) {
                 added = Some(added.as_ref().unwrap_or(&whole).added_since(&old));
+                olds.push(old);
             }
         }
         // All of a new lockfile is new: it is checked as it is, not copied.
         Ok(Some(match added {
-            Some(added) => (Rc::new(added), Some(whole)),
-            None => (whole, None),
+            Some(added) => {
+                let replaced = replaced_by(&added, &olds);
+                (Rc::new(added), Some(whole), Rc::new(replaced))
+            }
+            None => (whole, None, Rc::default()),
         }))
     }
+}
+
+/// Of each registry package `added` locks at a version, the registry versions `olds` locked of
+/// it (the upgrade's other side), keyed by the new version.
+fn replaced_by(added: &LockedSet, olds: &[Rc<LockedSet>]) -> Replaced {
+    let mut by_name: BTreeMap<(&crate::package::Ecosystem, &str), Vec<&str>> = BTreeMap::new();
+    for old in olds {
+        for entry in old.entries.iter().filter(|entry| entry.is_queryable()) {
+            by_name
+                .entry((&entry.package.ecosystem, entry.package.name.as_str()))
+                .or_default()
+                .push(&entry.package.version);
+        }
+    }
+    let mut replaced = Replaced::new();
+    for entry in added.entries.iter().filter(|entry| entry.is_queryable()) {
+        let key = (&entry.package.ecosystem, entry.package.name.as_str());
+        if let Some(versions) = by_name.get(&key) {
+            let mut versions: Vec<String> = versions
+                .iter()
+                .filter(|version| **version != entry.package.version)
+                .map(|version| version.to_string())
+                .collect();
+            versions.sort();
+            versions.dedup();
+            if !versions.is_empty() {
+                replaced.insert(entry.package.clone(), versions);
+            }
+        }
+    }
+    replaced
 }
 
 /// Reads the files a lockfile includes from one snapshot of the repository.

@@ -178,6 +178,8 @@ pub struct Settings {
     pub exemptions: Vec<crate::config::Exemption>,
     /// Now, in Unix seconds (the clock, or `LOCKGATE_NOW`).
     pub now: u64,
+    /// What an upgrade that loses provenance or its trusted publisher does.
+    pub trust_downgrade: crate::config::CiRule,
 }
 
 /// The ecosystem OSV calls `name`.
@@ -273,6 +275,9 @@ impl Settings {
                 .collect(),
             exemptions: config.exemptions,
             now: flags.now.unwrap_or_else(crate::offline::now),
+            trust_downgrade: config
+                .trust_downgrade
+                .unwrap_or(crate::config::CiRule::Warn),
         }
     }
 

@@ -384,7 +384,7 @@ fn the_projects_own_registry_and_stricter_setting_are_used_and_named() {
     repo.remove_and_stage(".npmrc");
     let unasked = run(&repo, &osv, &[]);
     unasked.assert_code(0);
-    assert!(problems(&unasked)[0].contains("name the registry in [registries]"));
+    assert!(problems(&unasked)[0].contains("name it in [registries]"));
 }
 
 /// A stand-in Python index: each project's Simple API JSON page, by path.
@@ -471,4 +471,39 @@ fn python_releases_are_judged_by_the_simple_api_upload_times_yanks_and_quarantin
         .unwrap()
         .iter()
         .all(|line| line.starts_with("application/vnd.pypi.simple.v1+json ")));
+}
+
+#[test]
+fn an_upgrade_that_loses_provenance_warns_or_blocks_as_configured() {
+    let osv = OsvServer::start();
+    let mut doc = document("signed", &[("1.0.0", "2025-01-01T00:00:00Z"), ("1.1.0", "2025-06-01T00:00:00Z")]);
+    doc["versions"]["1.0.0"]["dist"] = json!({"attestations": {"url": "https://npm.example.test/-/npm/v1/attestations/signed@1.0.0", "provenance": {"predicateType": "https://slsa.dev/provenance/v1"}}});
+    doc["versions"]["1.0.0"]["_npmUser"] = json!({"name": "GitHub Actions", "trustedPublisher": {"id": "github"}});
+    doc["versions"]["1.1.0"]["_npmUser"] = json!({"name": "someone"});
+    let registry = Registry::start(vec![("signed", doc)]);
+    let repo = TestRepo::new();
+    stage(&repo, &registry, &[("signed", "1.0.0")]);
+    run(&repo, &osv, &[]).assert_code(0);
+    repo.commit("signed 1.0.0");
+
+    stage(&repo, &registry, &[("signed", "1.1.0")]);
+    let warned = run(&repo, &osv, &[]);
+    warned.assert_code(0);
+    let said = problems(&warned);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].starts_with("trust-downgrade signed upgraded to 1.1.0")
+            && said[0].contains("1.0.0 had provenance attestations, 1.1.0 has none")
+            && said[0].contains("1.0.0 was published by a trusted publisher"),
+        "{said:?}"
+    );
+    // One request for the upgrade: the full document, which says both sides.
+    assert_eq!(registry.asked().last().unwrap(), "full /signed");
+
+    repo.write_and_stage(".lockgate.toml", "trust-downgrade = \"block\"\n");
+    run(&repo, &osv, &[]).assert_code(1);
+    repo.write_and_stage(".lockgate.toml", "trust-downgrade = \"off\"\n");
+    let off = run(&repo, &osv, &[]);
+    off.assert_code(0);
+    assert!(problems(&off).is_empty());
 }

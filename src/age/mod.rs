@@ -32,6 +32,9 @@ pub(crate) struct Wanted {
     registry: Option<String>,
     /// The minimum release age that applies, in seconds, and how to name it.
     minimum: (u64, String),
+    /// The versions it replaces (an upgrade's other side), whose publishing evidence it must
+    /// keep.
+    replaces: Vec<String>,
 }
 
 /// The release-age problems the lockfiles answer themselves, and the versions to ask registries
@@ -73,6 +76,14 @@ pub(crate) fn plan(
                     version: entry.package.version.clone(),
                     registry: registry_for(settings, &project, entry),
                     minimum,
+                    replaces: match settings.trust_downgrade {
+                        crate::config::CiRule::Off => Vec::new(),
+                        _ => lockfile
+                            .replaced
+                            .get(&entry.package)
+                            .cloned()
+                            .unwrap_or_default(),
+                    },
                 }),
             }
         }
@@ -203,7 +214,8 @@ pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Prob
     let cache = Cache::new(settings);
     for item in wanted {
         // Publish times never change: what was learnt once answers without a request.
-        if let Some(registry) = &item.registry {
+        // An upgrade's evidence is only in the registry's document: no shortcut.
+        if let (Some(registry), true) = (&item.registry, item.replaces.is_empty()) {
             match cache.get(registry, &item.name, &item.version) {
                 // Known only to be older than a time that is not old enough for today's
                 // minimum: asked again.
@@ -298,9 +310,22 @@ pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Prob
                 // is older than it holds for every one of them.
                 let minimum = items.iter().map(|item| item.minimum.0).max().unwrap_or(0);
                 let cutoff = settings.now.saturating_sub(minimum);
+                let replaced: Vec<&str> = items
+                    .iter()
+                    .flat_map(|item| item.replaces.iter().map(String::as_str))
+                    .collect();
+                let mut evidence = BTreeMap::new();
                 let answer = match ecosystem {
                     Ecosystem::PyPI => {
                         crate::ecosystem::pypi::registry::published(&client, base, name, &versions)
+                    }
+                    // An upgrade: the full document says how each side was published.
+                    _ if !replaced.is_empty() => {
+                        registry::published_with_evidence(&client, base, name, &versions, &replaced)
+                            .map(|(published, found)| {
+                                evidence = found;
+                                published
+                            })
                     }
                     _ => registry::published(&client, base, name, &versions, cutoff),
                 };
@@ -310,7 +335,11 @@ pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Prob
                 let judged: Vec<Problem> = match answer {
                     Ok(published) => items
                         .iter()
-                        .filter_map(|item| judge(settings, item, published.get(&item.version)))
+                        .flat_map(|item| {
+                            judge(settings, item, published.get(&item.version))
+                                .into_iter()
+                                .chain(downgrade(settings, item, &evidence))
+                        })
                         .collect(),
                     Err(error) => items
                         .iter()
@@ -457,6 +486,56 @@ fn judge(settings: &Settings, item: &Wanted, published: Option<&Published>) -> O
         )),
         Published::Pulled(_) => None,
     }
+}
+
+/// An upgrade to a version published with less evidence than a version it replaces: without
+/// provenance, or without the trusted publisher (OIDC from CI) it had. Known false positives
+/// exist (a maintainer publishing by hand once), so it warns unless `trust-downgrade` says block.
+fn downgrade(
+    settings: &Settings,
+    item: &Wanted,
+    evidence: &BTreeMap<String, registry::Evidence>,
+) -> Option<Problem> {
+    let new = evidence.get(&item.version)?;
+    let mut lost = Vec::new();
+    for old in &item.replaces {
+        let Some(had) = evidence.get(old) else {
+            continue;
+        };
+        if had.attested && !new.attested {
+            lost.push(format!(
+                "{old} had provenance attestations, {} has none",
+                item.version
+            ));
+        }
+        if had.trusted_publisher && !new.trusted_publisher {
+            lost.push(format!(
+                "{old} was published by a trusted publisher (from CI), {} was not",
+                item.version
+            ));
+        }
+    }
+    let entry = Entry::registry(crate::package::Package::new(
+        item.ecosystem,
+        item.name.clone(),
+        item.version.clone(),
+    ));
+    if lost.is_empty() || exempt(settings, &entry, "provenance") {
+        return None;
+    }
+    lost.dedup();
+    Some(Problem::new(
+        ProblemKind::TrustDowngrade,
+        &item.lockfile,
+        &format!(
+            "{} upgraded to {} with less evidence of who published it: {}. A stolen token \
+             publishes this way; check the release before trusting it",
+            item.name,
+            item.version,
+            lost.join("; ")
+        ),
+        settings.trust_downgrade == crate::config::CiRule::Block,
+    ))
 }
 
 /// A version whose publish time could not be had: blocking unless `on-unreachable` says warn.

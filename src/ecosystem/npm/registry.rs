@@ -29,7 +29,38 @@ struct Full {
     #[serde(default)]
     time: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
-    versions: BTreeMap<String, serde::de::IgnoredAny>,
+    versions: BTreeMap<String, FullVersion>,
+}
+
+/// What the full document says of one version that tells who published it and how.
+#[derive(Default, Deserialize)]
+struct FullVersion {
+    #[serde(default)]
+    dist: Option<Dist>,
+    #[serde(default, rename = "_npmUser")]
+    npm_user: Option<NpmUser>,
+}
+
+#[derive(Default, Deserialize)]
+struct Dist {
+    #[serde(default)]
+    attestations: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Default, Deserialize)]
+struct NpmUser {
+    #[serde(default, rename = "trustedPublisher")]
+    trusted_publisher: Option<serde::de::IgnoredAny>,
+}
+
+/// How a version was published: with provenance attestations (`dist.attestations`), and by a
+/// trusted publisher (OIDC from CI, `_npmUser.trustedPublisher`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Evidence {
+    /// It has provenance.
+    pub attested: bool,
+    /// A trusted publisher published it.
+    pub trusted_publisher: bool,
 }
 
 /// The base URL of the registry a tarball URL downloads `name` from
@@ -97,6 +128,60 @@ pub fn published(
         .iter()
         .map(|version| (version.to_string(), judge(&full, version)))
         .collect())
+}
+
+/// What the registry says of each version, and how each was published.
+pub type WithEvidence = (BTreeMap<String, Published>, BTreeMap<String, Evidence>);
+
+/// What the registry at `base` says of `versions` of `name`, and how each of them and of
+/// `replaced` (the versions an upgrade leaves) was published: one request, for the full document.
+pub fn published_with_evidence(
+    client: &Client,
+    base: &str,
+    name: &str,
+    versions: &[&str],
+    replaced: &[&str],
+) -> Result<WithEvidence, OsvError> {
+    let url = document_url(base, name);
+    let Some(bytes) = client.get_document(&url, "application/json", MAX_DOCUMENT)? else {
+        let gone = versions
+            .iter()
+            .map(|version| {
+                let why = "the registry no longer has the package".to_string();
+                (version.to_string(), Published::Pulled(why))
+            })
+            .collect();
+        return Ok((gone, BTreeMap::new()));
+    };
+    let full: Full = serde_json::from_slice(&bytes).map_err(|error| OsvError::Malformed {
+        url: url.clone(),
+        message: error.to_string(),
+    })?;
+    let published = versions
+        .iter()
+        .map(|version| (version.to_string(), judge(&full, version)))
+        .collect();
+    let evidence = versions
+        .iter()
+        .chain(replaced)
+        .filter_map(|version| {
+            let listed = full.versions.get(*version)?;
+            Some((
+                version.to_string(),
+                Evidence {
+                    attested: listed
+                        .dist
+                        .as_ref()
+                        .is_some_and(|dist| dist.attestations.is_some()),
+                    trusted_publisher: listed
+                        .npm_user
+                        .as_ref()
+                        .is_some_and(|user| user.trusted_publisher.is_some()),
+                },
+            ))
+        })
+        .collect();
+    Ok((published, evidence))
 }
 
 /// One version, from the full document.
