@@ -66,7 +66,7 @@ pub struct Decided {
 }
 
 /// Whether `host` is one of `registries` (or below one), which may be written as hosts or URLs.
-fn is_private(host: &str, registries: &[String]) -> bool {
+pub(crate) fn is_private(host: &str, registries: &[String]) -> bool {
     registries.iter().any(|registry| {
         let registry = crate::package::url_host(registry).unwrap_or_else(|| {
             registry

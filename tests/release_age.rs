@@ -476,9 +476,16 @@ fn python_releases_are_judged_by_the_simple_api_upload_times_yanks_and_quarantin
 #[test]
 fn an_upgrade_that_loses_provenance_warns_or_blocks_as_configured() {
     let osv = OsvServer::start();
-    let mut doc = document("signed", &[("1.0.0", "2025-01-01T00:00:00Z"), ("1.1.0", "2025-06-01T00:00:00Z")]);
+    let mut doc = document(
+        "signed",
+        &[
+            ("1.0.0", "2025-01-01T00:00:00Z"),
+            ("1.1.0", "2025-06-01T00:00:00Z"),
+        ],
+    );
     doc["versions"]["1.0.0"]["dist"] = json!({"attestations": {"url": "https://npm.example.test/-/npm/v1/attestations/signed@1.0.0", "provenance": {"predicateType": "https://slsa.dev/provenance/v1"}}});
-    doc["versions"]["1.0.0"]["_npmUser"] = json!({"name": "GitHub Actions", "trustedPublisher": {"id": "github"}});
+    doc["versions"]["1.0.0"]["_npmUser"] =
+        json!({"name": "GitHub Actions", "trustedPublisher": {"id": "github"}});
     doc["versions"]["1.1.0"]["_npmUser"] = json!({"name": "someone"});
     let registry = Registry::start(vec![("signed", doc)]);
     let repo = TestRepo::new();
@@ -506,4 +513,42 @@ fn an_upgrade_that_loses_provenance_warns_or_blocks_as_configured() {
     let off = run(&repo, &osv, &[]);
     off.assert_code(0);
     assert!(problems(&off).is_empty());
+}
+
+#[test]
+fn a_private_package_is_never_named_to_another_registry() {
+    let osv = OsvServer::start();
+    let public = registry();
+    let repo = TestRepo::new();
+    repo.write_and_stage(
+        ".lockgate.toml",
+        format!(
+            "private-registries = [\"npm.corp.example.test\"]\n\n[registries]\nnpm = \"{}\"\n",
+            public.server.url()
+        ),
+    );
+    // Downloaded from the private registry, which cannot be reached from here: it is asked
+    // (and its silence blocks), the public registry never is.
+    repo.write_and_stage(
+        "package.json",
+        package_json_matching(&[("internal-tool", "1.0.0")]),
+    );
+    repo.write_and_stage(
+        "package-lock.json",
+        lock_from(
+            "https://npm.corp.example.test",
+            &[("internal-tool", "1.0.0")],
+        ),
+    );
+    let run_ = run(&repo, &osv, &["--retries", "0", "--timeout", "2"]);
+    run_.assert_code(2);
+    assert!(public.asked().is_empty(), "{:?}", public.asked());
+    let said = problems(&run_);
+    assert!(
+        said.iter().any(
+            |p| p.starts_with("release-age-unchecked internal-tool@1.0.0")
+                && p.contains("npm.corp.example.test")
+        ),
+        "{said:?}"
+    );
 }

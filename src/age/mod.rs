@@ -35,6 +35,8 @@ pub(crate) struct Wanted {
     /// The versions it replaces (an upgrade's other side), whose publishing evidence it must
     /// keep.
     replaces: Vec<String>,
+    /// Resolved from a private registry (then only a private registry is asked about it).
+    private: bool,
 }
 
 /// The release-age problems the lockfiles answer themselves, and the versions to ask registries
@@ -84,6 +86,7 @@ pub(crate) fn plan(
                             .cloned()
                             .unwrap_or_default(),
                     },
+                    private: is_private_entry(settings, entry),
                 }),
             }
         }
@@ -147,14 +150,28 @@ fn registry_for(settings: &Settings, project: &project::Project, entry: &Entry) 
         },
         _ => None,
     };
-    recorded
+    let chosen = recorded
         .or_else(|| match entry.package.ecosystem {
             Ecosystem::Npm | Ecosystem::PyPI => project
                 .registry_for(&entry.package.name)
                 .map(str::to_string),
             _ => None,
         })
-        .or_else(|| settings.registries.get(&entry.package.ecosystem).cloned())
+        .or_else(|| settings.registries.get(&entry.package.ecosystem).cloned())?;
+    // A package resolved from a private registry is never named to another one.
+    if is_private_entry(settings, entry) {
+        let host = crate::package::url_host(&chosen).unwrap_or_default();
+        if !crate::check::is_private(&host, &settings.private_registries) {
+            return None;
+        }
+    }
+    Some(chosen)
+}
+
+/// Whether `entry` was resolved from one of the configured private registries.
+fn is_private_entry(settings: &Settings, entry: &Entry) -> bool {
+    matches!(&entry.source, Source::Registry { host: Some(host), .. }
+        if crate::check::is_private(host, &settings.private_registries))
 }
 
 /// The problem of a version published at `time`, if that is less than `minimum` seconds ago.
@@ -241,6 +258,15 @@ pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Prob
                 .entry((item.ecosystem, registry.clone(), item.name.clone()))
                 .or_default()
                 .push(item),
+            (None, _) if item.private => unasked
+                .entry((
+                    item.lockfile.clone(),
+                    "it comes from a private registry, and lockgate names a private package to \
+                     no other registry"
+                        .to_string(),
+                ))
+                .or_default()
+                .push(format!("{}@{}", item.name, item.version)),
             (None, ecosystem @ (Ecosystem::Npm | Ecosystem::PyPI)) => unasked
                 .entry((
                     item.lockfile.clone(),
