@@ -15,13 +15,23 @@ const NOW: &str = "2026-12-05T00:00:00Z";
 struct Registry {
     server: RawServer,
     asked: Arc<Mutex<Vec<String>>>,
+    /// The `Authorization` header of each request (empty when none).
+    credentials: Arc<Mutex<Vec<String>>>,
 }
 
 impl Registry {
     fn start(documents: Vec<(&'static str, serde_json::Value)>) -> Registry {
         let asked = Arc::new(Mutex::new(Vec::new()));
         let log = asked.clone();
+        let credentials = Arc::new(Mutex::new(Vec::new()));
+        let seen = credentials.clone();
         let server = RawServer::start_with_headers(move |_, target, headers| {
+            let authorization = headers
+                .iter()
+                .find(|(name, _)| name == "authorization")
+                .map(|(_, value)| value.clone())
+                .unwrap_or_default();
+            seen.lock().unwrap().push(authorization);
             let accept = headers
                 .iter()
                 .find(|(name, _)| name == "accept")
@@ -51,7 +61,11 @@ impl Registry {
                 body.to_string().as_bytes(),
             ))
         });
-        Registry { server, asked }
+        Registry {
+            server,
+            asked,
+            credentials,
+        }
     }
 
     fn asked(&self) -> Vec<String> {
@@ -364,11 +378,27 @@ fn the_projects_own_registry_and_stricter_setting_are_used_and_named() {
         package_json_matching(&[("weekly", "2.0.0")]),
     );
     repo.write_and_stage("package-lock.json", lock.to_string());
+    // Its credentials are the project's: a token the environment holds, for that registry only.
+    let host = registry.server.url().replace("http:", "");
     repo.write_and_stage(
         ".npmrc",
-        format!("registry={}/\nmin-release-age=7\n", registry.server.url()),
+        format!(
+            "registry={}/\nmin-release-age=7\n{host}/:_authToken=${{LOCKGATE_TEST_TOKEN}}\n",
+            registry.server.url()
+        ),
     );
-    let blocked = run(&repo, &osv, &[]);
+    let url = osv.url();
+    let blocked = repo
+        .lockgate_command(&["--osv-url", &url, "--format", "json"])
+        .env("LOCKGATE_NOW", NOW)
+        .env("LOCKGATE_TEST_TOKEN", "s3cret")
+        .env_remove("LOCKGATE_RELEASE_AGE")
+        .run();
+    assert_eq!(
+        *registry.credentials.lock().unwrap(),
+        ["Bearer s3cret", "Bearer s3cret"]
+    );
+    assert!(!blocked.stdout.contains("s3cret") && !blocked.stderr.contains("s3cret"));
     blocked.assert_code(1);
     let said = problems(&blocked);
     assert!(

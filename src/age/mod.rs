@@ -37,6 +37,8 @@ pub(crate) struct Wanted {
     replaces: Vec<String>,
     /// Resolved from a private registry (then only a private registry is asked about it).
     private: bool,
+    /// The `Authorization` the project's settings give for its registry.
+    authorization: Option<String>,
 }
 
 /// The release-age problems the lockfiles answer themselves, and the versions to ask registries
@@ -87,6 +89,9 @@ pub(crate) fn plan(
                             .unwrap_or_default(),
                     },
                     private: is_private_entry(settings, entry),
+                    authorization: registry_for(settings, &project, entry).and_then(|registry| {
+                        project.authorization_for(&registry).map(str::to_string)
+                    }),
                 }),
             }
         }
@@ -341,19 +346,23 @@ pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Prob
                     .flat_map(|item| item.replaces.iter().map(String::as_str))
                     .collect();
                 let mut evidence = BTreeMap::new();
+                let at = crate::ecosystem::RegistryAt {
+                    base,
+                    authorization: items.first().and_then(|item| item.authorization.as_deref()),
+                };
                 let answer = match ecosystem {
                     Ecosystem::PyPI => {
-                        crate::ecosystem::pypi::registry::published(&client, base, name, &versions)
+                        crate::ecosystem::pypi::registry::published(&client, &at, name, &versions)
                     }
                     // An upgrade: the full document says how each side was published.
                     _ if !replaced.is_empty() => {
-                        registry::published_with_evidence(&client, base, name, &versions, &replaced)
+                        registry::published_with_evidence(&client, &at, name, &versions, &replaced)
                             .map(|(published, found)| {
                                 evidence = found;
                                 published
                             })
                     }
-                    _ => registry::published(&client, base, name, &versions, cutoff),
+                    _ => registry::published(&client, &at, name, &versions, cutoff),
                 };
                 if let Ok(published) = &answer {
                     cache.put(base, name, published);

@@ -13,9 +13,24 @@ pub struct Project {
     pub registries: Vec<(Option<String>, String)>,
     /// The tool's own minimum release age in seconds, and how to name the setting.
     pub minimum: Option<(u64, String)>,
+    /// Credentials `.npmrc` gives: the registry they are for (`//host/path/`), and the
+    /// `Authorization` value (`Bearer …`, `Basic …`).
+    pub credentials: Vec<(String, String)>,
 }
 
 impl Project {
+    /// The `Authorization` the settings give for the registry at `url`: the longest matching
+    /// `//host/path/` prefix.
+    pub fn authorization_for(&self, url: &str) -> Option<&str> {
+        let bare = url.split_once("//").map_or(url, |(_, rest)| rest);
+        let bare = format!("//{}/", bare.trim_end_matches('/'));
+        self.credentials
+            .iter()
+            .filter(|(prefix, _)| bare.starts_with(prefix.as_str()))
+            .max_by_key(|(prefix, _)| prefix.len())
+            .map(|(_, value)| value.as_str())
+    }
+
     /// The registry the settings name for package `name`: its scope's, else the default.
     pub fn registry_for(&self, name: &str) -> Option<&str> {
         let scope = name
@@ -103,6 +118,10 @@ fn npmrc(text: &str, path: &str, tool: &str, project: &mut Project) {
             continue;
         };
         let (key, value) = (key.trim(), value.trim());
+        if let Some(credential) = credential(key, value) {
+            project.credentials.push(credential);
+            continue;
+        }
         match key {
             "registry" => add_registry(project, None, value),
             _ if key.starts_with('@') && key.ends_with(":registry") => add_registry(
@@ -131,6 +150,33 @@ fn npmrc(text: &str, path: &str, tool: &str, project: &mut Project) {
             _ => {}
         }
     }
+}
+
+/// A `//host/path/:_authToken=…` (or `:_auth=…`) line: the registry prefix and the header
+/// value. `${VARIABLE}` is read from the environment, where the project's file points.
+fn credential(key: &str, value: &str) -> Option<(String, String)> {
+    let (prefix, kind) = key.rsplit_once(':')?;
+    if !prefix.starts_with("//") {
+        return None;
+    }
+    let value = value.trim().trim_matches('"').trim_matches('\'');
+    let value = match value
+        .strip_prefix("${")
+        .and_then(|rest| rest.strip_suffix('}'))
+    {
+        Some(variable) => std::env::var(variable).ok()?,
+        None => value.to_string(),
+    };
+    if value.is_empty() || value.chars().any(char::is_control) {
+        return None;
+    }
+    let header = match kind {
+        "_authToken" => format!("Bearer {value}"),
+        "_auth" => format!("Basic {value}"),
+        _ => return None,
+    };
+    let prefix = format!("{}/", prefix.trim_end_matches('/'));
+    Some((prefix, header))
 }
 
 fn yarnrc(text: &str, path: &str, project: &mut Project) {
@@ -372,5 +418,24 @@ mod tests {
             now,
         );
         assert_eq!(guarded, Project::default());
+    }
+
+    #[test]
+    fn credentials_are_for_the_registry_they_name() {
+        let project = read(
+            "package-lock.json",
+            &files(&[(".npmrc", "//npm.example.test/corp/:_authToken=abc\n//other.example.test/:_auth=dXNlcg==\n//x.example.test/:_authToken=${LOCKGATE_TEST_UNSET_VARIABLE}\n")]),
+            0,
+        );
+        assert_eq!(
+            project.authorization_for("https://npm.example.test/corp"),
+            Some("Bearer abc")
+        );
+        assert_eq!(project.authorization_for("https://npm.example.test/"), None);
+        assert_eq!(
+            project.authorization_for("https://other.example.test/simple/"),
+            Some("Basic dXNlcg==")
+        );
+        assert_eq!(project.authorization_for("https://x.example.test/"), None);
     }
 }

@@ -142,6 +142,16 @@ impl Format {
     }
 }
 
+/// A registry to ask: its base URL (an npm registry, a Python index), and the `Authorization`
+/// the project's own configuration gives for it.
+#[derive(Clone, Copy, Debug)]
+pub struct RegistryAt<'a> {
+    /// The base URL.
+    pub base: &'a str,
+    /// The credentials, as the header's value.
+    pub authorization: Option<&'a str>,
+}
+
 /// What a package registry says of one version (its `registry` module asks it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Published {

@@ -345,7 +345,7 @@ impl Client {
     /// Sends a POST (with `body`) or GET, retrying connection errors, 429 and 5xx with backoff,
     /// and reads an answer of at most `limit` bytes.
     fn send(&self, url: &str, body: Option<&[u8]>, limit: u64) -> Result<Vec<u8>, OsvError> {
-        self.read(self.request(url, body, None)?, url, limit)
+        self.read(self.request(url, body, Get::default())?, url, limit)
     }
 
     /// The body of `response`, at most `limit` bytes.
@@ -376,7 +376,7 @@ impl Client {
         progress: &dyn Fn(u64, Option<u64>),
     ) -> Result<u64, OsvError> {
         use std::io::{Read as _, Write as _};
-        let mut response = self.request(url, None, None)?;
+        let mut response = self.request(url, None, Get::default())?;
         let length = response
             .headers()
             .get("content-length")
@@ -411,7 +411,7 @@ impl Client {
         &self,
         url: &str,
         body: Option<&[u8]>,
-        accept: Option<&str>,
+        get: Get<'_>,
     ) -> Result<ureq::http::Response<ureq::Body>, OsvError> {
         let mut attempt = 0;
         loop {
@@ -429,14 +429,16 @@ impl Client {
                     .timeout_global(left)
                     .build()
                     .send(body),
-                None => self
-                    .agent
-                    .get(url)
-                    .header("accept", accept.unwrap_or("application/json"))
-                    .config()
-                    .timeout_global(left)
-                    .build()
-                    .call(),
+                None => {
+                    let mut request = self
+                        .agent
+                        .get(url)
+                        .header("accept", get.accept.unwrap_or("application/json"));
+                    if let Some(authorization) = get.authorization {
+                        request = request.header("authorization", authorization);
+                    }
+                    request.config().timeout_global(left).build().call()
+                }
             };
             let retry_after = match result {
                 Ok(mut response) => {
@@ -542,14 +544,27 @@ impl Client {
         &self,
         url: &str,
         accept: &str,
+        authorization: Option<&str>,
         limit: u64,
     ) -> Result<Option<Vec<u8>>, OsvError> {
-        match self.request(url, None, Some(accept)) {
+        let get = Get {
+            accept: Some(accept),
+            authorization,
+        };
+        match self.request(url, None, get) {
             Ok(response) => self.read(response, url, limit).map(Some),
             Err(OsvError::Status { status: 404, .. }) => Ok(None),
             Err(error) => Err(error),
         }
     }
+}
+
+/// The headers of a GET: the media type asked for (JSON unless said), and the credentials the
+/// project's own configuration gives for that registry.
+#[derive(Clone, Copy, Default)]
+struct Get<'a> {
+    accept: Option<&'a str>,
+    authorization: Option<&'a str>,
 }
 
 /// 250 ms, 500 ms, 1 s, … capped at 4 s.

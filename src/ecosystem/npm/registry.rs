@@ -5,7 +5,7 @@
 //! `time` map. The registry is the one the lockfile downloaded from (or the one configured):
 //! lockgate names none of its own.
 
-pub use crate::ecosystem::Published;
+pub use crate::ecosystem::{Published, RegistryAt};
 use crate::osv::{Client, OsvError};
 use crate::report::parse_rfc3339;
 use serde::Deserialize;
@@ -81,23 +81,24 @@ pub fn document_url(base: &str, name: &str) -> String {
     )
 }
 
-/// What the registry at `base` says of `versions` of `name`, judged against `cutoff` (Unix
+/// What the registry `at` says of `versions` of `name`, judged against `cutoff` (Unix
 /// seconds: a version published before it is old enough). At most two requests.
 pub fn published(
     client: &Client,
-    base: &str,
+    at: &RegistryAt<'_>,
     name: &str,
     versions: &[&str],
     cutoff: u64,
 ) -> Result<BTreeMap<String, Published>, OsvError> {
-    let url = document_url(base, name);
+    let url = document_url(at.base, name);
     let pulled_all = |why: &str| {
         versions
             .iter()
             .map(|version| (version.to_string(), Published::Pulled(why.to_string())))
             .collect()
     };
-    let Some(bytes) = client.get_document(&url, ABBREVIATED, MAX_DOCUMENT)? else {
+    let Some(bytes) = client.get_document(&url, ABBREVIATED, at.authorization, MAX_DOCUMENT)?
+    else {
         return Ok(pulled_all("the registry no longer has the package"));
     };
     let abbreviated: Abbreviated =
@@ -117,7 +118,9 @@ pub fn published(
                 .collect());
         }
     }
-    let Some(bytes) = client.get_document(&url, "application/json", MAX_DOCUMENT)? else {
+    let Some(bytes) =
+        client.get_document(&url, "application/json", at.authorization, MAX_DOCUMENT)?
+    else {
         return Ok(pulled_all("the registry no longer has the package"));
     };
     let full: Full = serde_json::from_slice(&bytes).map_err(|error| OsvError::Malformed {
@@ -133,17 +136,19 @@ pub fn published(
 /// What the registry says of each version, and how each was published.
 pub type WithEvidence = (BTreeMap<String, Published>, BTreeMap<String, Evidence>);
 
-/// What the registry at `base` says of `versions` of `name`, and how each of them and of
+/// What the registry `at` says of `versions` of `name`, and how each of them and of
 /// `replaced` (the versions an upgrade leaves) was published: one request, for the full document.
 pub fn published_with_evidence(
     client: &Client,
-    base: &str,
+    at: &RegistryAt<'_>,
     name: &str,
     versions: &[&str],
     replaced: &[&str],
 ) -> Result<WithEvidence, OsvError> {
-    let url = document_url(base, name);
-    let Some(bytes) = client.get_document(&url, "application/json", MAX_DOCUMENT)? else {
+    let url = document_url(at.base, name);
+    let Some(bytes) =
+        client.get_document(&url, "application/json", at.authorization, MAX_DOCUMENT)?
+    else {
         let gone = versions
             .iter()
             .map(|version| {

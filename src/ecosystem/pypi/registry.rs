@@ -5,7 +5,7 @@
 //! says when a project is quarantined. The index is the one the lockfile records (or the one
 //! configured): lockgate names none of its own.
 
-use crate::ecosystem::Published;
+use crate::ecosystem::{Published, RegistryAt};
 use crate::osv::{Client, OsvError};
 use crate::package::Ecosystem;
 use crate::report::parse_rfc3339;
@@ -53,18 +53,18 @@ pub fn page_url(index: &str, name: &str) -> String {
 /// What the index at `index` says of `versions` of `name`.
 pub fn published(
     client: &Client,
-    index: &str,
+    index: &RegistryAt<'_>,
     name: &str,
     versions: &[&str],
 ) -> Result<BTreeMap<String, Published>, OsvError> {
-    let url = page_url(index, name);
+    let url = page_url(index.base, name);
     let gone = |why: &str| -> BTreeMap<String, Published> {
         versions
             .iter()
             .map(|version| (version.to_string(), Published::Pulled(why.to_string())))
             .collect()
     };
-    let Some(bytes) = client.get_document(&url, SIMPLE_JSON, MAX_PAGE)? else {
+    let Some(bytes) = client.get_document(&url, SIMPLE_JSON, index.authorization, MAX_PAGE)? else {
         return Ok(gone("the index no longer has the project"));
     };
     let page: Page = serde_json::from_slice(&bytes).map_err(|error| OsvError::Malformed {
