@@ -582,3 +582,34 @@ fn a_private_package_is_never_named_to_another_registry() {
         "{said:?}"
     );
 }
+
+#[test]
+fn a_python_upgrade_that_loses_its_pep_740_provenance_is_reported() {
+    let osv = OsvServer::start();
+    let (index, _) = python_index(vec![(
+        "/simple/signed-lib/",
+        json!({"meta": {"api-version": "1.3"}, "files": [
+            {"filename": "signed_lib-1.0.0-py3-none-any.whl", "upload-time": "2025-01-01T00:00:00Z",
+             "provenance": "https://pypi.example.test/integrity/signed-lib/1.0.0/signed_lib-1.0.0-py3-none-any.whl/provenance"},
+            {"filename": "signed_lib-1.1.0-py3-none-any.whl", "upload-time": "2025-06-01T00:00:00Z", "provenance": null},
+        ]}),
+    )]);
+    let repo = TestRepo::new();
+    repo.write_and_stage(
+        ".lockgate.toml",
+        format!("[registries]\nPyPI = \"{}/simple\"\n", index.url()),
+    );
+    repo.write_and_stage("requirements.txt", "signed-lib==1.0.0\n");
+    run(&repo, &osv, &[]).assert_code(0);
+    repo.commit("signed-lib 1.0.0");
+    repo.write_and_stage("requirements.txt", "signed-lib==1.1.0\n");
+    let warned = run(&repo, &osv, &[]);
+    warned.assert_code(0);
+    let said = problems(&warned);
+    assert!(
+        said.len() == 1
+            && said[0].starts_with("trust-downgrade signed-lib upgraded to 1.1.0")
+            && said[0].contains("1.0.0 had provenance attestations, 1.1.0 has none"),
+        "{said:?}"
+    );
+}

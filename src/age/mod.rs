@@ -39,6 +39,9 @@ pub(crate) struct Wanted {
     private: bool,
     /// The `Authorization` the project's settings give for its registry.
     authorization: Option<String>,
+    /// Whether the registry's time decides its age (not when the lockfile gave it, or an
+    /// exemption covers it).
+    judge_age: bool,
 }
 
 /// The release-age problems the lockfiles answer themselves, and the versions to ask registries
@@ -60,39 +63,46 @@ pub(crate) fn plan(
             if !seen.insert((lockfile.path.clone(), entry.package.clone())) {
                 continue;
             }
-            if exempt(settings, entry, "release-age") {
-                continue;
-            }
-            match entry.uploaded.as_deref().and_then(parse_rfc3339) {
-                // The lockfile says when: no request.
-                Some(time) => problems.extend(too_recent(
+            let age_exempt = exempt(settings, entry, "release-age");
+            let time = entry.uploaded.as_deref().and_then(parse_rfc3339);
+            if let (Some(time), false) = (time, age_exempt) {
+                // The lockfile says when: no request for the age.
+                problems.extend(too_recent(
                     settings,
                     &lockfile.path,
                     entry,
                     time,
                     &minimum,
                     "the lockfile",
-                )),
-                None => wanted.push(Wanted {
+                ));
+            }
+            let replaces = match settings.trust_downgrade {
+                crate::config::CiRule::Off => Vec::new(),
+                _ => lockfile
+                    .replaced
+                    .get(&entry.package)
+                    .cloned()
+                    .unwrap_or_default(),
+            };
+            // The registry: for the time the lockfile does not give, whether the version is
+            // still served, and for an upgrade, how each side was published.
+            if time.is_none() || !replaces.is_empty() {
+                let registry = registry_for(settings, &project, entry);
+                wanted.push(Wanted {
                     lockfile: lockfile.path.clone(),
                     ecosystem: entry.package.ecosystem,
                     name: entry.package.name.clone(),
                     version: entry.package.version.clone(),
-                    registry: registry_for(settings, &project, entry),
+                    authorization: registry
+                        .as_deref()
+                        .and_then(|registry| project.authorization_for(registry))
+                        .map(str::to_string),
+                    registry,
                     minimum,
-                    replaces: match settings.trust_downgrade {
-                        crate::config::CiRule::Off => Vec::new(),
-                        _ => lockfile
-                            .replaced
-                            .get(&entry.package)
-                            .cloned()
-                            .unwrap_or_default(),
-                    },
+                    judge_age: time.is_none() && !age_exempt,
+                    replaces,
                     private: is_private_entry(settings, entry),
-                    authorization: registry_for(settings, &project, entry).and_then(|registry| {
-                        project.authorization_for(&registry).map(str::to_string)
-                    }),
-                }),
+                });
             }
         }
     }
@@ -250,6 +260,10 @@ pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Prob
                 None => {}
             }
         }
+        // Its age is known; only the registry could say more (an upgrade's evidence).
+        if !item.judge_age && (item.registry.is_none() || settings.offline) {
+            continue;
+        }
         match (&item.registry, item.ecosystem) {
             // No network: what the lockfiles do not say is not checked, and said so.
             _ if settings.offline => unasked
@@ -351,9 +365,13 @@ pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Prob
                     authorization: items.first().and_then(|item| item.authorization.as_deref()),
                 };
                 let answer = match ecosystem {
-                    Ecosystem::PyPI => {
-                        crate::ecosystem::pypi::registry::published(&client, &at, name, &versions)
-                    }
+                    Ecosystem::PyPI => crate::ecosystem::pypi::registry::published(
+                        &client, &at, name, &versions, &replaced,
+                    )
+                    .map(|(published, found)| {
+                        evidence = found;
+                        published
+                    }),
                     // An upgrade: the full document says how each side was published.
                     _ if !replaced.is_empty() => {
                         registry::published_with_evidence(&client, &at, name, &versions, &replaced)
@@ -501,6 +519,7 @@ fn judge(settings: &Settings, item: &Wanted, published: Option<&Published>) -> O
     ));
     match published? {
         Published::Before(_) => None,
+        Published::At(_) if !item.judge_age => None,
         Published::At(time) => too_recent(
             settings,
             &item.lockfile,

@@ -152,6 +152,19 @@ pub struct RegistryAt<'a> {
     pub authorization: Option<&'a str>,
 }
 
+/// How a version was published: with provenance attestations (npm `dist.attestations`, PEP 740),
+/// and by a trusted publisher (npm: OIDC from CI, `_npmUser.trustedPublisher`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Evidence {
+    /// It has provenance.
+    pub attested: bool,
+    /// A trusted publisher published it.
+    pub trusted_publisher: bool,
+}
+
+/// What the registry says of each version, and how each was published.
+pub type WithEvidence = (BTreeMap<String, Published>, BTreeMap<String, Evidence>);
+
 /// What a package registry says of one version (its `registry` module asks it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Published {

@@ -5,7 +5,7 @@
 //! `time` map. The registry is the one the lockfile downloaded from (or the one configured):
 //! lockgate names none of its own.
 
-pub use crate::ecosystem::{Published, RegistryAt};
+pub use crate::ecosystem::{Evidence, Published, RegistryAt, WithEvidence};
 use crate::osv::{Client, OsvError};
 use crate::report::parse_rfc3339;
 use serde::Deserialize;
@@ -51,16 +51,6 @@ struct Dist {
 struct NpmUser {
     #[serde(default, rename = "trustedPublisher")]
     trusted_publisher: Option<serde::de::IgnoredAny>,
-}
-
-/// How a version was published: with provenance attestations (`dist.attestations`), and by a
-/// trusted publisher (OIDC from CI, `_npmUser.trustedPublisher`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Evidence {
-    /// It has provenance.
-    pub attested: bool,
-    /// A trusted publisher published it.
-    pub trusted_publisher: bool,
 }
 
 /// The base URL of the registry a tarball URL downloads `name` from
@@ -132,9 +122,6 @@ pub fn published(
         .map(|version| (version.to_string(), judge(&full, version)))
         .collect())
 }
-
-/// What the registry says of each version, and how each was published.
-pub type WithEvidence = (BTreeMap<String, Published>, BTreeMap<String, Evidence>);
 
 /// What the registry `at` says of `versions` of `name`, and how each of them and of
 /// `replaced` (the versions an upgrade leaves) was published: one request, for the full document.

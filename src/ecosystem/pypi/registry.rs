@@ -5,7 +5,7 @@
 //! says when a project is quarantined. The index is the one the lockfile records (or the one
 //! configured): lockgate names none of its own.
 
-use crate::ecosystem::{Published, RegistryAt};
+use crate::ecosystem::{Evidence, Published, RegistryAt, WithEvidence};
 use crate::osv::{Client, OsvError};
 use crate::package::Ecosystem;
 use crate::report::parse_rfc3339;
@@ -39,6 +39,9 @@ struct File {
     /// `false`, `true`, or the reason.
     #[serde(default)]
     yanked: serde_json::Value,
+    /// The URL of its PEP 740 provenance, or null.
+    #[serde(default)]
+    provenance: Option<String>,
 }
 
 /// The page URL of `name` (normalised, PEP 503) under `index`.
@@ -50,19 +53,22 @@ pub fn page_url(index: &str, name: &str) -> String {
     )
 }
 
-/// What the index at `index` says of `versions` of `name`.
+/// What the index at `index` says of `versions` of `name`, and whether each of them and of
+/// `replaced` has PEP 740 provenance (a file of the release with an attestation): one request.
 pub fn published(
     client: &Client,
     index: &RegistryAt<'_>,
     name: &str,
     versions: &[&str],
-) -> Result<BTreeMap<String, Published>, OsvError> {
+    replaced: &[&str],
+) -> Result<WithEvidence, OsvError> {
     let url = page_url(index.base, name);
-    let gone = |why: &str| -> BTreeMap<String, Published> {
-        versions
+    let gone = |why: &str| -> WithEvidence {
+        let pulled = versions
             .iter()
             .map(|version| (version.to_string(), Published::Pulled(why.to_string())))
-            .collect()
+            .collect();
+        (pulled, BTreeMap::new())
     };
     let Some(bytes) = client.get_document(&url, SIMPLE_JSON, index.authorization, MAX_PAGE)? else {
         return Ok(gone("the index no longer has the project"));
@@ -76,24 +82,44 @@ pub fn published(
             return Ok(gone("the index has quarantined the project (PEP 792)"));
         }
     }
-    Ok(versions
+    let published = versions
         .iter()
         .map(|version| (version.to_string(), judge(&page.files, name, version)))
-        .collect())
+        .collect();
+    let evidence = versions
+        .iter()
+        .chain(replaced)
+        .filter_map(|version| {
+            let files = release(&page.files, name, version);
+            (!files.is_empty()).then(|| {
+                let attested = files.iter().any(|file| file.provenance.is_some());
+                let evidence = Evidence {
+                    attested,
+                    trusted_publisher: false,
+                };
+                (version.to_string(), evidence)
+            })
+        })
+        .collect();
+    Ok((published, evidence))
+}
+
+/// The files of release `version` of `name`.
+fn release<'f>(files: &'f [File], name: &str, version: &str) -> Vec<&'f File> {
+    let wanted = crate::version::normal(Ecosystem::PyPI, version);
+    files
+        .iter()
+        .filter(|file| {
+            version_of(&file.filename, name).is_some_and(|found| {
+                found == version || crate::version::normal(Ecosystem::PyPI, found) == wanted
+            })
+        })
+        .collect()
 }
 
 /// One release, from the files the index lists for it.
 fn judge(files: &[File], name: &str, version: &str) -> Published {
-    let wanted = crate::version::normal(Ecosystem::PyPI, version);
-    let release: Vec<&File> = files
-        .iter()
-        .filter(|file| {
-            let found = version_of(&file.filename, name);
-            found.is_some_and(|found| {
-                found == version || crate::version::normal(Ecosystem::PyPI, found) == wanted
-            })
-        })
-        .collect();
+    let release = release(files, name, version);
     if release.is_empty() {
         return Published::Pulled("the index no longer lists a file of this release".to_string());
     }
