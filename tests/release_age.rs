@@ -613,3 +613,54 @@ fn a_python_upgrade_that_loses_its_pep_740_provenance_is_reported() {
         "{said:?}"
     );
 }
+
+#[test]
+fn an_index_without_upload_times_is_completed_by_the_json_api_or_said_unchecked() {
+    let osv = OsvServer::start();
+    let (index, asked) = python_index(vec![
+        (
+            "/simple/old-index/",
+            json!({"meta": {"api-version": "1.0"}, "files": [
+                {"filename": "old_index-1.0.0.tar.gz"},
+            ]}),
+        ),
+        (
+            "/pypi/old-index/1.0.0/json",
+            json!({"urls": [
+                {"filename": "old_index-1.0.0.tar.gz", "upload_time_iso_8601": "2026-12-04T20:00:00.123456Z", "yanked": false},
+            ]}),
+        ),
+        (
+            "/simple/no-times/",
+            json!({"meta": {"api-version": "1.0"}, "files": [
+                {"filename": "no_times-2.0.tar.gz"},
+            ]}),
+        ),
+    ]);
+    let repo = TestRepo::new();
+    repo.write_and_stage(
+        ".lockgate.toml",
+        format!("[registries]\nPyPI = \"{}/simple\"\n", index.url()),
+    );
+    repo.write_and_stage("requirements.txt", "old-index==1.0.0\nno-times==2.0\n");
+    let blocked = run(&repo, &osv, &[]);
+    // A time nobody gives is not a pass: unchecked, and (on-unreachable = block) exit 2.
+    blocked.assert_code(2);
+    let mut said = problems(&blocked);
+    said.sort();
+    assert!(
+        said[0].starts_with("release-age-unchecked no-times@2.0")
+            && said[0].contains("no upload time"),
+        "{said:?}"
+    );
+    assert!(
+        said[1]
+            .starts_with("release-too-recent old-index@1.0.0 was published 2026-12-04T20:00:00Z"),
+        "{said:?}"
+    );
+    assert!(asked
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|line| line.ends_with("/pypi/old-index/1.0.0/json")));
+}

@@ -492,7 +492,7 @@ impl Cache {
                 Published::Before(time) => {
                     cached.before.insert(version.clone(), *time);
                 }
-                Published::Pulled(_) => {}
+                Published::Pulled(_) | Published::Unknown(_) => {}
             }
         }
         let Ok(bytes) = serde_json::to_vec(&cached) else {
@@ -539,6 +539,8 @@ fn judge(settings: &Settings, item: &Wanted, published: Option<&Published>) -> O
             true,
         )),
         Published::Pulled(_) => None,
+        Published::Unknown(_) if !item.judge_age => None,
+        Published::Unknown(why) => Some(unchecked(settings, item, why.clone())),
     }
 }
 

@@ -175,6 +175,8 @@ pub enum Published {
     Before(u64),
     /// No longer served: why.
     Pulled(String),
+    /// Served, but the registry gives no time for it: why.
+    Unknown(String),
 }
 
 /// What is wrong with a project's lockfile, as its package manager's frozen install judges it:

@@ -199,7 +199,7 @@ fn judge(full: &Full, version: &str) -> Published {
         .and_then(parse_rfc3339)
     {
         Some(time) => Published::At(time),
-        None => Published::Pulled("the registry gives no publish time for it".to_string()),
+        None => Published::Unknown("the registry gives no publish time for it".to_string()),
     }
 }
 

@@ -84,7 +84,16 @@ pub fn published(
     }
     let published = versions
         .iter()
-        .map(|version| (version.to_string(), judge(&page.files, name, version)))
+        .map(|version| {
+            let judged = match judge(&page.files, name, version) {
+                // An index without PEP 700 times: PyPI's JSON API has them, where it is served.
+                Published::Unknown(why) => {
+                    json_api(client, index, name, version).unwrap_or(Published::Unknown(why))
+                }
+                judged => judged,
+            };
+            (version.to_string(), judged)
+        })
         .collect();
     let evidence = versions
         .iter()
@@ -102,6 +111,58 @@ pub fn published(
         })
         .collect();
     Ok((published, evidence))
+}
+
+/// PyPI's JSON API (`GET {root}/pypi/{name}/{version}/json`, the index being `{root}/simple`):
+/// the newest `upload_time_iso_8601` of the release's `urls`; `None` where it is not served.
+fn json_api(
+    client: &Client,
+    index: &RegistryAt<'_>,
+    name: &str,
+    version: &str,
+) -> Option<Published> {
+    #[derive(Deserialize)]
+    struct Release {
+        #[serde(default)]
+        urls: Vec<Url>,
+    }
+    #[derive(Deserialize)]
+    struct Url {
+        #[serde(default)]
+        upload_time_iso_8601: Option<String>,
+        #[serde(default)]
+        yanked: bool,
+        #[serde(default)]
+        yanked_reason: Option<String>,
+    }
+    let root = index.base.trim_end_matches('/').strip_suffix("/simple")?;
+    let url = format!(
+        "{root}/pypi/{}/{}/json",
+        crate::matching::normalize_name(Ecosystem::PyPI, name),
+        version
+    );
+    let bytes = client
+        .get_document(&url, "application/json", index.authorization, MAX_PAGE)
+        .ok()??;
+    let release: Release = serde_json::from_slice(&bytes).ok()?;
+    if !release.urls.is_empty() && release.urls.iter().all(|file| file.yanked) {
+        let reason = release
+            .urls
+            .iter()
+            .find_map(|file| {
+                file.yanked_reason
+                    .clone()
+                    .filter(|reason| !reason.is_empty())
+            })
+            .map_or(String::new(), |reason| format!(": {reason}"));
+        return Some(Published::Pulled(format!("the release is yanked{reason}")));
+    }
+    release
+        .urls
+        .iter()
+        .filter_map(|file| file.upload_time_iso_8601.as_deref().and_then(parse_rfc3339))
+        .max()
+        .map(Published::At)
 }
 
 /// The files of release `version` of `name`.
@@ -143,7 +204,7 @@ fn judge(files: &[File], name: &str, version: &str) -> Published {
         .max();
     match newest {
         Some(time) => Published::At(time),
-        None => Published::Pulled("the index gives no upload time for it".to_string()),
+        None => Published::Unknown("the index gives no upload time for it".to_string()),
     }
 }
 
