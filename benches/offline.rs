@@ -6,6 +6,10 @@
 //! records that affect each, read those records), half of them named in the database.
 //! Run with `cargo bench --bench offline`; figures go in BENCHMARKS.md.
 
+#[path = "../tests/support/export_folder.rs"]
+#[allow(dead_code)] // Only its folder_size here.
+mod export_folder;
+
 use lockgate::offline::{update, Database};
 use lockgate::package::{Ecosystem, Package};
 use std::io::Write as _;
@@ -54,7 +58,7 @@ fn main() {
     println!(
         "db update (whole zip): {:.1} s, database {:.1} MiB on disk",
         start.elapsed().as_secs_f64(),
-        folder_size(&cache.join("db")) as f64 / 1_048_576.0
+        export_folder::folder_size(&cache.join("db")).0 as f64 / 1_048_576.0
     );
 
     for count in [1, 100, 10_000] {
@@ -179,20 +183,4 @@ fn templates() -> Vec<serde_json::Value> {
         }
     }
     templates
-}
-
-fn folder_size(folder: &std::path::Path) -> u64 {
-    let mut total = 0;
-    let mut pending = vec![folder.to_path_buf()];
-    while let Some(folder) = pending.pop() {
-        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
-            let metadata = entry.metadata().unwrap();
-            if metadata.is_dir() {
-                pending.push(entry.path());
-            } else {
-                total += metadata.len();
-            }
-        }
-    }
-    total
 }

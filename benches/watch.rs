@@ -16,9 +16,15 @@
 //! alone and the cycle after it), and a cycle after one branch tip moved.
 //! Run with `cargo bench --bench watch`; figures go in BENCHMARKS.md.
 
+#[path = "../tests/support/export_folder.rs"]
+mod export_folder;
+#[path = "../tests/support/random.rs"]
+mod random;
+
+use export_folder::folder_size;
+use random::Random;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -119,7 +125,7 @@ fn main() {
     assert!(records
         .iter()
         .all(|record| record["modified"].as_str().unwrap_or("") < NEW_MODIFIED));
-    publish(&export, "npm", &records);
+    export_folder::write_export(&export, "npm", &records);
     let database_records = records.len();
 
     let watcher = Watcher {
@@ -194,7 +200,7 @@ fn main() {
     // 5. One new MAL- record. Every run starts from the state and database of before it.
     let before = watcher.snapshot("before-record");
     records.push(new_record(&records, &target.0, &target.1));
-    publish(&export, "npm", &records);
+    export_folder::write_export(&export, "npm", &records);
     let check_new = |cycle: &Value| {
         let matches = cycle["matches"].as_array().unwrap();
         assert_eq!(matches.len(), target_tips, "{cycle}");
@@ -479,23 +485,6 @@ fn resolve(entries: &BTreeMap<String, Value>, from: &str, dependency: &str) -> O
     }
 }
 
-/// splitmix64: a small deterministic generator, so every run builds the same repositories.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, bound: usize) -> usize {
-        (self.next() % bound as u64) as usize
-    }
-}
-
 /// What one repository's lockfile is made of: a source and some of its roots.
 #[derive(Clone)]
 struct Plan {
@@ -506,7 +495,7 @@ struct Plan {
 impl Plan {
     /// Repository `index`'s `main`: roots drawn until 150 to 450 entries are locked.
     fn of(sources: &[Source], index: usize) -> Plan {
-        let mut rng = Rng(index as u64 * 7919 + 17);
+        let mut rng = Random(index as u64 * 7919 + 17);
         let source = rng.below(sources.len());
         let wanted = 150 + rng.below(301);
         let mut plan = Plan {
@@ -535,7 +524,7 @@ impl Plan {
 
     /// The same with one more root (a dependency added on a branch); `salt` picks which.
     fn plus_one(&self, sources: &[Source], salt: u64) -> Plan {
-        let mut rng = Rng(salt);
+        let mut rng = Random(salt);
         let mut plan = self.clone();
         loop {
             let root = rng.below(sources[self.source].roots.len());
@@ -764,37 +753,6 @@ fn new_record(records: &[Value], name: &str, version: &str) -> Value {
     record
 }
 
-/// Writes `ecosystem`'s export in `folder` as OSV's bucket lays it out: `all.zip` of every
-/// record, each record alone, `modified_id.csv` newest first. Replaces what was there.
-fn publish(folder: &Path, ecosystem: &str, records: &[Value]) {
-    let folder = folder.join(ecosystem);
-    let _ = std::fs::remove_dir_all(&folder);
-    std::fs::create_dir_all(&folder).unwrap();
-    let zip_file = std::fs::File::create(folder.join("all.zip")).unwrap();
-    let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(zip_file));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    let mut listed = Vec::new();
-    for record in records {
-        let id = record["id"].as_str().expect("a record has an id");
-        let text = serde_json::to_vec_pretty(record).unwrap();
-        zip.start_file(format!("{id}.json"), options).unwrap();
-        zip.write_all(&text).unwrap();
-        std::fs::write(folder.join(format!("{id}.json")), &text).unwrap();
-        let modified = record["modified"]
-            .as_str()
-            .unwrap_or("1970-01-01T00:00:00Z");
-        listed.push((modified.to_string(), id.to_string()));
-    }
-    zip.finish().unwrap();
-    listed.sort_by(|a, b| b.cmp(a));
-    let csv: String = listed
-        .iter()
-        .map(|(modified, id)| format!("{modified},{id}\n"))
-        .collect();
-    std::fs::write(folder.join("modified_id.csv"), csv).unwrap();
-}
-
 fn copy_folder(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
@@ -806,24 +764,6 @@ fn copy_folder(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).unwrap();
         }
     }
-}
-
-/// Bytes and files under `folder`.
-fn folder_size(folder: &Path) -> (u64, usize) {
-    let (mut bytes, mut files) = (0, 0);
-    let mut pending = vec![folder.to_path_buf()];
-    while let Some(folder) = pending.pop() {
-        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
-            let metadata = entry.metadata().unwrap();
-            if metadata.is_dir() {
-                pending.push(entry.path());
-            } else {
-                bytes += metadata.len();
-                files += 1;
-            }
-        }
-    }
-    (bytes, files)
 }
 
 fn mib(bytes: u64) -> f64 {

@@ -26,17 +26,9 @@ impl Registry {
         let credentials = Arc::new(Mutex::new(Vec::new()));
         let seen = credentials.clone();
         let server = RawServer::start_with_headers(move |_, target, headers| {
-            let authorization = headers
-                .iter()
-                .find(|(name, _)| name == "authorization")
-                .map(|(_, value)| value.clone())
-                .unwrap_or_default();
+            let authorization = header(headers, "authorization");
             seen.lock().unwrap().push(authorization);
-            let accept = headers
-                .iter()
-                .find(|(name, _)| name == "accept")
-                .map(|(_, value)| value.clone())
-                .unwrap_or_default();
+            let accept = header(headers, "accept");
             let abbreviated = accept.contains("vnd.npm.install-v1");
             log.lock().unwrap().push(format!(
                 "{} {target}",
@@ -71,6 +63,15 @@ impl Registry {
     fn asked(&self) -> Vec<String> {
         self.asked.lock().unwrap().clone()
     }
+}
+
+/// A request header's value (empty when absent).
+fn header(headers: &[(String, String)], name: &str) -> String {
+    headers
+        .iter()
+        .find(|(found, _)| found == name)
+        .map(|(_, value)| value.clone())
+        .unwrap_or_default()
 }
 
 /// A full npm document: `versions` published at those times.
@@ -424,11 +425,7 @@ fn python_index(
     let asked = Arc::new(Mutex::new(Vec::new()));
     let log = asked.clone();
     let server = RawServer::start_with_headers(move |_, target, headers| {
-        let accept = headers
-            .iter()
-            .find(|(name, _)| name == "accept")
-            .map(|(_, value)| value.clone())
-            .unwrap_or_default();
+        let accept = header(headers, "accept");
         log.lock().unwrap().push(format!("{accept} {target}"));
         match pages.iter().find(|(path, _)| *path == target) {
             Some((_, page)) => Answer::Bytes(response(

@@ -5,6 +5,7 @@
 //! input. Deterministic (a fixed seed) and a few seconds in all; the long runs are
 //! `tests/fuzz/run.sh`.
 
+use crate::support::random::Random;
 use lockgate::fuzz::{Target, FILE_MARKER};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -452,26 +453,4 @@ fn mutate(random: &mut Random, input: &[u8], other: &[u8], tokens: &[&str]) -> V
         }
     }
     bytes
-}
-
-/// splitmix64: small, fast, and the same sequence everywhere.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..bound` (0 when `bound` is 0).
-    fn below(&mut self, bound: usize) -> usize {
-        if bound == 0 {
-            0
-        } else {
-            (self.next() % bound as u64) as usize
-        }
-    }
 }

@@ -5,7 +5,6 @@
 
 use super::raw_http::{head, response, Answer, RawServer};
 use serde_json::Value;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -55,32 +54,7 @@ impl Export {
     /// Writes `ecosystem`'s export: the zip of every record, each record alone, and the list
     /// of (modified, id) newest first. Replaces what was there.
     pub fn publish(&self, ecosystem: &str, records: &[Value]) -> &Self {
-        let folder = self.path().join(ecosystem);
-        let _ = std::fs::remove_dir_all(&folder);
-        std::fs::create_dir_all(&folder).unwrap();
-        let zip_file = std::fs::File::create(folder.join("all.zip")).unwrap();
-        let mut zip = zip::ZipWriter::new(zip_file);
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated);
-        let mut listed = Vec::new();
-        for record in records {
-            let id = record["id"].as_str().expect("a record has an id");
-            let text = serde_json::to_vec_pretty(record).unwrap();
-            zip.start_file(format!("{id}.json"), options).unwrap();
-            zip.write_all(&text).unwrap();
-            std::fs::write(folder.join(format!("{id}.json")), &text).unwrap();
-            let modified = record["modified"]
-                .as_str()
-                .unwrap_or("1970-01-01T00:00:00Z");
-            listed.push((modified.to_string(), id.to_string()));
-        }
-        zip.finish().unwrap();
-        listed.sort_by(|a, b| b.cmp(a));
-        let csv: String = listed
-            .iter()
-            .map(|(modified, id)| format!("{modified},{id}\n"))
-            .collect();
-        std::fs::write(folder.join("modified_id.csv"), csv).unwrap();
+        super::export_folder::write_export(self.path(), ecosystem, records);
         self
     }
 

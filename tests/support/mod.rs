@@ -5,9 +5,11 @@
 #![allow(dead_code)]
 
 pub mod export;
+pub mod export_folder;
 pub mod fixtures;
 pub mod lockfiles;
 pub mod osv_server;
+pub mod random;
 pub mod raw_http;
 pub mod repo;
 pub mod schemas;
