@@ -143,9 +143,66 @@ struct WireNode {
     integrity: Option<String>,
     #[serde(default)]
     has_install_script: bool,
-    /// An object, or in old packages an array of strings (which npm does not check).
-    #[serde(default)]
-    engines: serde_json::Value,
+    /// An object, or in old packages an array of strings (which npm does not check): only
+    /// `node` is kept, without building the rest.
+    #[serde(default, deserialize_with = "engines_node")]
+    engines: Option<String>,
+}
+
+/// `engines.node` when `engines` is an object whose `node` is a string; nothing otherwise.
+fn engines_node<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    struct Visitor;
+    impl<'de> serde::de::Visitor<'de> for Visitor {
+        type Value = Option<String>;
+        fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            formatter.write_str("an engines object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut node = None;
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if key == "node" {
+                    node = match map.next_value::<serde_json::Value>()? {
+                        serde_json::Value::String(range) => Some(range),
+                        _ => None,
+                    };
+                } else {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(node)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    deserializer.deserialize_any(Visitor)
 }
 
 #[derive(Deserialize)]
@@ -396,7 +453,7 @@ impl From<WireNode> for Node {
             has_shrinkwrap: wire.has_shrinkwrap,
             integrity: wire.integrity,
             has_install_script: Some(wire.has_install_script),
-            engines_node: wire.engines["node"].as_str().map(str::to_string),
+            engines_node: wire.engines,
             line: None,
         }
     }
