@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 mod project;
 
 /// Registry requests in flight at once.
-const PARALLEL: usize = 8;
+const PARALLEL: usize = crate::osv::MAX_PARALLEL_REQUESTS;
 
 /// One package to ask a registry about: (ecosystem, registry, name), and where it is locked.
 type Job<'a> = (&'a (Ecosystem, String, String), &'a Vec<&'a Wanted>);

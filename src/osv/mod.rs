@@ -27,6 +27,9 @@ const MAX_RECORD_BODY: u64 = 4 * 1024 * 1024;
 /// Pages followed per batch before the answer is judged broken.
 const MAX_PAGES: usize = 100;
 
+/// The most requests a client runs at once (the registry lookups of the release-age check).
+pub const MAX_PARALLEL_REQUESTS: usize = 8;
+
 /// How to reach OSV.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -174,6 +177,10 @@ impl Client {
             .timeout_connect(Some(settings.connect_timeout))
             .proxy(ureq::Proxy::try_from_env())
             .user_agent(concat!("lockgate/", env!("CARGO_PKG_VERSION")))
+            // Registry lookups run eight at a time: keep a connection for each (ureq keeps 3),
+            // or every round opens new ones (a TLS handshake each, against a real registry).
+            .max_idle_connections_per_host(MAX_PARALLEL_REQUESTS)
+            .max_idle_connections(4 * MAX_PARALLEL_REQUESTS)
             .build()
             .new_agent();
         Client {
