@@ -6,6 +6,7 @@ use crate::support::fixtures::{fixture, write_case};
 use crate::support::raw_http::{response, Answer, RawServer};
 use crate::support::{package_json_matching, OsvServer, Run, TestRepo};
 use serde_json::json;
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 /// The clock every run here goes by.
@@ -660,4 +661,121 @@ fn an_index_without_upload_times_is_completed_by_the_json_api_or_said_unchecked(
         .unwrap()
         .iter()
         .any(|line| line.ends_with("/pypi/old-index/1.0.0/json")));
+}
+
+/// A registry for every format: npm documents and Python index pages for exactly the
+/// packages given, every version published at `published`.
+fn universal(packages: &[(String, String, String)], published: &'static str) -> RawServer {
+    let packages = packages.to_vec();
+    RawServer::start_with_headers(move |_, target, headers| {
+        let path = target.trim_start_matches('/');
+        let abbreviated = header(headers, "accept").contains("vnd.npm.install-v1");
+        let body = if let Some(project) = path.strip_prefix("simple/") {
+            let project = project.trim_end_matches('/');
+            let files: Vec<serde_json::Value> = packages
+                .iter()
+                .filter(|(ecosystem, name, _)| {
+                    ecosystem == "PyPI" && name.to_lowercase().replace(['_', '.'], "-") == project
+                })
+                .map(|(_, name, version)| {
+                    json!({"filename": format!("{}-{version}.tar.gz", name.replace('-', "_")),
+                           "upload-time": published})
+                })
+                .collect();
+            json!({"meta": {"api-version": "1.1"}, "files": files})
+        } else {
+            let name = path.replace("%2f", "/").replace("%2F", "/");
+            let versions: Vec<(&str, &str)> = packages
+                .iter()
+                .filter(|(ecosystem, found, _)| ecosystem == "npm" && *found == name)
+                .map(|(_, _, version)| (version.as_str(), published))
+                .collect();
+            let full = document(&name, &versions);
+            if abbreviated {
+                json!({"name": name, "modified": published, "versions": full["versions"]})
+            } else {
+                full
+            }
+        };
+        Answer::Bytes(response("200 OK", &[], body.to_string().as_bytes()))
+    })
+}
+
+#[test]
+fn every_lockfile_format_blocks_a_fresh_version_and_passes_an_old_one() {
+    use lockgate::ecosystem::format_of;
+    let osv = OsvServer::builder().without_shared_data().start();
+    let root = std::path::Path::new(crate::support::fixtures::ROOT);
+    // One small case of each format, registries as the lockfile or [registries] names them.
+    for (format, case) in [
+        ("npm/package-lock", "engine-strict-satisfied"),
+        ("npm/yarn-classic", "engine-strict-satisfied"),
+        ("npm/yarn-berry", "engine-strict-satisfied"),
+        ("npm/pnpm", "engine-strict-satisfied"),
+        ("npm/bun", "engine-strict-satisfied"),
+        ("pypi/poetry", "in-sync"),
+        ("pypi/pdm", "in-sync"),
+    ] {
+        let folder = root.join(format).join(case);
+        assert!(folder.is_dir(), "{}", folder.display());
+        // What it locks, as lockgate reads it: the registry serves exactly that.
+        let mut packages = Vec::new();
+        for (path, bytes) in crate::support::fixtures::project_files(&folder) {
+            let Some(parser) = format_of(&path) else {
+                continue;
+            };
+            let text = String::from_utf8(bytes).unwrap();
+            let locked = parser.parse(&path, &text, &|_| Ok(None)).unwrap();
+            for entry in locked.entries.iter().filter(|entry| entry.is_queryable()) {
+                packages.push((
+                    entry.package.ecosystem.as_osv().to_string(),
+                    entry.package.name.clone(),
+                    entry.package.version.clone(),
+                ));
+            }
+        }
+        assert!(!packages.is_empty(), "{format}/{case} locks nothing");
+        let registry = universal(&packages, "2026-12-04T00:00:00Z");
+        let url = registry.url();
+        let repo = TestRepo::new();
+        write_case(&repo, &folder, "");
+        // Registries and indexes the lockfiles record point at the stand-in; the rest asks
+        // [registries].
+        for (path, bytes) in crate::support::fixtures::project_files(&folder) {
+            if format_of(&path).is_none() {
+                continue;
+            }
+            let text = String::from_utf8(bytes).unwrap();
+            let text = text
+                .replace("https://registry.example.test", &url)
+                .replace("https://pypi.example.test", &url);
+            repo.write(&path, text);
+        }
+        repo.write(
+            ".lockgate.toml",
+            format!("[registries]\nnpm = \"{url}\"\nPyPI = \"{url}/simple\"\n"),
+        );
+        repo.stage_all();
+        let check = |now: &str| {
+            repo.lockgate_command(&["--osv-url", &osv.url(), "--format", "json"])
+                .env("LOCKGATE_NOW", now)
+                .env_remove("LOCKGATE_RELEASE_AGE")
+                .run()
+        };
+        let fresh = check("2026-12-05T00:00:00Z");
+        fresh.assert_code(1);
+        let kinds: BTreeSet<String> = fresh.stdout_json()["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|problem| problem["kind"].as_str().unwrap().to_string())
+            .collect();
+        assert!(
+            kinds.contains("release-too-recent"),
+            "{format}: {}",
+            fresh.output()
+        );
+        let old = check("2027-01-01T00:00:00Z");
+        assert_eq!(old.code, Some(0), "{format}: {}", old.output());
+    }
 }
