@@ -56,7 +56,7 @@ pub(crate) fn plan(
     for lockfile in lockfiles {
         let project = project::read(&lockfile.path, &lockfile.settings_files, settings.now);
         for entry in &lockfile.locked.entries {
-            let minimum = minimum_for(settings, &project, entry.package.ecosystem);
+            let minimum = minimum_for(settings, &project, &entry.package);
             if minimum.0 == 0 || !entry.is_queryable() {
                 continue;
             }
@@ -130,10 +130,11 @@ fn exempt(settings: &Settings, entry: &Entry, check: &str) -> bool {
 fn minimum_for(
     settings: &Settings,
     project: &project::Project,
-    ecosystem: Ecosystem,
+    package: &crate::package::Package,
 ) -> (u64, String) {
+    let ecosystem = package.ecosystem;
     let own = settings.release_age.get(&ecosystem).copied().unwrap_or(0);
-    match &project.minimum {
+    match project.minimum_for(&package.name) {
         Some((seconds, named)) if *seconds > own && ecosystem_of_tool(ecosystem) => (
             *seconds,
             format!("{named}, stricter than lockgate's {}", age(own)),

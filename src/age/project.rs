@@ -13,12 +13,31 @@ pub struct Project {
     pub registries: Vec<(Option<String>, String)>,
     /// The tool's own minimum release age in seconds, and how to name the setting.
     pub minimum: Option<(u64, String)>,
+    /// The tool's own minimum by scope (`@acme` → seconds, named), where it sets one per scope
+    /// (yarn's `npmScopes.<scope>.npmMinimalAgeGate`): the scope's value wins, as in yarn.
+    pub scoped_minimum: Vec<(String, (u64, String))>,
     /// Credentials `.npmrc` gives: the registry they are for (`//host/path/`), and the
     /// `Authorization` value (`Bearer …`, `Basic …`).
     pub credentials: Vec<(String, String)>,
 }
 
 impl Project {
+    /// The tool's own minimum release age for package `name`: its scope's, else the project's.
+    pub fn minimum_for(&self, name: &str) -> Option<&(u64, String)> {
+        let scope = name
+            .starts_with('@')
+            .then(|| name.split('/').next())
+            .flatten();
+        match self
+            .scoped_minimum
+            .iter()
+            .find(|(named, _)| Some(named.as_str()) == scope)
+        {
+            Some((_, minimum)) => Some(minimum),
+            None => self.minimum.as_ref(),
+        }
+    }
+
     /// The `Authorization` the settings give for the registry at `url`: the longest matching
     /// `//host/path/` prefix.
     pub fn authorization_for(&self, url: &str) -> Option<&str> {
