@@ -79,6 +79,9 @@ pub struct Exemption {
     pub reason: String,
     /// The last day it applies (required).
     pub until: toml::value::Datetime,
+    /// When it was written (Unix seconds), where git says: the commit that added it, else now.
+    #[serde(skip)]
+    pub written: Option<u64>,
 }
 
 /// The checks an exemption can name.

@@ -87,6 +87,39 @@ impl Repo {
         Ok(Repo { inner, bare })
     }
 
+    /// The text of `path` at `HEAD`, and for a 1-based `line` of it, when the commit that wrote
+    /// that line was made (Unix seconds; blame at `HEAD`). `None` when `HEAD` has no such file.
+    pub fn head_file_with_blame(&self, path: &str) -> Option<(String, Vec<u64>)> {
+        let head = self.inner.head().ok()?.peel_to_commit().ok()?;
+        let entry = head
+            .tree()
+            .ok()?
+            .get_path(std::path::Path::new(path))
+            .ok()?;
+        let blob = self.inner.find_blob(entry.id()).ok()?;
+        if blob.size() > 1024 * 1024 {
+            return None;
+        }
+        let text = String::from_utf8_lossy(blob.content()).into_owned();
+        let mut options = git2::BlameOptions::new();
+        options.newest_commit(head.id());
+        let blame = self
+            .inner
+            .blame_file(std::path::Path::new(path), Some(&mut options))
+            .ok()?;
+        let times = (1..=text.lines().count())
+            .map(|line| {
+                blame
+                    .get_line(line)
+                    .and_then(|hunk| self.inner.find_commit(hunk.final_commit_id()).ok())
+                    .map_or(0, |commit| {
+                        u64::try_from(commit.time().seconds()).unwrap_or(0)
+                    })
+            })
+            .collect();
+        Some((text, times))
+    }
+
     /// Every local branch (`refs/heads/…`) and the commit at its tip, by name.
     pub fn branch_tips(&self) -> Result<Vec<(String, Oid)>, Error> {
         let references = self

@@ -75,10 +75,55 @@ pub fn run(flags: &Flags) -> Result<Outcome, Error> {
         }
         Command::Check(target) => {
             let repo = git::Repo::open()?;
-            let loaded =
+            let mut loaded =
                 config::load(flags.config.as_deref(), repo.workdir()).map_err(Error::Config)?;
+            date_exemptions(&repo, &mut loaded, flags.now.unwrap_or_else(offline::now));
             check(&repo, &Settings::new(flags, loaded), target).map(Outcome::Report)
         }
+    }
+}
+
+/// When each exemption that names versions was written: the commit that added it to the
+/// repository's `.lockgate.toml` (as `HEAD` has it), else now (an exemption being committed).
+/// An exemption written before the version it names was published does not apply to it.
+fn date_exemptions(repo: &git::Repo, loaded: &mut config::Loaded, now: u64) {
+    let (Some(path), Some(root)) = (&loaded.path, repo.workdir()) else {
+        return;
+    };
+    let Ok(relative) = path.strip_prefix(root) else {
+        return;
+    };
+    let relative = relative.to_string_lossy().replace('\\', "/");
+    let committed = repo
+        .head_file_with_blame(&relative)
+        .and_then(|(text, times)| {
+            let config = config::Config::parse(&relative, &text).ok()?;
+            Some((text, times, config))
+        });
+    for exemption in loaded.config.exemptions.iter_mut() {
+        if exemption.versions.is_empty() {
+            continue;
+        }
+        let at_head = committed.as_ref().and_then(|(text, times, config)| {
+            let index = config.exemptions.iter().position(|old| {
+                (&old.package, &old.versions, &old.check, &old.until)
+                    == (
+                        &exemption.package,
+                        &exemption.versions,
+                        &exemption.check,
+                        &exemption.until,
+                    )
+            })?;
+            // The `[[exempt]]` header of that entry.
+            let line = text
+                .lines()
+                .enumerate()
+                .filter(|(_, line)| line.trim() == "[[exempt]]")
+                .nth(index)?
+                .0;
+            times.get(line).copied()
+        });
+        exemption.written = Some(at_head.unwrap_or(now));
     }
 }
 

@@ -779,3 +779,31 @@ fn every_lockfile_format_blocks_a_fresh_version_and_passes_an_old_one() {
         assert_eq!(old.code, Some(0), "{format}: {}", old.output());
     }
 }
+
+#[test]
+fn an_exemption_written_before_the_version_it_names_was_published_does_not_apply() {
+    let osv = OsvServer::start();
+    let registry = registry();
+    let exemption = "[[exempt]]\npackage = \"@acme/fresh\"\nversions = [\"1.0.1\"]\ncheck = \"release-age\"\nreason = \"our release\"\nuntil = 2026-12-31\n";
+    // @acme/fresh 1.0.1 was published 2026-12-04T06:00:00Z.
+    for (written, code) in [("2026-12-01T00:00:00Z", 1), ("2026-12-04T12:00:00Z", 0)] {
+        let repo = TestRepo::new();
+        repo.write_and_stage(".lockgate.toml", exemption);
+        repo.git_command(&["commit", "-q", "-m", "exempt our release"])
+            .env("GIT_AUTHOR_DATE", written)
+            .env("GIT_COMMITTER_DATE", written)
+            .run()
+            .assert_success();
+        stage(&repo, &registry, &[("@acme/fresh", "1.0.1")]);
+        let run_ = run(&repo, &osv, &[]);
+        run_.assert_code(code);
+        if code == 1 {
+            let said = problems(&run_);
+            assert!(
+                said[0].starts_with("release-too-recent @acme/fresh@1.0.1")
+                    && said[0].contains("written before it was published, so it does not apply"),
+                "{said:?}"
+            );
+        }
+    }
+}

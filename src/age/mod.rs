@@ -42,7 +42,14 @@ pub(crate) struct Wanted {
     /// Whether the registry's time decides its age (not when the lockfile gave it, or an
     /// exemption covers it).
     judge_age: bool,
+    /// When the exemption that covers its age was written, where it names versions: it does
+    /// not apply to a version published after it.
+    exemption_written: Option<u64>,
 }
+
+/// Who says when a version was published, for an exemption that came before it.
+const PREDATES: &str = "its registry; the [[exempt]] that names it was written before it was \
+                        published, so it does not apply";
 
 /// The release-age problems the lockfiles answer themselves, and the versions to ask registries
 /// about ([`ask_registries`], which may run beside the OSV lookup).
@@ -63,18 +70,25 @@ pub(crate) fn plan(
             if !seen.insert((lockfile.path.clone(), entry.package.clone())) {
                 continue;
             }
-            let age_exempt = exempt(settings, entry, "release-age");
+            let age_exemption = exemption(settings, entry, "release-age");
+            // An exemption that names versions is dated; one written before the version it
+            // names was published does not apply to it.
+            let written = age_exemption.and_then(|exemption| exemption.written);
             let time = entry.uploaded.as_deref().and_then(parse_rfc3339);
-            if let (Some(time), false) = (time, age_exempt) {
+            if let Some(time) = time {
                 // The lockfile says when: no request for the age.
-                problems.extend(too_recent(
-                    settings,
-                    &lockfile.path,
-                    entry,
-                    time,
-                    &minimum,
-                    "the lockfile",
-                ));
+                let predates = written.is_some_and(|written| time > written);
+                if age_exemption.is_none() || predates {
+                    let said_by = if predates { PREDATES } else { "the lockfile" };
+                    problems.extend(too_recent(
+                        settings,
+                        &lockfile.path,
+                        entry,
+                        time,
+                        &minimum,
+                        said_by,
+                    ));
+                }
             }
             let replaces = match settings.trust_downgrade {
                 crate::config::CiRule::Off => Vec::new(),
@@ -99,7 +113,8 @@ pub(crate) fn plan(
                         .map(str::to_string),
                     registry,
                     minimum,
-                    judge_age: time.is_none() && !age_exempt,
+                    judge_age: time.is_none() && age_exemption.is_none(),
+                    exemption_written: written.filter(|_| time.is_none()),
                     replaces,
                     private: is_private_entry(settings, entry),
                 });
@@ -111,8 +126,13 @@ pub(crate) fn plan(
 
 /// Whether an exemption for `check` covers `entry` today.
 fn exempt(settings: &Settings, entry: &Entry, check: &str) -> bool {
+    exemption(settings, entry, check).is_some()
+}
+
+/// The exemption for `check` that covers `entry` today, if any.
+fn exemption<'s>(settings: &'s Settings, entry: &Entry, check: &str) -> Option<&'s Exemption> {
     let today = rfc3339(settings.now)[..10].to_string();
-    settings.exemptions.iter().any(|exemption: &Exemption| {
+    settings.exemptions.iter().find(|exemption: &&Exemption| {
         exemption.check == check
             && crate::ecosystem::glob::name_matches(&exemption.package, &entry.package.name)
             && (exemption.versions.is_empty()
@@ -248,7 +268,8 @@ pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Prob
     for item in wanted {
         // Publish times never change: what was learnt once answers without a request.
         // An upgrade's evidence is only in the registry's document: no shortcut.
-        if let (Some(registry), true) = (&item.registry, item.replaces.is_empty()) {
+        let exact = item.replaces.is_empty() && item.exemption_written.is_none();
+        if let (Some(registry), true) = (&item.registry, exact) {
             match cache.get(registry, &item.name, &item.version) {
                 // Known only to be older than a time that is not old enough for today's
                 // minimum: asked again.
@@ -373,8 +394,11 @@ pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Prob
                         evidence = found;
                         published
                     }),
-                    // An upgrade: the full document says how each side was published.
-                    _ if !replaced.is_empty() => {
+                    // An upgrade (the full document says how each side was published), or a
+                    // dated exemption (it needs the exact time).
+                    _ if !replaced.is_empty()
+                        || items.iter().any(|item| item.exemption_written.is_some()) =>
+                    {
                         registry::published_with_evidence(&client, &at, name, &versions, &replaced)
                             .map(|(published, found)| {
                                 evidence = found;
@@ -520,6 +544,20 @@ fn judge(settings: &Settings, item: &Wanted, published: Option<&Published>) -> O
     ));
     match published? {
         Published::Before(_) => None,
+        Published::At(time)
+            if item
+                .exemption_written
+                .is_some_and(|written| *time > written) =>
+        {
+            too_recent(
+                settings,
+                &item.lockfile,
+                &entry,
+                *time,
+                &item.minimum,
+                PREDATES,
+            )
+        }
         Published::At(_) if !item.judge_age => None,
         Published::At(time) => too_recent(
             settings,
