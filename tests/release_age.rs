@@ -278,19 +278,17 @@ fn a_pulled_version_blocks_whatever_its_age_and_an_unreachable_registry_is_not_a
     let unreachable = run(&repo, &osv, &["--retries", "0", "--timeout", "2"]);
     unreachable.assert_code(2);
     assert!(problems(&unreachable)[0].starts_with("release-age-unchecked left-pad@1.3.0"));
-    run(
-        &repo,
-        &osv,
-        &[
+    for (policy, code) in [("warn", 0), ("offline", 2), ("block", 2)] {
+        let args = [
             "--retries",
             "0",
             "--timeout",
             "2",
             "--on-unreachable",
-            "warn",
-        ],
-    )
-    .assert_code(0);
+            policy,
+        ];
+        run(&repo, &osv, &args).assert_code(code);
+    }
 }
 
 #[test]

@@ -633,7 +633,9 @@ fn downgrade(
     ))
 }
 
-/// A version whose publish time could not be had: blocking unless `on-unreachable` says warn.
+/// A version whose publish time could not be had: blocking unless `on-unreachable` says warn
+/// (with `offline`, the cache answered what it could before the registry was asked, as the
+/// offline database does for OSV; what it lacks stays unchecked and blocks).
 fn unchecked(settings: &Settings, item: &Wanted, why: String) -> Problem {
     Problem::new(
         ProblemKind::ReleaseAgeUnchecked,
@@ -642,7 +644,7 @@ fn unchecked(settings: &Settings, item: &Wanted, why: String) -> Problem {
             "{}@{}: its publish time could not be had ({why}), so its release age is not checked",
             item.name, item.version
         ),
-        settings.on_unreachable == OnUnreachable::Block,
+        settings.on_unreachable != OnUnreachable::Warn,
     )
 }
 

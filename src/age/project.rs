@@ -41,8 +41,7 @@ impl Project {
     /// The `Authorization` the settings give for the registry at `url`: the longest matching
     /// `//host/path/` prefix.
     pub fn authorization_for(&self, url: &str) -> Option<&str> {
-        let bare = url.split_once("//").map_or(url, |(_, rest)| rest);
-        let bare = format!("//{}/", bare.trim_end_matches('/'));
+        let bare = credential_prefix(url);
         self.credentials
             .iter()
             .filter(|(prefix, _)| bare.starts_with(prefix.as_str()))
@@ -171,13 +170,9 @@ fn npmrc(text: &str, path: &str, tool: &str, project: &mut Project) {
     }
 }
 
-/// A `//host/path/:_authToken=…` (or `:_auth=…`) line: the registry prefix and the header
-/// value. `${VARIABLE}` is read from the environment, where the project's file points.
-fn credential(key: &str, value: &str) -> Option<(String, String)> {
-    let (prefix, kind) = key.rsplit_once(':')?;
-    if !prefix.starts_with("//") {
-        return None;
-    }
+/// `${VARIABLE}` read from the environment (a value without one as it is); `None` when unset,
+/// empty or not printable.
+fn expand(value: &str) -> Option<String> {
     let value = value.trim().trim_matches('"').trim_matches('\'');
     let value = match value
         .strip_prefix("${")
@@ -186,9 +181,23 @@ fn credential(key: &str, value: &str) -> Option<(String, String)> {
         Some(variable) => std::env::var(variable).ok()?,
         None => value.to_string(),
     };
-    if value.is_empty() || value.chars().any(char::is_control) {
+    (!value.is_empty() && !value.chars().any(char::is_control)).then_some(value)
+}
+
+/// The `//host/path/` a registry URL's credentials are keyed by.
+fn credential_prefix(url: &str) -> String {
+    let bare = url.split_once("//").map_or(url, |(_, rest)| rest);
+    format!("//{}/", bare.trim_end_matches('/'))
+}
+
+/// A `//host/path/:_authToken=…` (or `:_auth=…`) line: the registry prefix and the header
+/// value. `${VARIABLE}` is read from the environment, where the project's file points.
+fn credential(key: &str, value: &str) -> Option<(String, String)> {
+    let (prefix, kind) = key.rsplit_once(':')?;
+    if !prefix.starts_with("//") {
         return None;
     }
+    let value = expand(value)?;
     let header = match kind {
         "_authToken" => format!("Bearer {value}"),
         "_auth" => format!("Basic {value}"),
@@ -229,6 +238,37 @@ fn yarnrc(text: &str, path: &str, project: &mut Project) {
             seconds,
             format!("yarn's npmMinimalAgeGate in {path}"),
         );
+    }
+    yarn_credentials(&document, project);
+}
+
+/// yarn's tokens: `npmAuthToken` beside `npmRegistryServer` (top level and per scope), and in
+/// `npmRegistries` by registry.
+fn yarn_credentials(document: &yaml_rust2::Yaml, project: &mut Project) {
+    let text = crate::ecosystem::yaml_text;
+    let mut add = |server: Option<String>, token: &yaml_rust2::Yaml| {
+        if let (Some(server), Some(token)) = (server, text(token).and_then(|t| expand(&t))) {
+            project
+                .credentials
+                .push((credential_prefix(&server), format!("Bearer {token}")));
+        }
+    };
+    add(
+        text(&document["npmRegistryServer"]),
+        &document["npmAuthToken"],
+    );
+    if let yaml_rust2::Yaml::Hash(scopes) = &document["npmScopes"] {
+        for settings in scopes.values() {
+            add(
+                text(&settings["npmRegistryServer"]),
+                &settings["npmAuthToken"],
+            );
+        }
+    }
+    if let yaml_rust2::Yaml::Hash(registries) = &document["npmRegistries"] {
+        for (server, settings) in registries {
+            add(text(server), &settings["npmAuthToken"]);
+        }
     }
 }
 
@@ -456,5 +496,18 @@ mod tests {
             Some("Basic dXNlcg==")
         );
         assert_eq!(project.authorization_for("https://x.example.test/"), None);
+        let yarn = read(
+            "yarn.lock",
+            &files(&[(".yarnrc.yml", "npmRegistryServer: \"https://npm.example.test\"\nnpmAuthToken: top\nnpmRegistries:\n  \"//corp.example.test/npm\":\n    npmAuthToken: corp\n")]),
+            0,
+        );
+        assert_eq!(
+            yarn.authorization_for("https://npm.example.test/"),
+            Some("Bearer top")
+        );
+        assert_eq!(
+            yarn.authorization_for("https://corp.example.test/npm"),
+            Some("Bearer corp")
+        );
     }
 }

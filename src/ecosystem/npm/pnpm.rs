@@ -153,6 +153,25 @@ impl PnpmLock {
                 ))
             }
         }
+        // `time:` (time-based resolution): when each direct dependency was published.
+        if let Yaml::Hash(times) = &document["time"] {
+            let mut published = std::collections::HashMap::new();
+            for (key, time) in times {
+                let (Some(key), Some(time)) = (yaml_text(key), yaml_text(time)) else {
+                    continue;
+                };
+                if let Some((name, version)) = split_key(major, &key) {
+                    let version = version.split('(').next().unwrap_or_default().to_string();
+                    published.insert((name, version), time);
+                }
+            }
+            for entry in &mut lock.locked.entries {
+                let key = (entry.package.name.clone(), entry.package.version.clone());
+                if let Some(time) = published.get(&key) {
+                    entry.uploaded = Some(time.clone());
+                }
+            }
+        }
         Ok(lock)
     }
 }
@@ -354,6 +373,16 @@ snapshots:
             ["@scope/pkg@1.0.0", "is-odd@3.0.1"]
         );
         assert_eq!(lock.importers["."].dependencies["is-odd"], "^3.0.1");
+    }
+
+    #[test]
+    fn time_based_resolution_records_when_direct_dependencies_were_published() {
+        let text = "lockfileVersion: '9.0'\nimporters:\n  .:\n    dependencies:\n      left-pad:\n        specifier: ^1.3.0\n        version: 1.3.0\npackages:\n  left-pad@1.3.0:\n    resolution: {integrity: sha512-AA}\nsnapshots:\n  left-pad@1.3.0: {}\ntime:\n  left-pad@1.3.0: '2018-04-09T01:23:45.000Z'\n";
+        let lock = PnpmLock::parse(text).unwrap();
+        assert_eq!(
+            lock.locked.entries[0].uploaded.as_deref(),
+            Some("2018-04-09T01:23:45.000Z")
+        );
     }
 
     #[test]

@@ -69,10 +69,25 @@ struct Found {
     /// so a file that includes another a thousand times (or a diamond of includes) costs one
     /// read, not a thousand to the power of the depth.
     read: std::collections::BTreeSet<(String, bool)>,
+    /// The index pip installs from (`--index-url`, the first one given).
+    index: Option<String>,
 }
 
 impl Found {
     fn finish(mut self) -> LockedSet {
+        // What pip downloads from: the index the files name (the packages' registry).
+        if let Some(index) = self.index.take() {
+            for entry in &mut self.locked.entries {
+                if let crate::package::Source::Registry {
+                    host,
+                    url: url @ None,
+                } = &mut entry.source
+                {
+                    *host = crate::package::url_host(&index);
+                    *url = Some(index.clone());
+                }
+            }
+        }
         for (name, requirement) in self.open {
             match self.constraints.get(&name) {
                 Some(version) => {
@@ -178,7 +193,10 @@ fn collect(
                     stack.pop();
                 }
                 "-e" | "--editable" if !constraints => add_other(found, value),
-                _ => {} // Index, find-links and build options do not change what is required.
+                "-i" | "--index-url" if found.index.is_none() && !value.contains("${") => {
+                    found.index = Some(value.to_string());
+                }
+                _ => {} // Find-links and build options do not change what is required.
             }
             continue;
         }
