@@ -6,7 +6,10 @@
 //! package.json edit over that lockfile (the offline sync check alone).
 //! Run with `cargo bench --bench hook`; figures go in BENCHMARKS.md.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use common::{git, read_request, report, write_json};
+use std::io::BufReader;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::Command;
@@ -139,36 +142,6 @@ fn time_with(repo: &Path, osv_url: &str, extra: &[&str]) -> Vec<Duration> {
         .collect()
 }
 
-fn report(name: &str, timings: &[Duration]) {
-    let mut sorted = timings.to_vec();
-    sorted.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!(
-        "{name}: median {:.1} ms, p90 {:.1} ms, min {:.1} ms ({} runs)",
-        ms(sorted[sorted.len() / 2]),
-        ms(sorted[sorted.len() * 9 / 10]),
-        ms(sorted[0]),
-        sorted.len()
-    );
-}
-
-fn git(repo: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args([
-            "-c",
-            "user.name=bench",
-            "-c",
-            "user.email=bench@lockgate.invalid",
-        ])
-        .args(args)
-        .current_dir(repo)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .status()
-        .expect("run git");
-    assert!(status.success(), "git {args:?}");
-}
-
 /// An OSV stand-in that answers every querybatch with no hits. Written on std's TcpListener with
 /// TCP_NODELAY and one write per answer, so the figures show lockgate, not Nagle's algorithm.
 struct EmptyOsv {
@@ -201,39 +174,15 @@ fn serve(stream: TcpStream, seen: &AtomicUsize) {
     stream.set_nodelay(true).unwrap();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut writer = stream;
-    loop {
-        let mut length = 0;
-        let mut line = String::new();
-        loop {
-            line.clear();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            if line == "\r\n" {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
+    while let Some(request) = read_request(&mut reader) {
         seen.fetch_add(1, Ordering::SeqCst);
-        let queries = serde_json::from_slice::<serde_json::Value>(&body)
+        let queries = serde_json::from_slice::<serde_json::Value>(&request.body)
             .ok()
             .and_then(|value| value["queries"].as_array().map(Vec::len))
             .unwrap_or(0);
         let answer =
             serde_json::json!({ "results": vec![serde_json::json!({}); queries] }).to_string();
-        let response = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{answer}",
-            answer.len()
-        );
-        if writer.write_all(response.as_bytes()).is_err() {
+        if !write_json(&mut writer, &answer) {
             return;
         }
     }

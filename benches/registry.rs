@@ -11,8 +11,11 @@
 //! answers alone: one request per package, never the full document.
 //! Run with `cargo bench --bench registry`; figures go in BENCHMARKS.md.
 
+mod common;
+
+use common::{git, ms, percentile, read_request, report, write_json, Request};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::BufReader;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::Command;
@@ -205,50 +208,6 @@ fn repository(registry: &str, count: usize) -> tempfile::TempDir {
     dir
 }
 
-fn percentile(timings: &[Duration], percent: usize) -> Duration {
-    let mut sorted = timings.to_vec();
-    sorted.sort();
-    sorted[sorted.len() * percent / 100]
-}
-
-fn ms(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
-}
-
-fn report(name: &str, timings: &[Duration]) {
-    println!(
-        "{name}: median {:.1} ms, p90 {:.1} ms, min {:.1} ms ({} runs)",
-        ms(percentile(timings, 50)),
-        ms(percentile(timings, 90)),
-        ms(percentile(timings, 0)),
-        timings.len()
-    );
-}
-
-fn git(repo: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args([
-            "-c",
-            "user.name=bench",
-            "-c",
-            "user.email=bench@lockgate.invalid",
-        ])
-        .args(args)
-        .current_dir(repo)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .status()
-        .expect("run git");
-    assert!(status.success(), "git {args:?}");
-}
-
-/// One request as a stand-in sees it.
-struct Request {
-    target: String,
-    accept: String,
-    body: Vec<u8>,
-}
-
 /// What a stand-in answers to a request: what kind of request it was (counted) and the JSON.
 type Answerer = fn(&Request) -> (&'static str, String);
 
@@ -359,47 +318,11 @@ fn serve(
     stream.set_nodelay(true).unwrap();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut writer = stream;
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-            return;
-        }
-        let target = request_line.split(' ').nth(1).unwrap_or("/").to_string();
-        let (mut length, mut accept) = (0, String::new());
-        let mut line = String::new();
-        loop {
-            line.clear();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            if line == "\r\n" {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().unwrap_or(0);
-                } else if name.eq_ignore_ascii_case("accept") {
-                    accept = value.trim().to_string();
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let request = Request {
-            target,
-            accept,
-            body,
-        };
+    while let Some(request) = read_request(&mut reader) {
         let (kind, json) = answer(&request);
         *seen.lock().unwrap().entry(kind).or_default() += 1;
         std::thread::sleep(latency);
-        let response = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{json}",
-            json.len()
-        );
-        if writer.write_all(response.as_bytes()).is_err() {
+        if !write_json(&mut writer, &json) {
             return;
         }
     }

@@ -1,0 +1,102 @@
+//! What the end-to-end benchmarks share: timing summaries, git run hermetically, and the
+//! request reading of their keep-alive stand-ins (each bench uses a part of it).
+#![allow(dead_code)]
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+/// The `percent`th percentile of `timings` (0: the fastest).
+pub fn percentile(timings: &[Duration], percent: usize) -> Duration {
+    let mut sorted = timings.to_vec();
+    sorted.sort();
+    sorted[sorted.len() * percent / 100]
+}
+
+/// Milliseconds.
+pub fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+/// One line: median, p90 and fastest of `timings`.
+pub fn report(name: &str, timings: &[Duration]) {
+    println!(
+        "{name}: median {:.1} ms, p90 {:.1} ms, min {:.1} ms ({} runs)",
+        ms(percentile(timings, 50)),
+        ms(percentile(timings, 90)),
+        ms(percentile(timings, 0)),
+        timings.len()
+    );
+}
+
+/// Runs git in `repo` with no system or user configuration, as a bench user.
+pub fn git(repo: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args([
+            "-c",
+            "user.name=bench",
+            "-c",
+            "user.email=bench@lockgate.invalid",
+        ])
+        .args(args)
+        .current_dir(repo)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .status()
+        .expect("run git");
+    assert!(status.success(), "git {args:?}");
+}
+
+/// One request a stand-in read: its target, `Accept` header and body.
+pub struct Request {
+    /// The path asked for.
+    pub target: String,
+    /// The `Accept` header (empty when none).
+    pub accept: String,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// The next request on a keep-alive connection; `None` when the client closed it.
+pub fn read_request(reader: &mut impl BufRead) -> Option<Request> {
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+        return None;
+    }
+    let target = request_line.split(' ').nth(1).unwrap_or("/").to_string();
+    let (mut length, mut accept) = (0, String::new());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return None;
+        }
+        if line == "\r\n" {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            } else if name.eq_ignore_ascii_case("accept") {
+                accept = value.trim().to_string();
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some(Request {
+        target,
+        accept,
+        body,
+    })
+}
+
+/// Answers `json` with 200; false when the client is gone.
+pub fn write_json(writer: &mut impl Write, json: &str) -> bool {
+    let response = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{json}",
+        json.len()
+    );
+    writer.write_all(response.as_bytes()).is_ok()
+}
