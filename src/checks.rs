@@ -19,7 +19,7 @@ pub(crate) struct Context<'a> {
 pub(crate) type Check = fn(&Context<'_>, &mut Vec<Problem>);
 
 /// Every check, in the order their problems are reported.
-pub(crate) const CHECKS: &[Check] = &[unpinned, unreadable_versions];
+pub(crate) const CHECKS: &[Check] = &[unpinned, unreadable_versions, checksums_changed];
 
 /// Requirements that pin no version: what gets installed cannot be checked (malware published
 /// under the name still is). Blocks when `fail-on-unpinned` says so.
@@ -59,5 +59,47 @@ fn unreadable_versions(context: &Context<'_>, problems: &mut Vec<Problem>) {
                 true,
             ));
         }
+    }
+}
+
+/// Versions a change keeps with another checksum: a tampered lockfile, never an update (the
+/// registry serves one tarball a version, for good). Blocks unless `[checks]` says otherwise.
+fn checksums_changed(context: &Context<'_>, problems: &mut Vec<Problem>) {
+    use crate::config::CiRule;
+    let level = context.settings.checksum_changed;
+    if level == CiRule::Off {
+        return;
+    }
+    for lockfile in context.lockfiles {
+        for change in lockfile.checksums_changed.iter() {
+            problems.push(
+                Problem::new(
+                    ProblemKind::ChecksumChanged,
+                    &lockfile.path,
+                    &format!(
+                        "{}@{} keeps its version but its checksum changed from {} to {}: a \
+                         version's tarball never changes, so the lockfile was edited to \
+                         download something else. Restore the entry (git checkout the \
+                         lockfile) and lock it again with the package manager",
+                        change.package.name,
+                        change.package.version,
+                        short(&change.old),
+                        short(&change.new)
+                    ),
+                    level == CiRule::Block,
+                )
+                .at(change.line.unwrap_or(0), 0),
+            );
+        }
+    }
+}
+
+/// A checksum shortened for a message: its algorithm and first characters.
+fn short(checksum: &str) -> String {
+    let cut: String = checksum.chars().take(24).collect();
+    if cut.len() < checksum.len() {
+        format!("{cut}…")
+    } else {
+        cut
     }
 }

@@ -51,6 +51,17 @@ pub struct Config {
     /// An upgrade to a version published with less evidence (provenance, trusted publisher)
     /// than the one it replaces: `warn` (the default), `block` or `off`.
     pub trust_downgrade: Option<CiRule>,
+    /// What each lockfile-integrity check does: `[checks]` with `checksum-changed = "block"`.
+    #[serde(default)]
+    pub checks: Checks,
+}
+
+/// `[checks]`: the level of each check of what a lockfile says about its entries.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Checks {
+    /// A version kept with another checksum (blocks by default).
+    pub checksum_changed: Option<CiRule>,
 }
 
 /// `release-age`: one duration, or one per ecosystem.

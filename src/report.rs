@@ -186,6 +186,9 @@ pub enum ProblemKind {
     /// A package version whose publish time could not be had: its release age is not checked
     /// (blocking, exit 2, unless `on-unreachable` says warn).
     ReleaseAgeUnchecked,
+    /// A version a lockfile keeps with another checksum than before: a tampered lockfile (a
+    /// version's tarball never changes).
+    ChecksumChanged,
     /// An upgrade to a version published with less evidence than the one it replaces: without
     /// the provenance or the trusted publisher the old version had.
     TrustDowngrade,

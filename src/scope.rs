@@ -28,6 +28,8 @@ pub(crate) struct LockfileToCheck {
     pub(crate) settings_files: Rc<Vec<(String, Vec<u8>)>>,
     /// Of each package the change upgrades (or downgrades), the versions it replaces.
     pub(crate) replaced: Rc<Replaced>,
+    /// The entries whose version it keeps and whose checksum it changes.
+    pub(crate) checksums_changed: Rc<Vec<ChecksumChange>>,
 }
 
 /// The files that say where a package manager downloads from and how old a release it takes.
@@ -228,13 +230,16 @@ fn additions<S: git::Source>(
     let mut lockfiles = Vec::new();
     for change in &changes {
         match parsed.added_by(repo, change, &new_includes, old_includes) {
-            Ok(Some((locked, whole, replaced))) => lockfiles.push(LockfileToCheck {
-                path: change.path.clone(),
-                locked,
-                whole,
-                settings_files: settings_files(new, &change.path),
-                replaced,
-            }),
+            Ok(Some((locked, whole, replaced, checksums_changed))) => {
+                lockfiles.push(LockfileToCheck {
+                    path: change.path.clone(),
+                    locked,
+                    whole,
+                    settings_files: settings_files(new, &change.path),
+                    replaced,
+                    checksums_changed,
+                })
+            }
             Ok(None) => {}
             Err(error) => problems.push(unreadable(error)?),
         }
@@ -321,6 +326,7 @@ fn whole_snapshot<S: git::Source>(
                 path: path.to_string(),
                 settings_files: Rc::default(),
                 replaced: Rc::default(),
+                checksums_changed: Rc::default(),
             }),
             Err(error) => unread.push(unreadable(error)?),
         }
@@ -458,6 +464,7 @@ fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Resu
                     whole: None,
                     settings_files: lockfile.settings_files.clone(),
                     replaced: Rc::default(),
+                    checksums_changed: Rc::default(),
                 });
                 Rc::make_mut(&mut to_check.locked).extend(Rc::unwrap_or_clone(lockfile.locked));
                 to_check.whole = lockfile.whole;
@@ -508,6 +515,7 @@ fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Resu
                 whole: None,
                 settings_files: Rc::default(),
                 replaced: Rc::default(),
+                checksums_changed: Rc::default(),
             })
             .collect(),
         problems,
@@ -623,10 +631,25 @@ fn trigger_paths(changes: &[git::Change]) -> Vec<String> {
 
 /// What a change to a lockfile adds, all its new version locks when that is more, and the
 /// versions the old version locked of the packages it changes.
-type Added = (Rc<LockedSet>, Option<Rc<LockedSet>>, Rc<Replaced>);
+type Added = (
+    Rc<LockedSet>,
+    Option<Rc<LockedSet>>,
+    Rc<Replaced>,
+    Rc<Vec<ChecksumChange>>,
+);
 
 /// Of each package a change gives another version: the registry versions it replaces.
 pub(crate) type Replaced = BTreeMap<Package, Vec<String>>;
+
+/// An npm registry entry whose version the change keeps but whose checksum it changes: the
+/// line it stands on, and the old and new checksums.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ChecksumChange {
+    pub(crate) package: Package,
+    pub(crate) line: Option<usize>,
+    pub(crate) old: String,
+    pub(crate) new: String,
+}
 
 /// Lockfile versions parsed so far, by blob: in a pushed history each version is the new side
 /// of one commit and the old side of the next, and is read once.
@@ -684,9 +707,15 @@ impl Parsed {
         Ok(Some(match added {
             Some(added) => {
                 let replaced = replaced_by(&added, &olds);
-                (Rc::new(added), Some(whole), Rc::new(replaced))
+                let changed = checksums_changed(&whole, &olds);
+                (
+                    Rc::new(added),
+                    Some(whole),
+                    Rc::new(replaced),
+                    Rc::new(changed),
+                )
             }
-            None => (whole, None, Rc::default()),
+            None => (whole, None, Rc::default(), Rc::default()),
         }))
     }
 }
@@ -720,6 +749,53 @@ fn replaced_by(added: &LockedSet, olds: &[Rc<LockedSet>]) -> Replaced {
         }
     }
     replaced
+}
+
+/// The npm registry entries of `whole` whose version an old version of the lockfile locked
+/// too, with a checksum of the same algorithm that none of the old ones had: a version's
+/// tarball never changes, so its checksum does not either. (An upgrade of the algorithm, `sha1-`
+/// to `sha512-`, is not a change; other ecosystems lock several files a release, whose first
+/// checksum may differ without anything being wrong, and are left to their own checks.)
+fn checksums_changed(whole: &LockedSet, olds: &[Rc<LockedSet>]) -> Vec<ChecksumChange> {
+    let algorithm = |checksum: &str| -> String {
+        checksum
+            .split(['-', ':'])
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    };
+    let mut known: BTreeMap<&Package, Vec<&str>> = BTreeMap::new();
+    for old in olds {
+        for entry in old.entries.iter().filter(|entry| entry.is_queryable()) {
+            if let Some(checksum) = &entry.checksum {
+                known.entry(&entry.package).or_default().push(checksum);
+            }
+        }
+    }
+    let mut changed = Vec::new();
+    for entry in whole.entries.iter().filter(|entry| {
+        entry.is_queryable() && entry.package.ecosystem == crate::package::Ecosystem::Npm
+    }) {
+        let (Some(new), Some(old)) = (&entry.checksum, known.get(&entry.package)) else {
+            continue;
+        };
+        let same_algorithm: Vec<&&str> = old
+            .iter()
+            .filter(|old| algorithm(old) == algorithm(new))
+            .collect();
+        if !same_algorithm.is_empty() && !same_algorithm.iter().any(|old| **old == new.as_str()) {
+            let change = ChecksumChange {
+                package: entry.package.clone(),
+                line: entry.line,
+                old: same_algorithm[0].to_string(),
+                new: new.clone(),
+            };
+            if !changed.contains(&change) {
+                changed.push(change);
+            }
+        }
+    }
+    changed
 }
 
 /// Reads the files a lockfile includes from one snapshot of the repository.

@@ -180,6 +180,8 @@ pub struct Settings {
     pub now: u64,
     /// What an upgrade that loses provenance or its trusted publisher does.
     pub trust_downgrade: crate::config::CiRule,
+    /// What a version kept with another checksum does.
+    pub checksum_changed: crate::config::CiRule,
 }
 
 /// The ecosystem OSV calls `name`.
@@ -278,6 +280,10 @@ impl Settings {
             trust_downgrade: config
                 .trust_downgrade
                 .unwrap_or(crate::config::CiRule::Warn),
+            checksum_changed: config
+                .checks
+                .checksum_changed
+                .unwrap_or(crate::config::CiRule::Block),
         }
     }
 

@@ -8,6 +8,7 @@ mod faults;
 mod fixtures;
 mod hooks;
 mod hostile;
+mod integrity;
 mod js_lockfiles;
 mod npm_sync;
 mod offline;

@@ -1,0 +1,60 @@
+//! What a lockfile says of each entry, checked from the staged change alone: a version kept with
+//! another checksum is a tampered lockfile.
+
+use crate::support::lockfiles::npm_integrity;
+use crate::support::{npm_lock_v3, OsvServer, Run, TestRepo};
+
+/// No record in ../shared/data/osv names these.
+const CLEAN: [(&str, &str); 2] = [("left-pad", "1.3.0"), ("is-number", "7.0.0")];
+
+fn run(repo: &TestRepo, server: &OsvServer) -> Run {
+    repo.lockgate(&["--osv-url", &server.url(), "--format", "json"])
+}
+
+#[test]
+fn a_version_kept_with_another_checksum_blocks_at_its_line() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.stage_npm_project("", &CLEAN);
+    repo.commit("project");
+    let lock = npm_lock_v3(&CLEAN);
+    let original = npm_integrity("left-pad", "1.3.0");
+    let swapped = npm_integrity("left-pad", "6.6.6");
+
+    // The integrity of left-pad@1.3.0 swapped for another tarball's.
+    repo.write_and_stage("package-lock.json", lock.replace(&original, &swapped));
+    let blocked = run(&repo, &server);
+    blocked.assert_code(1);
+    let problem = &blocked.stdout_json()["problems"][0];
+    assert_eq!(problem["kind"], "checksum-changed");
+    assert_eq!(problem["path"], "package-lock.json");
+    let line = lock
+        .lines()
+        .position(|line| line.contains("\"node_modules/left-pad\""))
+        .unwrap()
+        + 1;
+    assert_eq!(problem["line"], line);
+    let message = problem["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("left-pad@1.3.0 keeps its version but its checksum changed"),
+        "{message}"
+    );
+
+    // Configured to warn, it is said and does not block.
+    repo.write_and_stage(".lockgate.toml", "[checks]\nchecksum-changed = \"warn\"\n");
+    let warned = run(&repo, &server);
+    warned.assert_code(0);
+    assert_eq!(warned.stdout_json()["problems"][0]["blocking"], false);
+    repo.remove_and_stage(".lockgate.toml");
+
+    // npm relocking an old entry from SHA-1 to SHA-512 is not a change of tarball.
+    repo.write_and_stage(
+        "package-lock.json",
+        lock.replace(&original, "sha1-Yr5VC4ZlBsNb1tk5dHAm4P+VmVc="),
+    );
+    repo.commit("an old lockfile, with SHA-1");
+    repo.write_and_stage("package-lock.json", &lock);
+    let upgraded = run(&repo, &server);
+    upgraded.assert_code(0);
+    assert_eq!(upgraded.stdout_json()["problems"], serde_json::json!([]));
+}
