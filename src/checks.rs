@@ -19,7 +19,12 @@ pub(crate) struct Context<'a> {
 pub(crate) type Check = fn(&Context<'_>, &mut Vec<Problem>);
 
 /// Every check, in the order their problems are reported.
-pub(crate) const CHECKS: &[Check] = &[unpinned, unreadable_versions, checksums_changed];
+pub(crate) const CHECKS: &[Check] = &[
+    unpinned,
+    unreadable_versions,
+    checksums_changed,
+    install_scripts_gained,
+];
 
 /// Requirements that pin no version: what gets installed cannot be checked (malware published
 /// under the name still is). Blocks when `fail-on-unpinned` says so.
@@ -71,7 +76,7 @@ fn checksums_changed(context: &Context<'_>, problems: &mut Vec<Problem>) {
         return;
     }
     for lockfile in context.lockfiles {
-        for change in lockfile.checksums_changed.iter() {
+        for change in &lockfile.changes.checksums {
             problems.push(
                 Problem::new(
                     ProblemKind::ChecksumChanged,
@@ -102,4 +107,97 @@ fn short(checksum: &str) -> String {
     } else {
         cut
     }
+}
+
+/// Upgrades to a version that runs an install script where the one it replaces ran none: the
+/// worms of 2025 spread that way. Approved by the package manager's own list (pnpm
+/// `onlyBuiltDependencies` / `allowBuilds`, bun `trustedDependencies`, yarn `dependenciesMeta`
+/// `built`) or by `allow-scripts` in `[checks]`.
+fn install_scripts_gained(context: &Context<'_>, problems: &mut Vec<Problem>) {
+    use crate::config::CiRule;
+    let level = context.settings.install_script_gained;
+    if level == CiRule::Off {
+        return;
+    }
+    for lockfile in context.lockfiles {
+        if lockfile.changes.scripts.is_empty() {
+            continue;
+        }
+        let mut approved = approved_scripts(&lockfile.settings_files);
+        approved.extend(context.settings.allow_scripts.iter().cloned());
+        for gained in &lockfile.changes.scripts {
+            if approved.contains(&gained.package.name) {
+                continue;
+            }
+            problems.push(
+                Problem::new(
+                    ProblemKind::InstallScriptGained,
+                    &lockfile.path,
+                    &format!(
+                        "{} {} runs an install script, and {} did not: code that runs on \
+                         every machine that installs it, added in an upgrade. Check the release; \
+                         if it is expected, approve it in the package manager's list of packages \
+                         allowed to build, or in allow-scripts under [checks] of .lockgate.toml",
+                        gained.package.name, gained.package.version, gained.before
+                    ),
+                    level == CiRule::Block,
+                )
+                .at(gained.line.unwrap_or(0), 0),
+            );
+        }
+    }
+}
+
+/// The packages the project's package manager settings allow to run install scripts.
+fn approved_scripts(files: &[(String, Vec<u8>)]) -> std::collections::BTreeSet<String> {
+    let mut approved = std::collections::BTreeSet::new();
+    let names = |value: &serde_json::Value| -> Vec<String> {
+        value
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|name| Some(name.as_str()?.to_string()))
+            .collect()
+    };
+    for (path, bytes) in files {
+        match path.rsplit('/').next().unwrap_or(path) {
+            "package.json" => {
+                let Ok(manifest) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+                    continue;
+                };
+                approved.extend(names(&manifest["pnpm"]["onlyBuiltDependencies"]));
+                approved.extend(names(&manifest["trustedDependencies"]));
+                if let Some(meta) = manifest["dependenciesMeta"].as_object() {
+                    for (name, settings) in meta {
+                        if settings["built"] == serde_json::Value::Bool(true) {
+                            // `name` or `name@version`.
+                            let bare = match name.rfind('@') {
+                                Some(at) if at > 0 => &name[..at],
+                                _ => name.as_str(),
+                            };
+                            approved.insert(bare.to_string());
+                        }
+                    }
+                }
+            }
+            "pnpm-workspace.yaml" => {
+                let text = String::from_utf8_lossy(bytes);
+                let Ok(document) = ecosystem::yaml_document(&text) else {
+                    continue;
+                };
+                if let yaml_rust2::Yaml::Array(list) = &document["onlyBuiltDependencies"] {
+                    approved.extend(list.iter().filter_map(ecosystem::yaml_text));
+                }
+                if let yaml_rust2::Yaml::Hash(builds) = &document["allowBuilds"] {
+                    for (name, allowed) in builds {
+                        if matches!(allowed, yaml_rust2::Yaml::Boolean(true)) {
+                            approved.extend(ecosystem::yaml_text(name));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    approved
 }

@@ -62,6 +62,12 @@ pub struct Config {
 pub struct Checks {
     /// A version kept with another checksum (blocks by default).
     pub checksum_changed: Option<CiRule>,
+    /// An upgrade to a version that runs an install script the old one did not (blocks by
+    /// default).
+    pub install_script_gained: Option<CiRule>,
+    /// Packages whose install scripts are approved, beside the package managers' own lists.
+    #[serde(default)]
+    pub allow_scripts: Vec<String>,
 }
 
 /// `release-age`: one duration, or one per ecosystem.

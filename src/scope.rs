@@ -28,12 +28,13 @@ pub(crate) struct LockfileToCheck {
     pub(crate) settings_files: Rc<Vec<(String, Vec<u8>)>>,
     /// Of each package the change upgrades (or downgrades), the versions it replaces.
     pub(crate) replaced: Rc<Replaced>,
-    /// The entries whose version it keeps and whose checksum it changes.
-    pub(crate) checksums_changed: Rc<Vec<ChecksumChange>>,
+    /// What it does to the entries it keeps or upgrades.
+    pub(crate) changes: Rc<Changes>,
 }
 
 /// The files that say where a package manager downloads from and how old a release it takes.
-const SETTINGS_FILES: [&str; 6] = [
+const SETTINGS_FILES: [&str; 7] = [
+    "package.json",
     ".npmrc",
     ".yarnrc.yml",
     "pnpm-workspace.yaml",
@@ -230,16 +231,14 @@ fn additions<S: git::Source>(
     let mut lockfiles = Vec::new();
     for change in &changes {
         match parsed.added_by(repo, change, &new_includes, old_includes) {
-            Ok(Some((locked, whole, replaced, checksums_changed))) => {
-                lockfiles.push(LockfileToCheck {
-                    path: change.path.clone(),
-                    locked,
-                    whole,
-                    settings_files: settings_files(new, &change.path),
-                    replaced,
-                    checksums_changed,
-                })
-            }
+            Ok(Some((locked, whole, replaced, changes))) => lockfiles.push(LockfileToCheck {
+                path: change.path.clone(),
+                locked,
+                whole,
+                settings_files: settings_files(new, &change.path),
+                replaced,
+                changes,
+            }),
             Ok(None) => {}
             Err(error) => problems.push(unreadable(error)?),
         }
@@ -326,7 +325,7 @@ fn whole_snapshot<S: git::Source>(
                 path: path.to_string(),
                 settings_files: Rc::default(),
                 replaced: Rc::default(),
-                checksums_changed: Rc::default(),
+                changes: Rc::default(),
             }),
             Err(error) => unread.push(unreadable(error)?),
         }
@@ -464,7 +463,7 @@ fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Resu
                     whole: None,
                     settings_files: lockfile.settings_files.clone(),
                     replaced: Rc::default(),
-                    checksums_changed: Rc::default(),
+                    changes: Rc::default(),
                 });
                 Rc::make_mut(&mut to_check.locked).extend(Rc::unwrap_or_clone(lockfile.locked));
                 to_check.whole = lockfile.whole;
@@ -515,7 +514,7 @@ fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Resu
                 whole: None,
                 settings_files: Rc::default(),
                 replaced: Rc::default(),
-                checksums_changed: Rc::default(),
+                changes: Rc::default(),
             })
             .collect(),
         problems,
@@ -635,11 +634,29 @@ type Added = (
     Rc<LockedSet>,
     Option<Rc<LockedSet>>,
     Rc<Replaced>,
-    Rc<Vec<ChecksumChange>>,
+    Rc<Changes>,
 );
+
+/// What a change does to entries it keeps or upgrades.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Changes {
+    /// Versions kept with another checksum.
+    pub(crate) checksums: Vec<ChecksumChange>,
+    /// Upgrades that gain an install script.
+    pub(crate) scripts: Vec<ScriptGained>,
+}
 
 /// Of each package a change gives another version: the registry versions it replaces.
 pub(crate) type Replaced = BTreeMap<Package, Vec<String>>;
+
+/// A package a change upgrades to a version that runs an install script, where the version it
+/// replaces did not (as the lockfile records it): the line, and the version before.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ScriptGained {
+    pub(crate) package: Package,
+    pub(crate) line: Option<usize>,
+    pub(crate) before: String,
+}
 
 /// An npm registry entry whose version the change keeps but whose checksum it changes: the
 /// line it stands on, and the old and new checksums.
@@ -707,12 +724,15 @@ impl Parsed {
         Ok(Some(match added {
             Some(added) => {
                 let replaced = replaced_by(&added, &olds);
-                let changed = checksums_changed(&whole, &olds);
+                let changes = Changes {
+                    checksums: checksums_changed(&whole, &olds),
+                    scripts: scripts_gained(&added, &olds),
+                };
                 (
                     Rc::new(added),
                     Some(whole),
                     Rc::new(replaced),
-                    Rc::new(changed),
+                    Rc::new(changes),
                 )
             }
             None => (whole, None, Rc::default(), Rc::default()),
@@ -796,6 +816,44 @@ fn checksums_changed(whole: &LockedSet, olds: &[Rc<LockedSet>]) -> Vec<ChecksumC
         }
     }
     changed
+}
+
+/// The entries `added` locks at a version that runs an install script, of packages whose every
+/// old version recorded none (formats that record it: npm's `hasInstallScript`, pnpm's
+/// `requiresBuild`).
+fn scripts_gained(added: &LockedSet, olds: &[Rc<LockedSet>]) -> Vec<ScriptGained> {
+    let mut before: BTreeMap<(&crate::package::Ecosystem, &str), Vec<(&str, Option<bool>)>> =
+        BTreeMap::new();
+    for old in olds {
+        for entry in old.entries.iter().filter(|entry| entry.is_queryable()) {
+            before
+                .entry((&entry.package.ecosystem, entry.package.name.as_str()))
+                .or_default()
+                .push((&entry.package.version, entry.install_scripts));
+        }
+    }
+    let mut gained = Vec::new();
+    for entry in added
+        .entries
+        .iter()
+        .filter(|entry| entry.install_scripts == Some(true))
+    {
+        let key = (&entry.package.ecosystem, entry.package.name.as_str());
+        let Some(old) = before.get(&key) else {
+            continue;
+        };
+        if old.iter().all(|(_, scripts)| *scripts == Some(false)) {
+            let change = ScriptGained {
+                package: entry.package.clone(),
+                line: entry.line,
+                before: old[0].0.to_string(),
+            };
+            if !gained.contains(&change) {
+                gained.push(change);
+            }
+        }
+    }
+    gained
 }
 
 /// Reads the files a lockfile includes from one snapshot of the repository.

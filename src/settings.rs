@@ -182,6 +182,10 @@ pub struct Settings {
     pub trust_downgrade: crate::config::CiRule,
     /// What a version kept with another checksum does.
     pub checksum_changed: crate::config::CiRule,
+    /// What an upgrade that gains an install script does.
+    pub install_script_gained: crate::config::CiRule,
+    /// Packages whose install scripts `.lockgate.toml` approves.
+    pub allow_scripts: Vec<String>,
 }
 
 /// The ecosystem OSV calls `name`.
@@ -284,6 +288,11 @@ impl Settings {
                 .checks
                 .checksum_changed
                 .unwrap_or(crate::config::CiRule::Block),
+            install_script_gained: config
+                .checks
+                .install_script_gained
+                .unwrap_or(crate::config::CiRule::Block),
+            allow_scripts: config.checks.allow_scripts,
         }
     }
 

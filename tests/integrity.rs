@@ -58,3 +58,53 @@ fn a_version_kept_with_another_checksum_blocks_at_its_line() {
     upgraded.assert_code(0);
     assert_eq!(upgraded.stdout_json()["problems"], serde_json::json!([]));
 }
+
+#[test]
+fn an_upgrade_that_gains_an_install_script_blocks_unless_approved() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.stage_npm_project("", &CLEAN);
+    repo.commit("project");
+    // left-pad 1.3.0 → 1.3.1, which now has a postinstall script.
+    let upgraded = [("left-pad", "1.3.1"), ("is-number", "7.0.0")];
+    let mut lock: serde_json::Value = serde_json::from_str(&npm_lock_v3(&upgraded)).unwrap();
+    lock["packages"]["node_modules/left-pad"]["hasInstallScript"] = serde_json::json!(true);
+    let lock = serde_json::to_string_pretty(&lock).unwrap();
+    repo.write_and_stage(
+        "package.json",
+        crate::support::package_json_matching(&upgraded),
+    );
+    repo.write_and_stage("package-lock.json", &lock);
+    let blocked = run(&repo, &server);
+    blocked.assert_code(1);
+    let problem = &blocked.stdout_json()["problems"][0];
+    assert_eq!(problem["kind"], "install-script-gained");
+    let message = problem["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("left-pad 1.3.1 runs an install script, and 1.3.0 did not"),
+        "{message}"
+    );
+    let line = lock
+        .lines()
+        .position(|line| line.contains("\"node_modules/left-pad\""))
+        .unwrap()
+        + 1;
+    assert_eq!(problem["line"], line);
+
+    // The package manager's own list approves it (bun's trustedDependencies here)...
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&crate::support::package_json_matching(&upgraded)).unwrap();
+    manifest["trustedDependencies"] = serde_json::json!(["left-pad"]);
+    repo.write_and_stage("package.json", manifest.to_string());
+    run(&repo, &server).assert_code(0);
+    // ... and so does lockgate's.
+    repo.write_and_stage(
+        "package.json",
+        crate::support::package_json_matching(&upgraded),
+    );
+    repo.write_and_stage(
+        ".lockgate.toml",
+        "[checks]\nallow-scripts = [\"left-pad\"]\n",
+    );
+    run(&repo, &server).assert_code(0);
+}
