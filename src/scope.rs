@@ -822,8 +822,10 @@ fn checksums_changed(whole: &LockedSet, olds: &[Rc<LockedSet>]) -> Vec<ChecksumC
 /// old version recorded none (formats that record it: npm's `hasInstallScript`, pnpm's
 /// `requiresBuild`).
 fn scripts_gained(added: &LockedSet, olds: &[Rc<LockedSet>]) -> Vec<ScriptGained> {
-    let mut before: BTreeMap<(&crate::package::Ecosystem, &str), Vec<(&str, Option<bool>)>> =
-        BTreeMap::new();
+    // (ecosystem, name) → each old version and whether it ran install scripts.
+    type Before<'a> =
+        BTreeMap<(&'a crate::package::Ecosystem, &'a str), Vec<(&'a str, Option<bool>)>>;
+    let mut before: Before<'_> = BTreeMap::new();
     for old in olds {
         for entry in old.entries.iter().filter(|entry| entry.is_queryable()) {
             before
