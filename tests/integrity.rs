@@ -7,6 +7,14 @@ use crate::support::{npm_lock_v3, OsvServer, Run, TestRepo};
 /// No record in ../shared/data/osv names these.
 const CLEAN: [(&str, &str); 2] = [("left-pad", "1.3.0"), ("is-number", "7.0.0")];
 
+/// A repository whose `HEAD` commits a clean npm project.
+fn committed_project() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.stage_npm_project("", &CLEAN);
+    repo.commit("project");
+    repo
+}
+
 fn run(repo: &TestRepo, server: &OsvServer) -> Run {
     repo.lockgate(&["--osv-url", &server.url(), "--format", "json"])
 }
@@ -14,9 +22,7 @@ fn run(repo: &TestRepo, server: &OsvServer) -> Run {
 #[test]
 fn a_version_kept_with_another_checksum_blocks_at_its_line() {
     let server = OsvServer::start();
-    let repo = TestRepo::new();
-    repo.stage_npm_project("", &CLEAN);
-    repo.commit("project");
+    let repo = committed_project();
     let lock = npm_lock_v3(&CLEAN);
     let original = npm_integrity("left-pad", "1.3.0");
     let swapped = npm_integrity("left-pad", "6.6.6");
@@ -62,9 +68,7 @@ fn a_version_kept_with_another_checksum_blocks_at_its_line() {
 #[test]
 fn an_upgrade_that_gains_an_install_script_blocks_unless_approved() {
     let server = OsvServer::start();
-    let repo = TestRepo::new();
-    repo.stage_npm_project("", &CLEAN);
-    repo.commit("project");
+    let repo = committed_project();
     // left-pad 1.3.0 → 1.3.1, which now has a postinstall script.
     let upgraded = [("left-pad", "1.3.1"), ("is-number", "7.0.0")];
     let mut lock: serde_json::Value = serde_json::from_str(&npm_lock_v3(&upgraded)).unwrap();
