@@ -15,6 +15,14 @@ fn committed_project() -> TestRepo {
     repo
 }
 
+/// The 1-based line of left-pad's entry in package-lock.json text.
+fn left_pad_line(lock: &str) -> usize {
+    lock.lines()
+        .position(|line| line.contains("\"node_modules/left-pad\""))
+        .unwrap()
+        + 1
+}
+
 fn run(repo: &TestRepo, server: &OsvServer) -> Run {
     repo.lockgate(&["--osv-url", &server.url(), "--format", "json"])
 }
@@ -34,12 +42,7 @@ fn a_version_kept_with_another_checksum_blocks_at_its_line() {
     let problem = &blocked.stdout_json()["problems"][0];
     assert_eq!(problem["kind"], "checksum-changed");
     assert_eq!(problem["path"], "package-lock.json");
-    let line = lock
-        .lines()
-        .position(|line| line.contains("\"node_modules/left-pad\""))
-        .unwrap()
-        + 1;
-    assert_eq!(problem["line"], line);
+    assert_eq!(problem["line"], left_pad_line(&lock));
     let message = problem["message"].as_str().unwrap();
     assert!(
         message.starts_with("left-pad@1.3.0 keeps its version but its checksum changed"),
@@ -88,12 +91,7 @@ fn an_upgrade_that_gains_an_install_script_blocks_unless_approved() {
         message.starts_with("left-pad 1.3.1 runs an install script, and 1.3.0 did not"),
         "{message}"
     );
-    let line = lock
-        .lines()
-        .position(|line| line.contains("\"node_modules/left-pad\""))
-        .unwrap()
-        + 1;
-    assert_eq!(problem["line"], line);
+    assert_eq!(problem["line"], left_pad_line(&lock));
 
     // The package manager's own list approves it (bun's trustedDependencies here)...
     let mut manifest: serde_json::Value =
