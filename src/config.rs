@@ -65,6 +65,8 @@ pub struct Checks {
     /// An upgrade to a version that runs an install script the old one did not (blocks by
     /// default).
     pub install_script_gained: Option<CiRule>,
+    /// An entry a change adds that downloads over plain `http:` (blocks by default).
+    pub download_insecure: Option<CiRule>,
     /// Packages whose install scripts are approved, beside the package managers' own lists.
     #[serde(default)]
     pub allow_scripts: Vec<String>,

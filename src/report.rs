@@ -186,6 +186,8 @@ pub enum ProblemKind {
     /// A package version whose publish time could not be had: its release age is not checked
     /// (blocking, exit 2, unless `on-unreachable` says warn).
     ReleaseAgeUnchecked,
+    /// An entry downloaded over plain `http:`.
+    DownloadInsecure,
     /// An upgrade to a version that runs an install script where the old one ran none.
     InstallScriptGained,
     /// A version a lockfile keeps with another checksum than before: a tampered lockfile (a

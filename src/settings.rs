@@ -186,6 +186,8 @@ pub struct Settings {
     pub install_script_gained: crate::config::CiRule,
     /// Packages whose install scripts `.lockgate.toml` approves.
     pub allow_scripts: Vec<String>,
+    /// What an entry downloaded over plain `http:` does.
+    pub download_insecure: crate::config::CiRule,
 }
 
 /// The ecosystem OSV calls `name`.
@@ -291,6 +293,10 @@ impl Settings {
             install_script_gained: config
                 .checks
                 .install_script_gained
+                .unwrap_or(crate::config::CiRule::Block),
+            download_insecure: config
+                .checks
+                .download_insecure
                 .unwrap_or(crate::config::CiRule::Block),
             allow_scripts: config.checks.allow_scripts,
         }

@@ -110,3 +110,47 @@ fn an_upgrade_that_gains_an_install_script_blocks_unless_approved() {
     );
     run(&repo, &server).assert_code(0);
 }
+
+#[test]
+fn a_download_over_plain_http_blocks_but_a_registry_on_this_machine_does_not() {
+    let server = OsvServer::start();
+    let repo = committed_project();
+    let lock = npm_lock_v3(&[
+        ("left-pad", "1.3.0"),
+        ("is-number", "7.0.0"),
+        ("is-odd", "3.0.1"),
+    ]);
+    let mut value: serde_json::Value = serde_json::from_str(&lock).unwrap();
+    value["packages"]["node_modules/is-odd"]["resolved"] =
+        serde_json::json!("http://mirror.example.test/is-odd/-/is-odd-3.0.1.tgz");
+    repo.write_and_stage(
+        "package-lock.json",
+        serde_json::to_string_pretty(&value).unwrap(),
+    );
+    repo.write_and_stage(
+        "package.json",
+        crate::support::package_json_matching(&[
+            ("left-pad", "1.3.0"),
+            ("is-number", "7.0.0"),
+            ("is-odd", "3.0.1"),
+        ]),
+    );
+    let blocked = run(&repo, &server);
+    blocked.assert_code(1);
+    let problem = &blocked.stdout_json()["problems"][0];
+    assert_eq!(problem["kind"], "download-insecure");
+    assert!(problem["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("is-odd@3.0.1 downloads over plain http"));
+
+    value["packages"]["node_modules/is-odd"]["resolved"] =
+        serde_json::json!("http://127.0.0.1:4873/is-odd/-/is-odd-3.0.1.tgz");
+    repo.write_and_stage(
+        "package-lock.json",
+        serde_json::to_string_pretty(&value).unwrap(),
+    );
+    let local = run(&repo, &server);
+    local.assert_code(0);
+    assert_eq!(local.stdout_json()["problems"], serde_json::json!([]));
+}
