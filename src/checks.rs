@@ -25,6 +25,7 @@ pub(crate) const CHECKS: &[Check] = &[
     checksums_changed,
     install_scripts_gained,
     insecure_downloads,
+    checksums_missing,
 ];
 
 /// Requirements that pin no version: what gets installed cannot be checked (malware published
@@ -243,6 +244,48 @@ fn insecure_downloads(context: &Context<'_>, problems: &mut Vec<Problem>) {
                 )
                 .at(entry.line.unwrap_or(0), 0),
             );
+        }
+    }
+}
+
+/// A requirements file that pins hashes, with a requirement that has none: pip's hash-checking
+/// mode refuses the whole file then.
+fn checksums_missing(context: &Context<'_>, problems: &mut Vec<Problem>) {
+    for lockfile in context.lockfiles {
+        let Some(format) = ecosystem::format_of(&lockfile.path) else {
+            continue;
+        };
+        let registry = |entry: &&crate::package::Entry| entry.is_queryable();
+        // Requirements files: the format that includes others (pip's `-r`).
+        if format.includes.is_some() {
+            // pip's rule is the whole file's: what it locks, not only what the change adds.
+            let all = lockfile.whole.as_deref().unwrap_or(&lockfile.locked);
+            let hashed = all
+                .entries
+                .iter()
+                .filter(registry)
+                .any(|e| e.checksum.is_some());
+            let bare = all
+                .entries
+                .iter()
+                .filter(registry)
+                .find(|entry| entry.checksum.is_none());
+            if let (true, Some(bare)) = (hashed, bare) {
+                problems.push(
+                    Problem::new(
+                        ProblemKind::HashMissing,
+                        &lockfile.path,
+                        &format!(
+                            "{}=={} has no --hash, while other requirements have one: pip's \
+                             hash-checking mode then refuses to install anything. Add its hashes \
+                             (pip-compile --generate-hashes, uv pip compile --generate-hashes)",
+                            bare.package.name, bare.package.version
+                        ),
+                        true,
+                    )
+                    .at(bare.line.unwrap_or(0), 0),
+                );
+            }
         }
     }
 }

@@ -186,6 +186,8 @@ pub enum ProblemKind {
     /// A package version whose publish time could not be had: its release age is not checked
     /// (blocking, exit 2, unless `on-unreachable` says warn).
     ReleaseAgeUnchecked,
+    /// A requirement without `--hash` in a requirements file that pins hashes (pip refuses it).
+    HashMissing,
     /// An entry downloaded over plain `http:`.
     DownloadInsecure,
     /// An upgrade to a version that runs an install script where the old one ran none.

@@ -154,3 +154,32 @@ fn a_download_over_plain_http_blocks_but_a_registry_on_this_machine_does_not() {
     local.assert_code(0);
     assert_eq!(local.stdout_json()["problems"], serde_json::json!([]));
 }
+
+#[test]
+fn a_requirements_file_that_pins_hashes_needs_them_for_every_requirement() {
+    let server = OsvServer::builder().without_shared_data().start();
+    let repo = TestRepo::new();
+    let hash = "--hash=sha256:70761cfe03c773ceb22aa2f671b4757976145175cdfca038c02654d061d6dcc6";
+    repo.write_and_stage(
+        "requirements.txt",
+        format!("requests==2.32.3 \\\n    {hash}\nidna==3.10\n"),
+    );
+    let blocked = run(&repo, &server);
+    blocked.assert_code(1);
+    let problem = &blocked.stdout_json()["problems"][0];
+    assert_eq!(problem["kind"], "hash-missing");
+    assert_eq!(problem["line"], 3);
+    assert!(problem["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("idna==3.10 has no --hash"));
+
+    repo.write_and_stage(
+        "requirements.txt",
+        format!("requests==2.32.3 \\\n    {hash}\nidna==3.10 {hash}\n"),
+    );
+    run(&repo, &server).assert_code(0);
+    // No hashes at all is pip's ordinary mode.
+    repo.write_and_stage("requirements.txt", "requests==2.32.3\nidna==3.10\n");
+    run(&repo, &server).assert_code(0);
+}
