@@ -24,6 +24,7 @@ pub(crate) const CHECKS: &[Check] = &[
     unreadable_versions,
     checksums_changed,
     install_scripts_gained,
+    install_scripts_new,
     insecure_downloads,
     checksums_missing,
 ];
@@ -147,6 +148,62 @@ fn install_scripts_gained(context: &Context<'_>, problems: &mut Vec<Problem>) {
                 .at(gained.line.unwrap_or(0), 0),
             );
         }
+    }
+}
+
+/// Packages a change adds (not upgrades) that run an install script, as the lockfile records it:
+/// said once per lockfile, not blocking unless `[checks]` says so; approved ones are not listed.
+fn install_scripts_new(context: &Context<'_>, problems: &mut Vec<Problem>) {
+    use crate::config::CiRule;
+    let level = context.settings.install_script_new;
+    if level == CiRule::Off {
+        return;
+    }
+    for lockfile in context.lockfiles {
+        let with_scripts = lockfile
+            .locked
+            .entries
+            .iter()
+            .filter(|entry| entry.install_scripts == Some(true) && entry.is_queryable())
+            .filter(|entry| !lockfile.replaced.contains_key(&entry.package));
+        let mut new: Vec<&crate::package::Entry> = with_scripts.collect();
+        if new.is_empty() {
+            continue;
+        }
+        let mut approved = approved_scripts(&lockfile.settings_files);
+        approved.extend(context.settings.allow_scripts.iter().cloned());
+        new.retain(|entry| !approved.contains(&entry.package.name));
+        new.dedup_by(|a, b| a.package == b.package);
+        let Some(first) = new.first() else { continue };
+        let names: Vec<String> = new
+            .iter()
+            .take(5)
+            .map(|entry| format!("{}@{}", entry.package.name, entry.package.version))
+            .collect();
+        let more = match new.len() {
+            n if n > 5 => format!(" and {} more", n - 5),
+            _ => String::new(),
+        };
+        problems.push(
+            Problem::new(
+                ProblemKind::InstallScriptNew,
+                &lockfile.path,
+                &format!(
+                    "{}{more} {} an install script: code that runs on every machine that installs \
+                     {}. Review, then approve in the package manager's list of packages allowed \
+                     to build, or in allow-scripts under [checks] of .lockgate.toml",
+                    names.join(", "),
+                    if new.len() == 1 {
+                        "is new and runs"
+                    } else {
+                        "are new and run"
+                    },
+                    if new.len() == 1 { "it" } else { "them" },
+                ),
+                level == CiRule::Block,
+            )
+            .at(first.line.unwrap_or(0), 0),
+        );
     }
 }
 

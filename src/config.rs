@@ -67,6 +67,8 @@ pub struct Checks {
     pub install_script_gained: Option<CiRule>,
     /// An entry a change adds that downloads over plain `http:` (blocks by default).
     pub download_insecure: Option<CiRule>,
+    /// Packages a change adds that run an install script (warns by default).
+    pub install_script_new: Option<CiRule>,
     /// Packages whose install scripts are approved, beside the package managers' own lists.
     #[serde(default)]
     pub allow_scripts: Vec<String>,

@@ -190,6 +190,8 @@ pub enum ProblemKind {
     HashMissing,
     /// An entry downloaded over plain `http:`.
     DownloadInsecure,
+    /// Packages a change adds that run an install script (said, not blocking by default).
+    InstallScriptNew,
     /// An upgrade to a version that runs an install script where the old one ran none.
     InstallScriptGained,
     /// A version a lockfile keeps with another checksum than before: a tampered lockfile (a

@@ -188,6 +188,8 @@ pub struct Settings {
     pub allow_scripts: Vec<String>,
     /// What an entry downloaded over plain `http:` does.
     pub download_insecure: crate::config::CiRule,
+    /// What new packages that run install scripts do.
+    pub install_script_new: crate::config::CiRule,
 }
 
 /// The ecosystem OSV calls `name`.
@@ -298,6 +300,10 @@ impl Settings {
                 .checks
                 .download_insecure
                 .unwrap_or(crate::config::CiRule::Block),
+            install_script_new: config
+                .checks
+                .install_script_new
+                .unwrap_or(crate::config::CiRule::Warn),
             allow_scripts: config.checks.allow_scripts,
         }
     }

@@ -183,3 +183,36 @@ fn a_requirements_file_that_pins_hashes_needs_them_for_every_requirement() {
     repo.write_and_stage("requirements.txt", "requests==2.32.3\nidna==3.10\n");
     run(&repo, &server).assert_code(0);
 }
+
+#[test]
+fn a_new_package_that_runs_an_install_script_is_said_without_blocking() {
+    let server = OsvServer::start();
+    let repo = committed_project();
+    let packages = [
+        ("left-pad", "1.3.0"),
+        ("is-number", "7.0.0"),
+        ("is-odd", "3.0.1"),
+    ];
+    let mut lock: serde_json::Value = serde_json::from_str(&npm_lock_v3(&packages)).unwrap();
+    lock["packages"]["node_modules/is-odd"]["hasInstallScript"] = serde_json::json!(true);
+    repo.write_and_stage(
+        "package.json",
+        crate::support::package_json_matching(&packages),
+    );
+    repo.write_and_stage("package-lock.json", lock.to_string());
+    let said = run(&repo, &server);
+    said.assert_code(0);
+    let problem = &said.stdout_json()["problems"][0];
+    assert_eq!(problem["kind"], "install-script-new");
+    assert_eq!(problem["blocking"], false);
+    assert!(problem["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("is-odd@3.0.1 is new and runs an install script"));
+    // Approved, it is not said.
+    repo.write_and_stage(".lockgate.toml", "[checks]\nallow-scripts = [\"is-odd\"]\n");
+    assert_eq!(
+        run(&repo, &server).stdout_json()["problems"],
+        serde_json::json!([])
+    );
+}
