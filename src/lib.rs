@@ -89,7 +89,12 @@ pub fn run(flags: &Flags) -> Result<Outcome, Error> {
 fn date_exemptions(repo: &git::Repo, loaded: &mut config::Loaded, now: u64) {
     // Blame walks the file's history: only for a configuration that has something to date, so
     // that a commit touching no lockfile stays near-free.
-    if loaded.config.exemptions.iter().all(|exemption| exemption.versions.is_empty()) {
+    if loaded
+        .config
+        .exemptions
+        .iter()
+        .all(|exemption| exemption.versions.is_empty())
+    {
         return;
     }
     let (Some(path), Some(root)) = (&loaded.path, repo.workdir()) else {
