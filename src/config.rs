@@ -33,6 +33,11 @@ pub struct Config {
     /// the same name.
     #[serde(default)]
     pub private_registries: Vec<String>,
+    /// Package names that are the organisation's own (exact, or globs such as `@acme/*`): never
+    /// sent to a public service, and blocking when resolved from a registry not in
+    /// `private-registries` (dependency confusion).
+    #[serde(default)]
+    pub private_packages: Vec<String>,
     /// Advisories accepted, each with a reason.
     #[serde(default, rename = "ignore")]
     pub ignores: Vec<Ignore>,
@@ -56,7 +61,8 @@ pub struct Config {
     pub checks: Checks,
 }
 
-/// `[checks]`: the level of each check of what a lockfile says about its entries.
+/// `[checks]`: the level of each check of what a lockfile says about its entries (absent: the
+/// check's default, [`CHECK_DEFAULTS`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Checks {
@@ -69,10 +75,71 @@ pub struct Checks {
     pub download_insecure: Option<CiRule>,
     /// Packages a change adds that run an install script (warns by default).
     pub install_script_new: Option<CiRule>,
+    /// An entry downloaded from a host that is not an allowed registry (blocks by default).
+    pub download_host: Option<CiRule>,
+    /// A version kept with another download URL (blocks by default).
+    pub download_url_changed: Option<CiRule>,
+    /// A download URL whose path names another package or version (blocks by default).
+    pub download_name_mismatch: Option<CiRule>,
+    /// A git, tarball or path source below the top level (blocks by default).
+    pub source_deep: Option<CiRule>,
+    /// A git, tarball or path source a manifest asks for (warns by default).
+    pub source_direct: Option<CiRule>,
+    /// A git source that follows a branch or tag rather than a commit (warns by default).
+    pub git_ref_unpinned: Option<CiRule>,
+    /// A new registry entry without a checksum, or with only SHA-1 (warns by default).
+    pub checksum_missing: Option<CiRule>,
+    /// A new Python package offered only as a source distribution (warns by default).
+    pub sdist_only: Option<CiRule>,
+    /// A name private by configuration, resolved from a public registry (blocks by default).
+    pub dependency_confusion: Option<CiRule>,
     /// Packages whose install scripts are approved, beside the package managers' own lists.
     #[serde(default)]
     pub allow_scripts: Vec<String>,
+    /// Download hosts allowed beside the project's configured registries (`npm.corp.example`,
+    /// `*.corp.example`).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
 }
+
+impl Checks {
+    /// The level `[checks]` sets for `check` (one of [`CHECK_DEFAULTS`]), if it sets one.
+    pub fn set(&self, check: &str) -> Option<CiRule> {
+        match check {
+            "checksum-changed" => self.checksum_changed,
+            "install-script-gained" => self.install_script_gained,
+            "download-insecure" => self.download_insecure,
+            "install-script-new" => self.install_script_new,
+            "download-host" => self.download_host,
+            "download-url-changed" => self.download_url_changed,
+            "download-name-mismatch" => self.download_name_mismatch,
+            "source-deep" => self.source_deep,
+            "source-direct" => self.source_direct,
+            "git-ref-unpinned" => self.git_ref_unpinned,
+            "checksum-missing" => self.checksum_missing,
+            "sdist-only" => self.sdist_only,
+            "dependency-confusion" => self.dependency_confusion,
+            _ => None,
+        }
+    }
+}
+
+/// Each lockfile check `[checks]` can set, and its level when it does not.
+pub const CHECK_DEFAULTS: [(&str, CiRule); 13] = [
+    ("checksum-changed", CiRule::Block),
+    ("install-script-gained", CiRule::Block),
+    ("download-insecure", CiRule::Block),
+    ("install-script-new", CiRule::Warn),
+    ("download-host", CiRule::Block),
+    ("download-url-changed", CiRule::Block),
+    ("download-name-mismatch", CiRule::Block),
+    ("source-deep", CiRule::Block),
+    ("source-direct", CiRule::Warn),
+    ("git-ref-unpinned", CiRule::Warn),
+    ("checksum-missing", CiRule::Warn),
+    ("sdist-only", CiRule::Warn),
+    ("dependency-confusion", CiRule::Block),
+];
 
 /// `release-age`: one duration, or one per ecosystem.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -94,7 +161,7 @@ pub struct Exemption {
     /// The versions it covers (all when empty).
     #[serde(default)]
     pub versions: Vec<String>,
-    /// The check: `release-age`, `pulled` or `provenance`.
+    /// The check: `release-age`, `pulled`, `provenance`, or a `[checks]` key.
     pub check: String,
     /// Why (required).
     pub reason: String,
@@ -105,8 +172,13 @@ pub struct Exemption {
     pub written: Option<u64>,
 }
 
-/// The checks an exemption can name.
+/// The checks an exemption can name beside the lockfile checks of [`CHECK_DEFAULTS`].
 pub const EXEMPTIBLE: [&str; 3] = ["release-age", "pulled", "provenance"];
+
+/// Whether an exemption can name `check`.
+pub fn exemptible(check: &str) -> bool {
+    EXEMPTIBLE.contains(&check) || CHECK_DEFAULTS.iter().any(|(name, _)| *name == check)
+}
 
 /// A duration as people write it: `3d`, `72h`, `90m`, `2w`, `3 days`, `0` (off); its seconds.
 pub fn parse_duration(text: &str) -> Result<u64, String> {
@@ -361,11 +433,16 @@ impl Config {
             ));
         }
         for exemption in &self.exemptions {
-            let problem = if !EXEMPTIBLE.contains(&exemption.check.as_str()) {
+            let problem = if !exemptible(&exemption.check) {
+                let names: Vec<&str> = EXEMPTIBLE
+                    .iter()
+                    .copied()
+                    .chain(CHECK_DEFAULTS.iter().map(|(name, _)| *name))
+                    .collect();
                 Some(format!(
                     "`check` is {:?}: one of {}",
                     exemption.check,
-                    EXEMPTIBLE.join(", ")
+                    names.join(", ")
                 ))
             } else if exemption.reason.trim().is_empty() {
                 Some("`reason` must say why".to_string())

@@ -197,6 +197,25 @@ pub enum ProblemKind {
     /// A version a lockfile keeps with another checksum than before: a tampered lockfile (a
     /// version's tarball never changes).
     ChecksumChanged,
+    /// An entry downloaded from a host that is neither a configured registry nor one the
+    /// lockfile already used.
+    DownloadHost,
+    /// A version a lockfile keeps with another download URL.
+    DownloadUrlChanged,
+    /// A download URL whose path names another package or version than its entry.
+    DownloadNameMismatch,
+    /// A git, tarball or path source below the top level (no manifest asks for it).
+    SourceDeep,
+    /// A git, tarball or path source a manifest asks for (said, not blocking by default).
+    SourceDirect,
+    /// A git source that follows a branch or tag rather than one commit.
+    GitRefUnpinned,
+    /// A new registry entry without a checksum, or with only SHA-1.
+    ChecksumMissing,
+    /// A new Python package offered only as a source distribution: its build runs at install.
+    SdistOnly,
+    /// A package name private by configuration, resolved from a public registry.
+    DependencyConfusion,
     /// An upgrade to a version published with less evidence than the one it replaces: without
     /// the provenance or the trusted publisher the old version had.
     TrustDowngrade,

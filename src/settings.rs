@@ -180,16 +180,10 @@ pub struct Settings {
     pub now: u64,
     /// What an upgrade that loses provenance or its trusted publisher does.
     pub trust_downgrade: crate::config::CiRule,
-    /// What a version kept with another checksum does.
-    pub checksum_changed: crate::config::CiRule,
-    /// What an upgrade that gains an install script does.
-    pub install_script_gained: crate::config::CiRule,
-    /// Packages whose install scripts `.lockgate.toml` approves.
-    pub allow_scripts: Vec<String>,
-    /// What an entry downloaded over plain `http:` does.
-    pub download_insecure: crate::config::CiRule,
-    /// What new packages that run install scripts do.
-    pub install_script_new: crate::config::CiRule,
+    /// The level of each lockfile check, as `[checks]` sets it, and what it allows.
+    pub checks: crate::config::Checks,
+    /// Names private by configuration (`private-packages`): never sent to a public service.
+    pub private_packages: Vec<String>,
 }
 
 /// The ecosystem OSV calls `name`.
@@ -288,24 +282,19 @@ impl Settings {
             trust_downgrade: config
                 .trust_downgrade
                 .unwrap_or(crate::config::CiRule::Warn),
-            checksum_changed: config
-                .checks
-                .checksum_changed
-                .unwrap_or(crate::config::CiRule::Block),
-            install_script_gained: config
-                .checks
-                .install_script_gained
-                .unwrap_or(crate::config::CiRule::Block),
-            download_insecure: config
-                .checks
-                .download_insecure
-                .unwrap_or(crate::config::CiRule::Block),
-            install_script_new: config
-                .checks
-                .install_script_new
-                .unwrap_or(crate::config::CiRule::Warn),
-            allow_scripts: config.checks.allow_scripts,
+            checks: config.checks,
+            private_packages: config.private_packages,
         }
+    }
+
+    /// The level of the lockfile check `check` (a [`crate::config::CHECK_DEFAULTS`] name).
+    pub fn level(&self, check: &str) -> crate::config::CiRule {
+        self.checks.set(check).unwrap_or_else(|| {
+            crate::config::CHECK_DEFAULTS
+                .iter()
+                .find(|(name, _)| *name == check)
+                .map_or(crate::config::CiRule::Block, |(_, level)| *level)
+        })
     }
 
     /// Whether the run is git's pre-push hook (`--pre-push`): advice names `git push`.

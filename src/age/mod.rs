@@ -124,19 +124,27 @@ pub(crate) fn plan(
     (problems, wanted)
 }
 
-/// Whether an exemption for `check` covers `entry` today.
-fn exempt(settings: &Settings, entry: &Entry, check: &str) -> bool {
-    exemption(settings, entry, check).is_some()
+/// Whether an exemption for `check` covers `package` today.
+pub(crate) fn exempt(settings: &Settings, package: &crate::package::Package, check: &str) -> bool {
+    exemption_of(settings, package, check).is_some()
 }
 
 /// The exemption for `check` that covers `entry` today, if any.
 fn exemption<'s>(settings: &'s Settings, entry: &Entry, check: &str) -> Option<&'s Exemption> {
+    exemption_of(settings, &entry.package, check)
+}
+
+/// The exemption for `check` that covers `package` today, if any.
+fn exemption_of<'s>(
+    settings: &'s Settings,
+    package: &crate::package::Package,
+    check: &str,
+) -> Option<&'s Exemption> {
     let today = rfc3339(settings.now)[..10].to_string();
     settings.exemptions.iter().find(|exemption: &&Exemption| {
         exemption.check == check
-            && crate::ecosystem::glob::name_matches(&exemption.package, &entry.package.name)
-            && (exemption.versions.is_empty()
-                || exemption.versions.contains(&entry.package.version))
+            && crate::ecosystem::glob::name_matches(&exemption.package, &package.name)
+            && (exemption.versions.is_empty() || exemption.versions.contains(&package.version))
             && exemption
                 .until
                 .to_string()
@@ -567,16 +575,18 @@ fn judge(settings: &Settings, item: &Wanted, published: Option<&Published>) -> O
             &item.minimum,
             "its registry",
         ),
-        Published::Pulled(why) if !exempt(settings, &entry, "pulled") => Some(Problem::new(
-            ProblemKind::VersionPulled,
-            &item.lockfile,
-            &format!(
-                "{}@{} is no longer served by its registry: {why}. Registries pull malware \
+        Published::Pulled(why) if !exempt(settings, &entry.package, "pulled") => {
+            Some(Problem::new(
+                ProblemKind::VersionPulled,
+                &item.lockfile,
+                &format!(
+                    "{}@{} is no longer served by its registry: {why}. Registries pull malware \
                  before advisories name it; lock another version",
-                item.name, item.version
-            ),
-            true,
-        )),
+                    item.name, item.version
+                ),
+                true,
+            ))
+        }
         Published::Pulled(_) => None,
         Published::Unknown(_) if !item.judge_age => None,
         Published::Unknown(why) => Some(unchecked(settings, item, why.clone())),
@@ -615,7 +625,7 @@ fn downgrade(
         item.name.clone(),
         item.version.clone(),
     ));
-    if lost.is_empty() || exempt(settings, &entry, "provenance") {
+    if lost.is_empty() || exempt(settings, &entry.package, "provenance") {
         return None;
     }
     lost.dedup();
