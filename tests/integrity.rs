@@ -216,3 +216,146 @@ fn a_new_package_that_runs_an_install_script_is_said_without_blocking() {
         serde_json::json!([])
     );
 }
+
+/// `lock` with the wheels of package `name` removed: offered only as a source distribution.
+fn without_wheels(lock: &str, name: &str) -> String {
+    let mut out = Vec::new();
+    let (mut inside, mut skipping) = (false, false);
+    for line in lock.lines() {
+        if line.starts_with("name = ") {
+            inside = line == format!("name = \"{name}\"");
+        }
+        if inside && line == "wheels = [" {
+            skipping = true;
+        }
+        if !skipping {
+            out.push(line);
+        }
+        if skipping && line == "]" {
+            skipping = false;
+        }
+    }
+    out.join("\n") + "\n"
+}
+
+/// The 1-based line of `name`'s `name = ` in uv.lock text.
+fn uv_entry_line(lock: &str, name: &str) -> usize {
+    lock.lines()
+        .position(|line| line == format!("name = \"{name}\""))
+        .unwrap()
+        + 1
+}
+
+#[test]
+fn python_packages_offered_only_as_source_distributions_are_said_and_an_upgrade_to_one_blocks() {
+    use crate::support::fixtures::{fixture, write_case};
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    write_case(&repo, &fixture("pypi/uv/small"), "");
+    let lock = std::fs::read_to_string(repo.path().join("uv.lock")).unwrap();
+
+    // A new lockfile in which idna 3.20 comes only as its sdist: said, not blocking.
+    repo.write_and_stage("uv.lock", without_wheels(&lock, "idna"));
+    repo.stage_all();
+    let said = run(&repo, &server);
+    said.assert_code(0);
+    let report = said.stdout_json();
+    let sdist: Vec<&serde_json::Value> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|problem| problem["kind"] == "sdist-only")
+        .collect();
+    assert_eq!(sdist.len(), 1, "{report}");
+    assert_eq!(sdist[0]["blocking"], false);
+    assert_eq!(sdist[0]["path"], "uv.lock");
+    assert_eq!(sdist[0]["line"], uv_entry_line(&lock, "idna"));
+    let message = sdist[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("idna@3.20 is new and offered only as source distributions"),
+        "{message}"
+    );
+    repo.write_and_stage("uv.lock", &lock);
+    repo.commit("project");
+
+    // urllib3 2.8.0 (wheels) → 2.8.1 with only an sdist: its build now runs at install.
+    let upgraded = without_wheels(&lock, "urllib3")
+        .replace("version = \"2.8.0\"", "version = \"2.8.1\"")
+        .replace("urllib3-2.8.0.tar.gz", "urllib3-2.8.1.tar.gz");
+    repo.write_and_stage("uv.lock", &upgraded);
+    let blocked = run(&repo, &server);
+    blocked.assert_code(1);
+    let report = blocked.stdout_json();
+    let gained = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|problem| problem["kind"] == "install-script-gained")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(gained["line"], uv_entry_line(&upgraded, "urllib3"));
+    let message = gained["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "urllib3 2.8.1 is offered only as a source distribution, and 2.8.0 had wheels"
+        ),
+        "{message}"
+    );
+
+    // An exemption with a reason lets it through.
+    repo.write_and_stage(
+        ".lockgate.toml",
+        "[[exempt]]\npackage = \"urllib3\"\ncheck = \"install-script-gained\"\n\
+         reason = \"pure Python, builds with hatchling\"\nuntil = 2099-01-01\n",
+    );
+    run(&repo, &server).assert_code(0);
+}
+
+#[test]
+fn new_entries_that_pin_no_checksum_or_only_sha1_are_said_once_per_lockfile() {
+    let server = OsvServer::start();
+    let repo = committed_project();
+    let packages = [
+        ("left-pad", "1.3.0"),
+        ("is-number", "7.0.0"),
+        ("is-odd", "3.0.1"),
+        ("kind-of", "6.0.3"),
+    ];
+    let mut lock: serde_json::Value = serde_json::from_str(&npm_lock_v3(&packages)).unwrap();
+    // is-odd: no integrity at all; kind-of: SHA-1 only.
+    let entries = &mut lock["packages"];
+    entries["node_modules/is-odd"]
+        .as_object_mut()
+        .unwrap()
+        .remove("integrity");
+    entries["node_modules/kind-of"]["integrity"] =
+        serde_json::json!("sha1-Yr5VC4ZlBsNb1tk5dHAm4P+VmVc=");
+    let text = serde_json::to_string_pretty(&lock).unwrap();
+    repo.write_and_stage(
+        "package.json",
+        crate::support::package_json_matching(&packages),
+    );
+    repo.write_and_stage("package-lock.json", &text);
+    let said = run(&repo, &server);
+    said.assert_code(0);
+    let report = said.stdout_json();
+    let messages: Vec<&str> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|problem| problem["kind"] == "checksum-missing")
+        .map(|problem| problem["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages.len(), 2, "{report}");
+    assert!(
+        messages[0].starts_with("is-odd@3.0.1 is new and pins no checksum"),
+        "{messages:?}"
+    );
+    assert!(
+        messages[1].starts_with("kind-of@6.0.3 is new and pins only a SHA-1 checksum"),
+        "{messages:?}"
+    );
+
+    // Configured to block, it blocks; the packages the change keeps are not said.
+    repo.write_and_stage(".lockgate.toml", "[checks]\nchecksum-missing = \"block\"\n");
+    run(&repo, &server).assert_code(1);
+}

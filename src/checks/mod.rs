@@ -45,6 +45,7 @@ pub(crate) const CHECKS: &[Check] = &[
     scripts::install_scripts_new,
     sources::insecure_downloads,
     checksums::checksums_missing,
+    checksums::checksums_weak,
 ];
 
 /// Requirements that pin no version: what gets installed cannot be checked (malware published

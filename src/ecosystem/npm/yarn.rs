@@ -281,6 +281,9 @@ fn parse_berry(text: &str) -> Result<YarnLock, ParseError> {
                 .locked
                 .push(added.at(lines.get(&[key.clone()][..]).copied()));
             added.checksum = crate::ecosystem::yaml_text(&entry["checksum"]);
+            // Installed only where its `conditions` (os, cpu, libc) hold: yarn fetches it, and
+            // records its checksum, only there.
+            added.optional = !matches!(entry["conditions"], yaml_rust2::Yaml::BadValue);
             berry_edges.push((lock.locked.entries.len() - 1, lock.entries.len()));
         }
         let dependencies = match &entry["dependencies"] {

@@ -47,6 +47,15 @@ struct FileWire {
     hashes: BTreeMap<String, String>,
     #[serde(default, rename = "upload-time")]
     upload_time: Option<toml::Value>,
+    /// poetry's and pdm's file name.
+    #[serde(default)]
+    file: Option<String>,
+    /// uv's, pdm's and PEP 751's download URL.
+    #[serde(default)]
+    url: Option<String>,
+    /// PEP 751's file name.
+    #[serde(default)]
+    name: Option<String>,
 }
 
 impl FileWire {
@@ -60,6 +69,17 @@ impl FileWire {
         })
     }
 
+    /// Whether it is a wheel (installed as built) rather than a source distribution (built at
+    /// install, running its build backend's code); `None` when it does not say its name.
+    fn is_wheel(&self) -> Option<bool> {
+        let name = self.name.as_deref().or(self.file.as_deref()).or_else(|| {
+            let url = self.url.as_deref()?;
+            let path = url.split(['?', '#']).next()?;
+            path.rsplit('/').next()
+        })?;
+        Some(name.to_ascii_lowercase().ends_with(".whl"))
+    }
+
     /// When it was uploaded, as written.
     fn uploaded(&self) -> Option<String> {
         self.upload_time.as_ref().map(|time| match time {
@@ -69,10 +89,18 @@ impl FileWire {
     }
 }
 
-/// Sets what the files of an entry say: the first checksum, and the newest upload time (a file
-/// added to an old release is as new as its upload: the release age judges that).
+/// Sets what the files of an entry say: the first checksum, the newest upload time (a file
+/// added to an old release is as new as its upload: the release age judges that), and whether
+/// installing it runs code: a release offered only as source distributions is built at install.
 fn with_files<'a>(entry: &mut Entry, files: impl IntoIterator<Item = &'a FileWire>) {
+    // Wheels seen, and whether every file said what it is.
+    let (mut wheels, mut files_seen, mut all_named) = (false, false, true);
     for file in files {
+        files_seen = true;
+        match file.is_wheel() {
+            Some(wheel) => wheels |= wheel,
+            None => all_named = false,
+        }
         if entry.checksum.is_none() {
             entry.checksum = file.checksum();
         }
@@ -86,6 +114,13 @@ fn with_files<'a>(entry: &mut Entry, files: impl IntoIterator<Item = &'a FileWir
             }
         }
     }
+    entry.install_scripts = if wheels {
+        Some(false)
+    } else if files_seen && all_named {
+        Some(true)
+    } else {
+        None
+    };
 }
 
 /// Unix seconds of an upload time (0 when unreadable), so that offsets and fractions compare.
