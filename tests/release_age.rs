@@ -140,11 +140,14 @@ fn run(repo: &TestRepo, osv: &OsvServer, extra: &[&str]) -> Run {
         .run()
 }
 
+/// The problems of a run, but what the lockfile checks say of checksums (requirements files
+/// here pin none): `kind message`.
 fn problems(run: &Run) -> Vec<String> {
     run.stdout_json()["problems"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|problem| problem["kind"] != "checksum-missing")
         .map(|problem| {
             format!(
                 "{} {}",
@@ -804,4 +807,93 @@ fn an_exemption_written_before_the_version_it_names_was_published_does_not_apply
             );
         }
     }
+}
+
+/// A yarn 1 lockfile whose packages download from `registry` (the format records no install
+/// scripts).
+fn yarn_lock_from(registry: &str, packages: &[(&str, &str)]) -> String {
+    let mut text = String::from("# yarn lockfile v1\n\n");
+    for (name, version) in packages {
+        text.push_str(&format!(
+            "\n{name}@^{version}:\n  version \"{version}\"\n  resolved \
+             \"{registry}/{name}/-/{name}-{version}.tgz\"\n  integrity sha512-AAAA\n"
+        ));
+    }
+    text
+}
+
+#[test]
+fn the_registry_says_which_packages_run_install_scripts_where_the_lockfile_does_not() {
+    let osv = OsvServer::start();
+    // native-thing 1.1.0 gained a postinstall script; other-native has one from the start.
+    let mut native = document(
+        "native-thing",
+        &[
+            ("1.0.0", "2026-01-01T00:00:00Z"),
+            ("1.1.0", "2026-02-01T00:00:00Z"),
+        ],
+    );
+    native["versions"]["1.1.0"]["hasInstallScript"] = json!(true);
+    native["versions"]["1.1.0"]["scripts"] = json!({"postinstall": "node fetch.js"});
+    let mut other = document("other-native", &[("2.0.0", "2026-01-01T00:00:00Z")]);
+    other["versions"]["2.0.0"]["hasInstallScript"] = json!(true);
+    other["versions"]["2.0.0"]["scripts"] = json!({"install": "node-gyp rebuild"});
+    let registry = Registry::start(vec![
+        ("native-thing", native),
+        ("other-native", other),
+        (
+            "left-pad",
+            document("left-pad", &[("1.3.0", "2018-01-01T00:00:00Z")]),
+        ),
+    ]);
+    let url = registry.server.url();
+    let repo = TestRepo::new();
+    let stage = |packages: &[(&str, &str)]| {
+        repo.write_and_stage("package.json", package_json_matching(packages));
+        repo.write_and_stage("yarn.lock", yarn_lock_from(&url, packages));
+    };
+    repo.write_and_stage(".lockgate.toml", "release-age = \"3d\"\n");
+    stage(&[("left-pad", "1.3.0"), ("native-thing", "1.0.0")]);
+    run(&repo, &osv, &[]).assert_code(0);
+    repo.commit("project");
+
+    // The upgrade gains the script: the registry's document says so, and it blocks.
+    stage(&[("left-pad", "1.3.0"), ("native-thing", "1.1.0")]);
+    let blocked = run(&repo, &osv, &[]);
+    blocked.assert_code(1);
+    let said = problems(&blocked);
+    assert!(
+        said.iter().any(|p| p.starts_with(
+            "install-script-gained native-thing 1.1.0 runs an install script, and 1.0.0 did not"
+        ) && p.ends_with("(as its registry says)")),
+        "{said:?}"
+    );
+    // Approved in [checks], it passes.
+    repo.write_and_stage(
+        ".lockgate.toml",
+        "release-age = \"3d\"\n[checks]\nallow-scripts = [\"native-thing\"]\n",
+    );
+    run(&repo, &osv, &[]).assert_code(0);
+    repo.commit("native-thing 1.1.0, approved");
+
+    // A new package with an install script is said, and does not block.
+    stage(&[
+        ("left-pad", "1.3.0"),
+        ("native-thing", "1.1.0"),
+        ("other-native", "2.0.0"),
+    ]);
+    let said_new = run(&repo, &osv, &[]);
+    said_new.assert_code(0);
+    let said = problems(&said_new);
+    assert!(
+        said.iter().any(|p| p.starts_with(
+            "install-script-new other-native@2.0.0 is new and runs an install script"
+        )),
+        "{said:?}"
+    );
+    // Asked again, the cache answers: no request, the same verdict.
+    let before = registry.asked().len();
+    let again = run(&repo, &osv, &[]);
+    assert_eq!(problems(&again), said);
+    assert_eq!(registry.asked().len(), before);
 }

@@ -9,7 +9,7 @@
 
 use crate::config::{Exemption, OnUnreachable};
 use crate::ecosystem::npm::registry::{self, Published};
-use crate::package::{Ecosystem, Entry, Source};
+use crate::package::{Ecosystem, Entry, Package, Source};
 use crate::report::{parse_rfc3339, rfc3339, Problem, ProblemKind};
 use crate::scope::LockfileToCheck;
 use crate::settings::Settings;
@@ -45,6 +45,11 @@ pub(crate) struct Wanted {
     /// When the exemption that covers its age was written, where it names versions: it does
     /// not apply to a version published after it.
     exemption_written: Option<u64>,
+    /// Whether the registry is to say if it runs an install script (npm, where the lockfile
+    /// does not record it, and nothing approves it), and the versions it replaces.
+    scripts: Option<Vec<String>>,
+    /// The line of its entry.
+    line: Option<usize>,
 }
 
 /// Who says when a version was published, for an exemption that came before it.
@@ -62,6 +67,7 @@ pub(crate) fn plan(
     let mut seen = BTreeSet::new();
     for lockfile in lockfiles {
         let project = project::read(&lockfile.path, &lockfile.settings_files, settings.now);
+        let approved = crate::checks::scripts::approved_for(settings, lockfile);
         for entry in &lockfile.locked.entries {
             let minimum = minimum_for(settings, &project, &entry.package);
             if minimum.0 == 0 || !entry.is_queryable() {
@@ -117,11 +123,113 @@ pub(crate) fn plan(
                     exemption_written: written.filter(|_| time.is_none()),
                     replaces,
                     private: is_private_entry(settings, entry),
+                    scripts: scripts_wanted(settings, lockfile, entry, &approved),
+                    line: entry.line,
                 });
             }
         }
     }
     (problems, wanted)
+}
+
+/// Where the registry is to say whether `entry` runs an install script: an npm entry whose
+/// lockfile does not record it (npm lockfile v1, yarn, bun, pnpm 9), that nothing approves and
+/// whose check is on; with the versions it replaces.
+fn scripts_wanted(
+    settings: &Settings,
+    lockfile: &LockfileToCheck,
+    entry: &Entry,
+    approved: &BTreeSet<String>,
+) -> Option<Vec<String>> {
+    if entry.package.ecosystem != Ecosystem::Npm
+        || entry.install_scripts.is_some()
+        || approved.contains(&entry.package.name)
+    {
+        return None;
+    }
+    let before = lockfile.replaced.get(&entry.package).cloned();
+    let check = match before {
+        Some(_) => "install-script-gained",
+        None => "install-script-new",
+    };
+    let off = settings.level(check) == crate::config::CiRule::Off;
+    (!off && !exempt(settings, &entry.package, check)).then(|| before.unwrap_or_default())
+}
+
+/// What the registry says of the install scripts of `item` (as `evidence` has them): an upgrade
+/// that gains one is a problem; a new package that runs one is returned to be said with the
+/// others of its lockfile.
+fn scripts_said(
+    settings: &Settings,
+    item: &Wanted,
+    evidence: &BTreeMap<String, registry::Evidence>,
+) -> (Option<Problem>, Option<NewScript>) {
+    let Some(before) = &item.scripts else {
+        return (None, None);
+    };
+    let runs = |version: &str| evidence.get(version).and_then(|said| said.install_script);
+    if runs(&item.version) != Some(true) {
+        return (None, None);
+    }
+    let package = Package::new(item.ecosystem, item.name.clone(), item.version.clone());
+    if before.is_empty() {
+        return (None, Some((item.lockfile.clone(), package, item.line)));
+    }
+    if !before.iter().all(|old| runs(old) == Some(false)) {
+        return (None, None);
+    }
+    let level = settings.level("install-script-gained");
+    let message = format!(
+        "{} (as its registry says)",
+        crate::checks::scripts::gained_message(&package, &before[0])
+    );
+    let problem = Problem::new(
+        ProblemKind::InstallScriptGained,
+        &item.lockfile,
+        &message,
+        level == crate::config::CiRule::Block,
+    )
+    .at(item.line.unwrap_or(0), 0);
+    (Some(problem), None)
+}
+
+/// A new package a registry says runs an install script: its lockfile, and its entry's line.
+type NewScript = (String, Package, Option<usize>);
+
+/// The new packages the registries say run install scripts, said once per lockfile.
+fn new_scripts_said(settings: &Settings, new: Vec<NewScript>) -> Vec<Problem> {
+    let mut by_lockfile: BTreeMap<String, Vec<(Package, Option<usize>)>> = BTreeMap::new();
+    for (lockfile, package, line) in new {
+        by_lockfile
+            .entry(lockfile)
+            .or_default()
+            .push((package, line));
+    }
+    let level = settings.level("install-script-new");
+    by_lockfile
+        .into_iter()
+        .map(|(lockfile, mut packages)| {
+            packages.sort();
+            packages.dedup();
+            let names: Vec<&Package> = packages.iter().map(|(package, _)| package).collect();
+            let message = format!(
+                "{} (as the registry says)",
+                crate::checks::scripts::new_message(
+                    ProblemKind::InstallScriptNew,
+                    &crate::checks::scripts::summary(&names),
+                    names.len() == 1,
+                )
+            );
+            let line = packages.iter().filter_map(|(_, line)| *line).min();
+            Problem::new(
+                ProblemKind::InstallScriptNew,
+                &lockfile,
+                &message,
+                level == crate::config::CiRule::Block,
+            )
+            .at(line.unwrap_or(0), 0)
+        })
+        .collect()
 }
 
 /// Whether an exemption for `check` covers `package` today.
@@ -272,22 +380,35 @@ pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Prob
     let mut by_package: BTreeMap<(Ecosystem, String, String), Vec<&Wanted>> = BTreeMap::new();
     // (lockfile, why) → names: what cannot be asked, said once per lockfile.
     let mut unasked: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    // New packages the registries say run install scripts: said once per lockfile.
+    let mut new_scripts = Vec::new();
     let cache = Cache::new(settings);
     for item in wanted {
         // Publish times never change: what was learnt once answers without a request.
         // An upgrade's evidence is only in the registry's document: no shortcut.
         let exact = item.replaces.is_empty() && item.exemption_written.is_none();
         if let (Some(registry), true) = (&item.registry, exact) {
-            match cache.get(registry, &item.name, &item.version) {
+            let cached = cache.read(registry, &item.name);
+            // Whether an install script is to be known, and is.
+            let scripts = cached.evidence();
+            let scripts_known = item.scripts.as_ref().is_none_or(|before| {
+                std::iter::once(&item.version)
+                    .chain(before)
+                    .all(|version| scripts.contains_key(version))
+            });
+            match cached.published(&item.version) {
                 // Known only to be older than a time that is not old enough for today's
                 // minimum: asked again.
                 Some(Published::Before(time))
                     if time.saturating_add(item.minimum.0) > settings.now => {}
-                Some(published) => {
+                Some(published) if scripts_known => {
                     problems.extend(judge(settings, item, Some(&published)));
+                    let (gained, new) = scripts_said(settings, item, &scripts);
+                    problems.extend(gained);
+                    new_scripts.extend(new);
                     continue;
                 }
-                None => {}
+                _ => {}
             }
         }
         // Its age is known; only the registry could say more (an upgrade's evidence).
@@ -361,6 +482,7 @@ pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Prob
         ));
     }
     if by_package.is_empty() {
+        problems.extend(new_scripts_said(settings, new_scripts));
         return problems;
     }
     let client = crate::osv::Client::new(&crate::osv::Settings {
@@ -373,6 +495,7 @@ pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Prob
     let jobs: Vec<Job<'_>> = by_package.iter().collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let found = std::sync::Mutex::new(Vec::new());
+    let new_scripts = std::sync::Mutex::new(new_scripts);
     std::thread::scope(|scope| {
         for _ in 0..PARALLEL.min(jobs.len()) {
             scope.spawn(|| loop {
@@ -389,6 +512,14 @@ pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Prob
                     .iter()
                     .flat_map(|item| item.replaces.iter().map(String::as_str))
                     .collect();
+                // The versions whose install scripts are to be known besides `versions`.
+                let mut also: Vec<&str> = items
+                    .iter()
+                    .flat_map(|item| item.scripts.iter().flatten().map(String::as_str))
+                    .chain(replaced.iter().copied())
+                    .collect();
+                also.sort_unstable();
+                also.dedup();
                 let mut evidence = BTreeMap::new();
                 let at = crate::ecosystem::RegistryAt {
                     base,
@@ -407,24 +538,34 @@ pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Prob
                     _ if !replaced.is_empty()
                         || items.iter().any(|item| item.exemption_written.is_some()) =>
                     {
-                        registry::published_with_evidence(&client, &at, name, &versions, &replaced)
-                            .map(|(published, found)| {
+                        registry::published_with_evidence(&client, &at, name, &versions, &also).map(
+                            |(published, found)| {
                                 evidence = found;
                                 published
-                            })
+                            },
+                        )
                     }
-                    _ => registry::published(&client, &at, name, &versions, cutoff),
+                    _ => registry::published(&client, &at, name, &versions, &also, cutoff).map(
+                        |(published, found)| {
+                            evidence = found;
+                            published
+                        },
+                    ),
                 };
                 if let Ok(published) = &answer {
-                    cache.put(base, name, published);
+                    cache.put(base, name, published, &evidence);
                 }
+                let mut new = Vec::new();
                 let judged: Vec<Problem> = match answer {
                     Ok(published) => items
                         .iter()
                         .flat_map(|item| {
+                            let (gained, is_new) = scripts_said(settings, item, &evidence);
+                            new.extend(is_new);
                             judge(settings, item, published.get(&item.version))
                                 .into_iter()
                                 .chain(downgrade(settings, item, &evidence))
+                                .chain(gained)
                         })
                         .collect(),
                     Err(error) => items
@@ -435,10 +576,17 @@ pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Prob
                 if let Ok(mut found) = found.lock() {
                     found.extend(judged);
                 }
+                if let Ok(mut said) = new_scripts.lock() {
+                    said.extend(new);
+                }
             });
         }
     });
     problems.extend(found.into_inner().unwrap_or_default());
+    problems.extend(new_scripts_said(
+        settings,
+        new_scripts.into_inner().unwrap_or_default(),
+    ));
     problems
 }
 
@@ -456,6 +604,37 @@ struct CachedTimes {
     at: BTreeMap<String, u64>,
     #[serde(default)]
     before: BTreeMap<String, u64>,
+    /// Whether each version runs an install script, where the registry said.
+    #[serde(default)]
+    scripts: BTreeMap<String, bool>,
+}
+
+impl CachedTimes {
+    /// What is known of when `version` was published.
+    fn published(&self, version: &str) -> Option<Published> {
+        self.at
+            .get(version)
+            .map(|&time| Published::At(time))
+            .or_else(|| {
+                self.before
+                    .get(version)
+                    .map(|&time| Published::Before(time))
+            })
+    }
+
+    /// What is known of each version's install scripts.
+    fn evidence(&self) -> BTreeMap<String, registry::Evidence> {
+        self.scripts
+            .iter()
+            .map(|(version, &script)| {
+                let said = registry::Evidence {
+                    install_script: Some(script),
+                    ..registry::Evidence::default()
+                };
+                (version.clone(), said)
+            })
+            .collect()
+    }
 }
 
 /// The largest cache file read.
@@ -498,21 +677,13 @@ impl Cache {
         }
     }
 
-    fn get(&self, registry: &str, name: &str, version: &str) -> Option<Published> {
-        let cached = self.read(registry, name);
-        cached
-            .at
-            .get(version)
-            .map(|&time| Published::At(time))
-            .or_else(|| {
-                cached
-                    .before
-                    .get(version)
-                    .map(|&time| Published::Before(time))
-            })
-    }
-
-    fn put(&self, registry: &str, name: &str, published: &BTreeMap<String, Published>) {
+    fn put(
+        &self,
+        registry: &str,
+        name: &str,
+        published: &BTreeMap<String, Published>,
+        evidence: &BTreeMap<String, registry::Evidence>,
+    ) {
         let Some(path) = self.path(registry, name) else {
             return;
         };
@@ -526,6 +697,11 @@ impl Cache {
                     cached.before.insert(version.clone(), *time);
                 }
                 Published::Pulled(_) | Published::Unknown(_) => {}
+            }
+        }
+        for (version, said) in evidence {
+            if let Some(script) = said.install_script {
+                cached.scripts.insert(version.clone(), script);
             }
         }
         let Ok(bytes) = serde_json::to_vec(&cached) else {

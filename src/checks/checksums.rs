@@ -125,16 +125,16 @@ pub(super) fn checksums_weak(context: &Context<'_>, problems: &mut Vec<Problem>)
                 continue;
             };
             let packages: Vec<&Package> = entries.iter().map(|entry| &entry.package).collect();
-            let (new, verb) = match entries.len() {
-                1 => ("is new and", what.replacen("pin", "pins", 1)),
-                _ => ("are new and", what.to_string()),
+            let verb = match entries.len() {
+                1 => what.replacen("pin", "pins", 1),
+                _ => what.to_string(),
             };
             problems.push(
                 Problem::new(
                     ProblemKind::ChecksumMissing,
                     &lockfile.path,
                     &format!(
-                        "{} {new} {verb} so what is downloaded is not checked against what was \
+                        "{} {verb} so what is downloaded is not checked against what was \
                          locked. Lock again with a package manager that records checksums \
                          (for requirements files: pip-compile --generate-hashes)",
                         super::scripts::summary(&packages)

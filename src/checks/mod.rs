@@ -3,7 +3,7 @@
 //! here and a line in [`CHECKS`], not code in the orchestrator.
 
 mod checksums;
-mod scripts;
+pub(crate) mod scripts;
 mod sources;
 
 use crate::config::CiRule;

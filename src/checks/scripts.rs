@@ -139,17 +139,26 @@ pub(crate) fn summary(packages: &[&Package]) -> String {
 
 /// The packages approved to run install scripts for `lockfile`: the package manager's lists and
 /// `allow-scripts`.
-pub(crate) fn approved(
+fn approved(
     context: &Context<'_>,
     lockfile: &crate::scope::LockfileToCheck,
 ) -> std::collections::BTreeSet<String> {
+    approved_for(context.settings, lockfile)
+}
+
+/// The packages `settings` and the package manager's lists approve to run install scripts for
+/// `lockfile`.
+pub(crate) fn approved_for(
+    settings: &crate::settings::Settings,
+    lockfile: &crate::scope::LockfileToCheck,
+) -> std::collections::BTreeSet<String> {
     let mut approved = approved_scripts(&lockfile.settings_files);
-    approved.extend(context.settings.checks.allow_scripts.iter().cloned());
+    approved.extend(settings.checks.allow_scripts.iter().cloned());
     approved
 }
 
 /// The packages the project's package manager settings allow to run install scripts.
-pub(crate) fn approved_scripts(files: &[(String, Vec<u8>)]) -> std::collections::BTreeSet<String> {
+fn approved_scripts(files: &[(String, Vec<u8>)]) -> std::collections::BTreeSet<String> {
     let mut approved = std::collections::BTreeSet::new();
     let names = |value: &serde_json::Value| -> Vec<String> {
         value

@@ -153,13 +153,16 @@ pub struct RegistryAt<'a> {
 }
 
 /// How a version was published: with provenance attestations (npm `dist.attestations`, PEP 740),
-/// and by a trusted publisher (npm: OIDC from CI, `_npmUser.trustedPublisher`).
+/// and by a trusted publisher (npm: OIDC from CI, `_npmUser.trustedPublisher`); and whether it
+/// runs an install script, where the registry says (npm `hasInstallScript`, or `scripts`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Evidence {
     /// It has provenance.
     pub attested: bool,
     /// A trusted publisher published it.
     pub trusted_publisher: bool,
+    /// It runs an install script (`None`: the registry does not say).
+    pub install_script: Option<bool>,
 }
 
 /// What the registry says of each version, and how each was published.

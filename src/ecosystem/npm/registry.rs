@@ -21,7 +21,15 @@ struct Abbreviated {
     #[serde(default)]
     modified: Option<String>,
     #[serde(default)]
-    versions: BTreeMap<String, serde::de::IgnoredAny>,
+    versions: BTreeMap<String, AbbreviatedVersion>,
+}
+
+/// What the abbreviated document says of one version: whether it runs an install script (the
+/// registry sets `hasInstallScript` when it has `preinstall`, `install` or `postinstall`).
+#[derive(Default, Deserialize)]
+struct AbbreviatedVersion {
+    #[serde(default, rename = "hasInstallScript")]
+    has_install_script: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -39,6 +47,21 @@ struct FullVersion {
     dist: Option<Dist>,
     #[serde(default, rename = "_npmUser")]
     npm_user: Option<NpmUser>,
+    #[serde(default)]
+    scripts: Option<serde_json::Value>,
+}
+
+impl FullVersion {
+    /// Whether it runs an install script: a `preinstall`, `install` or `postinstall` script
+    /// (npm writes `install: node-gyp rebuild` for a package with a `binding.gyp`).
+    fn install_script(&self) -> bool {
+        let scripts = self.scripts.as_ref().and_then(serde_json::Value::as_object);
+        scripts.is_some_and(|scripts| {
+            ["preinstall", "install", "postinstall"]
+                .iter()
+                .any(|hook| scripts.get(*hook).is_some_and(|script| script.is_string()))
+        })
+    }
 }
 
 #[derive(Default, Deserialize)]
@@ -72,20 +95,23 @@ pub fn document_url(base: &str, name: &str) -> String {
 }
 
 /// What the registry `at` says of `versions` of `name`, judged against `cutoff` (Unix
-/// seconds: a version published before it is old enough). At most two requests.
+/// seconds: a version published before it is old enough), and whether each of them and of
+/// `also` runs an install script. At most two requests.
 pub fn published(
     client: &Client,
     at: &RegistryAt<'_>,
     name: &str,
     versions: &[&str],
+    also: &[&str],
     cutoff: u64,
-) -> Result<BTreeMap<String, Published>, OsvError> {
+) -> Result<WithEvidence, OsvError> {
     let url = document_url(at.base, name);
     let pulled_all = |why: &str| {
-        versions
+        let pulled = versions
             .iter()
             .map(|version| (version.to_string(), Published::Pulled(why.to_string())))
-            .collect()
+            .collect();
+        (pulled, BTreeMap::new())
     };
     let Some(bytes) = client.get_document(&url, ABBREVIATED, at.authorization, MAX_DOCUMENT)?
     else {
@@ -102,10 +128,29 @@ pub fn published(
         .all(|version| abbreviated.versions.contains_key(*version));
     if let (Some(modified), true) = (modified, all_served) {
         if modified < cutoff {
-            return Ok(versions
+            let published = versions
                 .iter()
                 .map(|version| (version.to_string(), Published::Before(modified)))
-                .collect());
+                .collect();
+            let scripts = versions
+                .iter()
+                .chain(also)
+                .filter_map(|version| {
+                    let listed = abbreviated.versions.get(*version)?;
+                    let script = listed
+                        .has_install_script
+                        .as_ref()
+                        .is_some_and(|flag| *flag == serde_json::Value::Bool(true));
+                    Some((
+                        version.to_string(),
+                        Evidence {
+                            install_script: Some(script),
+                            ..Evidence::default()
+                        },
+                    ))
+                })
+                .collect();
+            return Ok((published, scripts));
         }
     }
     let Some(bytes) =
@@ -117,10 +162,38 @@ pub fn published(
         url: url.clone(),
         message: error.to_string(),
     })?;
-    Ok(versions
+    Ok(from_full(&full, versions, also))
+}
+
+/// What the full document says of `versions`, and how each of them and of `also` was
+/// published.
+fn from_full(full: &Full, versions: &[&str], also: &[&str]) -> WithEvidence {
+    let published = versions
         .iter()
-        .map(|version| (version.to_string(), judge(&full, version)))
-        .collect())
+        .map(|version| (version.to_string(), judge(full, version)))
+        .collect();
+    let evidence = versions
+        .iter()
+        .chain(also)
+        .filter_map(|version| {
+            let listed = full.versions.get(*version)?;
+            Some((
+                version.to_string(),
+                Evidence {
+                    attested: listed
+                        .dist
+                        .as_ref()
+                        .is_some_and(|dist| dist.attestations.is_some()),
+                    trusted_publisher: listed
+                        .npm_user
+                        .as_ref()
+                        .is_some_and(|user| user.trusted_publisher.is_some()),
+                    install_script: Some(listed.install_script()),
+                },
+            ))
+        })
+        .collect();
+    (published, evidence)
 }
 
 /// What the registry `at` says of `versions` of `name`, and how each of them and of
@@ -149,31 +222,7 @@ pub fn published_with_evidence(
         url: url.clone(),
         message: error.to_string(),
     })?;
-    let published = versions
-        .iter()
-        .map(|version| (version.to_string(), judge(&full, version)))
-        .collect();
-    let evidence = versions
-        .iter()
-        .chain(replaced)
-        .filter_map(|version| {
-            let listed = full.versions.get(*version)?;
-            Some((
-                version.to_string(),
-                Evidence {
-                    attested: listed
-                        .dist
-                        .as_ref()
-                        .is_some_and(|dist| dist.attestations.is_some()),
-                    trusted_publisher: listed
-                        .npm_user
-                        .as_ref()
-                        .is_some_and(|user| user.trusted_publisher.is_some()),
-                },
-            ))
-        })
-        .collect();
-    Ok((published, evidence))
+    Ok(from_full(&full, versions, replaced))
 }
 
 /// One version, from the full document.

@@ -105,6 +105,7 @@ pub fn published(
                 let evidence = Evidence {
                     attested,
                     trusted_publisher: false,
+                    install_script: None,
                 };
                 (version.to_string(), evidence)
             })
