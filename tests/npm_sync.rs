@@ -371,7 +371,9 @@ fn another_tools_lockfile_counts_unless_package_manager_names_npm() {
         // A yarn.lock that locks what package.json asks for (^version ranges).
         let yarn_lock: String = CLEAN
             .iter()
-            .map(|(name, version)| format!("{name}@^{version}:\n  version \"{version}\"\n\n"))
+            .map(|(name, version)| {
+                format!("{name}@^{version}:\n  version \"{version}\"\n  integrity sha512-AAAA\n\n")
+            })
             .collect();
         repo.write_and_stage("yarn.lock", format!("# yarn lockfile v1\n\n\n{yarn_lock}"));
         let run = run_json(&repo, &server);
