@@ -777,11 +777,12 @@ fn replaced_by(added: &LockedSet, olds: &[Rc<LockedSet>]) -> Replaced {
 /// to `sha512-`, is not a change; other ecosystems lock several files a release, whose first
 /// checksum may differ without anything being wrong, and are left to their own checks.)
 fn checksums_changed(whole: &LockedSet, olds: &[Rc<LockedSet>]) -> Vec<ChecksumChange> {
+    // `sha512-…`, `sha256:…`, yarn berry's `10c0/…` (its cache key: the same key, the same
+    // kind of checksum), or bare hex (berry before cache keys).
     let algorithm = |checksum: &str| -> String {
         checksum
-            .split(['-', ':'])
-            .next()
-            .unwrap_or_default()
+            .find(['-', ':', '/'])
+            .map_or("", |at| &checksum[..at])
             .to_ascii_lowercase()
     };
     let mut known: BTreeMap<&Package, Vec<&str>> = BTreeMap::new();

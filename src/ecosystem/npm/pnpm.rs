@@ -253,11 +253,12 @@ fn add_package(major: u32, key: &str, entry: &Yaml) -> Result<Option<Entry>, Str
         Some(Source::Registry(version)) => {
             let mut locked = Entry::registry(Package::new(Ecosystem::Npm, name.clone(), version))
                 .from_url(tarball.as_deref().unwrap_or_default());
-            // 5.x and 6 mark development-only packages and those that build; 9 keeps both out
-            // of the lockfile.
+            // 5.x and 6 mark development-only packages and those that build (so one without
+            // `requiresBuild` does not); 9 keeps both out of the lockfile.
             locked.dev = matches!(entry["dev"], Yaml::Boolean(true));
-            if matches!(entry["requiresBuild"], Yaml::Boolean(true)) {
-                locked.install_scripts = Some(true);
+            let builds = matches!(entry["requiresBuild"], Yaml::Boolean(true));
+            if major < 9 || builds {
+                locked.install_scripts = Some(builds);
             }
             locked.checksum = yaml_text(&resolution["integrity"]);
             Some(locked)
@@ -373,6 +374,25 @@ snapshots:
             ["@scope/pkg@1.0.0", "is-odd@3.0.1"]
         );
         assert_eq!(lock.importers["."].dependencies["is-odd"], "^3.0.1");
+    }
+
+    #[test]
+    fn requires_build_is_a_fact_in_6_and_unknown_in_9() {
+        // pnpm 8.15.9 wrote these (tests/fixtures/integrity/pnpm8): `requiresBuild: true` on a
+        // package that builds, nothing on one that does not.
+        let v6 = "lockfileVersion: '6.0'\n\npackages:\n\n  /is-odd@3.0.1:\n    resolution: {integrity: sha512-a}\n    requiresBuild: true\n    dev: false\n\n  /left-pad@1.3.0:\n    resolution: {integrity: sha512-b}\n    dev: false\n";
+        let scripts = |text: &str| -> Vec<Option<bool>> {
+            let lock = PnpmLock::parse(text).unwrap();
+            lock.locked
+                .entries
+                .iter()
+                .map(|e| e.install_scripts)
+                .collect()
+        };
+        assert_eq!(scripts(v6), [Some(true), Some(false)]);
+        // 9.0 records no builds at all: not knowing is not "none".
+        let v9 = "lockfileVersion: '9.0'\n\npackages:\n\n  left-pad@1.3.0:\n    resolution: {integrity: sha512-b}\n\nsnapshots:\n\n  left-pad@1.3.0: {}\n";
+        assert_eq!(scripts(v9), [None]);
     }
 
     #[test]
