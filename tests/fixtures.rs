@@ -12,8 +12,9 @@ use lockgate::report::ProblemKind;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-/// Folders of `tests/fixtures` that are not lockfile corpora.
-const NOT_CORPORA: [&str; 4] = ["ci", "demo", "report", "sarif"];
+/// Folders of `tests/fixtures` that are not lockfile corpora (`integrity` is, with its own
+/// manifest and harness: tests/attacks.rs).
+const NOT_CORPORA: [&str; 5] = ["ci", "demo", "integrity", "report", "sarif"];
 
 /// Folders of a corpus that hold no cases: what its generator installs the tools from.
 const NOT_FORMATS: [&str; 1] = ["pypi/tools"];

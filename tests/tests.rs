@@ -2,6 +2,7 @@
 //! share `support`: hermetic git repositories, the compiled binary, and an OSV server on 127.0.0.1.
 
 mod agreement;
+mod attacks;
 mod cilint;
 mod composer;
 mod faults;
@@ -10,6 +11,7 @@ mod hooks;
 mod hostile;
 mod integrity;
 mod js_lockfiles;
+mod lockfile_lint;
 mod npm_sync;
 mod offline;
 mod pipenv;
