@@ -76,9 +76,11 @@ pub(crate) struct Private<'s> {
     patterns: &'s [String],
     /// Hosts of the registries the project configures for a scope or for some packages only.
     hosts: Vec<String>,
-    /// npm scopes with a registry of their own, and its host when known.
+    /// npm scopes with a registry of their own, and its URL (lowercase, no trailing `/`) when
+    /// known.
     scopes: Vec<(String, Option<String>)>,
-    /// Python names (PEP 503 normal form) pinned to an explicit index, and its URL.
+    /// Python names (PEP 503 normal form) pinned to an explicit index, and its URL (lowercase,
+    /// no trailing `/`).
     pinned: Vec<(String, String)>,
 }
 
@@ -86,61 +88,111 @@ impl<'s> Private<'s> {
     /// What `settings` and the project settings around `lockfile` make private.
     pub(crate) fn of(settings: &'s Settings, lockfile: &LockfileToCheck) -> Private<'s> {
         let project = project::read(&lockfile.path, &lockfile.settings_files, settings.now);
+        Private::around(settings, lockfile, &project)
+    }
+
+    /// [`Private::of`], the project's settings (`project`) already read.
+    pub(crate) fn around(
+        settings: &'s Settings,
+        lockfile: &LockfileToCheck,
+        project: &Project,
+    ) -> Private<'s> {
+        let whole = lockfile.whole.as_deref().unwrap_or(&lockfile.locked);
         Private::new(
             &settings.private_registries,
             &settings.private_packages,
-            &project,
+            project,
+            &whole.entries,
         )
     }
 
     /// What `private-registries` (`registries`), `private-packages` (`patterns`) and a
-    /// project's settings (`project`) make private.
+    /// project's settings (`project`) make private, for a lockfile of `entries`.
+    ///
+    /// A scope's registry, or an explicit index, serves only the project's own names unless
+    /// the project also takes other names from it: it is the default registry's URL, or the
+    /// lockfile downloads a name outside the scopes and pins from below it (a `.npmrc` may send
+    /// a public scope to the public registry by name). Its host is private only if nothing
+    /// else comes from that host either (a company's server may host a mirror of the public
+    /// registry beside its own), or `private-registries` lists it.
     pub(crate) fn new(
         registries: &'s [String],
         patterns: &'s [String],
         project: &Project,
+        entries: &[Entry],
     ) -> Private<'s> {
         let host_of = |url: &str| crate::package::url_host(url);
-        let defaults: Vec<String> = project
-            .registries
-            .iter()
-            .filter(|(scope, _)| scope.is_none())
-            .filter_map(|(_, url)| host_of(url))
-            .collect();
-        let scoped = project
-            .registries
-            .iter()
-            .filter(|(scope, _)| scope.is_some())
-            .map(|(_, url)| url);
-        let mut hosts: Vec<String> = scoped
-            .chain(project.pinned.iter().map(|(_, url)| url))
-            .filter_map(|url| host_of(url))
-            .filter(|host| !defaults.contains(host))
-            .collect();
-        hosts.sort();
-        hosts.dedup();
-        let scopes = project
+        let base = |url: &str| url.trim().trim_end_matches('/').to_ascii_lowercase();
+        let registry_of = |scope: &str| {
+            project
+                .registries
+                .iter()
+                .find(|(named, _)| named.as_deref() == Some(scope))
+                .map(|(_, url)| base(url))
+        };
+        let mut scopes: Vec<(String, Option<String>)> = project
             .scopes
             .iter()
-            .map(|scope| {
-                let registry = project
-                    .registries
-                    .iter()
-                    .find(|(named, _)| named.as_deref() == Some(scope.as_str()))
-                    .and_then(|(_, url)| host_of(url));
-                (scope.clone(), registry)
-            })
+            .map(|scope| (scope.clone(), registry_of(scope)))
             .collect();
-        let pinned = project
+        let mut pinned: Vec<(String, String)> = project
             .pinned
             .iter()
             .map(|(name, url)| {
                 (
                     crate::ecosystem::pypi::version::normal_name(name),
-                    url.clone(),
+                    base(url),
                 )
             })
             .collect();
+        // What the project takes names outside its scopes and pins from: its default
+        // registries, and the lockfile's other downloads.
+        let mut elsewhere: Vec<String> = project
+            .registries
+            .iter()
+            .filter(|(scope, _)| scope.is_none())
+            .map(|(_, url)| base(url))
+            .collect();
+        if !scopes.is_empty() || !pinned.is_empty() {
+            let candidate = Private {
+                registries,
+                patterns,
+                hosts: Vec::new(),
+                scopes: scopes.clone(),
+                pinned: pinned.clone(),
+            };
+            let mut seen = BTreeSet::new();
+            for entry in entries {
+                if let Source::Registry { url: Some(url), .. } = &entry.source {
+                    if candidate.named(&entry.package).is_none() && seen.insert(url.as_str()) {
+                        elsewhere.push(url.to_ascii_lowercase());
+                    }
+                }
+            }
+        }
+        let serves_others = |registry: &str| {
+            elsewhere.iter().any(|url| {
+                url == registry
+                    || url
+                        .strip_prefix(registry)
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
+        };
+        let listed_url = |url: &str| host_of(url).is_some_and(|host| listed(&host, registries));
+        let own = |url: Option<&str>| url.is_none_or(|url| listed_url(url) || !serves_others(url));
+        scopes.retain(|(_, url)| own(url.as_deref()));
+        pinned.retain(|(_, url)| own(Some(url)));
+        let other_hosts: BTreeSet<String> =
+            elsewhere.iter().filter_map(|url| host_of(url)).collect();
+        let mut hosts: Vec<String> = scopes
+            .iter()
+            .filter_map(|(_, url)| url.as_deref())
+            .chain(pinned.iter().map(|(_, url)| url.as_str()))
+            .filter_map(host_of)
+            .filter(|host| !other_hosts.contains(host))
+            .collect();
+        hosts.sort();
+        hosts.dedup();
         Private {
             registries,
             patterns,
@@ -148,6 +200,27 @@ impl<'s> Private<'s> {
             scopes,
             pinned,
         }
+    }
+
+    /// Whether `url` is below the registry the project sends `package`'s scope or pin to.
+    pub(crate) fn below_own_registry(&self, package: &Package, url: &str) -> bool {
+        let url = url.to_ascii_lowercase();
+        let below = |registry: &str| {
+            url.strip_prefix(registry)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        };
+        let scope = package.name.split('/').next().unwrap_or_default();
+        let by_scope = self
+            .scopes
+            .iter()
+            .any(|(known, registry)| known == scope && registry.as_deref().is_some_and(below));
+        let name = crate::ecosystem::pypi::version::normal_name(&package.name);
+        let by_pin = package.ecosystem == Ecosystem::PyPI
+            && self
+                .pinned
+                .iter()
+                .any(|(known, registry)| *known == name && below(registry));
+        by_scope || by_pin
     }
 
     /// Whether nothing is private here (the common case, decided without looking at entries).
@@ -171,8 +244,9 @@ impl<'s> Private<'s> {
         let name = package.name.as_str();
         if package.ecosystem == Ecosystem::Npm && name.starts_with('@') {
             let scope = name.split('/').next().unwrap_or(name);
-            if let Some((scope, host)) = self.scopes.iter().find(|(known, _)| known == scope) {
-                return Some(Named::Scope(scope.clone(), host.clone()));
+            if let Some((scope, url)) = self.scopes.iter().find(|(known, _)| known == scope) {
+                let host = url.as_deref().and_then(crate::package::url_host);
+                return Some(Named::Scope(scope.clone(), host));
             }
         }
         let normal = |text: &str| match package.ecosystem {
@@ -271,7 +345,7 @@ mod tests {
                 "@acme:registry=https://npm.acme.example.test/\n@env:registry=${URL}\n",
             )],
         );
-        let private = Private::new(&settings.0, &settings.1, &scoped);
+        let private = Private::new(&settings.0, &settings.1, &scoped, &[]);
         let public = "https://registry.example.test/x/-/x-1.0.0.tgz";
         let own = "https://npm.acme.example.test/x/-/x-1.0.0.tgz";
         assert!(private.entry(&entry(Ecosystem::Npm, "@acme/tool", public)));
@@ -294,9 +368,44 @@ mod tests {
                 "registry=https://mirror.example.test/\n@acme:registry=https://mirror.example.test/acme/\n",
             )],
         );
-        let private = Private::new(&settings.0, &settings.1, &mirror);
+        let private = Private::new(&settings.0, &settings.1, &mirror, &[]);
         assert!(!private.host("mirror.example.test"));
         assert!(private.entry(&entry(Ecosystem::Npm, "@acme/tool", public)));
+        // Nor a server that also serves other names from the lockfile, at another path.
+        let beside = [entry(
+            Ecosystem::Npm,
+            "left-pad",
+            "https://npm.acme.example.test/mirror/left-pad/-/left-pad-1.3.0.tgz",
+        )];
+        let pathed = project(
+            "package-lock.json",
+            &[(
+                ".npmrc",
+                "@acme:registry=https://npm.acme.example.test/acme/\n",
+            )],
+        );
+        let private = Private::new(&settings.0, &settings.1, &pathed, &beside);
+        assert!(!private.host("npm.acme.example.test"));
+        assert!(private.entry(&entry(Ecosystem::Npm, "@acme/tool", own)));
+        // A public scope sent to the public registry by name (tests/fixtures/npm/package-lock/
+        // real-mcp-inspector): the lockfile takes other names from that host too.
+        let named = project(
+            "package-lock.json",
+            &[(
+                ".npmrc",
+                "@pub:registry=\"https://registry.example.test/\"\n",
+            )],
+        );
+        let lockfile = [
+            entry(Ecosystem::Npm, "@pub/sdk", public),
+            entry(Ecosystem::Npm, "left-pad", public),
+        ];
+        let private = Private::new(&settings.0, &settings.1, &named, &lockfile);
+        assert!(!private.entry(&lockfile[0]) && !private.host("registry.example.test"));
+        // Unless private-registries lists it.
+        let listed = configured(&["registry.example.test"], &[]);
+        let private = Private::new(&listed.0, &listed.1, &named, &lockfile);
+        assert!(private.entry(&lockfile[0]));
     }
 
     #[test]
@@ -309,7 +418,7 @@ mod tests {
                 "[[tool.uv.index]]\nname = \"acme\"\nurl = \"https://pypi.acme.example.test/simple\"\nexplicit = true\n\n[[tool.uv.index]]\nname = \"mirror\"\nurl = \"https://mirror.example.test/simple\"\n\n[tool.uv.sources]\nAcme_Tool = { index = \"acme\" }\nother = { index = \"mirror\" }\n",
             )],
         );
-        let private = Private::new(&settings.0, &settings.1, &uv);
+        let private = Private::new(&settings.0, &settings.1, &uv, &[]);
         let named = private.named(&Package::new(Ecosystem::PyPI, "acme-tool", "1.0.0"));
         assert_eq!(
             named,
@@ -330,7 +439,7 @@ mod tests {
                 "[[tool.poetry.source]]\nname = \"acme\"\nurl = \"https://pypi.acme.example.test/simple/\"\npriority = \"explicit\"\n\n[tool.poetry.dependencies]\npython = \"^3.11\"\n\n[tool.poetry.group.dev.dependencies]\nacme-lint = { version = \"^1\", source = \"acme\" }\n",
             )],
         );
-        let private = Private::new(&settings.0, &settings.1, &poetry);
+        let private = Private::new(&settings.0, &settings.1, &poetry, &[]);
         assert!(private
             .named(&Package::new(Ecosystem::PyPI, "acme-lint", "1.0.0"))
             .is_some());
@@ -340,7 +449,7 @@ mod tests {
     #[test]
     fn private_packages_match_exactly_or_by_glob() {
         let settings = configured(&["npm.corp.example.test"], &["@acme/*", "Internal_Tool"]);
-        let private = Private::new(&settings.0, &settings.1, &Project::default());
+        let private = Private::new(&settings.0, &settings.1, &Project::default(), &[]);
         let public = "https://registry.example.test/x.tgz";
         assert!(private.entry(&entry(Ecosystem::Npm, "@acme/ui", public)));
         assert!(!private.entry(&entry(Ecosystem::Npm, "@acme-x/ui", public)));
@@ -352,6 +461,6 @@ mod tests {
         )));
         assert!(!private.entry(&entry(Ecosystem::Npm, "left-pad", public)));
         let nothing = configured(&[], &[]);
-        assert!(Private::new(&nothing.0, &nothing.1, &Project::default()).is_empty());
+        assert!(Private::new(&nothing.0, &nothing.1, &Project::default(), &[]).is_empty());
     }
 }

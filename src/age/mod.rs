@@ -63,11 +63,7 @@ pub(crate) fn plan(
     let mut seen = BTreeSet::new();
     for lockfile in lockfiles {
         let project = project::read(&lockfile.path, &lockfile.settings_files, settings.now);
-        let private = Private::new(
-            &settings.private_registries,
-            &settings.private_packages,
-            &project,
-        );
+        let private = Private::around(settings, lockfile, &project);
         for entry in &lockfile.locked.entries {
             let minimum = minimum_for(settings, &project, &entry.package);
             if minimum.0 == 0 || !entry.is_queryable() {

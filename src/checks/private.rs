@@ -30,7 +30,7 @@ pub(super) fn dependency_confusion(context: &Context<'_>, problems: &mut Vec<Pro
             else {
                 continue;
             };
-            if private.host(host) {
+            if private.host(host) || private.below_own_registry(&entry.package, url) {
                 continue;
             }
             let Some(named) = private.named(&entry.package) else {
