@@ -2,10 +2,11 @@
 //!
 //! Malware always blocks, unless a team has recorded an exact false positive for it (an
 //! `[[ignore]]` with `malicious = true`, the package and the version), which is said on every
-//! run, or the package is its own (resolved from a private registry). A vulnerability blocks
-//! when its severity reaches `fail-on` (an unknown severity blocks whenever `fail-on` is not
-//! `malicious`), unless it is ignored, belongs to a development-only package under
-//! `dev = "warn"`, or the package is private.
+//! run, or the package is its own (private, as [`crate::private`] decides: such packages are
+//! not looked up at all, so this only guards). A vulnerability blocks when its severity reaches
+//! `fail-on` (an unknown severity blocks whenever `fail-on` is not `malicious`), unless it is
+//! ignored, belongs to a development-only package under `dev = "warn"`, or the package is
+//! private.
 
 use crate::advisory::Advisory;
 use crate::config::{DevPolicy, FailOn, Ignore};
@@ -23,8 +24,6 @@ pub struct Policy<'a> {
     pub dev: DevPolicy,
     /// Accepted advisories.
     pub ignores: &'a [Ignore],
-    /// Hosts of private registries.
-    pub private_registries: &'a [String],
     /// Today, as (year, month, day), for `until`.
     pub today: (u16, u8, u8),
     /// Whether to report ignores that matched nothing (only meaningful when the whole project
@@ -38,7 +37,6 @@ impl Default for Policy<'_> {
             fail_on: FailOn::Malicious,
             dev: DevPolicy::Block,
             ignores: &[],
-            private_registries: &[],
             today: (1970, 1, 1),
             report_unused: false,
         }
@@ -52,8 +50,9 @@ pub struct Locked {
     pub lockfiles: BTreeMap<Package, Vec<String>>,
     /// Packages every lockfile locks for development only.
     pub dev_only: BTreeSet<Package>,
-    /// The hosts each package was resolved from.
-    pub hosts: BTreeMap<Package, BTreeSet<String>>,
+    /// Packages that are the project's own ([`crate::private`]): public advisories are not
+    /// about them.
+    pub private: BTreeSet<Package>,
 }
 
 /// Findings and the problems the ignores raise.
@@ -63,20 +62,6 @@ pub struct Decided {
     pub findings: Vec<Finding>,
     /// Expired, unused or malware ignores.
     pub problems: Vec<Problem>,
-}
-
-/// Whether `host` is one of `registries` (or below one), which may be written as hosts or URLs.
-pub(crate) fn is_private(host: &str, registries: &[String]) -> bool {
-    registries.iter().any(|registry| {
-        let registry = crate::package::url_host(registry).unwrap_or_else(|| {
-            registry
-                .split('/')
-                .next()
-                .unwrap_or(registry)
-                .to_ascii_lowercase()
-        });
-        host == registry || host.ends_with(&format!(".{registry}"))
-    })
 }
 
 fn expired(ignore: &Ignore, today: (u16, u8, u8)) -> bool {
@@ -114,11 +99,7 @@ pub fn decide(
                 continue;
             }
             let severity = severity::of(advisory, package);
-            let private = locked.hosts.get(package).is_some_and(|hosts| {
-                hosts
-                    .iter()
-                    .any(|h| is_private(h, policy.private_registries))
-            });
+            let private = locked.private.contains(package);
             let names: Vec<&str> = std::iter::once(advisory.id.as_str())
                 .chain(advisory.aliases.iter().map(String::as_str))
                 .collect();
@@ -377,18 +358,5 @@ mod tests {
                 ("GHSA-unpinned", false, true, true),
             ]
         );
-    }
-
-    #[test]
-    fn private_registries_match_hosts_and_subdomains() {
-        let registries = vec![
-            "npm.corp.example".to_string(),
-            "https://pypi.corp.example/simple".to_string(),
-        ];
-        assert!(is_private("npm.corp.example", &registries));
-        assert!(is_private("eu.npm.corp.example", &registries));
-        assert!(is_private("pypi.corp.example", &registries));
-        assert!(!is_private("npm.corp.example.evil", &registries));
-        assert!(!is_private("registry.example.test", &registries));
     }
 }

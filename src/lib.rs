@@ -23,6 +23,7 @@ pub mod matching;
 pub mod offline;
 pub mod osv;
 pub mod package;
+mod private;
 pub mod progress;
 pub mod push;
 pub mod report;
@@ -276,7 +277,13 @@ fn check(repo: &git::Repo, settings: &Settings, target: &Target) -> Result<Repor
     for check in checks::CHECKS {
         check(&context, &mut report.problems);
     }
-    let (where_locked, kept) = inventory(&mut report, &lockfiles, &history);
+    let (mut where_locked, kept) = inventory(&mut report, &lockfiles, &history);
+    let all_lockfiles: Vec<&LockfileToCheck> = lockfiles.iter().chain(&history).collect();
+    // The project's own packages are named to no public service (in every mode alike, so that
+    // the count means the same with --offline): counted, said, not looked up.
+    let private = private::packages(settings, &all_lockfiles);
+    where_locked.retain(|package, _| !private.contains(package));
+    report.private = private.len();
     let packages: Vec<Package> = where_locked.keys().cloned().collect();
     // Entries whose version cannot be read were considered and not checked (each is a problem).
     let unreadable: std::collections::BTreeSet<Package> = lockfiles
@@ -284,7 +291,7 @@ fn check(repo: &git::Repo, settings: &Settings, target: &Target) -> Result<Repor
         .flat_map(|lockfile| lockfile.locked.unreadable())
         .collect();
     report.unchecked = unreadable.len();
-    if packages.is_empty() {
+    if packages.is_empty() && private.is_empty() {
         return Ok(report);
     }
 
@@ -299,7 +306,12 @@ fn check(repo: &git::Repo, settings: &Settings, target: &Target) -> Result<Repor
     report.problems.extend(aged);
     let (found, aged) = std::thread::scope(|scope| {
         let registries = scope.spawn(|| age::ask_registries(settings, &wanted));
-        let found = lookup::lookup(settings, &packages, &progress);
+        // Only private packages: OSV is not asked (nor the offline database opened).
+        let found = if packages.is_empty() {
+            lookup::Lookup::nothing()
+        } else {
+            lookup::lookup(settings, &packages, &progress)
+        };
         let aged = registries.join().unwrap_or_else(|_| {
             // Never silently allowed: a check that stopped says so, and blocks.
             vec![report::Problem::new(
@@ -317,13 +329,11 @@ fn check(repo: &git::Repo, settings: &Settings, target: &Target) -> Result<Repor
     report.checked = packages.len() - found.unchecked;
     report.unchecked += found.unchecked;
     report.offline_databases = found.databases;
-    let all_lockfiles: Vec<&LockfileToCheck> = lockfiles.iter().chain(&history).collect();
-    let locked = locked_facts(&all_lockfiles, where_locked);
+    let locked = locked_facts(&all_lockfiles, where_locked, private);
     let policy = check::Policy {
         fail_on: settings.fail_on,
         dev: settings.dev,
         ignores: &settings.ignores,
-        private_registries: &settings.private_registries,
         today: report::civil_date(offline::now()),
         // An ignore is unused only if every package got a whole answer that did not need it.
         report_unused: mode == Mode::All && found.complete,
@@ -498,31 +508,19 @@ fn cleaned(package: &Package) -> Package {
 }
 
 /// What the lockfiles say of each package besides its version: which lockfiles lock it,
-/// whether every one of them locks it for development only, and the hosts it came from.
+/// whether every one of them locks it for development only, and which are the project's own.
 fn locked_facts(
     lockfiles: &[&LockfileToCheck],
     where_locked: BTreeMap<Package, Vec<String>>,
+    private: std::collections::BTreeSet<Package>,
 ) -> check::Locked {
     let mut dev_only: std::collections::BTreeSet<Package> = where_locked.keys().cloned().collect();
-    let mut hosts: BTreeMap<Package, std::collections::BTreeSet<String>> = BTreeMap::new();
     for entry in lockfiles
         .iter()
         .flat_map(|lockfile| &lockfile.locked.entries)
     {
-        if !entry.is_queryable() {
-            continue;
-        }
-        if !entry.dev {
+        if entry.is_queryable() && !entry.dev {
             dev_only.remove(&entry.package);
-        }
-        if let package::Source::Registry {
-            host: Some(host), ..
-        } = &entry.source
-        {
-            hosts
-                .entry(entry.package.clone())
-                .or_default()
-                .insert(host.clone());
         }
     }
     // Version-less packages (unpinned requirements) have no lockfile entry to say so.
@@ -530,6 +528,6 @@ fn locked_facts(
     check::Locked {
         lockfiles: where_locked,
         dev_only,
-        hosts,
+        private,
     }
 }

@@ -30,6 +30,21 @@ pub struct Lookup {
 }
 
 impl Lookup {
+    /// The answer when nothing is to be asked: nothing found, nothing left unchecked.
+    pub fn nothing() -> Lookup {
+        Lookup {
+            answers: Answers {
+                ids: Vec::new(),
+                advisories: BTreeMap::new(),
+                unfetched: None,
+            },
+            problems: Vec::new(),
+            databases: Vec::new(),
+            unchecked: 0,
+            complete: true,
+        }
+    }
+
     fn unchecked(packages: &[Package], problem: Problem) -> Lookup {
         Lookup {
             answers: Answers {

@@ -333,6 +333,9 @@ pub struct Report {
     /// Packages that were to be checked but got no answer (OSV or the offline database could
     /// not be asked); they are never counted as checked.
     pub unchecked: usize,
+    /// Packages that are the project's own (resolved from a private registry, or private by
+    /// configuration): never named to OSV or any public registry, so not checked publicly.
+    pub private: usize,
     /// Advisories that affect checked packages.
     pub findings: Vec<Finding>,
     /// Problems lockgate found itself.
@@ -520,6 +523,7 @@ impl Report {
             lockfiles: Vec::new(),
             checked: 0,
             unchecked: 0,
+            private: 0,
             findings: Vec::new(),
             problems: Vec::new(),
             non_registry: Vec::new(),
@@ -742,6 +746,19 @@ impl Report {
                 }
             );
         }
+        if self.private > 0 {
+            let _ = writeln!(
+                out,
+                "lockgate: {} not sent to OSV or any public registry (resolved from a private \
+                 registry, or private by configuration): {} yours",
+                plural(self.private, "private package was", "private packages were"),
+                if self.private == 1 {
+                    "its name is"
+                } else {
+                    "their names are"
+                },
+            );
+        }
         if let Some(config) = &self.config {
             let _ = writeln!(out, "lockgate: configuration: {config}");
         }
@@ -864,7 +881,9 @@ impl Report {
         };
         let unchecked = plural(self.unchecked, "package", "packages");
         if self.checked == 0 {
-            return if self.unchecked == 0 {
+            return if self.unchecked == 0 && self.private > 0 {
+                format!("lockgate: {what} allowed: no public registry packages to check")
+            } else if self.unchecked == 0 {
                 format!("lockgate: {what} allowed: no new registry packages to check")
             } else {
                 format!("lockgate: {what} allowed WITHOUT an advisory check of {unchecked} (failing open)")

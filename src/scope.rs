@@ -323,7 +323,8 @@ fn whole_snapshot<S: git::Source>(
                 whole: None,
                 locked: Rc::new(locked),
                 path: path.to_string(),
-                settings_files: Rc::default(),
+                // What makes a package private is read here too: --all names none to OSV.
+                settings_files: settings_files(tree, path),
                 replaced: Rc::default(),
                 changes: Rc::default(),
             }),
@@ -473,7 +474,7 @@ fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Resu
         tips.push((pushed.tip, touched));
     }
 
-    let (mut history, mut introduced_by) =
+    let (mut history, mut introduced_by, mut history_settings) =
         pushed_history(repo, &mut parsed, &commits, &wanted, &mut problems)?;
     for (tip, touched) in &tips {
         if touched.is_empty() {
@@ -509,10 +510,10 @@ fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Resu
         history: history
             .into_iter()
             .map(|(path, locked)| LockfileToCheck {
+                settings_files: Rc::new(history_settings.remove(&path).unwrap_or_default()),
                 path,
                 locked: Rc::new(locked),
                 whole: None,
-                settings_files: Rc::default(),
                 replaced: Rc::default(),
                 changes: Rc::default(),
             })
@@ -524,17 +525,20 @@ fn pushed_refs_scope(repo: &git::Repo, remote: &str, refs: &[PushedRef]) -> Resu
 }
 
 /// The pushed commits' own additions, each against its first parent (a merge brings in what
-/// its first parent lacked), by lockfile; and the commit that first added each package. A
-/// version that cannot be read mid-history is a problem, not the end of the check.
+/// its first parent lacked), by lockfile; the commit that first added each package; and the
+/// settings files around each lockfile in every commit that added to it (all of them: a package
+/// private in any of those commits stays private). A version that cannot be read mid-history
+/// is a problem, not the end of the check.
 fn pushed_history(
     repo: &git::Repo,
     parsed: &mut Parsed,
     commits: &[git2::Oid],
     wanted: &dyn Fn(&str) -> bool,
     problems: &mut Vec<Problem>,
-) -> Result<(BTreeMap<String, LockedSet>, IntroducedBy), Error> {
+) -> Result<(BTreeMap<String, LockedSet>, IntroducedBy, HistorySettings), Error> {
     let mut history: BTreeMap<String, LockedSet> = BTreeMap::new();
     let mut introduced_by: IntroducedBy = BTreeMap::new();
+    let mut settings: HistorySettings = BTreeMap::new();
     for &commit in commits {
         let mut changed = repo.commit_changes(commit, wanted)?;
         problems.extend(take_not_files(
@@ -573,6 +577,12 @@ fn pushed_history(
                         .entry(change.path.clone())
                         .or_default()
                         .extend(Rc::unwrap_or_clone(locked));
+                    let known = settings.entry(change.path.clone()).or_default();
+                    for file in settings_files(&tree, &change.path).iter() {
+                        if !known.contains(file) {
+                            known.push(file.clone());
+                        }
+                    }
                 }
                 Ok(None) => {}
                 // A version that cannot be read in the middle of the pushed history: what it
@@ -598,11 +608,14 @@ fn pushed_history(
             }
         }
     }
-    Ok((history, introduced_by))
+    Ok((history, introduced_by, settings))
 }
 
 /// The pushed commit that first added each (lockfile, package): its short id and subject.
 type IntroducedBy = BTreeMap<(String, Package), (String, Option<String>)>;
+
+/// The settings files around each lockfile of the pushed history, by lockfile.
+type HistorySettings = BTreeMap<String, Vec<(String, Vec<u8>)>>;
 
 /// Reads git's pre-push lines from stdin, bounded.
 pub(crate) fn read_push_input() -> Result<String, Error> {

@@ -239,11 +239,16 @@ fn private_registry_packages_are_not_the_public_ones() {
         ".lockgate.toml",
         "private-registries = [\"npm.corp.example\"]\n",
     );
+    // The project's own package: never named to OSV, so no public advisory is decided for it;
+    // the report counts it and says why.
+    let asked = server.querybatch_queries().len();
     let private = run(&repo, &server, &[]);
     private.assert_success();
-    assert_eq!(private.stdout_json()["findings"][0]["not_applicable"], true);
+    assert_eq!(private.stdout_json()["findings"], json!([]));
+    assert_eq!(private.stdout_json()["private"], 1);
+    assert_eq!(server.querybatch_queries().len(), asked);
     repo.lockgate(&["--osv-url", &server.url(), "--no-cache"])
-        .assert_stderr_contains("not applicable (private registry)");
+        .assert_stderr_contains("1 private package was not sent to OSV");
 }
 
 #[test]

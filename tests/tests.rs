@@ -16,6 +16,7 @@ mod npm_sync;
 mod offline;
 mod pipenv;
 mod policy;
+mod private;
 mod push;
 mod python;
 mod python_lockfiles;

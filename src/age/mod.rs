@@ -10,12 +10,13 @@
 use crate::config::{Exemption, OnUnreachable};
 use crate::ecosystem::npm::registry::{self, Published};
 use crate::package::{Ecosystem, Entry, Package, Source};
+use crate::private::Private;
 use crate::report::{parse_rfc3339, rfc3339, Problem, ProblemKind};
 use crate::scope::LockfileToCheck;
 use crate::settings::Settings;
 use std::collections::{BTreeMap, BTreeSet};
 
-mod project;
+pub(crate) mod project;
 
 /// Registry requests in flight at once.
 const PARALLEL: usize = crate::osv::MAX_PARALLEL_REQUESTS;
@@ -68,6 +69,7 @@ pub(crate) fn plan(
     for lockfile in lockfiles {
         let project = project::read(&lockfile.path, &lockfile.settings_files, settings.now);
         let approved = crate::checks::scripts::approved_for(settings, lockfile);
+        let private = Private::around(settings, lockfile, &project);
         for entry in &lockfile.locked.entries {
             let minimum = minimum_for(settings, &project, &entry.package);
             if minimum.0 == 0 || !entry.is_queryable() {
@@ -107,7 +109,7 @@ pub(crate) fn plan(
             // The registry: for the time the lockfile does not give, whether the version is
             // still served, and for an upgrade, how each side was published.
             if time.is_none() || !replaces.is_empty() {
-                let registry = registry_for(settings, &project, entry);
+                let registry = registry_for(settings, &project, &private, entry);
                 wanted.push(Wanted {
                     lockfile: lockfile.path.clone(),
                     ecosystem: entry.package.ecosystem,
@@ -122,7 +124,7 @@ pub(crate) fn plan(
                     judge_age: time.is_none() && age_exemption.is_none(),
                     exemption_written: written.filter(|_| time.is_none()),
                     replaces,
-                    private: is_private_entry(settings, entry),
+                    private: private.entry(entry),
                     scripts: scripts_wanted(settings, lockfile, entry, &approved),
                     line: entry.line,
                 });
@@ -285,8 +287,14 @@ fn ecosystem_of_tool(ecosystem: Ecosystem) -> bool {
 }
 
 /// The registry to ask about `entry`: the one its lockfile URL names, else the one the
-/// project's settings name, else the configured one.
-fn registry_for(settings: &Settings, project: &project::Project, entry: &Entry) -> Option<String> {
+/// project's settings name, else the configured one; for a private package, only a private
+/// registry.
+fn registry_for(
+    settings: &Settings,
+    project: &project::Project,
+    private: &Private<'_>,
+    entry: &Entry,
+) -> Option<String> {
     let recorded = match &entry.source {
         Source::Registry { url: Some(url), .. } => match entry.package.ecosystem {
             Ecosystem::Npm => registry::registry_of(url, &entry.package.name),
@@ -310,20 +318,14 @@ fn registry_for(settings: &Settings, project: &project::Project, entry: &Entry) 
             _ => None,
         })
         .or_else(|| settings.registries.get(&entry.package.ecosystem).cloned())?;
-    // A package resolved from a private registry is never named to another one.
-    if is_private_entry(settings, entry) {
+    // A private package is never named to a registry that is not private.
+    if private.entry(entry) {
         let host = crate::package::url_host(&chosen).unwrap_or_default();
-        if !crate::check::is_private(&host, &settings.private_registries) {
+        if !private.host(&host) {
             return None;
         }
     }
     Some(chosen)
-}
-
-/// Whether `entry` was resolved from one of the configured private registries.
-fn is_private_entry(settings: &Settings, entry: &Entry) -> bool {
-    matches!(&entry.source, Source::Registry { host: Some(host), .. }
-        if crate::check::is_private(host, &settings.private_registries))
 }
 
 /// The problem of a version published at `time`, if that is less than `minimum` seconds ago.
@@ -431,8 +433,8 @@ pub(crate) fn ask_registries(settings: &Settings, wanted: &[Wanted]) -> Vec<Prob
             (None, _) if item.private => unasked
                 .entry((
                     item.lockfile.clone(),
-                    "it comes from a private registry, and lockgate names a private package to \
-                     no other registry"
+                    "it is private (from a private registry, or named so by the configuration), \
+                     and lockgate names a private package to no registry that is not private"
                         .to_string(),
                 ))
                 .or_default()

@@ -19,6 +19,13 @@ pub struct Project {
     /// Credentials `.npmrc` gives: the registry they are for (`//host/path/`), and the
     /// `Authorization` value (`Bearer …`, `Basic …`).
     pub credentials: Vec<(String, String)>,
+    /// Every npm scope the settings send to a registry of its own (`@acme`), whether or not its
+    /// URL could be read (`${VARIABLE}`): the names under it are the project's own.
+    pub scopes: Vec<String>,
+    /// Packages pinned to an index that serves only the packages pinned to it (uv's
+    /// `explicit = true` index named in `[tool.uv.sources]`, poetry's `priority = "explicit"`
+    /// source named by a dependency's `source`): the name as written, and the index's URL.
+    pub pinned: Vec<(String, String)>,
 }
 
 impl Project {
@@ -127,6 +134,13 @@ fn add_registry(project: &mut Project, scope: Option<String>, url: &str) {
     }
 }
 
+/// Records `scope` as one the settings send to a registry of its own.
+fn add_scope(project: &mut Project, scope: &str) {
+    if !project.scopes.iter().any(|known| known == scope) {
+        project.scopes.push(scope.to_string());
+    }
+}
+
 fn npmrc(text: &str, path: &str, tool: &str, project: &mut Project) {
     for line in text.lines().map(str::trim) {
         if line.starts_with([';', '#']) {
@@ -142,11 +156,11 @@ fn npmrc(text: &str, path: &str, tool: &str, project: &mut Project) {
         }
         match key {
             "registry" => add_registry(project, None, value),
-            _ if key.starts_with('@') && key.ends_with(":registry") => add_registry(
-                project,
-                Some(key.trim_end_matches(":registry").to_string()),
-                value,
-            ),
+            _ if key.starts_with('@') && key.ends_with(":registry") => {
+                let scope = key.trim_end_matches(":registry").to_string();
+                add_scope(project, &scope);
+                add_registry(project, Some(scope), value);
+            }
             "min-release-age" if tool == "npm" => {
                 if let Ok(days) = value.parse::<u64>() {
                     set_minimum(
@@ -214,17 +228,20 @@ fn yarnrc(text: &str, path: &str, project: &mut Project) {
     }
     if let yaml_rust2::Yaml::Hash(scopes) = &document["npmScopes"] {
         for (scope, settings) in scopes {
-            let (Some(scope), Some(url)) = (
-                crate::ecosystem::yaml_text(scope),
-                crate::ecosystem::yaml_text(&settings["npmRegistryServer"]),
-            ) else {
+            let Some(scope) = crate::ecosystem::yaml_text(scope) else {
                 continue;
             };
-            add_registry(
-                project,
-                Some(format!("@{}", scope.trim_start_matches('@'))),
-                &url,
-            );
+            // A scope that only sets a token is on the default registry: not a registry of its
+            // own.
+            let server = &settings["npmRegistryServer"];
+            if server.is_badvalue() || server.is_null() {
+                continue;
+            }
+            let scope = format!("@{}", scope.trim_start_matches('@'));
+            add_scope(project, &scope);
+            if let Some(url) = crate::ecosystem::yaml_text(server) {
+                add_registry(project, Some(scope), &url);
+            }
         }
     }
     // A number of minutes, or a duration (`7d`).
@@ -288,12 +305,10 @@ fn bunfig(text: &str, path: &str, project: &mut Project) {
         .and_then(toml::Value::as_table)
     {
         for (scope, value) in scopes {
+            let scope = format!("@{}", scope.trim_start_matches('@'));
+            add_scope(project, &scope);
             if let Some(url) = value.as_str().or_else(|| value.get("url")?.as_str()) {
-                add_registry(
-                    project,
-                    Some(format!("@{}", scope.trim_start_matches('@'))),
-                    url,
-                );
+                add_registry(project, Some(scope), url);
             }
         }
     }
@@ -331,6 +346,89 @@ fn python_sources(text: &str, tool: &str, project: &mut Project) {
             add_registry(project, None, url);
         }
     }
+    if tool == "poetry" {
+        poetry_pinned(&document, project);
+    }
+}
+
+/// poetry's dependencies that name a `priority = "explicit"` source (`source = "acme"`), in
+/// the main table, the old dev table and every group.
+fn poetry_pinned(document: &toml::Table, project: &mut Project) {
+    let Some(poetry) = document.get("tool").and_then(|tools| tools.get("poetry")) else {
+        return;
+    };
+    let explicit: Vec<(&str, &str)> = poetry
+        .get("source")
+        .and_then(toml::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|source| source.get("priority").and_then(toml::Value::as_str) == Some("explicit"))
+        .filter_map(|source| Some((source.get("name")?.as_str()?, source.get("url")?.as_str()?)))
+        .collect();
+    if explicit.is_empty() {
+        return;
+    }
+    let groups = poetry
+        .get("group")
+        .and_then(toml::Value::as_table)
+        .into_iter()
+        .flat_map(|groups| groups.values())
+        .filter_map(|group| group.get("dependencies"));
+    let tables = [poetry.get("dependencies"), poetry.get("dev-dependencies")]
+        .into_iter()
+        .flatten()
+        .chain(groups)
+        .filter_map(toml::Value::as_table);
+    for table in tables {
+        for (name, requirement) in table {
+            pin(project, name, requirement, "source", &explicit);
+        }
+    }
+}
+
+/// Records `name` as pinned when `requirement` (a table, or a list of them for several
+/// markers) names one of the `explicit` indexes (by name, with its URL) under `key`.
+fn pin(
+    project: &mut Project,
+    name: &str,
+    requirement: &toml::Value,
+    key: &str,
+    explicit: &[(&str, &str)],
+) {
+    let choices = match requirement {
+        toml::Value::Array(choices) => choices.iter().collect(),
+        other => vec![other],
+    };
+    for choice in choices {
+        let index = choice.get(key).and_then(toml::Value::as_str);
+        let Some((_, url)) = explicit.iter().find(|(named, _)| Some(*named) == index) else {
+            continue;
+        };
+        let url = url.trim().trim_end_matches('/').to_string();
+        if !project.pinned.contains(&(name.to_string(), url.clone())) {
+            project.pinned.push((name.to_string(), url));
+        }
+    }
+}
+
+/// uv's packages pinned (`[tool.uv.sources] name = { index = "acme" }`) to an index marked
+/// `explicit = true`, which serves only the packages pinned to it.
+fn uv_pinned(table: &toml::Table, project: &mut Project) {
+    let explicit: Vec<(&str, &str)> = table
+        .get("index")
+        .and_then(toml::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|index| index.get("explicit").and_then(toml::Value::as_bool) == Some(true))
+        .filter_map(|index| Some((index.get("name")?.as_str()?, index.get("url")?.as_str()?)))
+        .collect();
+    if explicit.is_empty() {
+        return;
+    }
+    let sources = table.get("sources").and_then(toml::Value::as_table);
+    for (name, requirement) in sources.into_iter().flatten() {
+        pin(project, name, requirement, "index", &explicit);
+    }
 }
 
 fn uv(text: &str, path: &str, name: &str, now: u64, project: &mut Project) {
@@ -351,6 +449,9 @@ fn uv(text: &str, path: &str, name: &str, now: u64, project: &mut Project) {
         .and_then(toml::Value::as_str)
     {
         add_registry(project, None, url);
+    }
+    if let Some(table) = table {
+        uv_pinned(table, project);
     }
     let indexes = table
         .and_then(|table| table.get("index"))

@@ -3,6 +3,7 @@
 //! here and a line in [`CHECKS`], not code in the orchestrator.
 
 mod checksums;
+mod private;
 pub(crate) mod scripts;
 mod sources;
 
@@ -46,21 +47,34 @@ pub(crate) const CHECKS: &[Check] = &[
     sources::insecure_downloads,
     checksums::checksums_missing,
     checksums::checksums_weak,
+    private::dependency_confusion,
 ];
 
 /// Requirements that pin no version: what gets installed cannot be checked (malware published
 /// under the name still is). Blocks when `fail-on-unpinned` says so.
 fn unpinned(context: &Context<'_>, problems: &mut Vec<Problem>) {
     for lockfile in context.lockfiles {
+        if lockfile.locked.unpinned.is_empty() {
+            continue;
+        }
+        let private = crate::private::Private::of(context.settings, lockfile);
         for unpinned in &lockfile.locked.unpinned {
             let advice = ecosystem::of(unpinned.package.ecosystem).unpinned_advice;
+            let still = if private.names_any() && private.named(&unpinned.package).is_some() {
+                "it is private, so its name is not sent to OSV".to_string()
+            } else {
+                format!(
+                    "malware published as {} is still looked for",
+                    unpinned.package.name
+                )
+            };
             problems.push(Problem::new(
                 ProblemKind::UnpinnedRequirement,
                 &lockfile.path,
                 &format!(
                     "`{}` does not pin one version, so what gets installed cannot be checked \
-                     (malware published as {} is still looked for): {advice}",
-                    unpinned.requirement, unpinned.package.name
+                     ({still}): {advice}",
+                    unpinned.requirement
                 ),
                 context.settings.fail_on_unpinned,
             ));
