@@ -74,12 +74,21 @@ fn verdict(name: &str, run: &Run) -> Result<&'static str, String> {
 /// npm check does not read it); since lockgate checks yarn.lock as `yarn install
 /// --frozen-lockfile` does, its hand-made yarn.lock, which lacks left-pad and is-number, blocks,
 /// and yarn 1.22 itself refuses it ("Your lockfile needs to be updated, but yarn was run with
-/// `--frozen-lockfile`").
-const SUPERSEDED: [(&str, &str, &str); 1] = [(
-    "18-yarn-lock-only",
-    "block",
-    "yarn 1.22 --frozen-lockfile refuses its incomplete yarn.lock, and so does lockgate",
-)];
+/// `--frozen-lockfile`"). 15-lock-integrity-resolved-edited points is-odd's `resolved` at another
+/// host than every other entry of the new lockfile: npm installs it, lockgate's download-host
+/// check blocks it (that edit is the lockfile injection the check is for).
+const SUPERSEDED: [(&str, &str, &str); 2] = [
+    (
+        "15-lock-integrity-resolved-edited",
+        "block",
+        "is-odd downloads from a host no other entry uses: download-host blocks it",
+    ),
+    (
+        "18-yarn-lock-only",
+        "block",
+        "yarn 1.22 --frozen-lockfile refuses its incomplete yarn.lock, and so does lockgate",
+    ),
+];
 
 #[test]
 fn every_npm_sync_case_agrees_with_its_expected_verdict() {

@@ -15,7 +15,7 @@ use crate::scope::LockfileToCheck;
 use crate::settings::Settings;
 use std::collections::{BTreeMap, BTreeSet};
 
-mod project;
+pub(crate) mod project;
 
 /// Registry requests in flight at once.
 const PARALLEL: usize = crate::osv::MAX_PARALLEL_REQUESTS;

@@ -44,6 +44,9 @@ pub(crate) const CHECKS: &[Check] = &[
     scripts::install_scripts_gained,
     scripts::install_scripts_new,
     sources::insecure_downloads,
+    sources::download_hosts,
+    sources::download_urls_changed,
+    sources::download_name_mismatches,
     checksums::checksums_missing,
 ];
 

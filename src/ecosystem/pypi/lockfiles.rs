@@ -47,6 +47,12 @@ struct FileWire {
     hashes: BTreeMap<String, String>,
     #[serde(default, rename = "upload-time")]
     upload_time: Option<toml::Value>,
+    /// Where it is downloaded from (uv, pdm with URLs, PEP 751).
+    #[serde(default)]
+    url: Option<String>,
+    /// Its file name, where no URL is recorded (poetry's and pdm's `file`, PEP 751's `name`).
+    #[serde(default, alias = "name")]
+    file: Option<String>,
 }
 
 impl FileWire {
@@ -69,10 +75,14 @@ impl FileWire {
     }
 }
 
-/// Sets what the files of an entry say: the first checksum, and the newest upload time (a file
-/// added to an old release is as new as its upload: the release age judges that).
+/// Sets what the files of an entry say: the first checksum, the newest upload time (a file
+/// added to an old release is as new as its upload: the release age judges that), and where
+/// each is downloaded from (its URL, else its file name).
 fn with_files<'a>(entry: &mut Entry, files: impl IntoIterator<Item = &'a FileWire>) {
     for file in files {
+        if let Some(download) = file.url.as_ref().or(file.file.as_ref()) {
+            entry.downloads.push(download.clone());
+        }
         if entry.checksum.is_none() {
             entry.checksum = file.checksum();
         }
