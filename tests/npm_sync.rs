@@ -77,11 +77,20 @@ fn verdict(name: &str, run: &Run) -> Result<&'static str, String> {
 /// `--frozen-lockfile`"). 15-lock-integrity-resolved-edited points is-odd's `resolved` at another
 /// host than every other entry of the new lockfile: npm installs it, lockgate's download-host
 /// check blocks it (that edit is the lockfile injection the check is for).
-const SUPERSEDED: [(&str, &str, &str); 2] = [
+/// 22-shrinkwrap-wins-sw-ok-lock-stale made its package-lock.json stale by editing is-odd's
+/// `version` to 2.0.0 while its `resolved` still names the 3.0.1 tarball: npm ignores that file
+/// beside npm-shrinkwrap.json, but lockgate checks every lockfile, and download-name-mismatch
+/// blocks an entry whose version its tarball contradicts.
+const SUPERSEDED: [(&str, &str, &str); 3] = [
     (
         "15-lock-integrity-resolved-edited",
         "block",
         "is-odd downloads from a host no other entry uses: download-host blocks it",
+    ),
+    (
+        "22-shrinkwrap-wins-sw-ok-lock-stale",
+        "block",
+        "package-lock.json locks is-odd as 2.0.0 from the 3.0.1 tarball: download-name-mismatch",
     ),
     (
         "18-yarn-lock-only",

@@ -270,6 +270,10 @@ pub(super) fn download_hosts(context: &Context<'_>, problems: &mut Vec<Problem>)
                 "a host this lockfile did not download from before and the project does not \
                  configure"
                     .to_string()
+            } else if allowed.usual.is_empty() {
+                "a host the project does not configure, in a new lockfile whose registry \
+                 entries name no host"
+                    .to_string()
             } else {
                 let usual: Vec<&str> = allowed.usual.iter().map(String::as_str).collect();
                 format!(
@@ -363,15 +367,15 @@ pub(super) fn download_urls_changed(context: &Context<'_>, problems: &mut Vec<Pr
             let first = changes[0];
             let count = changes.len();
             let others = match count {
-                1 => String::new(),
-                n => format!(" and {} more", n - 1),
+                1 => " keeps its version but moved".to_string(),
+                n => format!(" and {} more keep their version but moved", n - 1),
             };
             problems.push(
                 Problem::new(
                     ProblemKind::DownloadUrlChanged,
                     &lockfile.path,
                     &format!(
-                        "{}{others} keep their version but moved from {old_host} to {new_host}, \
+                        "{}{others} from {old_host} to {new_host}, \
                          a registry the project configures: a move to a mirror, if that is what \
                          the change means to do ({} was {})",
                         described(&first.package),
