@@ -165,6 +165,12 @@ pub struct Entry {
     /// The package manager would not read its version as one exact version: it cannot be
     /// checked, and is reported, never skipped.
     pub unreadable: bool,
+    /// The files the lockfile lists for it beside its source (Python's sdists and wheels): each
+    /// file's URL, or its file name where the lockfile records only that.
+    pub downloads: Vec<String>,
+    /// The version the lockfile's own field states, where its download URL names another (npm
+    /// installs what `resolved` names, so that is [`Entry::package`]'s version).
+    pub stated_version: Option<String>,
 }
 
 impl Entry {
@@ -184,6 +190,8 @@ impl Entry {
             dependencies: Vec::new(),
             line: None,
             unreadable: false,
+            downloads: Vec::new(),
+            stated_version: None,
         }
     }
 
@@ -212,6 +220,24 @@ impl Entry {
     pub fn at(mut self, line: Option<usize>) -> Entry {
         self.line = line;
         self
+    }
+
+    /// Every URL the lockfile records for it, beside a git or local source: the registry's
+    /// (an npm tarball, a Python index), a remote tarball's, and its files'. File names without
+    /// a URL are not among them.
+    pub fn urls(&self) -> impl Iterator<Item = &str> {
+        let source = match &self.source {
+            Source::Registry { url: Some(url), .. } => Some(url.as_str()),
+            Source::Other {
+                kind: SourceKind::Remote,
+                location,
+            } => Some(location.as_str()),
+            _ => None,
+        };
+        source
+            .into_iter()
+            .chain(self.downloads.iter().map(String::as_str))
+            .filter(|url| url.contains("://"))
     }
 
     /// Whether it is a registry package OSV can be asked about by version.
@@ -253,6 +279,56 @@ pub fn url_host(url: &str) -> Option<String> {
     let host = authority.rsplit('@').next()?;
     let host = host.split(':').next()?;
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+/// The path of a URL as a server reads it: without query or fragment, percent-decoded (`%2f`
+/// too: registries read `@scope%2fname` as `@scope/name`), `.` and `..` segments resolved.
+/// `None` for no URL. Bounded by the URL's length.
+pub fn url_path(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    let path = rest.find('/').map_or("", |start| &rest[start..]);
+    let decoded = percent_decode(path);
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in decoded.split('/') {
+        match segment {
+            "." => {}
+            ".." => {
+                segments.pop();
+            }
+            _ => segments.push(segment),
+        }
+    }
+    let joined = segments.join("/");
+    Some(if joined.starts_with('/') {
+        joined
+    } else {
+        format!("/{joined}")
+    })
+}
+
+/// `%2F` → `/`: every `%` and two hex digits as the byte they name (invalid UTF-8 replaced).
+pub fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let hex = bytes
+            .get(index + 1..index + 3)
+            .and_then(|pair| std::str::from_utf8(pair).ok())
+            .and_then(|pair| u8::from_str_radix(pair, 16).ok());
+        match (bytes[index], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                index += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A requirement without one exact version.

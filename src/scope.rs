@@ -657,6 +657,22 @@ pub(crate) struct Changes {
     pub(crate) checksums: Vec<ChecksumChange>,
     /// Upgrades that gain an install script.
     pub(crate) scripts: Vec<ScriptGained>,
+    /// Versions kept with another download URL.
+    pub(crate) urls: Vec<UrlChange>,
+    /// The hosts the old versions' URLs name (registries, files, remote tarballs); `None` when
+    /// there is no old version to go by (a lockfile committed for the first time, `--all`).
+    pub(crate) old_hosts: Option<std::collections::BTreeSet<String>>,
+}
+
+/// A registry entry whose version the change keeps but whose download URL it changes (for
+/// Python, the index, or the URL of a file of the same name), or to which it adds a file: the
+/// line, and both URLs (no old one for an added file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct UrlChange {
+    pub(crate) package: Package,
+    pub(crate) line: Option<usize>,
+    pub(crate) old: Option<String>,
+    pub(crate) new: String,
 }
 
 /// Of each package a change gives another version: the registry versions it replaces.
@@ -740,6 +756,8 @@ impl Parsed {
                 let changes = Changes {
                     checksums: checksums_changed(&whole, &olds),
                     scripts: scripts_gained(&added, &olds),
+                    urls: urls_changed(&whole, &olds),
+                    old_hosts: Some(hosts_of(&olds)),
                 };
                 (
                     Rc::new(added),
@@ -830,6 +848,111 @@ fn checksums_changed(whole: &LockedSet, olds: &[Rc<LockedSet>]) -> Vec<ChecksumC
         }
     }
     changed
+}
+
+/// Where a URL of an entry stands: its source (an npm tarball, a Python index), or one of its
+/// files, by file name; and the URL as a server reads it (host, path, query), to compare.
+fn url_slots(entry: &crate::package::Entry) -> Vec<(String, String, &str)> {
+    use crate::package::{url_host, url_path, Source};
+    let canonical = |url: &str| -> String {
+        let query = url
+            .split('#')
+            .next()
+            .and_then(|url| url.split_once('?'))
+            .map_or("", |(_, query)| query);
+        format!(
+            "{}{}?{query}",
+            url_host(url).unwrap_or_default(),
+            url_path(url).unwrap_or_default()
+        )
+    };
+    let source = match &entry.source {
+        Source::Registry { url: Some(url), .. } if url.contains("://") => Some(url),
+        _ => None,
+    };
+    let files = entry.downloads.iter().filter(|url| url.contains("://"));
+    source
+        .map(|url| (String::new(), canonical(url), url.as_str()))
+        .into_iter()
+        .chain(files.map(|url| {
+            let path = url_path(url).unwrap_or_default();
+            let file = path.rsplit('/').next().unwrap_or_default().to_string();
+            (file, canonical(url), url.as_str())
+        }))
+        .collect()
+}
+
+/// The registry entries of `whole` whose version an old version of the lockfile locked too,
+/// with a URL in the same place (the source, or a file of the same name) that none of the old
+/// ones had: a version is downloaded from where it was, unless the lockfile was edited (or the
+/// project moved to another registry; the check tells the two apart). A file the old entry did
+/// not list (added to a release, or no longer left out by `requires-python`) is given without
+/// an old URL, for the checks of new downloads. A URL where the old entry recorded none (a
+/// lockfile that now records URLs) is not a change.
+fn urls_changed(whole: &LockedSet, olds: &[Rc<LockedSet>]) -> Vec<UrlChange> {
+    // (package, slot) → the old URLs there, canonical and as written.
+    type Known<'a> = BTreeMap<(&'a Package, String), Vec<(String, &'a str)>>;
+    let mut known: Known<'_> = BTreeMap::new();
+    // The packages whose old entries listed files.
+    let mut with_files = std::collections::BTreeSet::new();
+    for old in olds {
+        for entry in old.entries.iter().filter(|entry| entry.is_queryable()) {
+            for (slot, canonical, url) in url_slots(entry) {
+                if !slot.is_empty() {
+                    with_files.insert(&entry.package);
+                }
+                known
+                    .entry((&entry.package, slot))
+                    .or_default()
+                    .push((canonical, url));
+            }
+        }
+    }
+    if known.is_empty() {
+        return Vec::new();
+    }
+    let mut changed = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for entry in whole.entries.iter().filter(|entry| entry.is_queryable()) {
+        for (slot, canonical, url) in url_slots(entry) {
+            let old = match known.get(&(&entry.package, slot.clone())) {
+                Some(old) if old.iter().any(|(known, _)| *known == canonical) => continue,
+                Some(old) => Some(old[0].1.to_string()),
+                None if !slot.is_empty() && with_files.contains(&entry.package) => None,
+                None => continue,
+            };
+            if !seen.insert((&entry.package, canonical)) {
+                continue;
+            }
+            changed.push(UrlChange {
+                package: entry.package.clone(),
+                line: entry.line,
+                old,
+                new: url.to_string(),
+            });
+        }
+    }
+    changed
+}
+
+/// The hosts every URL of the old versions names.
+fn hosts_of(olds: &[Rc<LockedSet>]) -> std::collections::BTreeSet<String> {
+    let mut hosts = std::collections::BTreeSet::new();
+    for old in olds {
+        let mut last: Option<&str> = None;
+        for url in old.entries.iter().flat_map(crate::package::Entry::urls) {
+            // Most URLs of a lockfile share a host: skip the work for a run of them.
+            let authority = url.split_once("://").map_or("", |(_, rest)| {
+                rest.split(['/', '?', '#']).next().unwrap_or_default()
+            });
+            if last == Some(authority) {
+                continue;
+            }
+            last = Some(authority);
+            hosts.extend(crate::package::url_host(url));
+        }
+    }
+    hosts
 }
 
 /// The entries `added` locks at a version that runs an install script, of packages whose every

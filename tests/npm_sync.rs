@@ -74,12 +74,30 @@ fn verdict(name: &str, run: &Run) -> Result<&'static str, String> {
 /// npm check does not read it); since lockgate checks yarn.lock as `yarn install
 /// --frozen-lockfile` does, its hand-made yarn.lock, which lacks left-pad and is-number, blocks,
 /// and yarn 1.22 itself refuses it ("Your lockfile needs to be updated, but yarn was run with
-/// `--frozen-lockfile`").
-const SUPERSEDED: [(&str, &str, &str); 1] = [(
-    "18-yarn-lock-only",
-    "block",
-    "yarn 1.22 --frozen-lockfile refuses its incomplete yarn.lock, and so does lockgate",
-)];
+/// `--frozen-lockfile`"). 15-lock-integrity-resolved-edited points is-odd's `resolved` at another
+/// host than every other entry of the new lockfile: npm installs it, lockgate's download-host
+/// check blocks it (that edit is the lockfile injection the check is for).
+/// 22-shrinkwrap-wins-sw-ok-lock-stale made its package-lock.json stale by editing is-odd's
+/// `version` to 2.0.0 while its `resolved` still names the 3.0.1 tarball: npm ignores that file
+/// beside npm-shrinkwrap.json, but lockgate checks every lockfile, and download-name-mismatch
+/// blocks an entry whose version its tarball contradicts.
+const SUPERSEDED: [(&str, &str, &str); 3] = [
+    (
+        "15-lock-integrity-resolved-edited",
+        "block",
+        "is-odd downloads from a host no other entry uses: download-host blocks it",
+    ),
+    (
+        "22-shrinkwrap-wins-sw-ok-lock-stale",
+        "block",
+        "package-lock.json locks is-odd as 2.0.0 from the 3.0.1 tarball: download-name-mismatch",
+    ),
+    (
+        "18-yarn-lock-only",
+        "block",
+        "yarn 1.22 --frozen-lockfile refuses its incomplete yarn.lock, and so does lockgate",
+    ),
+];
 
 #[test]
 fn every_npm_sync_case_agrees_with_its_expected_verdict() {

@@ -25,6 +25,7 @@ mod release_age;
 mod report;
 mod robustness;
 mod shapes;
+mod sources;
 mod staged;
 mod support;
 mod support_selftest;

@@ -26,6 +26,10 @@ pub struct Project {
     /// `explicit = true` index named in `[tool.uv.sources]`, poetry's `priority = "explicit"`
     /// source named by a dependency's `source`): the name as written, and the index's URL.
     pub pinned: Vec<(String, String)>,
+    /// The host of every registry or index the settings name, nearest or not, for any scope
+    /// (uv's and poetry's other indexes, yarn's `npmRegistries` too): where the project means
+    /// its packages to come from.
+    pub hosts: std::collections::BTreeSet<String>,
 }
 
 impl Project {
@@ -117,6 +121,19 @@ pub fn read(lockfile: &str, files: &[(String, Vec<u8>)], now: u64) -> Project {
     project
 }
 
+/// Notes the host of a registry or index URL the settings name (`//host/path` as yarn's
+/// `npmRegistries` keys write it too).
+fn add_host(project: &mut Project, url: &str) {
+    let url = url.trim().trim_matches('"').trim_matches('\'');
+    let url = match url.strip_prefix("//") {
+        Some(bare) => format!("https://{bare}"),
+        None => url.to_string(),
+    };
+    if let Some(host) = crate::package::url_host(&url).filter(|_| !url.contains("${")) {
+        project.hosts.insert(host);
+    }
+}
+
 /// The nearest file's value wins: a later (farther) one does not replace it.
 fn set_minimum(project: &mut Project, seconds: u64, named: String) {
     if project.minimum.is_none() && seconds > 0 {
@@ -127,6 +144,9 @@ fn set_minimum(project: &mut Project, seconds: u64, named: String) {
 fn add_registry(project: &mut Project, scope: Option<String>, url: &str) {
     let url = url.trim().trim_matches('"').trim_matches('\'');
     let usable = (url.starts_with("https://") || url.starts_with("http://")) && !url.contains("${");
+    if usable {
+        add_host(project, url);
+    }
     if usable && !project.registries.iter().any(|(named, _)| *named == scope) {
         project
             .registries
@@ -244,6 +264,13 @@ fn yarnrc(text: &str, path: &str, project: &mut Project) {
             }
         }
     }
+    if let yaml_rust2::Yaml::Hash(registries) = &document["npmRegistries"] {
+        for server in registries.keys() {
+            if let Some(server) = crate::ecosystem::yaml_text(server) {
+                add_host(project, &server);
+            }
+        }
+    }
     // A number of minutes, or a duration (`7d`).
     let gate = &document["npmMinimalAgeGate"];
     let seconds = number(gate)
@@ -342,6 +369,9 @@ fn python_sources(text: &str, tool: &str, project: &mut Project) {
             "poetry" => matches!(field("priority"), Some("primary" | "default")),
             _ => field("name") == Some("pypi"),
         };
+        if let Some(url) = field("url") {
+            add_host(project, url);
+        }
         if let (true, Some(url)) = (chosen, field("url")) {
             add_registry(project, None, url);
         }
@@ -456,7 +486,16 @@ fn uv(text: &str, path: &str, name: &str, now: u64, project: &mut Project) {
     let indexes = table
         .and_then(|table| table.get("index"))
         .and_then(toml::Value::as_array);
+    let extra = table
+        .and_then(|table| table.get("extra-index-url"))
+        .and_then(toml::Value::as_array);
+    for url in extra.into_iter().flatten().filter_map(toml::Value::as_str) {
+        add_host(project, url);
+    }
     for index in indexes.into_iter().flatten() {
+        if let Some(url) = index.get("url").and_then(toml::Value::as_str) {
+            add_host(project, url);
+        }
         let default = index.get("default").and_then(toml::Value::as_bool) == Some(true);
         if let (true, Some(url)) = (default, index.get("url").and_then(toml::Value::as_str)) {
             add_registry(project, None, url);

@@ -354,6 +354,9 @@ pub struct Ecosystem {
     pub check_project: fn(&dyn Files, &str) -> Result<Vec<SyncProblem>, Error>,
     /// How to pin a requirement that names no one version, in this ecosystem's tools.
     pub unpinned_advice: &'static str,
+    /// The package name and version a download URL (or file name) of `package` names, where
+    /// its shape names them (`None` for another shape: an index URL, Packagist's archives).
+    pub download_names: fn(&str, &package::Package) -> Option<(String, String)>,
 }
 
 /// The ecosystem `id` names.

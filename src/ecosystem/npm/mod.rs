@@ -51,4 +51,5 @@ pub static NPM: Ecosystem = Ecosystem {
     },
     check_project: |files, folder| sync::check_project(files, folder),
     unpinned_advice: "lock it with the package manager",
+    download_names: package_lock::tarball_names,
 };

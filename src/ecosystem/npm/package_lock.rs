@@ -320,10 +320,12 @@ impl NpmLock {
             }
             let name = node.package_name(location);
             let entry = match classify(name, node.version.as_deref(), node.resolved.as_deref()) {
-                Some(Source::Registry(version)) => {
-                    Entry::registry(Package::new(Ecosystem::Npm, name, version))
-                        .from_url(node.resolved.as_deref().unwrap_or_default())
-                }
+                Some(Source::Registry(version)) => registry_entry(
+                    name,
+                    version,
+                    node.version.as_deref(),
+                    node.resolved.as_deref(),
+                ),
                 Some(Source::Other(kind, source)) => Entry::other(
                     Ecosystem::Npm,
                     folder_package_name(location),
@@ -527,6 +529,24 @@ fn is_spec(version: &str) -> bool {
     version.contains(':') || version.contains('/')
 }
 
+/// The registry entry of `name` at `installed` (what `resolved` downloads), noting the version
+/// the lockfile states when it is another one.
+pub(super) fn registry_entry(
+    name: &str,
+    installed: &str,
+    stated: Option<&str>,
+    resolved: Option<&str>,
+) -> Entry {
+    let mut entry = Entry::registry(Package::new(Ecosystem::Npm, name, installed))
+        .from_url(resolved.unwrap_or_default());
+    // pnpm's keys carry peers after the version: `1.0.0(react@18.2.0)`.
+    entry.stated_version = stated
+        .map(|stated| stated.split('(').next().unwrap_or(stated))
+        .filter(|stated| *stated != installed && !is_spec(stated))
+        .map(str::to_string);
+    entry
+}
+
 /// Where a locked entry came from.
 pub(super) enum Source<'a> {
     /// A registry, at this version.
@@ -596,6 +616,55 @@ fn tarball_version<'a>(url: &'a str, name: &str) -> Option<&'a str> {
     (!version.is_empty() && !version.contains('/')).then_some(version)
 }
 
+/// The package and version a registry tarball URL names: registries serve
+/// `…/<name>/-/<unscoped name>-<version>.tgz` (some repeat the scope in the file part,
+/// `…/@scope/name/-/@scope/name-1.0.0.tgz`). Where the folder and the file disagree, the reading
+/// that disagrees with `package` is given. `None` for a URL of another shape (a tarball someone
+/// put somewhere).
+pub fn tarball_names(url: &str, package: &Package) -> Option<(String, String)> {
+    let path = crate::package::url_path(url)?;
+    let (folder, file) = path.rsplit_once("/-/")?;
+    let end = file.len().checked_sub(4)?;
+    if !file.is_char_boundary(end) || !file[end..].eq_ignore_ascii_case(".tgz") {
+        return None;
+    }
+    let file = &file[..end];
+    let mut segments = folder.rsplit('/');
+    let last = segments.next().filter(|last| !last.is_empty())?;
+    let scope = segments.next().filter(|scope| scope.starts_with('@'));
+    let named = match scope {
+        Some(scope) => format!("{scope}/{last}"),
+        None => last.to_string(),
+    };
+    let (file_scope, base) = match file.rsplit_once('/') {
+        Some((file_scope, base)) => (Some(file_scope), base),
+        None => (scope, file),
+    };
+    // `<base>-<version>`: the split after the folder's name, else before the first digit.
+    let split = base
+        .strip_prefix(last)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .map(|version| (last, version))
+        .or_else(|| {
+            let at = base
+                .match_indices('-')
+                .map(|(at, _)| at)
+                .find(|&at| base[at + 1..].starts_with(|c: char| c.is_ascii_digit()))?;
+            Some((&base[..at], &base[at + 1..]))
+        })?;
+    let (file_name, version) = split;
+    let file_named = match file_scope {
+        Some(file_scope) => format!("{file_scope}/{file_name}"),
+        None => file_name.to_string(),
+    };
+    let name = if named != package.name {
+        named
+    } else {
+        file_named
+    };
+    Some((name, version.to_string()))
+}
+
 /// Registries serve tarballs at `…/<name>/-/<unscoped name>-<version>.tgz`; any other URL is a
 /// tarball someone put somewhere, not a published version.
 fn is_registry_tarball(url: &str, name: &str, version: &str) -> bool {
@@ -608,6 +677,94 @@ fn is_registry_tarball(url: &str, name: &str, version: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registry_tarballs_name_their_package_and_version() {
+        // Shapes from the registries' tarball URLs, and lockfile-lint's validate-package-names
+        // cases (its path-traversal one included).
+        let names = |url: &str, name: &str, version: &str| {
+            tarball_names(url, &Package::new(Ecosystem::Npm, name, version))
+        };
+        let pair = |name: &str, version: &str| Some((name.to_string(), version.to_string()));
+        let r = "https://registry.example.test";
+        assert_eq!(
+            names(
+                &format!("{r}/left-pad/-/left-pad-1.3.0.tgz"),
+                "left-pad",
+                "1.3.0"
+            ),
+            pair("left-pad", "1.3.0")
+        );
+        assert_eq!(
+            names(
+                &format!("{r}/@babel/core/-/core-7.0.0.tgz"),
+                "@babel/core",
+                "7.0.0"
+            ),
+            pair("@babel/core", "7.0.0")
+        );
+        assert_eq!(
+            names(
+                &format!("{r}/@babel%2fcore/-/core-7.0.0.tgz"),
+                "@babel/core",
+                "7.0.0"
+            ),
+            pair("@babel/core", "7.0.0")
+        );
+        assert_eq!(
+            names(
+                &format!("{r}/api/npm/main/@babel/core/-/@babel/core-7.0.0.tgz#abc"),
+                "@babel/core",
+                "7.0.0"
+            ),
+            pair("@babel/core", "7.0.0")
+        );
+        assert_eq!(
+            names(&format!("{r}/evil/-/evil-1.0.0.tgz"), "left-pad", "1.3.0"),
+            pair("evil", "1.0.0")
+        );
+        assert_eq!(
+            names(
+                &format!("{r}/@evil/core/-/core-7.0.0.tgz"),
+                "@babel/core",
+                "7.0.0"
+            ),
+            pair("@evil/core", "7.0.0")
+        );
+        assert_eq!(
+            names(
+                &format!("{r}/left-pad/-/evil-pkg-1.0.0.tgz"),
+                "left-pad",
+                "1.3.0"
+            ),
+            pair("evil-pkg", "1.0.0")
+        );
+        assert_eq!(
+            names(
+                &format!("{r}/meow/../evil/-/evil-1.0.0.tgz"),
+                "meow",
+                "1.0.0"
+            ),
+            pair("evil", "1.0.0")
+        );
+        assert_eq!(
+            names(
+                &format!("{r}/left-pad/-/left-pad-6.6.6.tgz"),
+                "left-pad",
+                "1.3.0"
+            ),
+            pair("left-pad", "6.6.6")
+        );
+        assert_eq!(
+            names(
+                "https://example.test/downloads/left-pad.tgz",
+                "left-pad",
+                "1.3.0"
+            ),
+            None
+        );
+        assert_eq!(names("https://example.test/-/", "left-pad", "1.3.0"), None);
+    }
 
     fn packages(text: &str) -> Vec<String> {
         let set = NpmLock::parse(text).unwrap().locked_set();

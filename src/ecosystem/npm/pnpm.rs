@@ -9,7 +9,7 @@
 
 use super::package_lock::{classify, Source};
 use crate::ecosystem::{yaml_document_with_lines, yaml_line, yaml_text, ParseError};
-use crate::package::{Dependency, Ecosystem, Entry, LockedSet, Package, SourceKind};
+use crate::package::{Dependency, Ecosystem, Entry, LockedSet, SourceKind};
 use std::collections::BTreeMap;
 use yaml_rust2::Yaml;
 
@@ -250,9 +250,13 @@ fn add_package(major: u32, key: &str, entry: &Yaml) -> Result<Option<Entry>, Str
         return Ok(other(kind, version));
     }
     Ok(match classify(&name, Some(&version), tarball.as_deref()) {
-        Some(Source::Registry(version)) => {
-            let mut locked = Entry::registry(Package::new(Ecosystem::Npm, name.clone(), version))
-                .from_url(tarball.as_deref().unwrap_or_default());
+        Some(Source::Registry(installed)) => {
+            let mut locked = super::package_lock::registry_entry(
+                &name,
+                installed,
+                Some(&version),
+                tarball.as_deref(),
+            );
             // 5.x and 6 mark development-only packages and those that build (so one without
             // `requiresBuild` does not); 9 keeps both out of the lockfile.
             locked.dev = matches!(entry["dev"], Yaml::Boolean(true));

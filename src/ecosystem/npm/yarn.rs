@@ -232,10 +232,12 @@ fn classic_entry(entry: &ClassicEntry) -> Result<Option<Entry>, ParseError> {
         .unwrap_or(name);
     let version = entry.version.as_deref();
     Ok(match classify(real, version, entry.resolved.as_deref()) {
-        Some(Source::Registry(version)) => Some(
-            Entry::registry(Package::new(Ecosystem::Npm, real, version))
-                .from_url(entry.resolved.as_deref().unwrap_or_default()),
-        ),
+        Some(Source::Registry(installed)) => Some(super::package_lock::registry_entry(
+            real,
+            installed,
+            version,
+            entry.resolved.as_deref(),
+        )),
         Some(Source::Other(kind, source)) => {
             Some(Entry::other(Ecosystem::Npm, name, kind, source.to_string()))
         }

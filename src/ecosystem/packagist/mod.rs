@@ -33,4 +33,6 @@ pub static PACKAGIST: Ecosystem = Ecosystem {
     },
     check_project: |files, folder| sync::check_project(files, folder),
     unpinned_advice: "lock it with `composer update`",
+    // Archive URLs name no package (`…/zipball/<commit>`).
+    download_names: |_, _| None,
 };

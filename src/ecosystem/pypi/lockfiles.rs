@@ -47,15 +47,12 @@ struct FileWire {
     hashes: BTreeMap<String, String>,
     #[serde(default, rename = "upload-time")]
     upload_time: Option<toml::Value>,
-    /// poetry's and pdm's file name.
-    #[serde(default)]
-    file: Option<String>,
-    /// uv's, pdm's and PEP 751's download URL.
+    /// Where it is downloaded from (uv, pdm with URLs, PEP 751).
     #[serde(default)]
     url: Option<String>,
-    /// PEP 751's file name.
-    #[serde(default)]
-    name: Option<String>,
+    /// Its file name, where no URL is recorded (poetry's and pdm's `file`, PEP 751's `name`).
+    #[serde(default, alias = "name")]
+    file: Option<String>,
 }
 
 impl FileWire {
@@ -72,7 +69,7 @@ impl FileWire {
     /// Whether it is a wheel (installed as built) rather than a source distribution (built at
     /// install, running its build backend's code); `None` when it does not say its name.
     fn is_wheel(&self) -> Option<bool> {
-        let name = self.name.as_deref().or(self.file.as_deref()).or_else(|| {
+        let name = self.file.as_deref().or_else(|| {
             let url = self.url.as_deref()?;
             let path = url.split(['?', '#']).next()?;
             path.rsplit('/').next()
@@ -90,8 +87,9 @@ impl FileWire {
 }
 
 /// Sets what the files of an entry say: the first checksum, the newest upload time (a file
-/// added to an old release is as new as its upload: the release age judges that), and whether
-/// installing it runs code: a release offered only as source distributions is built at install.
+/// added to an old release is as new as its upload: the release age judges that), where each is
+/// downloaded from (its URL, else its file name), and whether installing it runs code: a
+/// release offered only as source distributions is built at install.
 fn with_files<'a>(entry: &mut Entry, files: impl IntoIterator<Item = &'a FileWire>) {
     // Wheels seen, and whether every file said what it is.
     let (mut wheels, mut files_seen, mut all_named) = (false, false, true);
@@ -100,6 +98,9 @@ fn with_files<'a>(entry: &mut Entry, files: impl IntoIterator<Item = &'a FileWir
         match file.is_wheel() {
             Some(wheel) => wheels |= wheel,
             None => all_named = false,
+        }
+        if let Some(download) = file.url.as_ref().or(file.file.as_ref()) {
+            entry.downloads.push(download.clone());
         }
         if entry.checksum.is_none() {
             entry.checksum = file.checksum();

@@ -65,6 +65,7 @@ pub static PYPI: Ecosystem = Ecosystem {
     projects: |files, changed| Ok(sync::projects(files, changed)),
     check_project,
     unpinned_advice: "pin it with `==`, or lock with pip-compile or uv",
+    download_names: version::file_names,
 };
 
 /// The lockfile checks of a Python project: its pyproject.toml lock tool's, and pipenv's.
