@@ -12,6 +12,7 @@ mod integrity;
 mod js_lockfiles;
 mod npm_sync;
 mod offline;
+mod origins;
 mod pipenv;
 mod policy;
 mod push;

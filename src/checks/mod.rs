@@ -3,6 +3,7 @@
 //! here and a line in [`CHECKS`], not code in the orchestrator.
 
 mod checksums;
+mod origins;
 mod scripts;
 mod sources;
 
@@ -44,6 +45,8 @@ pub(crate) const CHECKS: &[Check] = &[
     scripts::install_scripts_gained,
     scripts::install_scripts_new,
     sources::insecure_downloads,
+    origins::non_registry_sources,
+    origins::git_references_unpinned,
     checksums::checksums_missing,
 ];
 
