@@ -128,6 +128,106 @@ pub enum Source {
     },
 }
 
+/// What a git dependency was asked to follow, as the lockfile records the request (not the
+/// commit it resolved to): only a commit stays where it is when the lockfile is made again.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GitReference {
+    /// A commit (a full or abbreviated hexadecimal id).
+    Commit(String),
+    /// A branch, by name.
+    Branch(String),
+    /// A tag, by name.
+    Tag(String),
+    /// A name that may be a branch or a tag (npm `#main`, poetry `reference = "v1"`).
+    Named(String),
+    /// A semver range over the repository's tags (npm `#semver:^1.0`).
+    TagRange(String),
+    /// Nothing asked for: the repository's default branch.
+    DefaultBranch,
+}
+
+impl GitReference {
+    /// A reference given by name alone: a commit when it is hexadecimal and at least 7 long
+    /// (git's shortest abbreviation), else a branch or a tag.
+    pub fn named(name: &str) -> GitReference {
+        let name = name.trim();
+        if name.is_empty() {
+            GitReference::DefaultBranch
+        } else if name.len() >= 7 && name.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+            GitReference::Commit(name.to_string())
+        } else {
+            GitReference::Named(name.to_string())
+        }
+    }
+
+    /// The reference of an npm-family git spec (`github:a/b#main`, `git+https://h/x.git#v1`,
+    /// berry's `#commit=…`/`#head=…`/`#tag=…`/`#semver=…`): what follows `#`, or the default
+    /// branch when nothing does.
+    pub fn of_npm_spec(spec: &str) -> GitReference {
+        let Some((_, fragment)) = spec.split_once('#') else {
+            return GitReference::DefaultBranch;
+        };
+        // npm's `#ref::path:sub`, berry's `#workspace=x&commit=y`.
+        let fragment = fragment.split("::").next().unwrap_or_default();
+        let mut found = None;
+        for part in fragment.split('&') {
+            let reference = match part.split_once(['=', ':']) {
+                Some(("commit", commit)) => GitReference::named(commit),
+                Some(("head" | "branch", branch)) => GitReference::Branch(branch.to_string()),
+                Some(("tag", tag)) => GitReference::Tag(tag.to_string()),
+                Some(("semver", range)) => GitReference::TagRange(range.to_string()),
+                Some(_) => continue,
+                None => GitReference::named(part),
+            };
+            found = Some(reference);
+        }
+        found.unwrap_or(GitReference::DefaultBranch)
+    }
+
+    /// The reference a dependency from another source was asked for by the npm-family `spec`,
+    /// when that spec is a git one (`git+…`, `github:a/b`, `a/b#main`, `https://h/x.git`);
+    /// `None` for a tarball URL, a path or a registry range. `git` says the lockfile resolved
+    /// it from git, whatever the spec looks like.
+    pub fn of_npm_dependency(spec: &str, git: bool) -> Option<GitReference> {
+        let lower = spec.trim().to_ascii_lowercase();
+        let before_fragment = lower.split('#').next().unwrap_or_default();
+        let hosted = [
+            "git+",
+            "git:",
+            "git@",
+            "github:",
+            "gitlab:",
+            "bitbucket:",
+            "gist:",
+        ]
+        .iter()
+        .any(|prefix| lower.starts_with(prefix));
+        let url = lower.starts_with("http://") || lower.starts_with("https://");
+        let shorthand = !before_fragment.contains(':')
+            && !lower.starts_with(['@', '.', '/', '~'])
+            && before_fragment.matches('/').count() == 1;
+        let git_url = url && (before_fragment.ends_with(".git") || lower.contains(".git#"));
+        (git || hosted || shorthand || git_url).then(|| GitReference::of_npm_spec(spec))
+    }
+
+    /// Whether it names a commit, so the next lock keeps it.
+    pub fn is_commit(&self) -> bool {
+        matches!(self, GitReference::Commit(_))
+    }
+
+    /// What it follows, for messages (`the branch main`).
+    pub fn describe(&self) -> String {
+        match self {
+            GitReference::Commit(commit) => format!("the commit {commit}"),
+            GitReference::Branch(branch) => format!("the branch {branch}"),
+            GitReference::Tag(tag) => format!("the tag {tag}"),
+            GitReference::Named(name) => format!("{name} (a branch or a tag)"),
+            GitReference::TagRange(range) => format!("the newest tag in {range}"),
+            GitReference::DefaultBranch => "the default branch".to_string(),
+        }
+    }
+}
+
 /// A dependency edge a lockfile records: the entry needs `name`, resolved to `version` where
 /// the lockfile says which.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -162,6 +262,9 @@ pub struct Entry {
     pub dependencies: Vec<Dependency>,
     /// The 1-based line the entry starts on in the lockfile.
     pub line: Option<usize>,
+    /// For a git dependency, what it was asked to follow, where the lockfile records the
+    /// request.
+    pub git_reference: Option<GitReference>,
     /// The package manager would not read its version as one exact version: it cannot be
     /// checked, and is reported, never skipped.
     pub unreadable: bool,
@@ -189,6 +292,7 @@ impl Entry {
             uploaded: None,
             dependencies: Vec::new(),
             line: None,
+            git_reference: None,
             unreadable: false,
             downloads: Vec::new(),
             stated_version: None,
@@ -501,6 +605,63 @@ mod tests {
                 .collect(),
             ..LockedSet::default()
         }
+    }
+
+    #[test]
+    fn git_references_of_npm_specs() {
+        // Spec shapes from npm-package-arg's and yarn berry's documentation.
+        let sha = "b7d9818608d0fe7aec016186c6e3afc5df721145";
+        let cases = [
+            ("github:acme/tool", GitReference::DefaultBranch),
+            (
+                "git+https://git.example.test/a/b.git#main",
+                GitReference::Named("main".into()),
+            ),
+            (
+                &format!("git+ssh://git@git.example.test/a/b.git#{sha}"),
+                GitReference::Commit(sha.into()),
+            ),
+            (
+                "acme/tool#semver:^1.2",
+                GitReference::TagRange("^1.2".into()),
+            ),
+            (
+                "https://git.example.test/a/b.git#head=dev",
+                GitReference::Branch("dev".into()),
+            ),
+            (
+                "https://git.example.test/a/b.git#tag=v1",
+                GitReference::Tag("v1".into()),
+            ),
+            (
+                "https://git.example.test/a/b.git#workspace=x&commit=abcdef1",
+                GitReference::Commit("abcdef1".into()),
+            ),
+            (
+                "git+https://git.example.test/a/b.git#v1::path:packages/x",
+                GitReference::Named("v1".into()),
+            ),
+        ];
+        for (spec, expected) in cases {
+            assert_eq!(
+                GitReference::of_npm_dependency(spec, false),
+                Some(expected),
+                "{spec}"
+            );
+        }
+        for spec in [
+            "^1.2.0",
+            "file:../x",
+            "https://files.example.test/x.tgz",
+            "npm:other@1",
+        ] {
+            assert_eq!(GitReference::of_npm_dependency(spec, false), None, "{spec}");
+        }
+        // Resolved from git, whatever the spec looks like.
+        assert_eq!(
+            GitReference::of_npm_dependency("x", true),
+            Some(GitReference::DefaultBranch)
+        );
     }
 
     #[test]

@@ -32,8 +32,10 @@ pub(crate) struct LockfileToCheck {
     pub(crate) changes: Rc<Changes>,
 }
 
-/// The files that say where a package manager downloads from and how old a release it takes.
-const SETTINGS_FILES: [&str; 7] = [
+/// The files that say where a package manager downloads from and how old a release it takes,
+/// and the manifests that say what the project asks for (composer.json and Pipfile where the
+/// lockfile does not record it).
+const SETTINGS_FILES: [&str; 9] = [
     "package.json",
     ".npmrc",
     ".yarnrc.yml",
@@ -41,6 +43,8 @@ const SETTINGS_FILES: [&str; 7] = [
     "bunfig.toml",
     "pyproject.toml",
     "uv.toml",
+    "composer.json",
+    "Pipfile",
 ];
 
 /// The largest settings file read.

@@ -19,15 +19,6 @@ const NOT_CORPORA: [&str; 5] = ["ci", "demo", "integrity", "report", "sarif"];
 /// Folders of a corpus that hold no cases: what its generator installs the tools from.
 const NOT_FORMATS: [&str; 1] = ["pypi/tools"];
 
-/// Problems said about what entries are, not whether the lockfile is in sync: not compared.
-const ENTRY_NOTES: [&str; 5] = [
-    "checksum-missing",
-    "sdist-only",
-    "install-script-new",
-    "source-direct",
-    "git-ref-unpinned",
-];
-
 /// The kinds of expectation a case may record: the file, what it says, and the check that holds
 /// lockgate to it. A case is a folder with at least one of these files; adding a kind is a row.
 const KINDS: [Kind; 5] = [
@@ -60,7 +51,14 @@ const KINDS: [Kind; 5] = [
 
 /// Where lockgate deliberately says otherwise than the tool's own check: the case, the problems
 /// lockgate reports instead (`kind path`), and why.
-const DISAGREEMENTS: [(&str, &[&str], &str); 9] = [
+const DISAGREEMENTS: [(&str, &[&str], &str); 10] = [
+    (
+        "npm/package-lock/real-marked",
+        &["source-deep package-lock.json"],
+        "npm ci passes; @markedjs/testutils (a registry package) depends on marked-repo, a \
+         tarball from a repository host that no manifest of the project asks for: code from \
+         outside the registry below the top level, which lockgate blocks (issue 19)",
+    ),
     (
         "npm/yarn-berry/package-manager-names-other-major",
         &["lockfile-out-of-sync yarn.lock"],
@@ -679,12 +677,12 @@ fn tool_verdict(case: &Case, recorded: &str, tally: &Tally) -> Result<(), String
     if expected == "pass" {
         return Ok(());
     }
+    // What blocks is the verdict; warnings (a git dependency the project asks for) are not.
     let problems: BTreeSet<String> = run.stdout_json()["problems"]
         .as_array()
         .ok_or("no problems in the report")?
         .iter()
-        // What the entries say (a weak checksum, a build at install) is not the tool's verdict.
-        .filter(|problem| !ENTRY_NOTES.contains(&problem["kind"].as_str().unwrap_or_default()))
+        .filter(|problem| problem["blocking"] != false)
         .map(|problem| {
             format!(
                 "{} {}",

@@ -14,6 +14,7 @@ mod js_lockfiles;
 mod lockfile_lint;
 mod npm_sync;
 mod offline;
+mod origins;
 mod pipenv;
 mod policy;
 mod private;

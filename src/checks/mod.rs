@@ -3,6 +3,7 @@
 //! here and a line in [`CHECKS`], not code in the orchestrator.
 
 mod checksums;
+mod origins;
 mod private;
 pub(crate) mod scripts;
 mod sources;
@@ -48,6 +49,8 @@ pub(crate) const CHECKS: &[Check] = &[
     sources::download_hosts,
     sources::download_urls_changed,
     sources::download_name_mismatches,
+    origins::non_registry_sources,
+    origins::git_references_unpinned,
     checksums::checksums_missing,
     checksums::checksums_weak,
     private::dependency_confusion,

@@ -69,6 +69,8 @@ impl BunLock {
         let lines = value_lines(text, 2, |path| path.len() == 2 && path[0] == "packages");
         let mut locked = LockedSet::default();
         let mut resolved = BTreeMap::new();
+        // The entries from other sources, by `packages` key.
+        let mut others: BTreeMap<&str, usize> = BTreeMap::new();
         for (folder, entry) in &wire.packages {
             let line = lines
                 .get(&["packages".to_string(), folder.clone()][..])
@@ -89,8 +91,13 @@ impl BunLock {
             if let Some(url) = entry.get(1).and_then(serde_json::Value::as_str) {
                 added = added.from_url(url);
             }
+            let other = matches!(added.source, crate::package::Source::Other { .. });
+            if other {
+                others.insert(folder.as_str(), locked.entries.len());
+            }
             let added = locked.push(added.at(line));
-            if let Some(meta) = entry.get(2) {
+            // (An entry from another source has no registry: its object comes second.)
+            if let Some(meta) = entry.iter().skip(1).take(2).find(|value| value.is_object()) {
                 added.dependencies = ["dependencies", "optionalDependencies"]
                     .iter()
                     .filter_map(|section| meta.get(section)?.as_object())
@@ -105,6 +112,18 @@ impl BunLock {
                 .get(3)
                 .and_then(serde_json::Value::as_str)
                 .map(str::to_string);
+        }
+        // The workspaces' own dependencies start the chains.
+        for workspace in wire.workspaces.values() {
+            locked
+                .roots
+                .extend(workspace.specs().map(|(name, _)| Dependency {
+                    name: name.clone(),
+                    version: None,
+                }));
+        }
+        if !others.is_empty() {
+            git_references(&wire, &others, &mut locked);
         }
         Ok(BunLock {
             workspaces: wire.workspaces,
@@ -122,6 +141,66 @@ impl BunLock {
         let spec = nested.or_else(|| self.resolved.get(name))?;
         let at = spec.get(1..)?.find('@')? + 1;
         Some((&spec[..at], &spec[at + 1..]))
+    }
+}
+
+impl Workspace {
+    /// Every dependency it asks for, with the spec it asks for.
+    fn specs(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.dependencies
+            .iter()
+            .chain(&self.dev_dependencies)
+            .chain(&self.optional_dependencies)
+            .chain(&self.peer_dependencies)
+    }
+}
+
+/// Sets what each git entry (by `packages` key in `others`) was asked to follow: the spec of
+/// a workspace or a package whose dependency resolves to it (its own nested `parent/name`
+/// entry first, else the hoisted `name`).
+fn git_references(wire: &WireLock, others: &BTreeMap<&str, usize>, locked: &mut LockedSet) {
+    let mut asked: Vec<(&str, &str, &str)> = Vec::new();
+    for workspace in wire.workspaces.values() {
+        let parent = workspace.name.as_deref().unwrap_or_default();
+        for (name, spec) in workspace.specs() {
+            asked.push((parent, name, spec));
+        }
+    }
+    for (parent, entry) in &wire.packages {
+        let meta = entry.iter().skip(1).take(2).find(|value| value.is_object());
+        for section in ["dependencies", "optionalDependencies", "peerDependencies"] {
+            let Some(listed) = meta.and_then(|meta| meta.get(section)?.as_object()) else {
+                continue;
+            };
+            for (name, spec) in listed {
+                if let Some(spec) = spec.as_str() {
+                    asked.push((parent, name, spec));
+                }
+            }
+        }
+    }
+    for (parent, name, spec) in asked {
+        let nested = format!("{parent}/{name}");
+        let key = match parent.is_empty() || !wire.packages.contains_key(&nested) {
+            true => name,
+            false => nested.as_str(),
+        };
+        let Some(&index) = others.get(key) else {
+            continue;
+        };
+        let entry = &mut locked.entries[index];
+        let crate::package::Source::Other { kind, .. } = entry.source else {
+            continue;
+        };
+        if entry
+            .git_reference
+            .as_ref()
+            .is_none_or(crate::package::GitReference::is_commit)
+        {
+            entry.git_reference =
+                crate::package::GitReference::of_npm_dependency(spec, kind == SourceKind::Git)
+                    .or(entry.git_reference.take());
+        }
     }
 }
 
@@ -143,9 +222,14 @@ fn entry_of(folder: &str, spec: &str) -> Option<Entry> {
         Some("http" | "https") if !reference.contains(".git") => SourceKind::Remote,
         Some(_) => SourceKind::Git,
     };
+    // Nested folders are `parent/name`, where either may be scoped.
+    let installed = match folder == name || folder.ends_with(&format!("/{name}")) {
+        true => name,
+        false => folder.rsplit('/').next().unwrap_or(folder),
+    };
     Some(Entry::other(
         Ecosystem::Npm,
-        folder.rsplit('/').next().unwrap_or(folder),
+        installed,
         kind,
         reference.to_string(),
     ))

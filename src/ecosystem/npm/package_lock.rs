@@ -7,7 +7,7 @@
 use crate::ecosystem::json_lines::value_lines;
 use crate::ecosystem::parse::{position_of, LineIndex};
 use crate::ecosystem::ParseError;
-use crate::package::{Dependency, Ecosystem, Entry, LockedSet, Package, SourceKind};
+use crate::package::{Dependency, Ecosystem, Entry, GitReference, LockedSet, Package, SourceKind};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -313,6 +313,9 @@ impl NpmLock {
     pub fn locked_set(&self) -> LockedSet {
         let mut set = LockedSet::default();
         let mut folders = Folders::of(self);
+        // The folder of each entry, and the entries from other sources by folder.
+        let mut located: Vec<(&str, &Node)> = Vec::new();
+        let mut others: HashMap<&str, usize> = HashMap::new();
         for (location, node) in &self.nodes {
             // The root, workspace folders and `file:` directories are the project's own code.
             if node.link || last_node_modules(location).is_none() {
@@ -326,12 +329,15 @@ impl NpmLock {
                     node.version.as_deref(),
                     node.resolved.as_deref(),
                 ),
-                Some(Source::Other(kind, source)) => Entry::other(
-                    Ecosystem::Npm,
-                    folder_package_name(location),
-                    kind,
-                    source.to_string(),
-                ),
+                Some(Source::Other(kind, source)) => {
+                    others.insert(location, set.entries.len());
+                    Entry::other(
+                        Ecosystem::Npm,
+                        folder_package_name(location),
+                        kind,
+                        source.to_string(),
+                    )
+                }
                 None => continue,
             };
             let entry = set.push(entry.at(node.line));
@@ -339,28 +345,75 @@ impl NpmLock {
             entry.optional = node.optional;
             entry.checksum = node.integrity.clone();
             entry.install_scripts = node.has_install_script;
-            entry.dependencies = self.edges(&mut folders, location, node);
+            located.push((location, node));
+        }
+        // What the folders depending on an entry from another source asked it for.
+        let mut asked = Vec::new();
+        for (index, (location, node)) in located.into_iter().enumerate() {
+            set.entries[index].dependencies =
+                self.edges(&mut folders, &others, location, node, &mut asked);
         }
         // The project's own folders start the chains: the root, workspaces, `file:` folders.
         for (location, node) in &self.nodes {
             if last_node_modules(location).is_none() {
-                set.roots.extend(self.edges(&mut folders, location, node));
+                let edges = self.edges(&mut folders, &others, location, node, &mut asked);
+                set.roots.extend(edges);
             }
         }
+        NpmLock::git_references(&asked, &mut set);
         set
+    }
+
+    /// Sets what each entry from another source was asked to follow, when git: the first spec
+    /// of `asked` (entry index, the spec a folder depending on it wrote: `github:a/b#main`)
+    /// that names no commit, else the first.
+    fn git_references(asked: &[(usize, &str)], set: &mut LockedSet) {
+        for &(index, spec) in asked {
+            let entry = &mut set.entries[index];
+            let crate::package::Source::Other { kind, .. } = entry.source else {
+                continue;
+            };
+            if entry
+                .git_reference
+                .as_ref()
+                .is_none_or(GitReference::is_commit)
+            {
+                entry.git_reference =
+                    GitReference::of_npm_dependency(spec, kind == SourceKind::Git)
+                        .or(entry.git_reference.take());
+            }
+        }
     }
 }
 
 impl NpmLock {
     /// The dependencies of the folder at `location`, each with the version it resolves to as
     /// npm resolves it (its own `node_modules/<name>`, then each enclosing folder's).
-    fn edges(&self, folders: &mut Folders<'_>, location: &str, node: &Node) -> Vec<Dependency> {
+    /// (An entry from another source, one of `others`, is known by its name alone: its version
+    /// is not a registry's.)
+    fn edges<'a>(
+        &self,
+        folders: &mut Folders<'_>,
+        others: &HashMap<&str, usize>,
+        location: &str,
+        node: &'a Node,
+        asked: &mut Vec<(usize, &'a str)>,
+    ) -> Vec<Dependency> {
         node.dependencies
-            .keys()
-            .chain(node.optional_dependencies.keys())
-            .chain(node.peer_dependencies.keys())
-            .chain(node.dev_dependencies.keys())
-            .map(|name| match folders.resolve(location, name) {
+            .iter()
+            .chain(&node.optional_dependencies)
+            .chain(&node.peer_dependencies)
+            .chain(&node.dev_dependencies)
+            .map(|(name, spec)| match folders.resolve(location, name) {
+                // An entry from another source is named by its folder, as its entry is; the
+                // spec says what it was asked to follow.
+                Some((at, _)) if others.contains_key(at) => {
+                    asked.push((others[at], spec.as_str()));
+                    Dependency {
+                        name: folder_package_name(at).to_string(),
+                        version: None,
+                    }
+                }
                 Some((at, node)) => Dependency {
                     name: node.package_name(at).to_string(),
                     version: node.version.clone(),

@@ -92,18 +92,26 @@ impl PnpmLock {
             }),
             ..PnpmLock::default()
         };
+        // Each importer's dependencies: (name, locked version, specifier), the project's own.
+        let mut asked: Vec<(String, String, String)> = Vec::new();
         match &document["importers"] {
             Yaml::Hash(importers) => {
                 for (path, importer) in importers {
                     if let Some(path) = yaml_text(path) {
                         lock.importers.insert(path, read_importer(importer));
+                        asked.extend(importer_versions(importer));
                     }
                 }
             }
             _ => {
                 lock.importers.insert(".".into(), read_importer(&document));
+                asked.extend(importer_versions(&document));
             }
         }
+        lock.locked.roots = asked
+            .iter()
+            .map(|(name, version, _)| edge(name.clone(), version))
+            .collect();
         // 9 records the edges of each installed copy (one per peer set) under `snapshots`.
         let mut snapshots: std::collections::HashMap<String, Vec<Dependency>> =
             std::collections::HashMap::new();
@@ -136,7 +144,11 @@ impl PnpmLock {
                         .copied();
                     let added = add_package(major, &key, entry)
                         .map_err(|message| ParseError::new(line.unwrap_or(0), 1, message))?;
-                    let Some(added) = added else { continue };
+                    let Some(mut added) = added else { continue };
+                    if let crate::package::Source::Other { kind, .. } = added.source {
+                        added.git_reference =
+                            git_reference(major, &key, kind == SourceKind::Git, &asked);
+                    }
                     let added = lock.locked.push(added.at(line));
                     added.dependencies = match snapshots.get_mut(key.as_str()) {
                         Some(dependencies) => std::mem::take(dependencies),
@@ -284,18 +296,84 @@ fn dependencies_of(entry: &Yaml) -> Vec<Dependency> {
             let (Some(name), Some(version)) = (yaml_text(name), yaml_text(version)) else {
                 continue;
             };
-            let version = version
-                .split(['(', '_'])
-                .next()
-                .unwrap_or_default()
-                .to_string();
-            dependencies.push(Dependency {
-                name,
-                version: Some(version),
-            });
+            dependencies.push(edge(name, &version));
         }
     }
     dependencies
+}
+
+/// The edge to `name` locked at `version` as pnpm writes it: peer suffixes cut, an alias
+/// (`is-number@6.0.0`) the package it points at, another source (`git+…`, `link:…`) known by
+/// its name alone.
+fn edge(name: String, version: &str) -> Dependency {
+    let version = version.split(['(', '_']).next().unwrap_or_default();
+    if version.contains(':') {
+        return Dependency {
+            name,
+            version: None,
+        };
+    }
+    match version.get(1..).and_then(|rest| rest.find('@')) {
+        Some(at) => Dependency {
+            name: version[..=at].to_string(),
+            version: Some(version[at + 2..].to_string()),
+        },
+        // 6's `github.com/a/b/<commit>`: a tarball from a git host.
+        None if version.contains('/') => Dependency {
+            name,
+            version: None,
+        },
+        None => Dependency {
+            name,
+            version: Some(version.to_string()),
+        },
+    }
+}
+
+/// The dependencies an importer (6 and 9: `name: {specifier, version}`; 5.x: `specifiers`
+/// beside `dependencies: {name: version}`) locks: (name, version, specifier).
+fn importer_versions(importer: &Yaml) -> Vec<(String, String, String)> {
+    let mut found = Vec::new();
+    for section in ["dependencies", "devDependencies", "optionalDependencies"] {
+        let Yaml::Hash(entries) = &importer[section] else {
+            continue;
+        };
+        for (name, value) in entries {
+            let Some(name) = yaml_text(name) else {
+                continue;
+            };
+            let version = yaml_text(&value["version"]).or_else(|| yaml_text(value));
+            let specifier = yaml_text(&value["specifier"])
+                .or_else(|| yaml_text(&importer["specifiers"][name.as_str()]));
+            if let Some(version) = version {
+                found.push((name, version, specifier.unwrap_or_default()));
+            }
+        }
+    }
+    found
+}
+
+/// What the git package at `packages` key `key` was asked to follow: the specifier of the
+/// importer dependency locked to it. pnpm records no specifier for a package's own
+/// dependencies, so a git package below the top level has none.
+fn git_reference(
+    major: u32,
+    key: &str,
+    git: bool,
+    asked: &[(String, String, String)],
+) -> Option<crate::package::GitReference> {
+    let (name, version) = split_key(major, key)?;
+    asked
+        .iter()
+        .find(|(asked_name, asked_version, specifier)| {
+            *asked_name == name
+                && !specifier.is_empty()
+                && (*asked_version == version
+                    || asked_version.strip_prefix('/') == Some(key.trim_start_matches('/')))
+        })
+        .and_then(|(_, _, specifier)| {
+            crate::package::GitReference::of_npm_dependency(specifier, git)
+        })
 }
 
 #[cfg(test)]

@@ -136,10 +136,22 @@ fn parse_classic(text: &str) -> Result<YarnLock, ParseError> {
             _ => {}
         }
     }
-    // What each descriptor resolved to, for the edges.
-    let resolved: std::collections::HashMap<&str, &str> = entries
+    let added: Vec<Option<Entry>> = entries
         .iter()
-        .filter_map(|entry| Some((entry, entry.version.as_deref()?)))
+        .map(classic_entry)
+        .collect::<Result<_, _>>()?;
+    // What each descriptor resolved to, for the edges; an entry from another source is known
+    // by its name alone (its `version` is not a registry's).
+    let resolved: std::collections::HashMap<&str, Option<&str>> = entries
+        .iter()
+        .zip(&added)
+        .filter_map(|(entry, added)| {
+            let version = entry.version.as_deref()?;
+            let other = added
+                .as_ref()
+                .is_some_and(|added| matches!(added.source, crate::package::Source::Other { .. }));
+            Some((entry, (!other).then_some(version)))
+        })
         .flat_map(|(entry, version)| {
             entry
                 .descriptors
@@ -147,13 +159,14 @@ fn parse_classic(text: &str) -> Result<YarnLock, ParseError> {
                 .map(move |descriptor| (descriptor.as_str(), version))
         })
         .collect();
-    for entry in &entries {
+    for (entry, added) in entries.iter().zip(added) {
         lock.descriptors.extend(entry.descriptors.iter().cloned());
-        let Some(added) = classic_entry(entry)? else {
+        let Some(added) = added else {
             continue;
         };
         let added = lock.locked.push(added.at(Some(entry.line)));
         added.checksum = entry.integrity.clone();
+        added.git_reference = git_reference(added, &entry.descriptors);
         added.dependencies = entry
             .dependencies
             .iter()
@@ -161,7 +174,9 @@ fn parse_classic(text: &str) -> Result<YarnLock, ParseError> {
                 name: name.clone(),
                 version: resolved
                     .get(format!("{name}@{range}").as_str())
-                    .map(|version| version.to_string()),
+                    .copied()
+                    .flatten()
+                    .map(str::to_string),
             })
             .collect();
     }
@@ -286,6 +301,7 @@ fn parse_berry(text: &str) -> Result<YarnLock, ParseError> {
             // Installed only where its `conditions` (os, cpu, libc) hold: yarn fetches it, and
             // records its checksum, only there.
             added.optional = !matches!(entry["conditions"], yaml_rust2::Yaml::BadValue);
+            added.git_reference = git_reference(added, &descriptors);
             berry_edges.push((lock.locked.entries.len() - 1, lock.entries.len()));
         }
         let dependencies = match &entry["dependencies"] {
@@ -326,6 +342,23 @@ fn parse_berry(text: &str) -> Result<YarnLock, ParseError> {
         })
         .flatten()
         .collect();
+    // The workspaces' own dependencies start the chains.
+    for entry in &lock.entries {
+        let workspace = split_descriptor(&entry.resolution)
+            .is_some_and(|(_, reference)| reference.starts_with("workspace:"));
+        if !workspace {
+            continue;
+        }
+        lock.locked
+            .roots
+            .extend(entry.dependencies.iter().filter_map(|descriptor| {
+                let (name, _) = split_descriptor(descriptor)?;
+                Some(Dependency {
+                    name: name.to_string(),
+                    version: resolved.get(descriptor.as_str()).map(|v| v.to_string()),
+                })
+            }));
+    }
     for (at, source) in berry_edges {
         lock.locked.entries[at].dependencies = lock.entries[source]
             .dependencies
@@ -340,6 +373,26 @@ fn parse_berry(text: &str) -> Result<YarnLock, ParseError> {
             .collect();
     }
     Ok(lock)
+}
+
+/// What an entry from another source was asked to follow, when git: the reference of the
+/// descriptors it answers (`gdep@git+https://host/x.git#main`), the first that names no
+/// commit. `None` for registry entries, tarballs and folders.
+fn git_reference(entry: &Entry, descriptors: &[String]) -> Option<crate::package::GitReference> {
+    let crate::package::Source::Other { kind, .. } = &entry.source else {
+        return None;
+    };
+    let mut references = descriptors.iter().filter_map(|descriptor| {
+        let (_, range) = split_descriptor(descriptor)?;
+        crate::package::GitReference::of_npm_dependency(range, *kind == SourceKind::Git)
+    });
+    let first = references.next()?;
+    Some(match first.is_commit() {
+        true => references
+            .find(|reference| !reference.is_commit())
+            .unwrap_or(first),
+        false => first,
+    })
 }
 
 /// Adds what a berry `resolution` locks: `name@npm:1.0.0` is a registry package; a patch locks

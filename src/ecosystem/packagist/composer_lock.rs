@@ -318,7 +318,18 @@ pub fn to_locked_set(lock: &ComposerLock) -> LockedSet {
                 (None, Some(dist)) => (SourceKind::Remote, dist.url.clone()),
                 (None, None) => (SourceKind::Remote, package.version.clone()),
             };
-            Entry::other(Ecosystem::Packagist, &package.name, kind, source)
+            let mut entry = Entry::other(Ecosystem::Packagist, &package.name, kind, source);
+            // A branch version follows the branch: `dev-main`, `2.x-dev`.
+            if kind == SourceKind::Git {
+                let branch = package
+                    .version
+                    .strip_prefix("dev-")
+                    .or_else(|| package.version.strip_suffix("-dev"))
+                    .unwrap_or(&package.version);
+                entry.git_reference =
+                    Some(crate::package::GitReference::Branch(branch.to_string()));
+            }
+            entry
         } else {
             let url = package
                 .dist

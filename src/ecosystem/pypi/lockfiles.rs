@@ -222,6 +222,13 @@ impl Poetry {
                     registry(name, &package.version).from_url(&source.url)
                 }
                 Some(source) => {
+                    // `reference` is what was asked for (`main`, `v1`, a commit; `HEAD` for
+                    // nothing), `resolved_reference` the commit it resolved to.
+                    let requested = match source.reference.as_deref() {
+                        Some("HEAD") => Some(crate::package::GitReference::DefaultBranch),
+                        Some(reference) => Some(crate::package::GitReference::named(reference)),
+                        None => None,
+                    };
                     let (kind, text) = match source.kind.as_str() {
                         "git" => {
                             let commit = source
@@ -233,7 +240,11 @@ impl Poetry {
                         "url" => (SourceKind::Remote, source.url),
                         _ => (SourceKind::File, source.url),
                     };
-                    other(name, kind, text)
+                    let mut entry = other(name, kind, text);
+                    if kind == SourceKind::Git {
+                        entry.git_reference = requested;
+                    }
+                    entry
                 }
             };
             entry.dev = dev;
@@ -409,6 +420,14 @@ impl Uv {
             conflicts: lock.conflicts,
             ..Uv::default()
         };
+        let manifest = uv
+            .manifest
+            .requirements
+            .iter()
+            .chain(uv.manifest.dependency_groups.values().flatten());
+        uv.locked
+            .roots
+            .extend(named(manifest.map(|requirement| &requirement.name)));
         for package in lock.package {
             let source_text = |key: &str| {
                 package
@@ -423,6 +442,16 @@ impl Uv {
             if let Some(source) = tree {
                 let metadata = package.metadata.unwrap_or_default();
                 let directory = source.0 == "directory";
+                // What a member of the workspace asks for is the project's own dependency.
+                if !directory {
+                    let requires = metadata
+                        .requires_dist
+                        .iter()
+                        .chain(metadata.requires_dev.values().flatten());
+                    uv.locked
+                        .roots
+                        .extend(named(requires.map(|requirement| &requirement.name)));
+                }
                 uv.projects.insert(
                     normalize(package.name.get_ref()),
                     UvProject {
@@ -444,7 +473,10 @@ impl Uv {
             {
                 registry(name, &version).from_url(&source_text("registry").unwrap_or_default())
             } else if let Some(git) = source_text("git") {
-                other(name, SourceKind::Git, git)
+                let reference = uv_git_reference(&git);
+                let mut entry = other(name, SourceKind::Git, git);
+                entry.git_reference = Some(reference);
+                entry
             } else if let Some(url) = source_text("url") {
                 other(name, SourceKind::Remote, url)
             } else if let Some(path) = source_text("path").or_else(|| source_text("directory")) {
@@ -465,6 +497,26 @@ impl Uv {
         }
         Ok(uv)
     }
+}
+
+/// What a uv git source follows: `?rev=`, `?tag=` or `?branch=` before the `#commit`, and
+/// without one the default branch (uv writes the query whenever a reference was asked for).
+fn uv_git_reference(location: &str) -> crate::package::GitReference {
+    use crate::package::GitReference;
+    let url = location.split('#').next().unwrap_or_default();
+    let query = url
+        .split_once('?')
+        .map(|(_, query)| query)
+        .unwrap_or_default();
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("rev", rev)) => return GitReference::named(rev),
+            Some(("tag", tag)) => return GitReference::Tag(tag.to_string()),
+            Some(("branch", branch)) => return GitReference::Branch(branch.to_string()),
+            _ => {}
+        }
+    }
+    GitReference::DefaultBranch
 }
 
 // --- pdm.lock ------------------------------------------------------------------------------
@@ -496,6 +548,9 @@ struct PdmPackageWire {
     git: Option<String>,
     #[serde(default)]
     revision: Option<String>,
+    /// What was asked for (a branch, a tag or a commit), beside the `revision` it resolved to.
+    #[serde(default, rename = "ref")]
+    reference: Option<String>,
     #[serde(default)]
     url: Option<String>,
     #[serde(default)]
@@ -521,7 +576,12 @@ impl Pdm {
             let name = package.name.get_ref();
             let mut entry = if let Some(git) = package.git {
                 let source = format!("{git}#{}", package.revision.unwrap_or_default());
-                other(name, SourceKind::Git, source)
+                let mut entry = other(name, SourceKind::Git, source);
+                entry.git_reference = package
+                    .reference
+                    .as_deref()
+                    .map(crate::package::GitReference::named);
+                entry
             } else if let Some(url) = package.url {
                 other(name, SourceKind::Remote, url)
             } else if let Some(path) = package.path {
@@ -604,7 +664,12 @@ pub fn parse_pylock(text: &str) -> Result<LockedSet, ParseError> {
         let name = package.name.get_ref();
         let mut entry = if let Some(vcs) = &package.vcs {
             let source = format!("{}#{}", text_of(vcs, "url"), text_of(vcs, "commit-id"));
-            other(name, SourceKind::Git, source)
+            let mut entry = other(name, SourceKind::Git, source);
+            let requested = text_of(vcs, "requested-revision");
+            if !requested.is_empty() && text_of(vcs, "type") == "git" {
+                entry.git_reference = Some(crate::package::GitReference::named(&requested));
+            }
+            entry
         } else if let Some(directory) = &package.directory {
             other(name, SourceKind::File, text_of(directory, "path"))
         } else if let Some(archive) = &package.archive {
@@ -742,6 +807,53 @@ mod tests {
         )
         .unwrap();
         assert_eq!(packages(&pipfile), ["iniconfig@2.0.0", "six@1.16.0"]);
+    }
+
+    #[test]
+    fn what_git_sources_were_asked_to_follow() {
+        use crate::package::GitReference;
+        // uv writes the reference asked for as a query (uv-resolver's lock serialisation).
+        let sha = "fe891bfca429d51ad275a5187dea1a3f4c7d97a8";
+        let base = "https://git.example.test/helper";
+        for (query, expected) in [
+            ("?tag=v1", GitReference::Tag("v1".into())),
+            ("?branch=main", GitReference::Branch("main".into())),
+            (&format!("?rev={sha}"), GitReference::Commit(sha.into())),
+            ("?rev=main", GitReference::Named("main".into())),
+            ("?subdirectory=pkg", GitReference::DefaultBranch),
+            ("", GitReference::DefaultBranch),
+        ] {
+            assert_eq!(
+                uv_git_reference(&format!("{base}{query}#{sha}")),
+                expected,
+                "{query}"
+            );
+        }
+        // poetry: `reference` (HEAD for nothing asked), pdm: `ref`, pylock: `requested-revision`.
+        let poetry = Poetry::parse(&format!(
+            "[[package]]\nname = \"a\"\nversion = \"1.0\"\n[package.source]\ntype = \"git\"\nurl = \"{base}\"\nreference = \"HEAD\"\nresolved_reference = \"{sha}\"\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            poetry.locked.entries[0].git_reference,
+            Some(GitReference::DefaultBranch)
+        );
+        let pdm = Pdm::parse(&format!(
+            "[[package]]\nname = \"a\"\nversion = \"1.0\"\ngit = \"{base}\"\nref = \"v2\"\nrevision = \"{sha}\"\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            pdm.locked.entries[0].git_reference,
+            Some(GitReference::Named("v2".into()))
+        );
+        let pylock = parse_pylock(&format!(
+            "lock-version = \"1.0\"\n\n[[packages]]\nname = \"a\"\nvcs = {{ type = \"git\", url = \"{base}\", requested-revision = \"{sha}\", commit-id = \"{sha}\" }}\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            pylock.entries[0].git_reference,
+            Some(GitReference::Commit(sha.into()))
+        );
     }
 
     #[test]

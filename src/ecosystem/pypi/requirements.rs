@@ -88,6 +88,25 @@ impl Found {
                 }
             }
         }
+        // Every line is the project's own: a git dependency says what it follows after `@`.
+        for entry in &mut self.locked.entries {
+            if let crate::package::Source::Other {
+                kind: SourceKind::Git,
+                location,
+            } = &entry.source
+            {
+                entry.git_reference = pip_git_reference(location);
+            }
+        }
+        self.locked.roots = self
+            .locked
+            .entries
+            .iter()
+            .map(|entry| crate::package::Dependency {
+                name: entry.package.name.clone(),
+                version: None,
+            })
+            .collect();
         for (name, requirement) in self.open {
             match self.constraints.get(&name) {
                 Some(version) => {
@@ -387,6 +406,22 @@ fn looks_like_location(line: &str) -> bool {
         })
 }
 
+/// What a pip VCS URL follows: `git+https://host/x.git@v1#egg=x` names `v1` after the path;
+/// without `@` it is the default branch. `None` for other version control systems.
+fn pip_git_reference(location: &str) -> Option<crate::package::GitReference> {
+    let rest = location.trim().strip_prefix("git+")?;
+    let url = rest.split(['#', '?']).next().unwrap_or_default();
+    // The `@` of `ssh://git@host/…` is in the authority, before the path.
+    let path = match url.split_once("://") {
+        Some((_, after)) => after.split_once('/').map(|(_, path)| path),
+        None => url.split_once(':').map(|(_, path)| path),
+    };
+    Some(match path.and_then(|path| path.rsplit_once('@')) {
+        Some((_, reference)) => crate::package::GitReference::named(reference),
+        None => crate::package::GitReference::DefaultBranch,
+    })
+}
+
 fn kind_of(location: &str) -> SourceKind {
     let lower = location.to_ascii_lowercase();
     if ["git+", "hg+", "svn+", "bzr+"]
@@ -426,6 +461,33 @@ fn add_other(found: &mut Found, location: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_pip_vcs_urls_follow() {
+        use crate::package::GitReference;
+        let sha = "b7d9818608d0fe7aec016186c6e3afc5df721145";
+        for (url, expected) in [
+            (
+                "git+https://git.example.test/a/b.git@v1.0#egg=b",
+                Some(GitReference::Named("v1.0".into())),
+            ),
+            (
+                &format!("git+ssh://git@git.example.test/a/b.git@{sha}"),
+                Some(GitReference::Commit(sha.into())),
+            ),
+            (
+                "git+ssh://git@git.example.test/a/b.git",
+                Some(GitReference::DefaultBranch),
+            ),
+            (
+                "git+git@git.example.test:a/b.git@main",
+                Some(GitReference::Named("main".into())),
+            ),
+            ("hg+https://hg.example.test/a@default", None),
+        ] {
+            assert_eq!(pip_git_reference(url), expected, "{url}");
+        }
+    }
 
     fn files(entries: &[(&str, &str)]) -> impl Fn(&str) -> Result<Option<String>, ParseError> {
         let map: BTreeMap<String, String> = entries
