@@ -271,6 +271,8 @@ pub struct Entry {
     /// The files the lockfile lists for it beside its source (Python's sdists and wheels): each
     /// file's URL, or its file name where the lockfile records only that.
     pub downloads: Vec<String>,
+    /// The checksum the lockfile pins for each of those files, by file name (`sha256:…`).
+    pub file_checksums: Vec<(String, String)>,
     /// The version the lockfile's own field states, where its download URL names another (npm
     /// installs what `resolved` names, so that is [`Entry::package`]'s version).
     pub stated_version: Option<String>,
@@ -295,6 +297,7 @@ impl Entry {
             git_reference: None,
             unreadable: false,
             downloads: Vec::new(),
+            file_checksums: Vec::new(),
             stated_version: None,
         }
     }

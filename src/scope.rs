@@ -669,8 +669,9 @@ pub(crate) struct Changes {
 }
 
 /// A registry entry whose version the change keeps but whose download URL it changes (for
-/// Python, the index, or the URL of a file of the same name), or to which it adds a file: the
-/// line, and both URLs (no old one for an added file).
+/// Python, the index, or the URL of a file of the same name), or to which it adds a file or a
+/// URL (where the old entry had none and downloaded from the configured registry): the line,
+/// and both URLs (no old one for an added file or URL).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct UrlChange {
     pub(crate) package: Package,
@@ -806,11 +807,12 @@ fn replaced_by(added: &LockedSet, olds: &[Rc<LockedSet>]) -> Replaced {
     replaced
 }
 
-/// The npm registry entries of `whole` whose version an old version of the lockfile locked
-/// too, with a checksum of the same algorithm that none of the old ones had: a version's
-/// tarball never changes, so its checksum does not either. (An upgrade of the algorithm, `sha1-`
-/// to `sha512-`, is not a change; other ecosystems lock several files a release, whose first
-/// checksum may differ without anything being wrong, and are left to their own checks.)
+/// The registry entries of `whole` whose version an old version of the lockfile locked too,
+/// with a checksum of the same algorithm that none of the old ones had for the same file: a
+/// version's files never change, so their checksums do not either. npm and Composer pin one
+/// checksum a release; Python lockfiles one per file, compared by file name (a file added to a
+/// release is not a change). An upgrade of the algorithm, `sha1-` to `sha512-`, is not a
+/// change.
 fn checksums_changed(whole: &LockedSet, olds: &[Rc<LockedSet>]) -> Vec<ChecksumChange> {
     // `sha512-…`, `sha256:…`, yarn berry's `10c0/…` (its cache key: the same key, the same
     // kind of checksum), or bare hex (berry before cache keys).
@@ -820,38 +822,63 @@ fn checksums_changed(whole: &LockedSet, olds: &[Rc<LockedSet>]) -> Vec<ChecksumC
             .map_or("", |at| &checksum[..at])
             .to_ascii_lowercase()
     };
-    let mut known: BTreeMap<&Package, Vec<&str>> = BTreeMap::new();
+    // (package, file) → the checksums the old versions pinned: one a release (npm, Composer:
+    // file ""), or one per file where the lockfile lists a release's files (Python).
+    let mut known: BTreeMap<(&Package, &str), Vec<&str>> = BTreeMap::new();
     for old in olds {
         for entry in old.entries.iter().filter(|entry| entry.is_queryable()) {
-            if let Some(checksum) = &entry.checksum {
-                known.entry(&entry.package).or_default().push(checksum);
+            for (file, checksum) in pinned_checksums(entry) {
+                known
+                    .entry((&entry.package, file))
+                    .or_default()
+                    .push(checksum);
             }
         }
     }
+    if known.is_empty() {
+        return Vec::new();
+    }
     let mut changed = Vec::new();
-    for entry in whole.entries.iter().filter(|entry| {
-        entry.is_queryable() && entry.package.ecosystem == crate::package::Ecosystem::Npm
-    }) {
-        let (Some(new), Some(old)) = (&entry.checksum, known.get(&entry.package)) else {
-            continue;
-        };
-        let same_algorithm: Vec<&&str> = old
-            .iter()
-            .filter(|old| algorithm(old) == algorithm(new))
-            .collect();
-        if !same_algorithm.is_empty() && !same_algorithm.iter().any(|old| **old == new.as_str()) {
-            let change = ChecksumChange {
-                package: entry.package.clone(),
-                line: entry.line,
-                old: same_algorithm[0].to_string(),
-                new: new.clone(),
+    for entry in whole.entries.iter().filter(|entry| entry.is_queryable()) {
+        for (file, new) in pinned_checksums(entry) {
+            let Some(old) = known.get(&(&entry.package, file)) else {
+                continue;
             };
-            if !changed.contains(&change) {
-                changed.push(change);
+            let same_algorithm: Vec<&&str> = old
+                .iter()
+                .filter(|old| algorithm(old) == algorithm(new))
+                .collect();
+            if !same_algorithm.is_empty() && !same_algorithm.iter().any(|old| **old == new) {
+                let change = ChecksumChange {
+                    package: entry.package.clone(),
+                    line: entry.line,
+                    old: same_algorithm[0].to_string(),
+                    new: new.to_string(),
+                };
+                if !changed.contains(&change) {
+                    changed.push(change);
+                }
             }
         }
     }
     changed
+}
+
+/// The checksums `entry` pins, by file: one a release (npm, Composer: file `""`), or one per
+/// file where the lockfile lists a release's files (Python).
+fn pinned_checksums(entry: &crate::package::Entry) -> Vec<(&str, &str)> {
+    use crate::package::Ecosystem;
+    if !entry.file_checksums.is_empty() {
+        return entry
+            .file_checksums
+            .iter()
+            .map(|(file, checksum)| (file.as_str(), checksum.as_str()))
+            .collect();
+    }
+    match (&entry.checksum, entry.package.ecosystem) {
+        (Some(checksum), Ecosystem::Npm | Ecosystem::Packagist) => vec![("", checksum.as_str())],
+        _ => Vec::new(),
+    }
 }
 
 /// Where a URL of an entry stands: its source (an npm tarball, a Python index), or one of its
@@ -897,11 +924,17 @@ fn urls_changed(whole: &LockedSet, olds: &[Rc<LockedSet>]) -> Vec<UrlChange> {
     // (package, slot) → the old URLs there, canonical and as written.
     type Known<'a> = BTreeMap<(&'a Package, String), Vec<(String, &'a str)>>;
     let mut known: Known<'_> = BTreeMap::new();
-    // The packages whose old entries listed files.
+    // The packages whose old entries listed files, and those that recorded no URL at all (they
+    // downloaded from the registry the project configures).
     let mut with_files = std::collections::BTreeSet::new();
+    let mut without_url = std::collections::BTreeSet::new();
     for old in olds {
         for entry in old.entries.iter().filter(|entry| entry.is_queryable()) {
-            for (slot, canonical, url) in url_slots(entry) {
+            let slots = url_slots(entry);
+            if slots.is_empty() {
+                without_url.insert(&entry.package);
+            }
+            for (slot, canonical, url) in slots {
                 if !slot.is_empty() {
                     with_files.insert(&entry.package);
                 }
@@ -912,7 +945,7 @@ fn urls_changed(whole: &LockedSet, olds: &[Rc<LockedSet>]) -> Vec<UrlChange> {
             }
         }
     }
-    if known.is_empty() {
+    if known.is_empty() && without_url.is_empty() {
         return Vec::new();
     }
     let mut changed = Vec::new();
@@ -923,6 +956,12 @@ fn urls_changed(whole: &LockedSet, olds: &[Rc<LockedSet>]) -> Vec<UrlChange> {
                 Some(old) if old.iter().any(|(known, _)| *known == canonical) => continue,
                 Some(old) => Some(old[0].1.to_string()),
                 None if !slot.is_empty() && with_files.contains(&entry.package) => None,
+                None if slot.is_empty()
+                    && without_url.contains(&entry.package)
+                    && !known.contains_key(&(&entry.package, String::new())) =>
+                {
+                    None
+                }
                 None => continue,
             };
             if !seen.insert((&entry.package, canonical)) {

@@ -19,20 +19,21 @@ pub(super) fn insecure_downloads(context: &Context<'_>, problems: &mut Vec<Probl
     for lockfile in context.lockfiles {
         let mut seen = std::collections::BTreeSet::new();
         for entry in &lockfile.locked.entries {
-            let url = match &entry.source {
-                Source::Registry { url: Some(url), .. } => url,
-                Source::Other { location, .. } => location,
-                Source::Registry { url: None, .. } => continue,
+            let source = match &entry.source {
+                Source::Registry { url: Some(url), .. } => Some(url),
+                Source::Other { location, .. } => Some(location),
+                Source::Registry { url: None, .. } => None,
             };
-            let plain = url
-                .get(..7)
-                .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"));
-            let host = url_host(url).unwrap_or_default();
-            if !plain
-                || is_loopback(&host)
-                || !seen.insert(url.clone())
-                || context.exempt(&entry.package, "download-insecure")
-            {
+            // Its source, else the first of its files (Python) fetched over plain http.
+            let plain = |url: &&String| {
+                url.get(..7)
+                    .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"))
+                    && !is_loopback(&url_host(url).unwrap_or_default())
+            };
+            let Some(url) = source.into_iter().chain(&entry.downloads).find(plain) else {
+                continue;
+            };
+            if !seen.insert(url.clone()) || context.exempt(&entry.package, "download-insecure") {
                 continue;
             }
             problems.push(

@@ -101,6 +101,11 @@ fn with_files<'a>(entry: &mut Entry, files: impl IntoIterator<Item = &'a FileWir
         }
         if let Some(download) = file.url.as_ref().or(file.file.as_ref()) {
             entry.downloads.push(download.clone());
+            let path = download.split(['?', '#']).next().unwrap_or_default();
+            let name = path.rsplit('/').next().unwrap_or_default();
+            if let (false, Some(checksum)) = (name.is_empty(), file.checksum()) {
+                entry.file_checksums.push((name.to_string(), checksum));
+            }
         }
         if entry.checksum.is_none() {
             entry.checksum = file.checksum();
