@@ -32,9 +32,14 @@ pub struct Lookup {
 impl Lookup {
     /// The answer when nothing is to be asked: nothing found, nothing left unchecked.
     pub fn nothing() -> Lookup {
+        Lookup::clean(0)
+    }
+
+    /// Nothing found for any of `count` packages, nothing left unchecked, no problems.
+    fn clean(count: usize) -> Lookup {
         Lookup {
             answers: Answers {
-                ids: Vec::new(),
+                ids: vec![Vec::new(); count],
                 advisories: BTreeMap::new(),
                 unfetched: None,
             },
@@ -47,15 +52,10 @@ impl Lookup {
 
     fn unchecked(packages: &[Package], problem: Problem) -> Lookup {
         Lookup {
-            answers: Answers {
-                ids: vec![Vec::new(); packages.len()],
-                advisories: BTreeMap::new(),
-                unfetched: None,
-            },
             problems: vec![problem],
-            databases: Vec::new(),
             unchecked: packages.len(),
             complete: false,
+            ..Lookup::clean(packages.len())
         }
     }
 }
@@ -210,17 +210,7 @@ fn unreachable(settings: &Settings, packages: &[Package], error: &osv::OsvError)
 /// Answers from the offline database of each ecosystem. An ecosystem without one (or with one
 /// that cannot be read) leaves its packages unchecked, which blocks unless failing open.
 fn offline(settings: &Settings, packages: &[Package]) -> Lookup {
-    let mut lookup = Lookup {
-        answers: Answers {
-            ids: vec![Vec::new(); packages.len()],
-            advisories: BTreeMap::new(),
-            unfetched: None,
-        },
-        problems: Vec::new(),
-        databases: Vec::new(),
-        unchecked: 0,
-        complete: true,
-    };
+    let mut lookup = Lookup::clean(packages.len());
     let mut by_ecosystem: BTreeMap<Ecosystem, Vec<usize>> = BTreeMap::new();
     for (index, package) in packages.iter().enumerate() {
         by_ecosystem

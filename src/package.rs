@@ -191,17 +191,7 @@ impl GitReference {
     pub fn of_npm_dependency(spec: &str, git: bool) -> Option<GitReference> {
         let lower = spec.trim().to_ascii_lowercase();
         let before_fragment = lower.split('#').next().unwrap_or_default();
-        let hosted = [
-            "git+",
-            "git:",
-            "git@",
-            "github:",
-            "gitlab:",
-            "bitbucket:",
-            "gist:",
-        ]
-        .iter()
-        .any(|prefix| lower.starts_with(prefix));
+        let hosted = has_git_prefix(&lower);
         let url = lower.starts_with("http://") || lower.starts_with("https://");
         let shorthand = !before_fragment.contains(':')
             && !lower.starts_with(['@', '.', '/', '~'])
@@ -414,7 +404,24 @@ pub fn url_path(url: &str) -> Option<String> {
     })
 }
 
-/// `%2F` → `/`: every `%` and two hex digits as the byte they name (invalid UTF-8 replaced).
+/// Whether a lowercased npm-family spec or `resolved` starts the way only git sources do
+/// (`git+…`, `git:`, `git@`, `github:`, `gitlab:`, `bitbucket:`, `gist:`).
+pub(crate) fn has_git_prefix(lower: &str) -> bool {
+    [
+        "git+",
+        "git:",
+        "git@",
+        "github:",
+        "gitlab:",
+        "bitbucket:",
+        "gist:",
+    ]
+    .iter()
+    .any(|prefix| lower.starts_with(prefix))
+}
+
+/// `%2F` → `/`, `%3A` → `:` (berry escapes the references it nests): every `%` and two hex
+/// digits as the byte they name (invalid UTF-8 replaced).
 pub fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

@@ -1,19 +1,8 @@
 //! What a lockfile says of each entry, checked from the staged change alone: a version kept with
 //! another checksum is a tampered lockfile.
 
-use crate::support::lockfiles::npm_integrity;
+use crate::support::lockfiles::{npm_integrity, CLEAN_NPM, CLEAN_NPM_AND_IS_ODD};
 use crate::support::{npm_lock_v3, OsvServer, Run, TestRepo};
-
-/// No record in ../shared/data/osv names these.
-const CLEAN: [(&str, &str); 2] = [("left-pad", "1.3.0"), ("is-number", "7.0.0")];
-
-/// A repository whose `HEAD` commits a clean npm project.
-fn committed_project() -> TestRepo {
-    let repo = TestRepo::new();
-    repo.stage_npm_project("", &CLEAN);
-    repo.commit("project");
-    repo
-}
 
 /// The 1-based line of left-pad's entry in package-lock.json text.
 fn left_pad_line(lock: &str) -> usize {
@@ -30,8 +19,8 @@ fn run(repo: &TestRepo, server: &OsvServer) -> Run {
 #[test]
 fn a_version_kept_with_another_checksum_blocks_at_its_line() {
     let server = OsvServer::start();
-    let repo = committed_project();
-    let lock = npm_lock_v3(&CLEAN);
+    let repo = TestRepo::with_committed_npm_project(&CLEAN_NPM);
+    let lock = npm_lock_v3(&CLEAN_NPM);
     let original = npm_integrity("left-pad", "1.3.0");
     let swapped = npm_integrity("left-pad", "6.6.6");
 
@@ -71,7 +60,7 @@ fn a_version_kept_with_another_checksum_blocks_at_its_line() {
 #[test]
 fn an_upgrade_that_gains_an_install_script_blocks_unless_approved() {
     let server = OsvServer::start();
-    let repo = committed_project();
+    let repo = TestRepo::with_committed_npm_project(&CLEAN_NPM);
     // left-pad 1.3.0 → 1.3.1, which now has a postinstall script.
     let upgraded = [("left-pad", "1.3.1"), ("is-number", "7.0.0")];
     let mut lock: serde_json::Value = serde_json::from_str(&npm_lock_v3(&upgraded)).unwrap();
@@ -114,12 +103,8 @@ fn an_upgrade_that_gains_an_install_script_blocks_unless_approved() {
 #[test]
 fn a_download_over_plain_http_blocks_but_a_registry_on_this_machine_does_not() {
     let server = OsvServer::start();
-    let repo = committed_project();
-    let lock = npm_lock_v3(&[
-        ("left-pad", "1.3.0"),
-        ("is-number", "7.0.0"),
-        ("is-odd", "3.0.1"),
-    ]);
+    let repo = TestRepo::with_committed_npm_project(&CLEAN_NPM);
+    let lock = npm_lock_v3(&CLEAN_NPM_AND_IS_ODD);
     let mut value: serde_json::Value = serde_json::from_str(&lock).unwrap();
     value["packages"]["node_modules/is-odd"]["resolved"] =
         serde_json::json!("http://mirror.example.test/is-odd/-/is-odd-3.0.1.tgz");
@@ -129,11 +114,7 @@ fn a_download_over_plain_http_blocks_but_a_registry_on_this_machine_does_not() {
     );
     repo.write_and_stage(
         "package.json",
-        crate::support::package_json_matching(&[
-            ("left-pad", "1.3.0"),
-            ("is-number", "7.0.0"),
-            ("is-odd", "3.0.1"),
-        ]),
+        crate::support::package_json_matching(&CLEAN_NPM_AND_IS_ODD),
     );
     let blocked = run(&repo, &server);
     blocked.assert_code(1);
@@ -187,12 +168,8 @@ fn a_requirements_file_that_pins_hashes_needs_them_for_every_requirement() {
 #[test]
 fn a_new_package_that_runs_an_install_script_is_said_without_blocking() {
     let server = OsvServer::start();
-    let repo = committed_project();
-    let packages = [
-        ("left-pad", "1.3.0"),
-        ("is-number", "7.0.0"),
-        ("is-odd", "3.0.1"),
-    ];
+    let repo = TestRepo::with_committed_npm_project(&CLEAN_NPM);
+    let packages = CLEAN_NPM_AND_IS_ODD;
     let mut lock: serde_json::Value = serde_json::from_str(&npm_lock_v3(&packages)).unwrap();
     lock["packages"]["node_modules/is-odd"]["hasInstallScript"] = serde_json::json!(true);
     repo.write_and_stage(
@@ -259,22 +236,13 @@ fn python_packages_offered_only_as_source_distributions_are_said_and_an_upgrade_
     repo.stage_all();
     let said = run(&repo, &server);
     said.assert_code(0);
-    let report = said.stdout_json();
-    let sdist: Vec<&serde_json::Value> = report["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|problem| problem["kind"] == "sdist-only")
-        .collect();
-    assert_eq!(sdist.len(), 1, "{report}");
-    assert_eq!(sdist[0]["blocking"], false);
-    assert_eq!(sdist[0]["path"], "uv.lock");
-    assert_eq!(sdist[0]["line"], uv_entry_line(&lock, "idna"));
-    let message = sdist[0]["message"].as_str().unwrap();
-    assert!(
-        message.starts_with("idna@3.20 is new and offered only as source distributions"),
-        "{message}"
+    let sdist = said.single_problem(
+        "sdist-only",
+        "uv.lock",
+        uv_entry_line(&lock, "idna"),
+        "idna@3.20 is new and offered only as source distributions",
     );
+    assert_eq!(sdist["blocking"], false);
     repo.write_and_stage("uv.lock", &lock);
     repo.commit("project");
 
@@ -285,20 +253,11 @@ fn python_packages_offered_only_as_source_distributions_are_said_and_an_upgrade_
     repo.write_and_stage("uv.lock", &upgraded);
     let blocked = run(&repo, &server);
     blocked.assert_code(1);
-    let report = blocked.stdout_json();
-    let gained = report["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|problem| problem["kind"] == "install-script-gained")
-        .unwrap_or_else(|| panic!("{report}"));
-    assert_eq!(gained["line"], uv_entry_line(&upgraded, "urllib3"));
-    let message = gained["message"].as_str().unwrap();
-    assert!(
-        message.starts_with(
-            "urllib3 2.8.1 is offered only as a source distribution, and 2.8.0 had wheels"
-        ),
-        "{message}"
+    blocked.single_problem(
+        "install-script-gained",
+        "uv.lock",
+        uv_entry_line(&upgraded, "urllib3"),
+        "urllib3 2.8.1 is offered only as a source distribution, and 2.8.0 had wheels",
     );
 
     // An exemption with a reason lets it through.
@@ -313,7 +272,7 @@ fn python_packages_offered_only_as_source_distributions_are_said_and_an_upgrade_
 #[test]
 fn new_entries_that_pin_no_checksum_or_only_sha1_are_said_once_per_lockfile() {
     let server = OsvServer::start();
-    let repo = committed_project();
+    let repo = TestRepo::with_committed_npm_project(&CLEAN_NPM);
     let packages = [
         ("left-pad", "1.3.0"),
         ("is-number", "7.0.0"),
@@ -337,15 +296,12 @@ fn new_entries_that_pin_no_checksum_or_only_sha1_are_said_once_per_lockfile() {
     repo.write_and_stage("package-lock.json", &text);
     let said = run(&repo, &server);
     said.assert_code(0);
-    let report = said.stdout_json();
-    let messages: Vec<&str> = report["problems"]
-        .as_array()
-        .unwrap()
+    let missing = said.problems_of("checksum-missing");
+    let messages: Vec<&str> = missing
         .iter()
-        .filter(|problem| problem["kind"] == "checksum-missing")
         .map(|problem| problem["message"].as_str().unwrap())
         .collect();
-    assert_eq!(messages.len(), 2, "{report}");
+    assert_eq!(messages.len(), 2, "{}", said.output());
     assert!(
         messages[0].starts_with("is-odd@3.0.1 pins no checksum"),
         "{messages:?}"

@@ -14,16 +14,10 @@ fn run(repo: &TestRepo, server: &OsvServer) -> Run {
     repo.lockgate(&["--osv-url", &server.url(), "--format", "json"])
 }
 
-/// The problems of `kind` in a JSON report.
-fn problems_of(run: &Run, kind: &str) -> Vec<serde_json::Value> {
-    run.stdout_json()["problems"]
-        .as_array()
-        .expect("a problems list")
-        .iter()
-        .filter(|problem| problem["kind"] == kind)
-        .cloned()
-        .collect()
-}
+/// A package.json that asks for is-odd ^3.0.1 alone.
+const ASKS_FOR_IS_ODD: &str =
+    "{\n  \"name\": \"app\",\n  \"version\": \"1.0.0\",\n  \"dependencies\": {\n    \
+     \"is-odd\": \"^3.0.1\"\n  }\n}\n";
 
 /// The 1-based line of the first line of `text` containing `needle`.
 fn line_of(text: &str, needle: &str) -> usize {
@@ -65,6 +59,21 @@ fn stage_npm(repo: &TestRepo, asked: serde_json::Value, nodes: &[(&str, serde_js
     );
 }
 
+/// The nodes of an npm project that locks only registry packages: is-odd 3.0.1, its dependency
+/// is-number 6.0.0, and left-pad 1.3.0.
+fn registry_nodes() -> Vec<(&'static str, serde_json::Value)> {
+    vec![
+        ("node_modules/is-number", npm_entry("is-number", "6.0.0")),
+        (
+            "node_modules/is-odd",
+            json!({"version": "3.0.1", "resolved": npm_resolved_url("is-odd", "3.0.1"),
+                   "integrity": npm_integrity("is-odd", "3.0.1"),
+                   "dependencies": {"is-number": "^6.0.0"}}),
+        ),
+        ("node_modules/left-pad", npm_entry("left-pad", "1.3.0")),
+    ]
+}
+
 #[test]
 fn npm_a_nested_git_dependency_blocks_and_one_the_project_asks_for_is_said() {
     let server = OsvServer::start();
@@ -72,16 +81,7 @@ fn npm_a_nested_git_dependency_blocks_and_one_the_project_asks_for_is_said() {
     stage_npm(
         &repo,
         json!({"is-odd": "^3.0.0", "left-pad": "^1.3.0"}),
-        &[
-            ("node_modules/is-number", npm_entry("is-number", "6.0.0")),
-            (
-                "node_modules/is-odd",
-                json!({"version": "3.0.1", "resolved": npm_resolved_url("is-odd", "3.0.1"),
-                       "integrity": npm_integrity("is-odd", "3.0.1"),
-                       "dependencies": {"is-number": "^6.0.0"}}),
-            ),
-            ("node_modules/left-pad", npm_entry("left-pad", "1.3.0")),
-        ],
+        &registry_nodes(),
     );
     repo.commit("project");
 
@@ -108,24 +108,18 @@ fn npm_a_nested_git_dependency_blocks_and_one_the_project_asks_for_is_said() {
     );
     let blocked = run(&repo, &server);
     blocked.assert_code(1);
-    let deep = problems_of(&blocked, "source-deep");
-    assert_eq!(deep.len(), 1, "{}", blocked.output());
-    assert_eq!(deep[0]["blocking"], true);
-    assert_eq!(deep[0]["path"], "package-lock.json");
     let lock = repo.read("package-lock.json");
-    assert_eq!(
-        deep[0]["line"],
-        line_of(&lock, "\"node_modules/is-number\"")
-    );
-    let message = deep[0]["message"].as_str().unwrap();
-    assert!(
-        message.starts_with(&format!(
+    let deep = blocked.single_problem(
+        "source-deep",
+        "package-lock.json",
+        line_of(&lock, "\"node_modules/is-number\""),
+        &format!(
             "is-number comes from the git repository {git}, and no manifest of the project \
              asks for it: is-odd@3.0.2 depends on it."
-        )),
-        "{message}"
+        ),
     );
-    let unpinned = problems_of(&blocked, "git-ref-unpinned");
+    assert_eq!(deep["blocking"], true);
+    let unpinned = blocked.problems_of("git-ref-unpinned");
     assert_eq!(unpinned.len(), 1, "{}", blocked.output());
     assert_eq!(unpinned[0]["blocking"], false);
     let message = unpinned[0]["message"].as_str().unwrap();
@@ -133,41 +127,30 @@ fn npm_a_nested_git_dependency_blocks_and_one_the_project_asks_for_is_said() {
         message.contains("follows main (a branch or a tag) (locked now at b7d9818608d0"),
         "{message}"
     );
-    assert!(problems_of(&blocked, "source-direct").is_empty());
+    assert!(blocked.problems_of("source-direct").is_empty());
 
     // The project asks for a git dependency itself, at a commit: said, not blocking.
     let direct = format!("git+ssh://git@git.example.test/acme/tool.git#{SHA}");
+    let mut nodes = registry_nodes();
+    nodes.push((
+        "node_modules/tool",
+        json!({"version": "2.0.0", "resolved": direct}),
+    ));
     stage_npm(
         &repo,
         json!({"is-odd": "^3.0.0", "left-pad": "^1.3.0",
                "tool": format!("git+ssh://git@git.example.test/acme/tool.git#{SHA}")}),
-        &[
-            ("node_modules/is-number", npm_entry("is-number", "6.0.0")),
-            (
-                "node_modules/is-odd",
-                json!({"version": "3.0.1", "resolved": npm_resolved_url("is-odd", "3.0.1"),
-                       "integrity": npm_integrity("is-odd", "3.0.1"),
-                       "dependencies": {"is-number": "^6.0.0"}}),
-            ),
-            ("node_modules/left-pad", npm_entry("left-pad", "1.3.0")),
-            (
-                "node_modules/tool",
-                json!({"version": "2.0.0", "resolved": direct}),
-            ),
-        ],
+        &nodes,
     );
     let warned = run(&repo, &server);
     warned.assert_code(0);
-    let said = problems_of(&warned, "source-direct");
-    assert_eq!(said.len(), 1, "{}", warned.output());
-    assert_eq!(said[0]["blocking"], false);
-    let message = said[0]["message"].as_str().unwrap();
-    assert!(
-        message.starts_with(&format!(
-            "tool comes from the git repository {direct}, not from a registry"
-        )),
-        "{message}"
+    let said = warned.single_problem(
+        "source-direct",
+        "package-lock.json",
+        line_of(&repo.read("package-lock.json"), "\"node_modules/tool\""),
+        &format!("tool comes from the git repository {direct}, not from a registry"),
     );
+    assert_eq!(said["blocking"], false);
     assert_eq!(warned.problem_kinds(), ["source-direct"]);
 
     // Levels: `off` silences it, `block` makes it block; an exemption covers it.
@@ -189,11 +172,7 @@ fn npm_a_nested_git_dependency_blocks_and_one_the_project_asks_for_is_said() {
 fn yarn_classic_a_tarball_url_below_the_top_level_blocks() {
     let server = OsvServer::start();
     let repo = TestRepo::new();
-    repo.write_and_stage(
-        "package.json",
-        "{\n  \"name\": \"app\",\n  \"version\": \"1.0.0\",\n  \"dependencies\": {\n    \
-         \"is-odd\": \"^3.0.1\"\n  }\n}\n",
-    );
+    repo.write_and_stage("package.json", ASKS_FOR_IS_ODD);
     let lock = format!(
         "# THIS IS AN AUTOGENERATED FILE. DO NOT EDIT THIS FILE DIRECTLY.\n# yarn lockfile v1\n\n\n\
          is-odd@^3.0.1:\n  version \"3.0.1\"\n  resolved \"{}#0\"\n  integrity {}\n  \
@@ -206,25 +185,21 @@ fn yarn_classic_a_tarball_url_below_the_top_level_blocks() {
     repo.write_and_stage("yarn.lock", &lock);
     let blocked = run(&repo, &server);
     blocked.assert_code(1);
-    let deep = problems_of(&blocked, "source-deep");
-    assert_eq!(deep.len(), 1, "{}", blocked.output());
-    assert_eq!(deep[0]["line"], line_of(&lock, "\"is-number@https"));
-    let message = deep[0]["message"].as_str().unwrap();
-    assert!(
-        message.starts_with(
-            "is-number comes from the tarball URL https://files.example.test/is-number-6.0.0.tgz, \
-             and no manifest of the project asks for it: is-odd@3.0.1 depends on it."
-        ),
-        "{message}"
+    blocked.single_problem(
+        "source-deep",
+        "yarn.lock",
+        line_of(&lock, "\"is-number@https"),
+        "is-number comes from the tarball URL https://files.example.test/is-number-6.0.0.tgz, \
+         and no manifest of the project asks for it: is-odd@3.0.1 depends on it.",
     );
     // A tarball is no git source: nothing to pin.
-    assert!(problems_of(&blocked, "git-ref-unpinned").is_empty());
+    assert!(blocked.problems_of("git-ref-unpinned").is_empty());
 
     // Configured off, nothing is said.
     repo.write_and_stage(".lockgate.toml", "[checks]\nsource-deep = \"off\"\n");
     let off = run(&repo, &server);
     assert!(
-        problems_of(&off, "source-deep").is_empty(),
+        off.problems_of("source-deep").is_empty(),
         "{}",
         off.output()
     );
@@ -234,11 +209,7 @@ fn yarn_classic_a_tarball_url_below_the_top_level_blocks() {
 fn pnpm_a_git_dependency_of_a_registry_package_blocks() {
     let server = OsvServer::start();
     let repo = TestRepo::new();
-    repo.write_and_stage(
-        "package.json",
-        "{\n  \"name\": \"app\",\n  \"version\": \"1.0.0\",\n  \"dependencies\": {\n    \
-         \"is-odd\": \"^3.0.1\"\n  }\n}\n",
-    );
+    repo.write_and_stage("package.json", ASKS_FOR_IS_ODD);
     let repo_url = "https://git.example.test/evil/gdep.git";
     let lock = format!(
         "lockfileVersion: '9.0'\n\nsettings:\n  autoInstallPeers: true\n  excludeLinksFromLockfile: false\n\n\
@@ -251,19 +222,17 @@ fn pnpm_a_git_dependency_of_a_registry_package_blocks() {
     repo.write_and_stage("pnpm-lock.yaml", &lock);
     let blocked = run(&repo, &server);
     blocked.assert_code(1);
-    let deep = problems_of(&blocked, "source-deep");
-    assert_eq!(deep.len(), 1, "{}", blocked.output());
-    assert_eq!(deep[0]["line"], line_of(&lock, "  gdep@git+"));
-    let message = deep[0]["message"].as_str().unwrap();
-    assert!(
-        message.starts_with(&format!(
+    blocked.single_problem(
+        "source-deep",
+        "pnpm-lock.yaml",
+        line_of(&lock, "  gdep@git+"),
+        &format!(
             "gdep comes from the git repository {repo_url}#{SHA}, and no manifest of the \
              project asks for it: is-odd@3.0.1 depends on it."
-        )),
-        "{message}"
+        ),
     );
     // pnpm records no specifier for a package's own dependencies: nothing is guessed.
-    assert!(problems_of(&blocked, "git-ref-unpinned").is_empty());
+    assert!(blocked.problems_of("git-ref-unpinned").is_empty());
 }
 
 #[test]
@@ -288,7 +257,7 @@ fn pnpm_and_bun_fixtures_from_the_real_tools_ask_for_their_git_dependency() {
             "{tool}: {}",
             said.output()
         );
-        let message = problems_of(&said, "git-ref-unpinned")[0]["message"]
+        let message = said.problems_of("git-ref-unpinned")[0]["message"]
             .as_str()
             .unwrap()
             .to_string();
@@ -337,17 +306,16 @@ fn uv_a_git_source_on_a_branch_is_said_and_one_on_a_commit_is_not() {
         "{}",
         said.output()
     );
-    let unpinned = &problems_of(&said, "git-ref-unpinned")[0];
-    let message = unpinned["message"].as_str().unwrap();
-    assert!(
-        message.starts_with(&format!(
+    said.single_problem(
+        "git-ref-unpinned",
+        "uv.lock",
+        17,
+        &format!(
             "helper comes from the git repository \
              https://git.example.test/acme/helper.git?branch=main#{SHA} and follows the branch \
              main (locked now at {SHA})"
-        )),
-        "{message}"
+        ),
     );
-    assert_eq!(unpinned["line"], 17);
 
     stage_uv(&repo, ("rev", SHA));
     let pinned = run(&repo, &server);
@@ -379,10 +347,13 @@ fn poetry_a_git_source_on_a_branch_is_said() {
     );
     repo.write_and_stage("poetry.lock", &lock);
     let said = run(&repo, &server);
-    let unpinned = problems_of(&said, "git-ref-unpinned");
-    assert_eq!(unpinned.len(), 1, "{}", said.output());
-    assert_eq!(unpinned[0]["line"], line_of(&lock, "name = \"helper\""));
-    let message = unpinned[0]["message"].as_str().unwrap();
+    let unpinned = said.single_problem(
+        "git-ref-unpinned",
+        "poetry.lock",
+        line_of(&lock, "name = \"helper\""),
+        "helper comes from the git repository https://git.example.test/acme/helper.git",
+    );
+    let message = unpinned["message"].as_str().unwrap();
     assert!(
         message.contains(&format!(
             "follows main (a branch or a tag) (locked now at {SHA})"
@@ -391,12 +362,12 @@ fn poetry_a_git_source_on_a_branch_is_said() {
     );
     // Nothing in the lockfile depends on it: the project's own.
     assert_eq!(
-        problems_of(&said, "source-direct").len(),
+        said.problems_of("source-direct").len(),
         1,
         "{}",
         said.output()
     );
-    assert!(problems_of(&said, "source-deep").is_empty());
+    assert!(said.problems_of("source-deep").is_empty());
 }
 
 #[test]
@@ -420,21 +391,17 @@ fn a_local_path_below_the_top_level_blocks() {
     repo.write_and_stage("uv.lock", lock);
     let blocked = run(&repo, &server);
     blocked.assert_code(1);
-    let deep = problems_of(&blocked, "source-deep");
-    assert_eq!(deep.len(), 1, "{}", blocked.output());
     let line = lock
         .lines()
         .position(|line| line == "name = \"sidecar\"")
         .unwrap()
         + 1;
-    assert_eq!(deep[0]["line"], line);
-    let message = deep[0]["message"].as_str().unwrap();
-    assert!(
-        message.starts_with(
-            "sidecar comes from the local path /opt/shared/sidecar, and no manifest of the \
-             project asks for it: six@1.17.0 depends on it."
-        ),
-        "{message}"
+    blocked.single_problem(
+        "source-deep",
+        "uv.lock",
+        line,
+        "sidecar comes from the local path /opt/shared/sidecar, and no manifest of the \
+         project asks for it: six@1.17.0 depends on it.",
     );
 
     // Exempted, it passes.
@@ -445,7 +412,7 @@ fn a_local_path_below_the_top_level_blocks() {
     );
     let exempt = run(&repo, &server);
     assert!(
-        problems_of(&exempt, "source-deep").is_empty(),
+        exempt.problems_of("source-deep").is_empty(),
         "{}",
         exempt.output()
     );

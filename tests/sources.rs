@@ -2,33 +2,11 @@
 //! another URL, a URL that names another package. Each edit is the one an attacker makes to a
 //! lockfile the real tool wrote, checked through the compiled binary.
 
-use crate::support::lockfiles::npm_resolved_url;
+use crate::support::lockfiles::{npm_resolved_url, CLEAN_NPM, CLEAN_NPM_AND_IS_ODD};
 use crate::support::{npm_lock_v3, package_json_matching, OsvServer, Run, TestRepo};
-
-/// No record in ../shared/data/osv names these.
-const CLEAN: [(&str, &str); 2] = [("left-pad", "1.3.0"), ("is-number", "7.0.0")];
-
-/// A repository whose `HEAD` commits a clean npm project, every URL on registry.example.test.
-fn committed_project() -> TestRepo {
-    let repo = TestRepo::new();
-    repo.stage_npm_project("", &CLEAN);
-    repo.commit("project");
-    repo
-}
 
 fn run(repo: &TestRepo, server: &OsvServer) -> Run {
     repo.lockgate(&["--osv-url", &server.url(), "--format", "json"])
-}
-
-/// The problems of `kind` in a JSON run.
-fn of_kind(run: &Run, kind: &str) -> Vec<serde_json::Value> {
-    run.stdout_json()["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|problem| problem["kind"] == kind)
-        .cloned()
-        .collect()
 }
 
 /// The 1-based line of the first line of `text` that contains `needle` (or, for a needle
@@ -61,23 +39,20 @@ fn stage_npm(repo: &TestRepo, packages: &[(&str, &str)], moved: &[(&str, &str)])
 #[test]
 fn an_upgrade_that_swaps_the_host_blocks_at_its_line_unless_the_host_is_allowed() {
     let server = OsvServer::start();
-    let repo = committed_project();
+    let repo = TestRepo::with_committed_npm_project(&CLEAN_NPM);
     let upgraded = [("left-pad", "1.3.1"), ("is-number", "7.0.0")];
     let evil = "https://evil.example.test/left-pad/-/left-pad-1.3.1.tgz";
     let lock = stage_npm(&repo, &upgraded, &[("left-pad", evil)]);
     let blocked = run(&repo, &server);
     blocked.assert_code(1);
-    let problems = of_kind(&blocked, "download-host");
-    assert_eq!(problems.len(), 1, "{}", blocked.output());
-    let problem = &problems[0];
-    assert_eq!(problem["blocking"], true);
-    assert_eq!(problem["path"], "package-lock.json");
-    assert_eq!(problem["line"], line_of(&lock, "\"node_modules/left-pad\""));
-    let message = problem["message"].as_str().unwrap();
-    assert!(
-        message.starts_with("left-pad@1.3.1 downloads from evil.example.test"),
-        "{message}"
+    let problem = blocked.single_problem(
+        "download-host",
+        "package-lock.json",
+        line_of(&lock, "\"node_modules/left-pad\""),
+        "left-pad@1.3.1 downloads from evil.example.test",
     );
+    assert_eq!(problem["blocking"], true);
+    let message = problem["message"].as_str().unwrap();
     for words in [
         "did not download from before",
         "in .npmrc",
@@ -95,7 +70,7 @@ fn an_upgrade_that_swaps_the_host_blocks_at_its_line_unless_the_host_is_allowed(
         let passed = run(&repo, &server);
         passed.assert_code(0);
         assert_eq!(
-            of_kind(&passed, "download-host"),
+            passed.problems_of("download-host"),
             Vec::<serde_json::Value>::new()
         );
     }
@@ -115,11 +90,11 @@ fn an_upgrade_that_swaps_the_host_blocks_at_its_line_unless_the_host_is_allowed(
     repo.write_and_stage(".lockgate.toml", "[checks]\ndownload-host = \"warn\"\n");
     let warned = run(&repo, &server);
     warned.assert_code(0);
-    assert_eq!(of_kind(&warned, "download-host")[0]["blocking"], false);
+    assert_eq!(warned.problems_of("download-host")[0]["blocking"], false);
     repo.write_and_stage(".lockgate.toml", "[checks]\ndownload-host = \"off\"\n");
     let off = run(&repo, &server);
     off.assert_code(0);
-    assert!(of_kind(&off, "download-host").is_empty());
+    assert!(off.problems_of("download-host").is_empty());
     // An exemption names the package, a reason and an end.
     repo.write_and_stage(
         ".lockgate.toml",
@@ -127,7 +102,7 @@ fn an_upgrade_that_swaps_the_host_blocks_at_its_line_unless_the_host_is_allowed(
     );
     let exempt = run(&repo, &server);
     exempt.assert_code(0);
-    assert!(of_kind(&exempt, "download-host").is_empty());
+    assert!(exempt.problems_of("download-host").is_empty());
 }
 
 #[test]
@@ -135,20 +110,16 @@ fn a_scoped_registry_and_hosts_head_already_used_are_allowed() {
     let server = OsvServer::start();
     let repo = TestRepo::new();
     let mirror = "https://mirror.example.test/is-number/-/is-number-7.0.0.tgz";
-    stage_npm(&repo, &CLEAN, &[("is-number", mirror)]);
+    stage_npm(&repo, &CLEAN_NPM, &[("is-number", mirror)]);
     repo.commit("one entry from a mirror");
 
     // A package added from the mirror HEAD's lockfile already used.
-    let more = [
-        ("left-pad", "1.3.0"),
-        ("is-number", "7.0.0"),
-        ("is-odd", "3.0.1"),
-    ];
+    let more = CLEAN_NPM_AND_IS_ODD;
     let is_odd = "https://mirror.example.test/is-odd/-/is-odd-3.0.1.tgz";
     stage_npm(&repo, &more, &[("is-number", mirror), ("is-odd", is_odd)]);
     let passed = run(&repo, &server);
     passed.assert_code(0);
-    assert!(of_kind(&passed, "download-host").is_empty());
+    assert!(passed.problems_of("download-host").is_empty());
 
     // A scoped package from the scope's registry, as .npmrc names it.
     let scoped = [
@@ -164,14 +135,14 @@ fn a_scoped_registry_and_hosts_head_already_used_are_allowed() {
     );
     let blocked = run(&repo, &server);
     blocked.assert_code(1);
-    assert!(of_kind(&blocked, "download-host")[0]["message"]
+    assert!(blocked.problems_of("download-host")[0]["message"]
         .as_str()
         .unwrap()
         .starts_with("@acme/tool@1.0.0 downloads from npm.acme.example.test"));
     repo.write_and_stage(".npmrc", "@acme:registry=https://npm.acme.example.test/\n");
     let allowed = run(&repo, &server);
     allowed.assert_code(0);
-    assert!(of_kind(&allowed, "download-host").is_empty());
+    assert!(allowed.problems_of("download-host").is_empty());
 }
 
 #[test]
@@ -192,15 +163,11 @@ fn a_yarn_entry_added_from_an_unknown_host_blocks() {
         "7.0.0",
         &npm_resolved_url("is-number", "7.0.0"),
     );
-    repo.write_and_stage("package.json", package_json_matching(&CLEAN));
+    repo.write_and_stage("package.json", package_json_matching(&CLEAN_NPM));
     repo.write_and_stage("yarn.lock", yarn(&[is_number.clone(), left_pad.clone()]));
     repo.commit("yarn project");
 
-    let added = [
-        ("left-pad", "1.3.0"),
-        ("is-number", "7.0.0"),
-        ("is-odd", "3.0.1"),
-    ];
+    let added = CLEAN_NPM_AND_IS_ODD;
     let is_odd = entry(
         "is-odd",
         "3.0.1",
@@ -211,15 +178,13 @@ fn a_yarn_entry_added_from_an_unknown_host_blocks() {
     repo.write_and_stage("yarn.lock", &lock);
     let blocked = run(&repo, &server);
     blocked.assert_code(1);
-    let problems = of_kind(&blocked, "download-host");
-    assert_eq!(problems.len(), 1, "{}", blocked.output());
-    assert_eq!(problems[0]["path"], "yarn.lock");
-    assert_eq!(problems[0]["line"], line_of(&lock, "is-odd@^3.0.1:"));
-    let message = problems[0]["message"].as_str().unwrap();
-    assert!(
-        message.starts_with("is-odd@3.0.1 downloads from evil.example.test"),
-        "{message}"
+    let problem = blocked.single_problem(
+        "download-host",
+        "yarn.lock",
+        line_of(&lock, "is-odd@^3.0.1:"),
+        "is-odd@3.0.1 downloads from evil.example.test",
     );
+    let message = problem["message"].as_str().unwrap();
     assert!(message.contains(".yarnrc.yml"), "{message}");
 }
 
@@ -237,17 +202,13 @@ fn a_first_commit_blocks_the_entry_whose_host_most_others_do_not_use() {
     let lock = stage_npm(&repo, &packages, &[("is-odd", odd)]);
     let blocked = run(&repo, &server);
     blocked.assert_code(1);
-    let problems = of_kind(&blocked, "download-host");
-    assert_eq!(problems.len(), 1, "{}", blocked.output());
-    assert_eq!(
-        problems[0]["line"],
-        line_of(&lock, "\"node_modules/is-odd\"")
+    let problem = blocked.single_problem(
+        "download-host",
+        "package-lock.json",
+        line_of(&lock, "\"node_modules/is-odd\""),
+        "is-odd@3.0.1 downloads from files.evil.example.test",
     );
-    let message = problems[0]["message"].as_str().unwrap();
-    assert!(
-        message.starts_with("is-odd@3.0.1 downloads from files.evil.example.test"),
-        "{message}"
-    );
+    let message = problem["message"].as_str().unwrap();
     assert!(
         message.contains("most of this new lockfile's entries download from registry.example.test"),
         "{message}"
@@ -290,56 +251,57 @@ fn committed_uv_project() -> TestRepo {
     repo
 }
 
-#[test]
-fn a_uv_upgrade_whose_wheel_comes_from_another_host_blocks() {
-    let server = OsvServer::builder().without_shared_data().start();
+/// idna's entry in uv.lock, for [`line_of`].
+const IDNA: &str = "\nname = \"idna\"";
+
+/// Stages, over [`committed_uv_project`], idna `version` with its files on evil.example.test
+/// and checks that this blocks, with one problem of `kind` at idna's entry whose message starts
+/// with `prefix`: that problem, and the repository.
+fn idna_from_another_host_blocks(
+    server: &OsvServer,
+    version: &str,
+    kind: &str,
+    prefix: &str,
+) -> (serde_json::Value, TestRepo) {
     let repo = committed_uv_project();
     let lock = uv_lock(
         "https://pypi.example.test",
         "https://files.example.test",
         "https://evil.example.test",
-        "3.11",
+        version,
     );
     repo.write_and_stage("uv.lock", &lock);
-    let blocked = run(&repo, &server);
+    let blocked = run(&repo, server);
     blocked.assert_code(1);
-    let problems = of_kind(&blocked, "download-host");
-    assert_eq!(problems.len(), 1, "{}", blocked.output());
-    assert_eq!(problems[0]["path"], "uv.lock");
-    assert_eq!(problems[0]["line"], line_of(&lock, "\nname = \"idna\""));
-    let message = problems[0]["message"].as_str().unwrap();
-    assert!(
-        message.starts_with("idna@3.11 downloads from evil.example.test"),
-        "{message}"
+    let problem = blocked.single_problem(kind, "uv.lock", line_of(&lock, IDNA), prefix);
+    (problem, repo)
+}
+
+#[test]
+fn a_uv_upgrade_whose_wheel_comes_from_another_host_blocks() {
+    let server = OsvServer::builder().without_shared_data().start();
+    let (problem, _) = idna_from_another_host_blocks(
+        &server,
+        "3.11",
+        "download-host",
+        "idna@3.11 downloads from evil.example.test",
     );
+    let message = problem["message"].as_str().unwrap();
     assert!(message.contains("[[tool.uv.index]]"), "{message}");
 }
 
 #[test]
 fn a_version_kept_with_another_url_blocks_and_a_move_to_a_configured_mirror_warns() {
     let server = OsvServer::builder().without_shared_data().start();
-    let repo = committed_uv_project();
     // idna 3.10's wheel now comes from elsewhere, same version.
-    let lock = uv_lock(
-        "https://pypi.example.test",
-        "https://files.example.test",
-        "https://evil.example.test",
+    let (problem, repo) = idna_from_another_host_blocks(
+        &server,
         "3.10",
+        "download-url-changed",
+        "idna@3.10 keeps its version but now downloads from https://evil.example.test/",
     );
-    repo.write_and_stage("uv.lock", &lock);
-    let blocked = run(&repo, &server);
-    blocked.assert_code(1);
-    let problems = of_kind(&blocked, "download-url-changed");
-    assert_eq!(problems.len(), 1, "{}", blocked.output());
-    assert_eq!(problems[0]["blocking"], true);
-    assert_eq!(problems[0]["line"], line_of(&lock, "\nname = \"idna\""));
-    let message = problems[0]["message"].as_str().unwrap();
-    assert!(
-        message.starts_with(
-            "idna@3.10 keeps its version but now downloads from https://evil.example.test/"
-        ),
-        "{message}"
-    );
+    assert_eq!(problem["blocking"], true);
+    let message = problem["message"].as_str().unwrap();
     assert!(
         message.contains("instead of https://files.example.test/"),
         "{message}"
@@ -355,7 +317,7 @@ fn a_version_kept_with_another_url_blocks_and_a_move_to_a_configured_mirror_warn
     repo.write_and_stage("uv.lock", &moved);
     let warned = run(&repo, &server);
     warned.assert_code(0);
-    let problems = of_kind(&warned, "download-url-changed");
+    let problems = warned.problems_of("download-url-changed");
     assert!(!problems.is_empty(), "{}", warned.output());
     assert!(problems.iter().all(|problem| problem["blocking"] == false));
     let message = problems
@@ -369,12 +331,12 @@ fn a_version_kept_with_another_url_blocks_and_a_move_to_a_configured_mirror_warn
     );
 
     // npm: the same version from another host blocks too; with an exemption it does not.
-    let npm = committed_project();
+    let npm = TestRepo::with_committed_npm_project(&CLEAN_NPM);
     let evil = "https://evil.example.test/left-pad/-/left-pad-1.3.0.tgz";
-    let lock = stage_npm(&npm, &CLEAN, &[("left-pad", evil)]);
+    let lock = stage_npm(&npm, &CLEAN_NPM, &[("left-pad", evil)]);
     let blocked = run(&npm, &server);
     blocked.assert_code(1);
-    let problem = &of_kind(&blocked, "download-url-changed")[0];
+    let problem = &blocked.problems_of("download-url-changed")[0];
     assert_eq!(problem["line"], line_of(&lock, "\"node_modules/left-pad\""));
     npm.write_and_stage(
         ".lockgate.toml",
@@ -387,34 +349,25 @@ fn a_version_kept_with_another_url_blocks_and_a_move_to_a_configured_mirror_warn
 #[test]
 fn a_url_that_names_another_package_or_version_blocks() {
     let server = OsvServer::start();
-    let repo = committed_project();
-    let packages = [
-        ("left-pad", "1.3.0"),
-        ("is-number", "7.0.0"),
-        ("is-odd", "3.0.1"),
-    ];
+    let repo = TestRepo::with_committed_npm_project(&CLEAN_NPM);
+    let packages = CLEAN_NPM_AND_IS_ODD;
     // is-odd's entry downloads another package's tarball from the same registry.
     let other = npm_resolved_url("is-even", "1.0.0");
     let lock = stage_npm(&repo, &packages, &[("is-odd", &other)]);
     let blocked = run(&repo, &server);
     blocked.assert_code(1);
-    let problems = of_kind(&blocked, "download-name-mismatch");
-    assert_eq!(problems.len(), 1, "{}", blocked.output());
-    assert_eq!(
-        problems[0]["line"],
-        line_of(&lock, "\"node_modules/is-odd\"")
-    );
-    let message = problems[0]["message"].as_str().unwrap();
-    assert!(
-        message.starts_with("is-odd downloads https://registry.example.test/is-even/-/is-even-1.0.0.tgz (is-even 1.0.0)"),
-        "{message}"
+    blocked.single_problem(
+        "download-name-mismatch",
+        "package-lock.json",
+        line_of(&lock, "\"node_modules/is-odd\""),
+        "is-odd downloads https://registry.example.test/is-even/-/is-even-1.0.0.tgz (is-even 1.0.0)",
     );
     // Another version of the same package: npm installs the tarball's.
     let newer = npm_resolved_url("is-odd", "3.0.2");
     stage_npm(&repo, &packages, &[("is-odd", &newer)]);
     let blocked = run(&repo, &server);
     blocked.assert_code(1);
-    let message = of_kind(&blocked, "download-name-mismatch")[0]["message"]
+    let message = blocked.problems_of("download-name-mismatch")[0]["message"]
         .as_str()
         .unwrap()
         .to_string();
@@ -437,11 +390,12 @@ fn a_url_that_names_another_package_or_version_blocks() {
     python.write_and_stage("uv.lock", &lock);
     let blocked = run(&python, &OsvServer::builder().without_shared_data().start());
     blocked.assert_code(1);
-    let problems = of_kind(&blocked, "download-name-mismatch");
-    assert_eq!(problems.len(), 1, "{}", blocked.output());
-    assert_eq!(problems[0]["path"], "uv.lock");
-    assert_eq!(problems[0]["line"], line_of(&lock, "\nname = \"idna\""));
-    let message = problems[0]["message"].as_str().unwrap();
-    assert!(message.starts_with("idna@3.10 downloads"), "{message}");
+    let problem = blocked.single_problem(
+        "download-name-mismatch",
+        "uv.lock",
+        line_of(&lock, IDNA),
+        "idna@3.10 downloads",
+    );
+    let message = problem["message"].as_str().unwrap();
     assert!(message.contains("(evil 3.10)"), "{message}");
 }

@@ -6,6 +6,16 @@ use std::fmt::Write as _;
 /// Host of every `resolved` URL in fixtures: a reserved `.test` name, never a real registry.
 pub const PLACEHOLDER_REGISTRY: &str = "https://registry.example.test";
 
+/// npm packages no record in ../shared/data/osv names.
+pub const CLEAN_NPM: [(&str, &str); 2] = [("left-pad", "1.3.0"), ("is-number", "7.0.0")];
+
+/// [`CLEAN_NPM`] and is-odd 3.0.1, which no record names either: a package for a change to add.
+pub const CLEAN_NPM_AND_IS_ODD: [(&str, &str); 3] = [
+    ("left-pad", "1.3.0"),
+    ("is-number", "7.0.0"),
+    ("is-odd", "3.0.1"),
+];
+
 /// Name and version of the project at the root of every fixture.
 const ROOT_NAME: &str = "fixture";
 const ROOT_VERSION: &str = "1.0.0";

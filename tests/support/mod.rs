@@ -9,6 +9,7 @@ pub mod export_folder;
 pub mod fixtures;
 pub mod lockfiles;
 pub mod osv_server;
+pub mod problems;
 pub mod random;
 pub mod raw_http;
 pub mod repo;

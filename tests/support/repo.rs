@@ -246,6 +246,15 @@ impl TestRepo {
         )
     }
 
+    /// A repository whose `HEAD` commits the npm project of [`TestRepo::stage_npm_project`] at
+    /// the root, locking `packages`.
+    pub fn with_committed_npm_project(packages: &[(&str, &str)]) -> TestRepo {
+        let repo = TestRepo::new();
+        repo.stage_npm_project("", packages);
+        repo.commit("project");
+        repo
+    }
+
     /// Runs the compiled `lockgate` with `args` in the worktree (see [`Invocation`] for the
     /// environment) and waits for it.
     pub fn lockgate(&self, args: &[&str]) -> Run {

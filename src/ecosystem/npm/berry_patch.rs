@@ -35,7 +35,7 @@ pub fn locked_patch(resolution: &str) -> Option<LockedPatch> {
     let mut locator = None;
     for param in params.split('&') {
         let (key, value) = param.split_once('=')?;
-        let value = super::yarn::percent_decode(value);
+        let value = crate::package::percent_decode(value);
         match key {
             "version" => version = Some(value),
             "hash" => hash = Some(value),
@@ -49,7 +49,7 @@ pub fn locked_patch(resolution: &str) -> Option<LockedPatch> {
         .and_then(|locator| locator.split_once("@workspace:"))
         .map(|(_, folder)| folder.to_string());
     for path in selector.split('&') {
-        let path = super::yarn::percent_decode(path);
+        let path = crate::package::percent_decode(path);
         let path = path.rsplit('!').next().unwrap_or(&path).to_string();
         if path.starts_with("builtin<") || path.starts_with('/') {
             return None;

@@ -7,7 +7,9 @@
 use crate::ecosystem::json_lines::value_lines;
 use crate::ecosystem::parse::{position_of, LineIndex};
 use crate::ecosystem::ParseError;
-use crate::package::{Dependency, Ecosystem, Entry, GitReference, LockedSet, Package, SourceKind};
+use crate::package::{
+    has_git_prefix, Dependency, Ecosystem, Entry, GitReference, LockedSet, Package, SourceKind,
+};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -622,18 +624,7 @@ pub(super) fn classify<'a>(
         return version.map(Source::Registry);
     };
     let lower = resolved.to_ascii_lowercase();
-    if [
-        "git+",
-        "git:",
-        "git@",
-        "github:",
-        "gitlab:",
-        "bitbucket:",
-        "gist:",
-    ]
-    .iter()
-    .any(|prefix| lower.starts_with(prefix))
-    {
+    if has_git_prefix(&lower) {
         return Some(Source::Other(SourceKind::Git, resolved));
     }
     if lower.starts_with("http://") || lower.starts_with("https://") {

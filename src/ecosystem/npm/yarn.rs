@@ -9,7 +9,9 @@
 
 use super::package_lock::{classify, Source};
 use crate::ecosystem::ParseError;
-use crate::package::{Dependency, Ecosystem, Entry, LockedSet, Package, SourceKind};
+use crate::package::{
+    percent_decode, Dependency, Ecosystem, Entry, LockedSet, Package, SourceKind,
+};
 use std::collections::BTreeSet;
 
 /// A parsed `yarn.lock`.
@@ -426,30 +428,6 @@ fn berry_entry(resolution: &str) -> Option<Entry> {
         kind,
         reference.to_string(),
     ))
-}
-
-/// `%3A` → `:` (berry escapes the references it nests).
-pub(crate) fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        let hex = bytes
-            .get(index + 1..index + 3)
-            .and_then(|pair| std::str::from_utf8(pair).ok())
-            .and_then(|pair| u8::from_str_radix(pair, 16).ok());
-        match (bytes[index], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                index += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                index += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -725,7 +725,7 @@ fn patch_of(descriptor: &str) -> Option<(String, bool)> {
     let rest = descriptor[name.len()..].strip_prefix("@patch:")?;
     let (inner, patch) = rest.split_once('#')?;
     Some((
-        crate::ecosystem::npm::yarn::percent_decode(inner),
+        crate::package::percent_decode(inner),
         patch.contains("builtin<compat/"),
     ))
 }
