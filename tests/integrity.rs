@@ -88,6 +88,25 @@ fn an_upgrade_that_gains_an_install_script_blocks_unless_approved() {
     manifest["trustedDependencies"] = serde_json::json!(["left-pad"]);
     repo.write_and_stage("package.json", manifest.to_string());
     run(&repo, &server).assert_code(0);
+    // npm's allowScripts approves a name, or one version of it: another version is not.
+    for (allowed, code) in [
+        (serde_json::json!({"left-pad": true}), 0),
+        (serde_json::json!({"left-pad@1.3.1": true}), 0),
+        (serde_json::json!({"left-pad@1.3.0": true}), 1),
+        (serde_json::json!({"left-pad": false}), 1),
+    ] {
+        let mut manifest: serde_json::Value =
+            serde_json::from_str(&crate::support::package_json_matching(&upgraded)).unwrap();
+        manifest["allowScripts"] = allowed.clone();
+        repo.write_and_stage("package.json", manifest.to_string());
+        let run = run(&repo, &server);
+        assert_eq!(
+            run.code,
+            Some(code),
+            "allowScripts {allowed}: {}",
+            run.output()
+        );
+    }
     // ... and so does lockgate's.
     repo.write_and_stage(
         "package.json",

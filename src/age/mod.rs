@@ -145,7 +145,7 @@ fn scripts_wanted(
 ) -> Option<Vec<String>> {
     if entry.package.ecosystem != Ecosystem::Npm
         || entry.install_scripts.is_some()
-        || approved.contains(&entry.package.name)
+        || crate::checks::scripts::is_approved(approved, &entry.package)
     {
         return None;
     }

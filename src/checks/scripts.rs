@@ -23,7 +23,7 @@ pub(super) fn install_scripts_gained(context: &Context<'_>, problems: &mut Vec<P
         }
         let approved = approved(context, lockfile);
         for gained in &lockfile.changes.scripts {
-            if approved.contains(&gained.package.name)
+            if is_approved(&approved, &gained.package)
                 || context.exempt(&gained.package, "install-script-gained")
             {
                 continue;
@@ -76,7 +76,7 @@ pub(super) fn install_scripts_new(context: &Context<'_>, problems: &mut Vec<Prob
             continue;
         }
         let approved = approved(context, lockfile);
-        new.retain(|entry| !approved.contains(&entry.package.name));
+        new.retain(|entry| !is_approved(&approved, &entry.package));
         new.dedup_by(|a, b| a.package == b.package);
         let (python, scripts): (Vec<&Entry>, Vec<&Entry>) = new
             .into_iter()
@@ -137,6 +137,16 @@ pub(crate) fn summary(packages: &[&Package]) -> String {
     }
 }
 
+/// Whether `approved` (names, or `name@version` for one version) approves `package`'s install
+/// scripts.
+pub(crate) fn is_approved(
+    approved: &std::collections::BTreeSet<String>,
+    package: &Package,
+) -> bool {
+    approved.contains(&package.name)
+        || approved.contains(&format!("{}@{}", package.name, package.version))
+}
+
 /// The packages approved to run install scripts for `lockfile`: the package manager's lists and
 /// `allow-scripts`.
 fn approved(
@@ -175,16 +185,21 @@ fn approved_scripts(files: &[(String, Vec<u8>)]) -> std::collections::BTreeSet<S
                     continue;
                 };
                 approved.extend(names(&manifest["pnpm"]["onlyBuiltDependencies"]));
+                // npm 11.16+: `allowScripts`, `name` or `name@version` → true (false denies).
+                if let Some(allowed) = manifest["allowScripts"].as_object() {
+                    approved.extend(
+                        allowed
+                            .iter()
+                            .filter(|(_, allow)| **allow == serde_json::Value::Bool(true))
+                            .map(|(key, _)| key.clone()),
+                    );
+                }
                 approved.extend(names(&manifest["trustedDependencies"]));
                 if let Some(meta) = manifest["dependenciesMeta"].as_object() {
                     for (name, settings) in meta {
                         if settings["built"] == serde_json::Value::Bool(true) {
-                            // `name` or `name@version`.
-                            let bare = match name.rfind('@') {
-                                Some(at) if at > 0 => &name[..at],
-                                _ => name.as_str(),
-                            };
-                            approved.insert(bare.to_string());
+                            // `name`, or `name@version` for that version only.
+                            approved.insert(name.clone());
                         }
                     }
                 }
