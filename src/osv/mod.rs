@@ -20,6 +20,9 @@ use std::time::{Duration, Instant};
 pub const MAX_BATCH: usize = 1000;
 /// Records fetched at once.
 const FETCH_THREADS: usize = 8;
+/// Querybatch requests in flight at once: against OSV's half-second round trips a large new
+/// lockfile's batches overlap instead of queueing.
+const BATCHES_IN_FLIGHT: usize = 4;
 /// Largest querybatch answer read (OSV's are a few KiB per thousand packages).
 const MAX_BATCH_BODY: u64 = 32 * 1024 * 1024;
 /// Largest single record read.
@@ -220,21 +223,58 @@ impl Client {
         })
     }
 
-    /// The records that affect each package, in the order of `packages`.
+    /// The records that affect each package, in the order of `packages`: batches of
+    /// [`MAX_BATCH`], [`BATCHES_IN_FLIGHT`] at a time (each retried as [`send`](Self::send)
+    /// says); the first that fails stops the rest.
     pub fn query(
         &self,
         packages: &[Package],
         progress: &(dyn Fn(Step) + Sync),
     ) -> Result<Vec<Vec<Hit>>, OsvError> {
-        let mut ids = Vec::with_capacity(packages.len());
         self.reach(|reached| reached.queried = (0, packages.len()));
-        for chunk in packages.chunks(MAX_BATCH) {
-            ids.extend(self.query_chunk(chunk)?);
-            self.reach(|reached| reached.queried.0 = ids.len());
-            progress(Step::Queried {
-                done: ids.len(),
-                total: packages.len(),
-            });
+        let chunks: Vec<&[Package]> = packages.chunks(MAX_BATCH).collect();
+        let answers: Mutex<Vec<Option<Vec<Vec<Hit>>>>> = Mutex::new(vec![None; chunks.len()]);
+        let next = AtomicUsize::new(0);
+        let done = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        let first_error = Mutex::new(None);
+        std::thread::scope(|scope| {
+            for _ in 0..BATCHES_IN_FLIGHT.min(chunks.len()) {
+                scope.spawn(|| loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index >= chunks.len() || failed.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    match self.query_chunk(chunks[index]) {
+                        Ok(hits) => {
+                            let done = done.fetch_add(chunks[index].len(), Ordering::Relaxed)
+                                + chunks[index].len();
+                            if let Ok(mut answers) = answers.lock() {
+                                answers[index] = Some(hits);
+                            }
+                            self.reach(|reached| reached.queried.0 = done);
+                            progress(Step::Queried {
+                                done,
+                                total: packages.len(),
+                            });
+                        }
+                        Err(error) => {
+                            failed.store(true, Ordering::Relaxed);
+                            if let Ok(mut first) = first_error.lock() {
+                                first.get_or_insert(error);
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        if let Some(error) = first_error.into_inner().ok().flatten() {
+            return Err(error);
+        }
+        let mut ids = Vec::with_capacity(packages.len());
+        for answer in answers.into_inner().unwrap_or_default() {
+            // Every batch answered (no error was kept): none is missing.
+            ids.extend(answer.unwrap_or_default());
         }
         Ok(ids)
     }

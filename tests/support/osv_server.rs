@@ -12,7 +12,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -78,9 +78,17 @@ pub struct OsvServerBuilder {
     return_withdrawn: bool,
     fault: Option<(Fault, Option<usize>)>,
     delay: Option<Duration>,
+    workers: usize,
 }
 
 impl OsvServerBuilder {
+    /// Answer with `workers` threads, so that requests sent together are answered together
+    /// (one thread by default).
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = workers;
+        self
+    }
+
     /// Serve only records added with [`record`](Self::record), not the shared data set.
     pub fn without_shared_data(mut self) -> Self {
         self.without_shared_data = true;
@@ -160,6 +168,8 @@ impl OsvServerBuilder {
             endless_pages: self.endless_pages,
             return_withdrawn: self.return_withdrawn,
             delay: self.delay,
+            in_flight: AtomicUsize::new(0),
+            most_in_flight: AtomicUsize::new(0),
             fault: self.fault.as_ref().map(|(fault, _)| fault.clone()),
             log: Mutex::new(Log {
                 faults_left: self.fault.and_then(|(_, times)| times),
@@ -175,27 +185,30 @@ impl OsvServerBuilder {
             .expect("the test OSV server listens on an IP address")
             .port();
         let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let (server, stop, shared) =
-                (Arc::clone(&server), Arc::clone(&stop), Arc::clone(&shared));
-            std::thread::Builder::new()
-                .name(format!("osv-test-server-{port}"))
-                .spawn(move || loop {
-                    match server.recv() {
-                        Ok(request) => shared.serve(request),
-                        // `recv` fails when unblocked and on accept errors; only the former stops.
-                        Err(_) if stop.load(AtomicOrdering::SeqCst) => break,
-                        Err(_) => {}
-                    }
-                })
-                .expect("spawn the test OSV server thread")
-        };
+        let threads = (0..self.workers.max(1))
+            .map(|worker| {
+                let (server, stop, shared) =
+                    (Arc::clone(&server), Arc::clone(&stop), Arc::clone(&shared));
+                std::thread::Builder::new()
+                    .name(format!("osv-test-server-{port}-{worker}"))
+                    .spawn(move || loop {
+                        match server.recv() {
+                            Ok(request) => shared.serve(request),
+                            // `recv` fails when unblocked and on accept errors; only the former
+                            // stops.
+                            Err(_) if stop.load(AtomicOrdering::SeqCst) => break,
+                            Err(_) => {}
+                        }
+                    })
+                    .expect("spawn the test OSV server thread")
+            })
+            .collect();
         OsvServer {
             url: format!("http://127.0.0.1:{port}"),
             server,
             shared,
             stop,
-            thread: Some(thread),
+            threads,
         }
     }
 }
@@ -206,7 +219,7 @@ pub struct OsvServer {
     server: Arc<tiny_http::Server>,
     shared: Arc<Shared>,
     stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    threads: Vec<JoinHandle<()>>,
 }
 
 impl OsvServer {
@@ -289,6 +302,11 @@ impl OsvServer {
             .collect()
     }
 
+    /// The most querybatch requests that were being answered at once.
+    pub fn most_querybatches_at_once(&self) -> usize {
+        self.shared.most_in_flight.load(AtomicOrdering::SeqCst)
+    }
+
     /// How many requests made the handler panic (each was answered with HTTP 500).
     pub fn handler_panics(&self) -> usize {
         self.shared.log().handler_panics
@@ -298,8 +316,11 @@ impl OsvServer {
 impl Drop for OsvServer {
     fn drop(&mut self) {
         self.stop.store(true, AtomicOrdering::SeqCst);
-        self.server.unblock();
-        if let Some(thread) = self.thread.take() {
+        // Each unblock wakes one thread waiting in `recv`.
+        for _ in &self.threads {
+            self.server.unblock();
+        }
+        for thread in self.threads.drain(..) {
             // A panic in the thread was already reported on stderr; don't panic while dropping.
             let _ = thread.join();
         }
@@ -412,6 +433,9 @@ struct Shared {
     endless_pages: bool,
     return_withdrawn: bool,
     delay: Option<Duration>,
+    /// Querybatch requests being answered now, and the most at once.
+    in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
     fault: Option<Fault>,
     log: Mutex<Log>,
 }
@@ -476,12 +500,20 @@ impl Shared {
         } else if let Err(error) = read {
             Reply::error(400, 3, &format!("could not read the request body: {error}"))
         } else {
-            catch_unwind(AssertUnwindSafe(|| self.answer(&method, &path, &text))).unwrap_or_else(
-                |_| {
+            let batch = route_path(&path) == "/v1/querybatch";
+            if batch {
+                let now = self.in_flight.fetch_add(1, AtomicOrdering::SeqCst) + 1;
+                self.most_in_flight.fetch_max(now, AtomicOrdering::SeqCst);
+            }
+            let reply = catch_unwind(AssertUnwindSafe(|| self.answer(&method, &path, &text)))
+                .unwrap_or_else(|_| {
                     self.log().handler_panics += 1;
                     Reply::error(500, 13, "the test OSV server's handler panicked")
-                },
-            )
+                });
+            if batch {
+                self.in_flight.fetch_sub(1, AtomicOrdering::SeqCst);
+            }
+            reply
         };
         let mut response = tiny_http::Response::from_string(reply.body)
             .with_status_code(reply.status)
