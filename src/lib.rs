@@ -474,23 +474,40 @@ fn name_commits(
 /// The line of each finding's entry in its lockfile, as its parser recorded it, and where the
 /// lockfile records its edges, the chain of dependencies that brings it in.
 fn locate(lockfiles: &[&LockfileToCheck], findings: &mut [report::Finding]) {
+    // Each lockfile's entries by package as findings name them, and its chains, built once
+    // for all its findings (a finding costs a lookup, not a pass over the lockfile).
+    type Index<'a> = (
+        std::collections::HashMap<Package, &'a package::Entry>,
+        package::DependencyPaths<'a>,
+    );
+    let mut indexes: BTreeMap<String, Index<'_>> = BTreeMap::new();
     for finding in findings {
-        let Some(lockfile) = lockfiles
-            .iter()
-            .find(|lockfile| sanitize::clean(&lockfile.path) == finding.lockfile)
-        else {
+        if !indexes.contains_key(&finding.lockfile) {
+            let Some(lockfile) = lockfiles
+                .iter()
+                .find(|lockfile| sanitize::clean(&lockfile.path) == finding.lockfile)
+            else {
+                continue;
+            };
+            let mut entries = std::collections::HashMap::new();
+            for entry in lockfile.locked.entries.iter().filter(|e| e.is_queryable()) {
+                entries.entry(cleaned(&entry.package)).or_insert(entry);
+            }
+            let whole = lockfile.whole.as_deref().unwrap_or(&lockfile.locked);
+            indexes.insert(
+                finding.lockfile.clone(),
+                (entries, whole.dependency_paths()),
+            );
+        }
+        let Some((entries, paths)) = indexes.get(&finding.lockfile) else {
             continue;
         };
-        let same = |entry: &&package::Entry| {
-            entry.is_queryable() && cleaned(&entry.package) == finding.package
-        };
-        let whole = lockfile.whole.as_deref().unwrap_or(&lockfile.locked);
-        let Some(entry) = lockfile.locked.entries.iter().find(same) else {
+        let Some(entry) = entries.get(&finding.package) else {
             continue;
         };
         finding.line = entry.line;
-        finding.dependency_path = whole
-            .dependency_path(&entry.package)
+        finding.dependency_path = paths
+            .path_to(&entry.package)
             .unwrap_or_default()
             .iter()
             .map(|step| sanitize::clean(step).into_owned())

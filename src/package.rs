@@ -445,6 +445,27 @@ pub fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The chains of dependencies of a [`LockedSet`], walked once.
+pub struct DependencyPaths<'a> {
+    set: &'a LockedSet,
+    came_from: std::collections::HashMap<usize, Option<usize>>,
+    first: std::collections::HashMap<&'a Package, usize>,
+}
+
+impl DependencyPaths<'_> {
+    /// The shortest chain that brings `target` in, as `name@version` steps ending with it.
+    pub fn path_to(&self, target: &Package) -> Option<Vec<String>> {
+        let mut steps = Vec::new();
+        let mut step = Some(*self.first.get(target)?);
+        while let Some(index) = step {
+            steps.push(self.set.entries[index].package.to_string());
+            step = self.came_from.get(&index).copied().flatten();
+        }
+        steps.reverse();
+        Some(steps)
+    }
+}
+
 /// A requirement without one exact version.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Unpinned {
@@ -541,6 +562,12 @@ impl LockedSet {
     /// Chains start at the project's own dependencies ([`LockedSet::roots`]), or where the
     /// lockfile does not record those, at the entries nothing else depends on.
     pub fn dependency_path(&self, target: &Package) -> Option<Vec<String>> {
+        self.dependency_paths().path_to(target)
+    }
+
+    /// Every chain of dependencies at once (one walk of the graph), for asking about many
+    /// packages: [`DependencyPaths::path_to`] answers as [`dependency_path`](Self::dependency_path).
+    pub fn dependency_paths(&self) -> DependencyPaths<'_> {
         let mut by_name: std::collections::HashMap<&str, Vec<usize>> =
             std::collections::HashMap::new();
         for (index, entry) in self.entries.iter().enumerate() {
@@ -571,20 +598,15 @@ impl LockedSet {
                 .filter(|index| !needed.contains(index))
                 .collect();
         }
+        // Breadth first from the starts: the first entry of each package reached is the one
+        // its chain ends at (the shortest).
         let mut came_from: std::collections::HashMap<usize, Option<usize>> =
             starts.iter().map(|&start| (start, None)).collect();
+        let mut first: std::collections::HashMap<&Package, usize> =
+            std::collections::HashMap::new();
         let mut queue: std::collections::VecDeque<usize> = starts.into_iter().collect();
         while let Some(at) = queue.pop_front() {
-            if self.entries[at].package == *target {
-                let mut steps = Vec::new();
-                let mut step = Some(at);
-                while let Some(index) = step {
-                    steps.push(self.entries[index].package.to_string());
-                    step = came_from[&index];
-                }
-                steps.reverse();
-                return Some(steps);
-            }
+            first.entry(&self.entries[at].package).or_insert(at);
             for next in self.entries[at].dependencies.iter().flat_map(&resolve) {
                 if let std::collections::hash_map::Entry::Vacant(slot) = came_from.entry(next) {
                     slot.insert(Some(at));
@@ -592,7 +614,11 @@ impl LockedSet {
                 }
             }
         }
-        None
+        DependencyPaths {
+            set: self,
+            came_from,
+            first,
+        }
     }
 
     /// Whether nothing is locked.
