@@ -8,13 +8,9 @@
 
 mod common;
 
-use common::{git, read_request, report, write_json};
-use std::io::BufReader;
-use std::net::{TcpListener, TcpStream};
+use common::{git, report, EmptyOsv};
 use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const RUNS: usize = 30;
@@ -140,50 +136,4 @@ fn time_with(repo: &Path, osv_url: &str, extra: &[&str]) -> Vec<Duration> {
             elapsed
         })
         .collect()
-}
-
-/// An OSV stand-in that answers every querybatch with no hits. Written on std's TcpListener with
-/// TCP_NODELAY and one write per answer, so the figures show lockgate, not Nagle's algorithm.
-struct EmptyOsv {
-    url: String,
-    count: Arc<AtomicUsize>,
-}
-
-impl EmptyOsv {
-    fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let count = Arc::new(AtomicUsize::new(0));
-        let seen = count.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let seen = seen.clone();
-                std::thread::spawn(move || serve(stream, &seen));
-            }
-        });
-        EmptyOsv { url, count }
-    }
-
-    fn requests(&self) -> usize {
-        self.count.load(Ordering::SeqCst)
-    }
-}
-
-/// Answers requests on one keep-alive connection until the client closes it.
-fn serve(stream: TcpStream, seen: &AtomicUsize) {
-    stream.set_nodelay(true).unwrap();
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut writer = stream;
-    while let Some(request) = read_request(&mut reader) {
-        seen.fetch_add(1, Ordering::SeqCst);
-        let queries = serde_json::from_slice::<serde_json::Value>(&request.body)
-            .ok()
-            .and_then(|value| value["queries"].as_array().map(Vec::len))
-            .unwrap_or(0);
-        let answer =
-            serde_json::json!({ "results": vec![serde_json::json!({}); queries] }).to_string();
-        if !write_json(&mut writer, &answer) {
-            return;
-        }
-    }
 }

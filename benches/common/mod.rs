@@ -2,9 +2,12 @@
 //! request reading of their keep-alive stand-ins (each bench uses a part of it).
 #![allow(dead_code)]
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The `percent`th percentile of `timings` (0: the fastest).
@@ -99,4 +102,53 @@ pub fn write_json(writer: &mut impl Write, json: &str) -> bool {
         json.len()
     );
     writer.write_all(response.as_bytes()).is_ok()
+}
+
+/// An OSV stand-in that answers every querybatch with no hits. Written on std's TcpListener with
+/// TCP_NODELAY and one write per answer, so the figures show lockgate, not Nagle's algorithm.
+pub struct EmptyOsv {
+    /// Its address, for `--osv-url`.
+    pub url: String,
+    count: Arc<AtomicUsize>,
+}
+
+impl EmptyOsv {
+    /// Listens on a free loopback port, one thread per connection.
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let count = Arc::new(AtomicUsize::new(0));
+        let seen = count.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let seen = seen.clone();
+                std::thread::spawn(move || serve_empty(stream, &seen));
+            }
+        });
+        EmptyOsv { url, count }
+    }
+
+    /// Requests answered so far.
+    pub fn requests(&self) -> usize {
+        self.count.load(Ordering::SeqCst)
+    }
+}
+
+/// Answers requests on one keep-alive connection until the client closes it.
+fn serve_empty(stream: TcpStream, seen: &AtomicUsize) {
+    stream.set_nodelay(true).unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    while let Some(request) = read_request(&mut reader) {
+        seen.fetch_add(1, Ordering::SeqCst);
+        let queries = serde_json::from_slice::<serde_json::Value>(&request.body)
+            .ok()
+            .and_then(|value| value["queries"].as_array().map(Vec::len))
+            .unwrap_or(0);
+        let answer =
+            serde_json::json!({ "results": vec![serde_json::json!({}); queries] }).to_string();
+        if !write_json(&mut writer, &answer) {
+            return;
+        }
+    }
 }

@@ -1,0 +1,740 @@
+//! Benchmark of issue 20, "cost follows the change": what the pre-commit hook costs against the
+//! size of the lockfile and of the repository, each as a ratio to git's own check of the index,
+//! `git diff --cached --quiet`, on the same repository.
+//!
+//! 1. Real-shaped synthetic npm projects of 2,000, 10,000, 25,000 and 50,000 locked entries
+//!    (100,000 with `LOCKGATE_BENCH_HUGE=1`): a package.json and a package-lock.json v3 as npm
+//!    writes it, with `resolved` URLs on the placeholder host, sha512 `integrity` strings,
+//!    `license`, `dev` flags, dependency edges that resolve the way npm resolves them (a tree
+//!    from the root's direct dependencies, more edges across it) and about one entry in eight
+//!    nested (`node_modules/a/node_modules/b`, another major of `b` that `a` asks for). For each
+//!    size, in a git repository run hermetically: (a) one package added (lockfile and
+//!    package.json staged over the committed project), (b) the project new in whole (staged
+//!    over a commit without it), (c) `--all` on the repository of (a). The release binary runs
+//!    as git's hook would, against a loopback OSV stand-in that answers no hits (TCP_NODELAY,
+//!    one write per answer), without the result cache.
+//! 2. A commit that touches no lockfile (README.md staged) in repositories of 2,000, 20,000 and
+//!    100,000 tracked files.
+//!
+//! Beside each ratio, for reference, `git diff-index --cached --quiet HEAD`: git's porcelain
+//! `diff --quiet` reads and compares the two blobs (a textconv or external diff could make them
+//! equal), the plumbing compares their ids only.
+//!
+//! Peak memory (the child's maximum resident set, getrusage's `ru_maxrss`) is read from one
+//! more run of each lockgate scenario under GNU time (`/usr/bin/time -f %M`), apart from the
+//! timed runs, so the timings hold no extra process. Without GNU time the column is empty.
+//!
+//! Run with `cargo bench --bench scale`; figures go in BENCHMARKS.md.
+
+mod common;
+#[path = "../tests/support/lockfiles.rs"]
+#[allow(dead_code)]
+mod lockfiles;
+#[path = "../tests/support/random.rs"]
+mod random;
+
+use common::{git, ms, percentile, EmptyOsv};
+use lockfiles::{npm_integrity, npm_resolved_url};
+use random::Random;
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Lockfile sizes (entries) and timed runs of each scenario at that size.
+const SIZES: [(usize, usize); 4] = [(2_000, 15), (10_000, 9), (25_000, 7), (50_000, 5)];
+/// The size added with `LOCKGATE_BENCH_HUGE=1`, and its runs.
+const HUGE: (usize, usize) = (100_000, 3);
+/// Fewest timed runs of git's check (it is cheap: more runs steady its median).
+const GIT_RUNS: usize = 15;
+/// Tracked files of the no-lockfile scenario (folders of 50 files), and its runs.
+const TREES: [(usize, usize); 3] = [(2_000, 21), (20_000, 15), (100_000, 9)];
+/// The package the staged change adds.
+const ADDED: (&str, &str) = ("scale-bench-added", "1.4.2");
+/// GNU time, for peak memory.
+const GNU_TIME: &str = "/usr/bin/time";
+
+fn main() {
+    let started = Instant::now();
+    let server = EmptyOsv::start();
+    let rss = Path::new(GNU_TIME).exists();
+    println!(
+        "peak RSS: {}",
+        if rss {
+            "one extra run per lockgate scenario under /usr/bin/time -f %M (ru_maxrss)"
+        } else {
+            "not measured (no /usr/bin/time)"
+        }
+    );
+    let mut rows = Vec::new();
+    let mut sizes = SIZES.to_vec();
+    if std::env::var("LOCKGATE_BENCH_HUGE").is_ok_and(|value| value == "1") {
+        sizes.push(HUGE);
+    }
+    for (entries, runs) in sizes {
+        lockfile_scenarios(&server, entries, runs, rss, &mut rows);
+    }
+    for (files, runs) in TREES {
+        let dir = tree_repository(files / 50);
+        let before = server.requests();
+        let lockgate = time_lockgate(dir.path(), &server.url, &[], runs);
+        assert_eq!(
+            server.requests(),
+            before,
+            "the fast path must not reach OSV"
+        );
+        let git = time_git(dir.path(), runs);
+        let plumbing = time_diff_index(dir.path(), runs);
+        let peak = rss.then(|| peak_rss(dir.path(), &server.url, &[]));
+        rows.push(Row {
+            scenario: "no lockfile staged".into(),
+            size: format!("{} files", thousands(files)),
+            file_mib: None,
+            lockgate,
+            git,
+            plumbing,
+            peak,
+        });
+        print_row(rows.last().unwrap());
+    }
+    println!();
+    print_table(&rows);
+    println!("\ntotal wall time {:.0} s", started.elapsed().as_secs_f64());
+}
+
+/// Scenarios (a), (b) and (c) at one lockfile size.
+fn lockfile_scenarios(
+    server: &EmptyOsv,
+    entries: usize,
+    runs: usize,
+    rss: bool,
+    rows: &mut Vec<Row>,
+) {
+    let project = Project::generate(entries, entries as u64);
+    let (manifest, lock) = project.render(false);
+    let (manifest_plus, lock_plus) = project.render(true);
+    let file_mib = Some(lock.len() as f64 / 1_048_576.0);
+    let size = format!("{} entries", thousands(project.locked()));
+
+    // (a) and (c): the project committed, one package added and staged.
+    let committed = tempfile::tempdir().expect("temp dir");
+    let repo = committed.path();
+    init(repo);
+    write(repo, "README.md", "# scale\n");
+    write(repo, "package.json", &manifest);
+    write(repo, "package-lock.json", &lock);
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-q", "-m", "project"]);
+    write(repo, "package.json", &manifest_plus);
+    write(repo, "package-lock.json", &lock_plus);
+    git(repo, &["add", "package.json", "package-lock.json"]);
+    check_clean(repo, &server.url, &[]);
+    let git_staged = time_git(repo, runs);
+    let plumbing_staged = time_diff_index(repo, runs);
+    for (scenario, extra) in [("+1 package staged", &[][..]), ("--all", &["--all"][..])] {
+        let lockgate = time_lockgate(repo, &server.url, extra, runs);
+        let peak = rss.then(|| peak_rss(repo, &server.url, extra));
+        rows.push(Row {
+            scenario: scenario.into(),
+            size: size.clone(),
+            file_mib,
+            lockgate,
+            git: git_staged.clone(),
+            plumbing: plumbing_staged.clone(),
+            peak,
+        });
+        print_row(rows.last().unwrap());
+    }
+    drop(committed);
+
+    // (b): the project new in whole, staged over a commit without it.
+    let fresh = tempfile::tempdir().expect("temp dir");
+    let repo = fresh.path();
+    init(repo);
+    write(repo, "README.md", "# scale\n");
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-q", "-m", "readme"]);
+    write(repo, "package.json", &manifest);
+    write(repo, "package-lock.json", &lock);
+    git(repo, &["add", "."]);
+    check_clean(repo, &server.url, &[]);
+    let git = time_git(repo, runs);
+    let plumbing = time_diff_index(repo, runs);
+    let lockgate = time_lockgate(repo, &server.url, &[], runs);
+    let peak = rss.then(|| peak_rss(repo, &server.url, &[]));
+    rows.push(Row {
+        scenario: "lockfile new in whole".into(),
+        size,
+        file_mib,
+        lockgate,
+        git,
+        plumbing,
+        peak,
+    });
+    print_row(rows.last().unwrap());
+}
+
+/// One line of the table.
+struct Row {
+    scenario: String,
+    size: String,
+    /// The lockfile's size, MiB.
+    file_mib: Option<f64>,
+    lockgate: Vec<Duration>,
+    git: Vec<Duration>,
+    /// `git diff-index --cached --quiet HEAD`, for reference.
+    plumbing: Vec<Duration>,
+    /// lockgate's peak resident set, KiB.
+    peak: Option<u64>,
+}
+
+impl Row {
+    fn cells(&self) -> Vec<String> {
+        let lockgate = percentile(&self.lockgate, 50);
+        let git = percentile(&self.git, 50);
+        let peak_mib = self.peak.map(|kib| kib as f64 / 1024.0);
+        vec![
+            self.scenario.clone(),
+            self.size.clone(),
+            self.file_mib.map_or("-".into(), |mib| format!("{mib:.1}")),
+            format!("{}/{}", self.lockgate.len(), self.git.len()),
+            format!("{:.1}", ms(lockgate)),
+            format!("{:.1}", ms(git)),
+            format!("{:.1}", ms(percentile(&self.plumbing, 50))),
+            format!("{:.1}×", lockgate.as_secs_f64() / git.as_secs_f64()),
+            peak_mib.map_or("-".into(), |mib| format!("{mib:.0}")),
+            match (peak_mib, self.file_mib) {
+                (Some(peak), Some(file)) => format!("{:.1}×", peak / file),
+                _ => "-".into(),
+            },
+        ]
+    }
+}
+
+const HEADER: [&str; 10] = [
+    "scenario",
+    "size",
+    "lockfile MiB",
+    "runs lockgate/git",
+    "lockgate ms",
+    "git ms",
+    "diff-index ms",
+    "ratio",
+    "peak RSS MiB",
+    "RSS/file",
+];
+
+fn print_row(row: &Row) {
+    let cells = row.cells();
+    println!(
+        "{} / {}: lockgate median {} ms (min {:.1}, max {:.1}), git diff --cached --quiet {} ms, \
+         ratio {}, peak RSS {} MiB ({} runs)",
+        cells[0],
+        cells[1],
+        cells[4],
+        ms(percentile(&row.lockgate, 0)),
+        ms(*row.lockgate.iter().max().unwrap()),
+        cells[5],
+        cells[7],
+        cells[8],
+        cells[3]
+    );
+}
+
+/// A Markdown table of every row.
+fn print_table(rows: &[Row]) {
+    let cells: Vec<Vec<String>> = rows.iter().map(Row::cells).collect();
+    let widths: Vec<usize> = (0..HEADER.len())
+        .map(|column| {
+            cells
+                .iter()
+                .map(|row| row[column].chars().count())
+                .chain([HEADER[column].len()])
+                .max()
+                .unwrap()
+        })
+        .collect();
+    let line = |values: &[String]| {
+        let mut out = String::from("|");
+        for (column, value) in values.iter().enumerate() {
+            let pad = widths[column] - value.chars().count();
+            if column < 2 {
+                write!(out, " {value}{} |", " ".repeat(pad)).unwrap();
+            } else {
+                write!(out, " {}{value} |", " ".repeat(pad)).unwrap();
+            }
+        }
+        out
+    };
+    println!(
+        "{}",
+        line(&HEADER.iter().map(|h| h.to_string()).collect::<Vec<_>>())
+    );
+    let rule: Vec<String> = widths
+        .iter()
+        .enumerate()
+        .map(|(column, width)| {
+            if column < 2 {
+                "-".repeat(*width)
+            } else {
+                format!("{}:", "-".repeat(width - 1))
+            }
+        })
+        .collect();
+    println!("{}", line(&rule));
+    for row in &cells {
+        println!("{}", line(row));
+    }
+}
+
+/// A synthetic npm project: top-level packages, each with its dependencies, and nested ones.
+struct Project {
+    /// Top-level packages: name, version, dependencies by index.
+    top: Vec<Package>,
+    /// Nested packages: the top-level index they sit under, name, version.
+    nested: Vec<(usize, String, String)>,
+    /// The root's direct dependencies: `top[..direct]`, the first `production` of them under
+    /// `dependencies`, the rest under `devDependencies`.
+    direct: usize,
+    production: usize,
+}
+
+struct Package {
+    name: String,
+    version: String,
+    license: &'static str,
+    /// Top-level packages it needs (by index), and nested ones under it (by nested index).
+    needs: BTreeSet<usize>,
+    needs_nested: Vec<usize>,
+    /// Tree parent: the package that first needed it (`None` for a direct dependency).
+    parent: Option<usize>,
+}
+
+const WORDS: [&str; 48] = [
+    "ansi",
+    "array",
+    "async",
+    "babel",
+    "buffer",
+    "cache",
+    "chalk",
+    "color",
+    "config",
+    "core",
+    "css",
+    "debug",
+    "deep",
+    "define",
+    "emit",
+    "escape",
+    "event",
+    "fast",
+    "flat",
+    "fs",
+    "glob",
+    "graceful",
+    "has",
+    "http",
+    "is",
+    "json",
+    "lodash",
+    "loader",
+    "merge",
+    "mime",
+    "minimist",
+    "object",
+    "parse",
+    "path",
+    "picomatch",
+    "plugin",
+    "postcss",
+    "proxy",
+    "readable",
+    "regex",
+    "semver",
+    "source",
+    "stream",
+    "string",
+    "strip",
+    "through",
+    "type",
+    "util",
+];
+const SUFFIXES: [&str; 16] = [
+    "", "js", "utils", "map", "width", "equal", "keys", "props", "stack", "compat", "types", "cli",
+    "lite", "plus", "core", "parser",
+];
+const SCOPES: [&str; 8] = [
+    "@babel", "@types", "@jest", "@eslint", "@aws-sdk", "@smithy", "@rollup", "@vitest",
+];
+const LICENSES: [&str; 5] = ["MIT", "MIT", "ISC", "Apache-2.0", "BSD-3-Clause"];
+
+impl Project {
+    /// A project locking `entries` packages (one in eight nested), the same for the same seed.
+    fn generate(entries: usize, seed: u64) -> Project {
+        let mut rng = Random(seed);
+        let nested_count = entries / 8;
+        let top_count = entries - nested_count;
+        let direct = (top_count / 25).clamp(20, 120);
+        let production = direct * 2 / 3;
+        let mut names = HashSet::new();
+        let mut top: Vec<Package> = Vec::with_capacity(top_count);
+        for index in 0..top_count {
+            let name = unique_name(&mut rng, &mut names);
+            let parent = (index >= direct).then(|| rng.below(index));
+            let mut needs = BTreeSet::new();
+            // A few more edges across the tree, always to later packages: no cycles.
+            if index + 1 < top_count {
+                for _ in 0..rng.below(4) {
+                    needs.insert(index + 1 + rng.below(top_count - index - 1));
+                }
+            }
+            top.push(Package {
+                name,
+                version: version(&mut rng),
+                license: LICENSES[rng.below(LICENSES.len())],
+                needs,
+                needs_nested: Vec::new(),
+                parent,
+            });
+            if let Some(parent) = parent {
+                top[parent].needs.insert(index);
+            }
+        }
+        // Another major of a top-level package, nested under one that needs it: never under
+        // that package's tree parent, so the top-level copy stays reachable.
+        let mut nested = Vec::with_capacity(nested_count);
+        let mut taken = HashSet::new();
+        while nested.len() < nested_count {
+            let under = rng.below(top_count);
+            let of = rng.below(top_count);
+            if of == under || top[of].parent == Some(under) || !taken.insert((under, of)) {
+                continue;
+            }
+            let major = top[of].version.split('.').next().unwrap();
+            let major: u64 = major.parse().unwrap();
+            let version = format!("{}.{}.{}", major + 1, rng.below(12), rng.below(20));
+            top[under].needs.remove(&of);
+            top[under].needs_nested.push(nested.len());
+            nested.push((under, top[of].name.clone(), version));
+        }
+        Project {
+            top,
+            nested,
+            direct,
+            production,
+        }
+    }
+
+    /// Entries locked (not counting the root's).
+    fn locked(&self) -> usize {
+        self.top.len() + self.nested.len()
+    }
+
+    /// Which top-level packages only development dependencies need.
+    fn dev_only(&self) -> Vec<bool> {
+        let mut dev = vec![true; self.top.len()];
+        let mut queue: VecDeque<usize> = (0..self.production).collect();
+        for &index in &queue {
+            dev[index] = false;
+        }
+        while let Some(index) = queue.pop_front() {
+            for &next in &self.top[index].needs {
+                if dev[next] {
+                    dev[next] = false;
+                    queue.push_back(next);
+                }
+            }
+        }
+        dev
+    }
+
+    /// package.json and package-lock.json, with [`ADDED`] as one more dependency when `plus_one`.
+    fn render(&self, plus_one: bool) -> (String, String) {
+        let dev = self.dev_only();
+        let range = |index: usize| format!("^{}", self.top[index].version);
+        let mut dependencies: Vec<(String, String)> = (0..self.production)
+            .map(|index| (self.top[index].name.clone(), range(index)))
+            .collect();
+        if plus_one {
+            dependencies.push((ADDED.0.to_string(), format!("^{}", ADDED.1)));
+        }
+        dependencies.sort();
+        let mut dev_dependencies: Vec<(String, String)> = (self.production..self.direct)
+            .map(|index| (self.top[index].name.clone(), range(index)))
+            .collect();
+        dev_dependencies.sort();
+
+        let mut manifest = String::from(
+            "{\n  \"name\": \"scale-bench\",\n  \"version\": \"1.0.0\",\n  \"private\": true,\n",
+        );
+        manifest.push_str("  \"dependencies\": ");
+        write_map(&mut manifest, 2, &dependencies);
+        manifest.push_str(",\n  \"devDependencies\": ");
+        write_map(&mut manifest, 2, &dev_dependencies);
+        manifest.push_str("\n}\n");
+
+        // Every entry's text by location, sorted as npm sorts them.
+        let mut entries: BTreeMap<String, String> = BTreeMap::new();
+        for (index, package) in self.top.iter().enumerate() {
+            let mut needs: Vec<(String, String)> = package
+                .needs
+                .iter()
+                .map(|&next| (self.top[next].name.clone(), range(next)))
+                .chain(package.needs_nested.iter().map(|&nested| {
+                    let (_, name, version) = &self.nested[nested];
+                    (name.clone(), format!("^{version}"))
+                }))
+                .collect();
+            needs.sort();
+            entries.insert(
+                format!("node_modules/{}", package.name),
+                entry(
+                    &package.name,
+                    &package.version,
+                    dev[index],
+                    package.license,
+                    &needs,
+                ),
+            );
+        }
+        for (under, name, version) in &self.nested {
+            let location = format!("node_modules/{}/node_modules/{name}", self.top[*under].name);
+            entries.insert(location, entry(name, version, dev[*under], "MIT", &[]));
+        }
+        if plus_one {
+            entries.insert(
+                format!("node_modules/{}", ADDED.0),
+                entry(ADDED.0, ADDED.1, false, "MIT", &[]),
+            );
+        }
+
+        let mut lock =
+            String::with_capacity(entries.values().map(String::len).sum::<usize>() * 11 / 10);
+        lock.push_str("{\n  \"name\": \"scale-bench\",\n  \"version\": \"1.0.0\",\n  \"lockfileVersion\": 3,\n  \"requires\": true,\n  \"packages\": {\n");
+        lock.push_str("    \"\": {\n      \"name\": \"scale-bench\",\n      \"version\": \"1.0.0\",\n      \"dependencies\": ");
+        write_map(&mut lock, 6, &dependencies);
+        lock.push_str(",\n      \"devDependencies\": ");
+        write_map(&mut lock, 6, &dev_dependencies);
+        lock.push_str("\n    }");
+        for (location, text) in &entries {
+            write!(lock, ",\n    \"{location}\": {text}").unwrap();
+        }
+        lock.push_str("\n  }\n}\n");
+        (manifest, lock)
+    }
+}
+
+/// One lockfile entry's object, indented as npm writes it under `packages`.
+fn entry(
+    name: &str,
+    version: &str,
+    dev: bool,
+    license: &str,
+    needs: &[(String, String)],
+) -> String {
+    let mut out = format!(
+        "{{\n      \"version\": \"{version}\",\n      \"resolved\": \"{}\",\n      \"integrity\": \"{}\",\n",
+        npm_resolved_url(name, version),
+        npm_integrity(name, version)
+    );
+    if dev {
+        out.push_str("      \"dev\": true,\n");
+    }
+    write!(out, "      \"license\": \"{license}\"").unwrap();
+    if !needs.is_empty() {
+        out.push_str(",\n      \"dependencies\": ");
+        write_map(&mut out, 6, needs);
+    }
+    out.push_str("\n    }");
+    out
+}
+
+/// A JSON object of strings at `indent`, npm's layout.
+fn write_map(out: &mut String, indent: usize, pairs: &[(String, String)]) {
+    if pairs.is_empty() {
+        out.push_str("{}");
+        return;
+    }
+    out.push_str("{\n");
+    let pad = " ".repeat(indent + 2);
+    for (at, (key, value)) in pairs.iter().enumerate() {
+        let comma = if at + 1 < pairs.len() { "," } else { "" };
+        writeln!(out, "{pad}\"{key}\": \"{value}\"{comma}").unwrap();
+    }
+    write!(out, "{}}}", " ".repeat(indent)).unwrap();
+}
+
+/// A plausible package name not drawn before: `word-word`, a suffix, sometimes scoped.
+fn unique_name(rng: &mut Random, names: &mut HashSet<String>) -> String {
+    loop {
+        let mut name = String::new();
+        if rng.below(5) == 0 {
+            write!(name, "{}/", SCOPES[rng.below(SCOPES.len())]).unwrap();
+        }
+        name.push_str(WORDS[rng.below(WORDS.len())]);
+        for _ in 0..1 + rng.below(2) {
+            write!(name, "-{}", WORDS[rng.below(WORDS.len())]).unwrap();
+        }
+        let suffix = SUFFIXES[rng.below(SUFFIXES.len())];
+        if !suffix.is_empty() {
+            write!(name, "-{suffix}").unwrap();
+        }
+        if names.insert(name.clone()) {
+            return name;
+        }
+    }
+}
+
+/// A version as most packages have them: a small major, more minors and patches.
+fn version(rng: &mut Random) -> String {
+    format!("{}.{}.{}", rng.below(8), rng.below(25), rng.below(30))
+}
+
+fn init(repo: &Path) {
+    git(repo, &["init", "-q", "-b", "main"]);
+}
+
+fn write(repo: &Path, path: &str, text: &str) {
+    std::fs::write(repo.join(path), text).unwrap();
+}
+
+/// A committed repository of `folders` × 50 files with README.md changed and staged.
+fn tree_repository(folders: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = dir.path();
+    init(repo);
+    for folder in 0..folders {
+        let folder_path = repo.join(format!("src/module{folder:04}"));
+        std::fs::create_dir_all(&folder_path).unwrap();
+        for file in 0..50 {
+            std::fs::write(
+                folder_path.join(format!("file{file:02}.js")),
+                format!("// {folder} {file}\n"),
+            )
+            .unwrap();
+        }
+    }
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-q", "-m", "tree"]);
+    write(repo, "README.md", "changed\n");
+    git(repo, &["add", "README.md"]);
+    dir
+}
+
+/// The hook's command line: the release binary with its own cache folder (never the user's),
+/// no result cache, release age off (benches/registry.rs measures it), as git runs it.
+fn lockgate(repo: &Path, osv_url: &str, extra: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lockgate"));
+    command
+        .args(["--osv-url", osv_url, "--format", "json", "--no-cache"])
+        .args(extra)
+        .env("LOCKGATE_CACHE_DIR", repo.join(".git/lockgate-bench-cache"))
+        .env("LOCKGATE_RELEASE_AGE", "0")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_INDEX_FILE")
+        .current_dir(repo);
+    command
+}
+
+/// One run that must pass: exit 0, no findings, no problems (the project is in sync).
+fn check_clean(repo: &Path, osv_url: &str, extra: &[&str]) {
+    let output = lockgate(repo, osv_url, extra)
+        .output()
+        .expect("run lockgate");
+    assert!(
+        output.status.success(),
+        "the generated project must pass: {}\n{}",
+        String::from_utf8_lossy(&output.stdout)
+            .chars()
+            .take(4000)
+            .collect::<String>(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn time_lockgate(repo: &Path, osv_url: &str, extra: &[&str], runs: usize) -> Vec<Duration> {
+    (0..runs)
+        .map(|_| {
+            let mut command = lockgate(repo, osv_url, extra);
+            let start = Instant::now();
+            let output = command.output().expect("run lockgate");
+            let elapsed = start.elapsed();
+            assert!(output.status.success(), "{output:?}");
+            elapsed
+        })
+        .collect()
+}
+
+/// `git diff --cached --quiet`: git comparing the index with HEAD (exit 1: they differ).
+fn time_git(repo: &Path, runs: usize) -> Vec<Duration> {
+    time_git_command(repo, &["diff", "--cached", "--quiet"], runs)
+}
+
+/// `git diff-index --cached --quiet HEAD`: the plumbing compares blob ids only (the porcelain
+/// above reads and compares both blobs, since a textconv or external diff could make them equal).
+fn time_diff_index(repo: &Path, runs: usize) -> Vec<Duration> {
+    time_git_command(repo, &["diff-index", "--cached", "--quiet", "HEAD"], runs)
+}
+
+fn time_git_command(repo: &Path, args: &[&str], runs: usize) -> Vec<Duration> {
+    (0..runs.max(GIT_RUNS))
+        .map(|_| {
+            let mut command = Command::new("git");
+            command
+                .args(args)
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .current_dir(repo);
+            let start = Instant::now();
+            let status = command.status().expect("run git");
+            let elapsed = start.elapsed();
+            assert!(status.code().is_some_and(|code| code <= 1), "{status:?}");
+            elapsed
+        })
+        .collect()
+}
+
+/// lockgate's peak resident set in KiB (the child's `ru_maxrss`), from one run under GNU time
+/// with the same arguments, environment and folder as the timed runs.
+fn peak_rss(repo: &Path, osv_url: &str, extra: &[&str]) -> u64 {
+    let report = tempfile::NamedTempFile::new().unwrap();
+    let template = lockgate(repo, osv_url, extra);
+    let mut run = Command::new(GNU_TIME);
+    run.args(["-f", "%M", "-o"])
+        .arg(report.path())
+        .arg(template.get_program())
+        .args(template.get_args())
+        .current_dir(repo)
+        .stdout(std::process::Stdio::null());
+    for (key, value) in template.get_envs() {
+        match value {
+            Some(value) => run.env(key, value),
+            None => run.env_remove(key),
+        };
+    }
+    let status = run.status().expect("run GNU time");
+    assert!(status.success(), "{status:?}");
+    std::fs::read_to_string(report.path())
+        .unwrap()
+        .lines()
+        .last()
+        .and_then(|line| line.trim().parse().ok())
+        .expect("GNU time's %M")
+}
+
+/// 12,345 → "12,345".
+fn thousands(value: usize) -> String {
+    let digits = value.to_string();
+    let mut out = String::new();
+    for (at, digit) in digits.chars().enumerate() {
+        if at > 0 && (digits.len() - at).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
