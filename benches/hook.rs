@@ -88,17 +88,7 @@ fn repository(folders: usize) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let repo = dir.path();
     git(repo, &["init", "-q", "-b", "main"]);
-    for folder in 0..folders {
-        let folder_path = repo.join(format!("src/module{folder:03}"));
-        std::fs::create_dir_all(&folder_path).unwrap();
-        for file in 0..50 {
-            std::fs::write(
-                folder_path.join(format!("file{file:02}.js")),
-                format!("// {folder} {file}\n"),
-            )
-            .unwrap();
-        }
-    }
+    common::write_tree(repo, folders);
     git(repo, &["add", "."]);
     git(repo, &["commit", "-q", "-m", "tree"]);
     std::fs::write(repo.join("README.md"), "changed\n").unwrap();

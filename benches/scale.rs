@@ -605,17 +605,7 @@ fn tree_repository(folders: usize) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let repo = dir.path();
     init(repo);
-    for folder in 0..folders {
-        let folder_path = repo.join(format!("src/module{folder:04}"));
-        std::fs::create_dir_all(&folder_path).unwrap();
-        for file in 0..50 {
-            std::fs::write(
-                folder_path.join(format!("file{file:02}.js")),
-                format!("// {folder} {file}\n"),
-            )
-            .unwrap();
-        }
-    }
+    common::write_tree(repo, folders);
     git(repo, &["add", "."]);
     git(repo, &["commit", "-q", "-m", "tree"]);
     write(repo, "README.md", "changed\n");

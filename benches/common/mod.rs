@@ -152,3 +152,18 @@ fn serve_empty(stream: TcpStream, seen: &AtomicUsize) {
         }
     }
 }
+
+/// Writes `folders` × 50 small source files under `repo/src/` (a tree for git to compare).
+pub fn write_tree(repo: &Path, folders: usize) {
+    for folder in 0..folders {
+        let folder_path = repo.join(format!("src/module{folder:04}"));
+        std::fs::create_dir_all(&folder_path).unwrap();
+        for file in 0..50 {
+            std::fs::write(
+                folder_path.join(format!("file{file:02}.js")),
+                format!("// {folder} {file}\n"),
+            )
+            .unwrap();
+        }
+    }
+}
