@@ -21,7 +21,7 @@ pub(super) fn install_scripts_gained(context: &Context<'_>, problems: &mut Vec<P
         if lockfile.changes.scripts.is_empty() {
             continue;
         }
-        let approved = approved(context, lockfile);
+        let approved = approved_for(context.settings, lockfile);
         for gained in &lockfile.changes.scripts {
             if is_approved(&approved, &gained.package)
                 || context.exempt(&gained.package, "install-script-gained")
@@ -75,7 +75,7 @@ pub(super) fn install_scripts_new(context: &Context<'_>, problems: &mut Vec<Prob
         if new.is_empty() {
             continue;
         }
-        let approved = approved(context, lockfile);
+        let approved = approved_for(context.settings, lockfile);
         new.retain(|entry| !is_approved(&approved, &entry.package));
         new.dedup_by(|a, b| a.package == b.package);
         let (python, scripts): (Vec<&Entry>, Vec<&Entry>) = new
@@ -145,15 +145,6 @@ pub(crate) fn is_approved(
 ) -> bool {
     approved.contains(&package.name)
         || approved.contains(&format!("{}@{}", package.name, package.version))
-}
-
-/// The packages approved to run install scripts for `lockfile`: the package manager's lists and
-/// `allow-scripts`.
-fn approved(
-    context: &Context<'_>,
-    lockfile: &crate::scope::LockfileToCheck,
-) -> std::collections::BTreeSet<String> {
-    approved_for(context.settings, lockfile)
 }
 
 /// The packages `settings` and the package manager's lists approve to run install scripts for
