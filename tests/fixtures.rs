@@ -190,40 +190,6 @@ const PROBLEMS: [(&str, &[&str]); 16] = [
     ),
 ];
 
-/// Where lockgate is known to fall short of a recorded expectation: the expectation, the start
-/// of the error its check gives instead, and why. A fix makes the row fail: then remove it.
-/// Why the undeclared engine-strict cases are shortfalls.
-const ENGINES: &str = "the tool compares engines.node with the Node.js that runs the install, and \
-                       the project declares none; lockgate says it cannot judge (not blocking)";
-
-const SHORTFALLS: [(&str, &str, &str); 5] = [
-    (
-        "npm/package-lock/engine-strict-undeclared/verdict.txt",
-        "verdict (the tool: block)",
-        ENGINES,
-    ),
-    (
-        "npm/package-lock/npm12-engine-strict-undeclared/verdict.txt",
-        "verdict (the tool: block)",
-        ENGINES,
-    ),
-    (
-        "npm/yarn-classic/engine-strict-undeclared/verdict.txt",
-        "verdict (the tool: block)",
-        ENGINES,
-    ),
-    (
-        "npm/pnpm/engine-strict-undeclared/verdict.txt",
-        "verdict (the tool: block)",
-        ENGINES,
-    ),
-    (
-        "npm/pnpm/pnpm9-engine-strict-undeclared/verdict.txt",
-        "verdict (the tool: block)",
-        ENGINES,
-    ),
-];
-
 /// What lockgate tells a user to run, by format folder, when a lockfile needs relocking, and
 /// whether the JSON message says it too (the npm ecosystem's messages quote the tool instead).
 const COMMANDS: [(&str, &str, bool); 11] = [
@@ -378,8 +344,8 @@ fn every_case_agrees_with_what_its_tool_recorded() {
     let (cases, _) = walk();
     let mut failures = Vec::new();
     let mut checked = std::collections::BTreeMap::<&str, usize>::new();
-    // Per format folder, of the cases with a tool's verdict: (cases, agreed, stricter, short).
-    let mut verdicts = std::collections::BTreeMap::<String, (usize, usize, usize, usize)>::new();
+    // Per format folder, of the cases with a tool's verdict: (cases, agreed, stricter).
+    let mut verdicts = std::collections::BTreeMap::<String, (usize, usize, usize)>::new();
     for case in &cases {
         for kind in &KINDS {
             let path = case.root.join(kind.file);
@@ -387,7 +353,6 @@ fn every_case_agrees_with_what_its_tool_recorded() {
                 continue;
             }
             let expectation = format!("{}/{}", case.name, kind.file);
-            let shortfall = SHORTFALLS.iter().find(|(name, ..)| *name == expectation);
             let outcome = (kind.check)(case, &read(&path), &tally);
             if matches!(kind.file, "verdict.txt" | "composer-verdict.txt") {
                 let format = case.name.rsplit_once('/').map_or("", |(format, _)| format);
@@ -398,19 +363,10 @@ fn every_case_agrees_with_what_its_tool_recorded() {
                     if DISAGREEMENTS.iter().any(|(name, ..)| *name == case.name) {
                         row.2 += 1;
                     }
-                } else if shortfall.is_some() {
-                    row.3 += 1;
                 }
             }
-            match (outcome, shortfall) {
-                (Ok(()), None) => {}
-                (Err(why), Some((_, known, _))) if why.starts_with(known) => {}
-                (Ok(()), Some((_, _, why))) => {
-                    failures.push(format!(
-                        "{expectation}: now holds; remove its SHORTFALLS row ({why})"
-                    ));
-                }
-                (Err(why), _) => failures.push(format!("{expectation}: {why}")),
+            if let Err(why) = outcome {
+                failures.push(format!("{expectation}: {why}"));
             }
             *checked.entry(kind.file).or_default() += 1;
         }
@@ -426,28 +382,23 @@ fn every_case_agrees_with_what_its_tool_recorded() {
             ));
         }
     }
-    for (format, (cases, agreed, stricter, short)) in &verdicts {
+    for (format, (cases, agreed, stricter)) in &verdicts {
         let same = agreed - stricter;
         let stricter = match stricter {
             0 => String::new(),
             n => format!(", stricter by design on {n} (DISAGREEMENTS, README)"),
         };
-        let short = match short {
-            0 => String::new(),
-            n => format!(", short of it on {n} (SHORTFALLS, README)"),
-        };
         eprintln!(
             "agreement: {format}: lockgate's verdict is the tool's on {same} of {cases} cases\
-             {stricter}{short}"
+             {stricter}"
         );
     }
     eprintln!(
         "fixtures: {} cases, {checked:?} expectations, {} comparisons, {} deliberate \
-         disagreements, {} known shortfalls",
+         disagreements",
         cases.len(),
         tally.compared.get(),
         DISAGREEMENTS.len(),
-        SHORTFALLS.len()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     assert!(cases.len() >= 100, "only {} cases", cases.len());
@@ -490,8 +441,6 @@ fn a_broken_expectation_fails_its_check() {
     assert!(composer_verdict(absent, &other, &tally).is_err());
     let fresh_hash = said.replace("The lock file is not up to date", "The lock file is");
     assert!(composer_verdict(absent, &fresh_hash, &tally).is_err());
-    // A requirements expectation that lockgate meets today would go here; the hand-written one
-    // is a known shortfall (SHORTFALLS) and the cycle is reported as an error, which it allows.
 }
 
 /// The lockfiles of a case: the files in its folder that lockgate reads as one, and the `.txt`

@@ -418,8 +418,19 @@ fn another_tools_lockfile_counts_unless_package_manager_names_npm() {
     }
 }
 
+/// A folder holding a `node` that answers `--version` with `version`, as the one on `PATH`.
+fn node_folder(repo: &TestRepo, version: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let folder = repo.home().join(format!("node-{version}"));
+    std::fs::create_dir_all(&folder).unwrap();
+    let program = folder.join("node");
+    std::fs::write(&program, format!("#!/bin/sh\necho {version}\n")).unwrap();
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    folder
+}
+
 #[test]
-fn engines_are_judged_against_the_declared_node_and_noted_when_none_is_declared() {
+fn engines_are_judged_against_the_declared_node_else_the_one_on_path() {
     let server = OsvServer::start();
     let repo = TestRepo::new();
     let mut manifest: Value = serde_json::from_str(&package_json_matching(&CLEAN)).unwrap();
@@ -427,48 +438,82 @@ fn engines_are_judged_against_the_declared_node_and_noted_when_none_is_declared(
     repo.write_and_stage("package.json", manifest.to_string());
     repo.write_and_stage("package-lock.json", npm_lock_v3(&CLEAN));
     repo.write_and_stage(".npmrc", "engine-strict=true\n");
+    let old = node_folder(&repo, "v20.20.2");
+    let new = node_folder(&repo, "v22.12.0");
+    // lockgate asks nothing else of PATH: a folder with nothing in it stands for the rest.
+    let empty = repo.home().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let sh = empty.display().to_string();
+    let run_on = |path: &str| {
+        repo.lockgate_command(&["--osv-url", &server.url(), "--format", "json"])
+            .env("PATH", path)
+            .run()
+    };
+    let message = |run: &Run| {
+        run.stdout_json()["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
 
-    // No Node.js version declared: npm's verdict depends on the machine; lockgate says so.
-    let run = run_json(&repo, &server);
-    run.assert_code(0);
-    let note = &run.stdout_json()["problems"][0];
-    assert_eq!(note["kind"], "engine-unsupported");
-    assert_eq!(note["blocking"], false);
-    let message = note["message"].as_str().unwrap();
-    assert!(
-        message.contains("cannot judge") && message.contains(".nvmrc"),
-        "{message}"
-    );
-    repo.commit("project");
-
-    // Declaring Node.js 20 is a change that calls for the check, and npm ci would refuse.
-    repo.write_and_stage("app/.keep", "");
-    repo.write_and_stage(".nvmrc", "v20.11.1\n");
-    let run = run_json(&repo, &server);
+    // No Node.js version declared: npm ci's verdict is the machine's, so the `node` on PATH
+    // judges, as it would judge the install.
+    let run = run_on(&format!("{}:{sh}", old.display()));
     run.assert_code(1);
     assert_eq!(problems(&run), [r#""engine-unsupported" "package.json""#]);
-    let message = run.stdout_json()["problems"][0]["message"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let said = message(&run);
     assert!(
-        message.contains(">=22") && message.contains("v20.11.1") && message.contains(".nvmrc"),
-        "{message}"
+        said.contains(">=22")
+            && said.contains("v20.20.2")
+            && said.contains("on PATH")
+            && said.contains(".nvmrc"),
+        "{said}"
+    );
+    run_on(&format!("{}:{sh}", new.display())).assert_code(0);
+
+    // With no `node` to ask, lockgate says it cannot judge, without blocking. A relative PATH
+    // folder is not searched: a repository cannot put its own `node` first.
+    std::fs::create_dir_all(repo.path().join("bin")).unwrap();
+    std::fs::copy(new.join("node"), repo.path().join("bin/node")).unwrap();
+    for path in [sh.clone(), format!("bin:{sh}")] {
+        let run = run_on(&path);
+        run.assert_code(0);
+        let note = &run.stdout_json()["problems"][0];
+        assert_eq!(note["kind"], "engine-unsupported");
+        assert_eq!(note["blocking"], false);
+        let said = message(&run);
+        assert!(
+            said.contains("cannot judge") && said.contains(".nvmrc"),
+            "{said}"
+        );
+    }
+    repo.commit("project");
+
+    // A declared version judges, whatever is on PATH; declaring it is a change that calls for
+    // the check.
+    repo.write_and_stage("app/.keep", "");
+    repo.write_and_stage(".nvmrc", "v20.11.1\n");
+    let run = run_on(&format!("{}:{sh}", new.display()));
+    run.assert_code(1);
+    assert_eq!(problems(&run), [r#""engine-unsupported" "package.json""#]);
+    let said = message(&run);
+    assert!(
+        said.contains(">=22") && said.contains("v20.11.1") && said.contains(".nvmrc"),
+        "{said}"
     );
 
-    // A name only a version manager resolves cannot be judged either.
+    // A name only a version manager resolves leaves it to the `node` on PATH.
     repo.write_and_stage(".nvmrc", "lts/iron\n");
-    let run = run_json(&repo, &server);
-    run.assert_code(0);
-    assert!(run.stdout_json()["problems"][0]["message"]
-        .as_str()
-        .unwrap()
-        .contains("lts/iron"));
+    let run = run_on(&format!("{}:{sh}", old.display()));
+    run.assert_code(1);
+    assert!(message(&run).contains("lts/iron"), "{}", message(&run));
+    run_on(&format!("{}:{sh}", new.display())).assert_code(0);
 
     // A major it allows passes.
     repo.write_and_stage(".nvmrc", "22\n");
-    run_json(&repo, &server).assert_code(0);
-    assert_eq!(problems(&run_json(&repo, &server)), Vec::<String>::new());
+    let run = run_on(&format!("{}:{sh}", old.display()));
+    run.assert_code(0);
+    assert_eq!(problems(&run), Vec::<String>::new());
 }
 
 #[test]

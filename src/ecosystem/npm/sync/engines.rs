@@ -5,12 +5,20 @@
 //! that will be is not in the lockfile; a project states it in the files its developers' version
 //! managers and its CI's `setup-node` read: `volta.node` in package.json, `.nvmrc`,
 //! `.node-version` or `.tool-versions`, in the project's folder or a folder above it. lockgate
-//! judges `engines.node` against that version; where none is declared, it says it cannot judge.
+//! judges `engines.node` against that version. Where none is declared (or only a name a version
+//! manager resolves, `lts/iron`), the tool's verdict is the machine's: lockgate judges against the
+//! Node.js the install would run on here, the first `node` on `PATH`, as the tool would; with no
+//! `node` to ask, it says it cannot judge.
 
 use super::manifest::Manifest;
 use crate::ecosystem::{folder_of, join_path, Files};
 use crate::error::Error;
 use nodejs_semver::Range;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// The version files a project declares its Node.js in, in the order they are read per folder.
 pub const NODE_VERSION_FILES: [&str; 3] = [".nvmrc", ".node-version", ".tool-versions"];
@@ -95,12 +103,7 @@ fn version_in(name: &str, text: &str) -> Option<String> {
 fn declared(stated: &str, file: String) -> DeclaredNode {
     let stated = stated.trim().to_string();
     let digits = stated.strip_prefix('v').unwrap_or(&stated);
-    let numeric = !digits.is_empty()
-        && digits.split('.').count() <= 3
-        && digits.split('.').all(|part| {
-            !part.is_empty() && part.len() <= 9 && part.bytes().all(|b| b.is_ascii_digit())
-        });
-    match numeric.then(|| Range::parse(digits).ok()).flatten() {
+    match numeric(digits, 1..=3) {
         Some(range) => DeclaredNode::Version {
             range,
             stated,
@@ -108,6 +111,94 @@ fn declared(stated: &str, file: String) -> DeclaredNode {
         },
         None => DeclaredNode::Unresolved { stated, file },
     }
+}
+
+/// A version of `parts` numbers (`20`, `20.11`, `20.11.1`) as the range of versions it allows.
+fn numeric(digits: &str, parts: std::ops::RangeInclusive<usize>) -> Option<Range> {
+    let numeric = parts.contains(&digits.split('.').count())
+        && digits.split('.').all(|part| {
+            !part.is_empty() && part.len() <= 9 && part.bytes().all(|b| b.is_ascii_digit())
+        });
+    numeric.then(|| Range::parse(digits).ok()).flatten()
+}
+
+/// The Node.js an install would run on here: the first `node` on `PATH`, and its version.
+#[derive(Clone, Debug)]
+pub struct RunningNode {
+    /// The version it reports.
+    range: Range,
+    /// As it reports it (`v20.20.2`).
+    stated: String,
+    /// Where it is.
+    program: PathBuf,
+}
+
+/// How long `node --version` may take before lockgate gives up on it.
+const NODE_DEADLINE: Duration = Duration::from_secs(5);
+
+/// The most of `node --version`'s answer read.
+const MOST_ANSWER: u64 = 256;
+
+/// The Node.js on `PATH`, asked once per run. Only absolute `PATH` folders are searched, so a
+/// repository cannot put its own `node` first; the answer must be one exact version.
+pub fn running_node() -> Option<&'static RunningNode> {
+    static RUNNING: OnceLock<Option<RunningNode>> = OnceLock::new();
+    RUNNING
+        .get_or_init(|| {
+            let program = node_on_path(&std::env::var_os("PATH")?)?;
+            let stated = version_of(&program)?;
+            let range = numeric(stated.strip_prefix('v')?, 3..=3)?;
+            Some(RunningNode {
+                range,
+                stated,
+                program,
+            })
+        })
+        .as_ref()
+}
+
+fn node_on_path(path: &std::ffi::OsStr) -> Option<PathBuf> {
+    let name = if cfg!(windows) { "node.exe" } else { "node" };
+    std::env::split_paths(path)
+        .filter(|folder| folder.is_absolute())
+        .map(|folder| folder.join(name))
+        .find(|program| program.is_file())
+}
+
+/// `program --version`'s first line, within [`NODE_DEADLINE`]; a program that fails, hangs or
+/// says something else gives nothing.
+fn version_of(program: &Path) -> Option<String> {
+    let mut child = Command::new(program)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .current_dir(program.parent()?)
+        .spawn()
+        .ok()?;
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() < NODE_DEADLINE => {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    };
+    let mut answer = String::new();
+    child
+        .stdout
+        .take()?
+        .take(MOST_ANSWER)
+        .read_to_string(&mut answer)
+        .ok()?;
+    let line = answer.lines().next()?.trim();
+    status.success().then(|| line.to_string())
 }
 
 /// Whether `engines_node` (a package's `engines.node`) excludes every version `declared` allows.
@@ -131,50 +222,53 @@ pub struct Checked {
 }
 
 /// The refusals of an install that checks `engines.node` of `checked`, in `tool`'s words, as
-/// (file, message, blocking): one per package that excludes the declared Node.js, or one
-/// non-blocking note when no Node.js version is declared and some package states a range.
+/// (file, message, blocking): one per package that excludes the declared Node.js, or where none
+/// is declared, the Node.js `running` here; with neither, one non-blocking note when some
+/// package states a range.
 pub fn refusals(
     tool: &str,
     why: &str,
     declared: &DeclaredNode,
+    running: Option<&RunningNode>,
     checked: &[Checked],
 ) -> Vec<(String, String, bool)> {
-    match declared {
-        DeclaredNode::Version {
-            range,
-            stated,
-            file,
-        } => checked
-            .iter()
-            .filter(|package| excludes(&package.range, range))
-            .map(|package| {
-                (
-                    package.file.clone(),
-                    format!(
-                        "{} requires node {}, which excludes the Node.js {stated} that {file} \
-                         declares; {tool} refuses to install it ({why})",
-                        package.who, package.range
-                    ),
-                    true,
-                )
-            })
-            .collect(),
-        _ => {
+    let undeclared = match declared {
+        DeclaredNode::Version { .. } => String::new(),
+        DeclaredNode::Unresolved { stated, file } => {
+            format!("{file} names {stated}, which only a version manager resolves")
+        }
+        DeclaredNode::None => "no Node.js version is declared".to_string(),
+    };
+    let (range, against) = match (declared, running) {
+        (
+            DeclaredNode::Version {
+                range,
+                stated,
+                file,
+            },
+            _,
+        ) => (range, format!("the Node.js {stated} that {file} declares")),
+        (_, Some(running)) => (
+            &running.range,
+            format!(
+                "Node.js {}, the `node` on PATH ({}), which is what the install runs on here: \
+                 {undeclared}; state the version in .nvmrc, .node-version or package.json's \
+                 volta.node to judge against the project's own",
+                running.stated,
+                running.program.display()
+            ),
+        ),
+        (_, None) => {
             let Some(first) = checked.first() else {
                 return Vec::new();
             };
-            let unresolved = match declared {
-                DeclaredNode::Unresolved { stated, file } => {
-                    format!("{file} names {stated}, which only a version manager resolves")
-                }
-                _ => "no Node.js version is declared".to_string(),
-            };
-            vec![(
+            return vec![(
                 first.file.clone(),
                 format!(
                     "{} requires node {}{}, and {tool} refuses to install on a Node.js outside it \
-                     ({why}); {unresolved}, so lockgate cannot judge it: state the version in \
-                     .nvmrc, .node-version or package.json's volta.node",
+                     ({why}); {undeclared} and there is no `node` on PATH, so lockgate cannot \
+                     judge it: state the version in .nvmrc, .node-version or package.json's \
+                     volta.node",
                     first.who,
                     first.range,
                     match checked.len() {
@@ -183,9 +277,24 @@ pub fn refusals(
                     },
                 ),
                 false,
-            )]
+            )];
         }
-    }
+    };
+    checked
+        .iter()
+        .filter(|package| excludes(&package.range, range))
+        .map(|package| {
+            (
+                package.file.clone(),
+                format!(
+                    "{} requires node {}, which excludes {against}; {tool} refuses to install it \
+                     ({why})",
+                    package.who, package.range
+                ),
+                true,
+            )
+        })
+        .collect()
 }
 
 /// The `engines.node` of a project's own package.json files: the root's (in `folder`) and its
@@ -265,5 +374,30 @@ mod tests {
         assert!(!excludes(">=20.19", &version("20")));
         assert!(excludes("^18.19.0 || >=20.5.0 <20.6", &version("20.20")));
         assert!(!excludes("not a range", &version("20")));
+    }
+
+    #[test]
+    fn undeclared_projects_are_judged_against_the_node_that_runs_here() {
+        let checked = [Checked {
+            who: "case@1.0.0".into(),
+            range: ">=22".into(),
+            file: "package.json".into(),
+        }];
+        let running = |stated: &str| RunningNode {
+            range: numeric(stated.trim_start_matches('v'), 3..=3).unwrap(),
+            stated: stated.into(),
+            program: "/usr/bin/node".into(),
+        };
+        let old = running("v20.20.2");
+        let said = refusals("npm ci", "why", &DeclaredNode::None, Some(&old), &checked);
+        assert_eq!(said.len(), 1);
+        assert!(said[0].2 && said[0].1.contains("v20.20.2"), "{said:?}");
+        let new = running("v22.1.0");
+        assert!(refusals("npm ci", "why", &DeclaredNode::None, Some(&new), &checked).is_empty());
+        let declared = declared("v20.1.0", ".nvmrc".into());
+        assert!(refusals("npm ci", "why", &declared, Some(&new), &checked)[0].2);
+        let note = refusals("npm ci", "why", &DeclaredNode::None, None, &checked);
+        assert!(!note[0].2 && note[0].1.contains("cannot judge"), "{note:?}");
+        assert_eq!(numeric("20", 3..=3), None);
     }
 }

@@ -784,9 +784,9 @@ fn read_lock(bytes: &[u8]) -> Result<NpmLock, String> {
     NpmLock::parse(text).map_err(|error| format!("not a valid lockfile ({error})"))
 }
 
-/// `legacy-peer-deps` from `.npmrc` text (ini: `key = value`, `;`/`#` comments, last wins).
 /// What an install that checks `checked`'s `engines.node` against the Node.js the project in
-/// `folder` declares refuses (blocking), or that it cannot be judged (not blocking).
+/// `folder` declares (else the one on `PATH`) refuses (blocking), or that it cannot be judged
+/// (not blocking).
 fn engine_problems<T: Files + ?Sized>(
     tree: &T,
     folder: &str,
@@ -799,7 +799,11 @@ fn engine_problems<T: Files + ?Sized>(
         return Ok(Vec::new());
     }
     let declared = engines::declared_node(tree, folder, manifest)?;
-    Ok(engines::refusals(tool, why, &declared, checked)
+    let running = match declared {
+        engines::DeclaredNode::Version { .. } => None,
+        _ => engines::running_node(),
+    };
+    Ok(engines::refusals(tool, why, &declared, running, checked)
         .into_iter()
         .map(|(file, message, blocking)| {
             let problem = SyncProblem::new(ProblemKind::EngineUnsupported, &file, message);
