@@ -24,7 +24,9 @@
 //! more run of each lockgate scenario under GNU time (`/usr/bin/time -f %M`), apart from the
 //! timed runs, so the timings hold no extra process. Without GNU time the column is empty.
 //!
-//! Run with `cargo bench --bench scale`; figures go in BENCHMARKS.md.
+//! Run with `cargo bench --bench scale`; figures go in BENCHMARKS.md. For profiling,
+//! `LOCKGATE_BENCH_ONLY=10000,100000` runs only the lockfile sizes and tree sizes listed, and
+//! `LOCKGATE_BENCH_KEEP=1` keeps the repositories (their folders are printed).
 
 mod common;
 #[path = "../tests/support/lockfiles.rs"]
@@ -72,10 +74,10 @@ fn main() {
     if std::env::var("LOCKGATE_BENCH_HUGE").is_ok_and(|value| value == "1") {
         sizes.push(HUGE);
     }
-    for (entries, runs) in sizes {
+    for (entries, runs) in sizes.into_iter().filter(|(size, _)| chosen(*size)) {
         lockfile_scenarios(&server, entries, runs, rss, &mut rows);
     }
-    for (files, runs) in TREES {
+    for (files, runs) in TREES.into_iter().filter(|(size, _)| chosen(*size)) {
         let dir = tree_repository(files / 50);
         let before = server.requests();
         let lockgate = time_lockgate(dir.path(), &server.url, &[], runs);
@@ -118,7 +120,7 @@ fn lockfile_scenarios(
     let size = format!("{} entries", thousands(project.locked()));
 
     // (a) and (c): the project committed, one package added and staged.
-    let committed = tempfile::tempdir().expect("temp dir");
+    let committed = Scratch::new();
     let repo = committed.path();
     init(repo);
     write(repo, "README.md", "# scale\n");
@@ -149,7 +151,7 @@ fn lockfile_scenarios(
     drop(committed);
 
     // (b): the project new in whole, staged over a commit without it.
-    let fresh = tempfile::tempdir().expect("temp dir");
+    let fresh = Scratch::new();
     let repo = fresh.path();
     init(repo);
     write(repo, "README.md", "# scale\n");
@@ -592,6 +594,41 @@ fn version(rng: &mut Random) -> String {
     format!("{}.{}.{}", rng.below(8), rng.below(25), rng.below(30))
 }
 
+/// Whether `LOCKGATE_BENCH_ONLY` (sizes, comma-separated) lets `size` run; unset, all run.
+fn chosen(size: usize) -> bool {
+    std::env::var("LOCKGATE_BENCH_ONLY").map_or(true, |only| {
+        only.split(',')
+            .any(|listed| listed.trim().parse() == Ok(size))
+    })
+}
+
+/// A scratch folder, removed when dropped unless `LOCKGATE_BENCH_KEEP=1` (then printed).
+struct Scratch {
+    path: std::path::PathBuf,
+    _removed: Option<tempfile::TempDir>,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        let dir = tempfile::tempdir().expect("temp dir");
+        if std::env::var("LOCKGATE_BENCH_KEEP").is_ok_and(|value| value == "1") {
+            println!("kept: {}", dir.path().display());
+            return Scratch {
+                path: dir.keep(),
+                _removed: None,
+            };
+        }
+        Scratch {
+            path: dir.path().to_path_buf(),
+            _removed: Some(dir),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
 fn init(repo: &Path) {
     git(repo, &["init", "-q", "-b", "main"]);
 }
@@ -601,8 +638,8 @@ fn write(repo: &Path, path: &str, text: &str) {
 }
 
 /// A committed repository of `folders` × 50 files with README.md changed and staged.
-fn tree_repository(folders: usize) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
+fn tree_repository(folders: usize) -> Scratch {
+    let dir = Scratch::new();
     let repo = dir.path();
     init(repo);
     common::write_tree(repo, folders);
