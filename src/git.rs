@@ -13,7 +13,16 @@ pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
 pub struct Repo {
     inner: Repository,
     bare: bool,
+    /// The large blobs read last: a staged lockfile is read for its entries and again by its
+    /// project's checks, and is inflated once.
+    recent: std::cell::RefCell<Vec<(Oid, std::rc::Rc<[u8]>)>>,
 }
+
+/// Blobs this large or larger are kept in [`Repo`]'s `recent` (smaller ones cost less to
+/// inflate again than to keep).
+const RECENT_FROM: usize = 64 * 1024;
+/// How many large blobs are kept: the new side of a change, read last.
+const RECENT_KEPT: usize = 1;
 
 /// One file whose staged content differs from `HEAD`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,7 +82,15 @@ impl Repo {
         let bare = inner.is_bare()
             && inner.workdir().is_none()
             && std::env::var_os("GIT_WORK_TREE").is_none_or(|value| value.is_empty());
-        Ok(Repo { inner, bare })
+        Ok(Repo::of(inner, bare))
+    }
+
+    fn of(inner: Repository, bare: bool) -> Repo {
+        Repo {
+            inner,
+            bare,
+            recent: std::cell::RefCell::default(),
+        }
     }
 
     /// Opens the repository at `path` (a working tree's folder, its `.git`, or a bare
@@ -84,7 +101,7 @@ impl Repo {
         let inner = Repository::open_ext(path, flags, std::iter::empty::<&std::ffi::OsStr>())
             .map_err(Error::NotARepository)?;
         let bare = inner.is_bare();
-        Ok(Repo { inner, bare })
+        Ok(Repo::of(inner, bare))
     }
 
     /// The text of `path` at `HEAD`, and for a 1-based `line` of it, when the commit that wrote
@@ -388,8 +405,16 @@ impl Repo {
         Ok(commit.parent_ids().next())
     }
 
+    /// Lets go of the blobs kept for a second reading.
+    pub fn forget_recent(&self) {
+        self.recent.borrow_mut().clear();
+    }
+
     /// The content of a blob, refused when larger than [`MAX_FILE_BYTES`].
     pub fn read_blob(&self, path: &str, oid: Oid) -> Result<Vec<u8>, Error> {
+        if let Some((_, bytes)) = self.recent.borrow().iter().find(|(id, _)| *id == oid) {
+            return Ok(bytes.to_vec());
+        }
         let odb = self
             .inner
             .odb()
@@ -408,7 +433,15 @@ impl Repo {
             .inner
             .find_blob(oid)
             .map_err(|error| Error::git(format!("read {path}"), error))?;
-        Ok(blob.content().to_vec())
+        let content = blob.content();
+        if content.len() >= RECENT_FROM {
+            let mut recent = self.recent.borrow_mut();
+            if recent.len() == RECENT_KEPT {
+                recent.remove(0);
+            }
+            recent.push((oid, std::rc::Rc::from(content)));
+        }
+        Ok(content.to_vec())
     }
 }
 

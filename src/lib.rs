@@ -252,6 +252,9 @@ fn update_databases(
 /// then the checks that need no advisory, then OSV's answers judged by the policy.
 fn check(repo: &git::Repo, settings: &Settings, target: &Target) -> Result<Report, Error> {
     let (scope, mode) = gather(repo, target)?;
+    // The lockfiles are read: the texts and parses kept for a second reading can go.
+    repo.forget_recent();
+    ecosystem::memo::forget();
     let mut report = Report::new(mode);
     // git writes MERGE_HEAD after its pre-merge-commit hook, which says so itself.
     report.merging = mode == Mode::Staged && (repo.is_merging() || settings.merging);

@@ -337,6 +337,40 @@ impl Entry {
             .filter(|url| url.contains("://"))
     }
 
+    /// Whether `other` states everything `self` does, but perhaps on another line.
+    pub fn same_but_line(&self, other: &Entry) -> bool {
+        // Every field by name: a field added to Entry must be placed here.
+        let Entry {
+            package,
+            source,
+            dev,
+            optional,
+            checksum,
+            install_scripts,
+            uploaded,
+            dependencies,
+            line: _,
+            git_reference,
+            unreadable,
+            downloads,
+            file_checksums,
+            stated_version,
+        } = self;
+        *package == other.package
+            && *source == other.source
+            && *dev == other.dev
+            && *optional == other.optional
+            && *checksum == other.checksum
+            && *install_scripts == other.install_scripts
+            && *uploaded == other.uploaded
+            && *dependencies == other.dependencies
+            && *git_reference == other.git_reference
+            && *unreadable == other.unreadable
+            && *downloads == other.downloads
+            && *file_checksums == other.file_checksums
+            && *stated_version == other.stated_version
+    }
+
     /// Whether it is a registry package OSV can be asked about by version.
     pub fn is_queryable(&self) -> bool {
         matches!(self.source, Source::Registry { .. }) && !self.unreadable
@@ -516,7 +550,7 @@ impl LockedSet {
     /// What `self` locks that `old` did not: the entries of packages a change adds or moves to
     /// a new version (or source), and the unpinned requirements it adds.
     pub fn added_since(&self, old: &LockedSet) -> LockedSet {
-        let known: BTreeSet<(&Package, Option<NonRegistry>, bool)> = old
+        let known: std::collections::HashSet<(&Package, Option<NonRegistry>, bool)> = old
             .entries
             .iter()
             .map(|entry| (&entry.package, entry.non_registry(), entry.unreadable))

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::package::{LockedSet, Package};
 use crate::report::{Problem, ProblemKind};
 use crate::{git, push, sanitize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 
 /// One lockfile and the dependencies to check in it.
@@ -744,24 +744,33 @@ impl Parsed {
         let (Some(new), Some(format)) = (change.new, ecosystem::format_of(&change.path)) else {
             return Ok(None);
         };
+        // The old versions are read first: the new one's text and parse are what the project's
+        // checks read next (git::Repo and ecosystem::memo keep the last).
+        let olds: Vec<Rc<LockedSet>> = change
+            .old
+            .iter()
+            // An unreadable old version cannot vouch for anything: all of the new one is new.
+            .filter_map(|old| {
+                self.get(repo, format, &change.path, *old, old_includes)
+                    .ok()
+            })
+            .collect();
         let whole = self.get(repo, format, &change.path, new, new_includes)?;
         let mut added: Option<LockedSet> = None;
-        let mut olds = Vec::new();
-        for old in &change.old {
-            // An unreadable old version cannot vouch for anything: all of the new one is new.
-            if let Ok(old) = self.get(repo, format, &change.path, *old, old_includes) {
-                added = Some(added.as_ref().unwrap_or(&whole).added_since(&old));
-                olds.push(old);
-            }
+        for old in &olds {
+            added = Some(added.as_ref().unwrap_or(&whole).added_since(old));
         }
         // All of a new lockfile is new: it is checked as it is, not copied.
         Ok(Some(match added {
             Some(added) => {
                 let replaced = replaced_by(&added, &olds);
+                // What an entry states can only have changed where no old version states all
+                // of it: the comparisons look at those packages alone.
+                let touched = touched(&whole, &olds);
                 let changes = Changes {
-                    checksums: checksums_changed(&whole, &olds),
+                    checksums: checksums_changed(&whole, &olds, &touched),
                     scripts: scripts_gained(&added, &olds),
-                    urls: urls_changed(&whole, &olds),
+                    urls: urls_changed(&whole, &olds, &touched),
                     old_hosts: Some(hosts_of(&olds)),
                 };
                 (
@@ -776,17 +785,57 @@ impl Parsed {
     }
 }
 
+/// A package by name: (ecosystem, name).
+type Name<'a> = (crate::package::Ecosystem, &'a str);
+
+fn name_of(entry: &crate::package::Entry) -> Name<'_> {
+    (entry.package.ecosystem, entry.package.name.as_str())
+}
+
+/// The names of the packages among `entries`.
+fn names<'a>(entries: &'a [crate::package::Entry]) -> HashSet<Name<'a>> {
+    entries.iter().map(name_of).collect()
+}
+
+/// The names of `whole`'s entries that no old version locks exactly as `whole` does (their
+/// line aside): only there can a checksum, URL or script have changed.
+fn touched<'a>(whole: &'a LockedSet, olds: &[Rc<LockedSet>]) -> HashSet<Name<'a>> {
+    let mut before: HashMap<&Package, Vec<&crate::package::Entry>> = HashMap::new();
+    for entry in olds.iter().flat_map(|old| &old.entries) {
+        before.entry(&entry.package).or_default().push(entry);
+    }
+    whole
+        .entries
+        .iter()
+        .filter(|entry| {
+            !before
+                .get(&entry.package)
+                .is_some_and(|olds| olds.iter().any(|old| old.same_but_line(entry)))
+        })
+        .map(name_of)
+        .collect()
+}
+
+/// The queryable entries of `olds` of a package named in `wanted`.
+fn old_entries_of<'a>(
+    olds: &'a [Rc<LockedSet>],
+    wanted: &'a HashSet<Name<'_>>,
+) -> impl Iterator<Item = &'a crate::package::Entry> {
+    olds.iter()
+        .flat_map(|old| &old.entries)
+        .filter(|entry| entry.is_queryable() && wanted.contains(&name_of(entry)))
+}
+
 /// Of each registry package `added` locks at a version, the registry versions `olds` locked of
 /// it (the upgrade's other side), keyed by the new version.
 fn replaced_by(added: &LockedSet, olds: &[Rc<LockedSet>]) -> Replaced {
+    let wanted = names(&added.entries);
     let mut by_name: BTreeMap<(&crate::package::Ecosystem, &str), Vec<&str>> = BTreeMap::new();
-    for old in olds {
-        for entry in old.entries.iter().filter(|entry| entry.is_queryable()) {
-            by_name
-                .entry((&entry.package.ecosystem, entry.package.name.as_str()))
-                .or_default()
-                .push(&entry.package.version);
-        }
+    for entry in old_entries_of(olds, &wanted) {
+        by_name
+            .entry((&entry.package.ecosystem, entry.package.name.as_str()))
+            .or_default()
+            .push(&entry.package.version);
     }
     let mut replaced = Replaced::new();
     for entry in added.entries.iter().filter(|entry| entry.is_queryable()) {
@@ -813,7 +862,11 @@ fn replaced_by(added: &LockedSet, olds: &[Rc<LockedSet>]) -> Replaced {
 /// checksum a release; Python lockfiles one per file, compared by file name (a file added to a
 /// release is not a change). An upgrade of the algorithm, `sha1-` to `sha512-`, is not a
 /// change.
-fn checksums_changed(whole: &LockedSet, olds: &[Rc<LockedSet>]) -> Vec<ChecksumChange> {
+fn checksums_changed(
+    whole: &LockedSet,
+    olds: &[Rc<LockedSet>],
+    touched: &HashSet<Name<'_>>,
+) -> Vec<ChecksumChange> {
     // `sha512-…`, `sha256:…`, yarn berry's `10c0/…` (its cache key: the same key, the same
     // kind of checksum), or bare hex (berry before cache keys).
     let algorithm = |checksum: &str| -> String {
@@ -825,21 +878,20 @@ fn checksums_changed(whole: &LockedSet, olds: &[Rc<LockedSet>]) -> Vec<ChecksumC
     // (package, file) → the checksums the old versions pinned: one a release (npm, Composer:
     // file ""), or one per file where the lockfile lists a release's files (Python).
     let mut known: BTreeMap<(&Package, &str), Vec<&str>> = BTreeMap::new();
-    for old in olds {
-        for entry in old.entries.iter().filter(|entry| entry.is_queryable()) {
-            for (file, checksum) in pinned_checksums(entry) {
-                known
-                    .entry((&entry.package, file))
-                    .or_default()
-                    .push(checksum);
-            }
+    for entry in old_entries_of(olds, touched) {
+        for (file, checksum) in pinned_checksums(entry) {
+            known
+                .entry((&entry.package, file))
+                .or_default()
+                .push(checksum);
         }
     }
     if known.is_empty() {
         return Vec::new();
     }
     let mut changed = Vec::new();
-    for entry in whole.entries.iter().filter(|entry| entry.is_queryable()) {
+    let entries = whole.entries.iter();
+    for entry in entries.filter(|entry| entry.is_queryable() && touched.contains(&name_of(entry))) {
         for (file, new) in pinned_checksums(entry) {
             let Some(old) = known.get(&(&entry.package, file)) else {
                 continue;
@@ -920,7 +972,11 @@ fn url_slots(entry: &crate::package::Entry) -> Vec<(String, String, &str)> {
 /// not list (added to a release, or no longer left out by `requires-python`) is given without
 /// an old URL, for the checks of new downloads. A URL where the old entry recorded none (a
 /// lockfile that now records URLs) is not a change.
-fn urls_changed(whole: &LockedSet, olds: &[Rc<LockedSet>]) -> Vec<UrlChange> {
+fn urls_changed(
+    whole: &LockedSet,
+    olds: &[Rc<LockedSet>],
+    touched: &HashSet<Name<'_>>,
+) -> Vec<UrlChange> {
     // (package, slot) → the old URLs there, canonical and as written.
     type Known<'a> = BTreeMap<(&'a Package, String), Vec<(String, &'a str)>>;
     let mut known: Known<'_> = BTreeMap::new();
@@ -928,21 +984,19 @@ fn urls_changed(whole: &LockedSet, olds: &[Rc<LockedSet>]) -> Vec<UrlChange> {
     // downloaded from the registry the project configures).
     let mut with_files = std::collections::BTreeSet::new();
     let mut without_url = std::collections::BTreeSet::new();
-    for old in olds {
-        for entry in old.entries.iter().filter(|entry| entry.is_queryable()) {
-            let slots = url_slots(entry);
-            if slots.is_empty() {
-                without_url.insert(&entry.package);
+    for entry in old_entries_of(olds, touched) {
+        let slots = url_slots(entry);
+        if slots.is_empty() {
+            without_url.insert(&entry.package);
+        }
+        for (slot, canonical, url) in slots {
+            if !slot.is_empty() {
+                with_files.insert(&entry.package);
             }
-            for (slot, canonical, url) in slots {
-                if !slot.is_empty() {
-                    with_files.insert(&entry.package);
-                }
-                known
-                    .entry((&entry.package, slot))
-                    .or_default()
-                    .push((canonical, url));
-            }
+            known
+                .entry((&entry.package, slot))
+                .or_default()
+                .push((canonical, url));
         }
     }
     if known.is_empty() && without_url.is_empty() {
@@ -950,7 +1004,8 @@ fn urls_changed(whole: &LockedSet, olds: &[Rc<LockedSet>]) -> Vec<UrlChange> {
     }
     let mut changed = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
-    for entry in whole.entries.iter().filter(|entry| entry.is_queryable()) {
+    let entries = whole.entries.iter();
+    for entry in entries.filter(|entry| entry.is_queryable() && touched.contains(&name_of(entry))) {
         for (slot, canonical, url) in url_slots(entry) {
             let old = match known.get(&(&entry.package, slot.clone())) {
                 Some(old) if old.iter().any(|(known, _)| *known == canonical) => continue,
@@ -1006,13 +1061,12 @@ fn scripts_gained(added: &LockedSet, olds: &[Rc<LockedSet>]) -> Vec<ScriptGained
     type Before<'a> =
         BTreeMap<(&'a crate::package::Ecosystem, &'a str), Vec<(&'a str, Option<bool>)>>;
     let mut before: Before<'_> = BTreeMap::new();
-    for old in olds {
-        for entry in old.entries.iter().filter(|entry| entry.is_queryable()) {
-            before
-                .entry((&entry.package.ecosystem, entry.package.name.as_str()))
-                .or_default()
-                .push((&entry.package.version, entry.install_scripts));
-        }
+    let wanted = names(&added.entries);
+    for entry in old_entries_of(olds, &wanted) {
+        before
+            .entry((&entry.package.ecosystem, entry.package.name.as_str()))
+            .or_default()
+            .push((&entry.package.version, entry.install_scripts));
     }
     let mut gained = Vec::new();
     for entry in added

@@ -625,3 +625,42 @@ fn empty_lockgate_variables_count_as_unset_and_a_closed_pipe_is_no_crash() {
     assert!(run.stdout.contains("exit=1"), "{}", run.output());
     assert!(!run.stderr.contains("panicked"), "{}", run.output());
 }
+
+#[test]
+fn a_large_lockfiles_change_is_judged_as_a_small_ones_is() {
+    // Over 256 KiB, and what the change keeps is compared package by package only where an
+    // entry changed.
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    let names: Vec<String> = (0..2000).map(|i| format!("c-{i:04}")).collect();
+    let mut packages: Vec<(&str, &str)> =
+        names.iter().map(|name| (name.as_str(), "1.0.0")).collect();
+    repo.stage_npm_project("", &packages);
+    repo.commit("project");
+    // Malware added, one package upgraded, one kept at its version with another checksum.
+    packages.push(MALWARE);
+    packages[5].1 = "1.0.1";
+    let lock = npm_lock_v3(&packages).replace(
+        &crate::support::lockfiles::npm_integrity("c-0007", "1.0.0"),
+        &crate::support::lockfiles::npm_integrity("c-0007", "9.9.9"),
+    );
+    let line = 1 + lock[..lock.find("\"node_modules/c-0007\"").unwrap()]
+        .matches('\n')
+        .count();
+    repo.write_and_stage("package.json", package_json_matching(&packages));
+    repo.write_and_stage("package-lock.json", &lock);
+    let run = run(&repo, &server, &["--format", "json"]);
+    run.assert_code(1);
+    let report = run.stdout_json();
+    // What the change adds: debug and the upgrade, not the 1,999 packages it keeps.
+    assert_eq!(report["checked"], 2, "{report}");
+    assert_eq!(report["findings"][0]["id"], "MAL-2025-46974");
+    let problems = report["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0]["kind"], "checksum-changed");
+    assert_eq!(problems[0]["line"], line);
+    assert!(problems[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("c-0007@1.0.0"));
+}

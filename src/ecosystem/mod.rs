@@ -7,6 +7,7 @@
 
 pub mod glob;
 pub mod json_lines;
+pub mod memo;
 pub mod npm;
 pub mod packagist;
 pub mod parse;

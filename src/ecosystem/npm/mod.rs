@@ -32,7 +32,8 @@ pub static BUN: Format = Format::named("bun.lock", |text| {
 });
 
 fn parse_package_lock(text: &str) -> Result<LockedSet, super::ParseError> {
-    package_lock::NpmLock::parse_with_lines(text).map(|lock| lock.locked_set())
+    crate::ecosystem::memo::parsed(text, package_lock::NpmLock::parse_with_lines)
+        .map(|lock| lock.locked_set())
 }
 
 /// npm's ecosystem.

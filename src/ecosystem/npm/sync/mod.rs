@@ -773,7 +773,7 @@ fn read_manifest(bytes: &[u8]) -> Result<Manifest, String> {
     Manifest::parse(text).map_err(|error| format!("not valid package.json ({error})"))
 }
 
-fn read_lock(bytes: &[u8]) -> Result<NpmLock, String> {
+fn read_lock(bytes: &[u8]) -> Result<std::rc::Rc<NpmLock>, String> {
     let text = crate::ecosystem::parse::decode(bytes).map_err(|error| error.to_string())?;
     crate::ecosystem::parse::check_conflict_markers(text).map_err(|error| {
         format!(
@@ -781,7 +781,9 @@ fn read_lock(bytes: &[u8]) -> Result<NpmLock, String> {
             error.line
         )
     })?;
-    NpmLock::parse(text).map_err(|error| format!("not a valid lockfile ({error})"))
+    // The parse the lockfile's entries were read from, when they were.
+    crate::ecosystem::memo::parsed(text, NpmLock::parse_with_lines)
+        .map_err(|error| format!("not a valid lockfile ({error})"))
 }
 
 /// What an install that checks `checked`'s `engines.node` against the Node.js the project in
