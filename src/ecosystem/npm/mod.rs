@@ -18,17 +18,20 @@ use crate::package::{self, LockedSet};
 pub static PACKAGE_LOCK: Format = Format::named("package-lock.json", parse_package_lock);
 /// npm's `npm-shrinkwrap.json` (same format; wins over package-lock.json).
 pub static SHRINKWRAP: Format = Format::named("npm-shrinkwrap.json", parse_package_lock);
+// yarn, pnpm and bun lockfiles are read again by their sync check, which asks for the same
+// parse (ecosystem::memo): what they lock is copied out of it.
+
 /// yarn's `yarn.lock`, classic (v1) or berry (2+).
 pub static YARN: Format = Format::named("yarn.lock", |text| {
-    yarn::YarnLock::parse(text).map(|lock| lock.locked)
+    crate::ecosystem::memo::parsed(text, yarn::YarnLock::parse).map(|lock| lock.locked.clone())
 });
 /// pnpm's `pnpm-lock.yaml` (lockfile versions 5.4, 6 and 9).
 pub static PNPM: Format = Format::named("pnpm-lock.yaml", |text| {
-    pnpm::PnpmLock::parse(text).map(|lock| lock.locked)
+    crate::ecosystem::memo::parsed(text, pnpm::PnpmLock::parse).map(|lock| lock.locked.clone())
 });
 /// bun's text `bun.lock`.
 pub static BUN: Format = Format::named("bun.lock", |text| {
-    bun::BunLock::parse(text).map(|lock| lock.locked)
+    crate::ecosystem::memo::parsed(text, bun::BunLock::parse).map(|lock| lock.locked.clone())
 });
 
 fn parse_package_lock(text: &str) -> Result<LockedSet, super::ParseError> {

@@ -646,18 +646,15 @@ fn foreign_engines<T: Files + ?Sized>(
     let mut checked = engines::of_projects(folder, projects.root, projects.members);
     let why = match tool {
         Tool::Pnpm if projects.settings.pnpm_engine_strict() => {
-            let Ok(lock) = crate::ecosystem::npm::pnpm::PnpmLock::parse(text) else {
+            let parse = crate::ecosystem::npm::pnpm::PnpmLock::parse;
+            let Ok(lock) = crate::ecosystem::memo::parsed(text, parse) else {
                 return Ok(Vec::new());
             };
-            checked.extend(
-                lock.engines
-                    .into_iter()
-                    .map(|(key, range)| engines::Checked {
-                        who: key.trim_start_matches('/').to_string(),
-                        range,
-                        file: path.to_string(),
-                    }),
-            );
+            checked.extend(lock.engines.iter().map(|(key, range)| engines::Checked {
+                who: key.trim_start_matches('/').to_string(),
+                range: range.clone(),
+                file: path.to_string(),
+            }));
             "engine-strict=true, ERR_PNPM_UNSUPPORTED_ENGINE"
         }
         Tool::Yarn if !is_berry(text) && !yarn_ignores_engines(tree, folder, projects)? => {

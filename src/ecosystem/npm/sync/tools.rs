@@ -176,7 +176,7 @@ pub fn check(tool: Tool, text: &str, projects: &Projects<'_>) -> Result<Vec<Stri
     let pinned = pinned_major(tool, projects.root);
     Ok(match tool {
         Tool::Pnpm => {
-            let lock = PnpmLock::parse(text)?;
+            let lock = crate::ecosystem::memo::parsed(text, PnpmLock::parse)?;
             let lock_major: u64 = lock
                 .version
                 .split('.')
@@ -200,7 +200,7 @@ pub fn check(tool: Tool, text: &str, projects: &Projects<'_>) -> Result<Vec<Stri
             }
         }
         Tool::Yarn => {
-            let lock = YarnLock::parse(text)?;
+            let lock = crate::ecosystem::memo::parsed(text, YarnLock::parse)?;
             match pinned {
                 Some((spec, 1)) if lock.berry => vec![format!(
                     "packageManager pins {spec}, which cannot read the yarn 2+ yarn.lock"
@@ -213,7 +213,10 @@ pub fn check(tool: Tool, text: &str, projects: &Projects<'_>) -> Result<Vec<Stri
                 _ => classic(&lock, projects),
             }
         }
-        Tool::Bun => bun(&BunLock::parse(text)?, projects),
+        Tool::Bun => bun(
+            &*crate::ecosystem::memo::parsed(text, BunLock::parse)?,
+            projects,
+        ),
     })
 }
 
