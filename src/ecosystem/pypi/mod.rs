@@ -15,17 +15,20 @@ use crate::error::Error;
 use crate::matching::Scheme;
 use crate::package;
 
+// poetry, uv and pdm lockfiles are read again by their sync check, which asks for the same
+// parse (ecosystem::memo): what they lock is copied out of it.
+
 /// `poetry.lock`.
 pub static POETRY: Format = Format::named("poetry.lock", |text| {
-    lockfiles::Poetry::parse(text).map(|lock| lock.locked)
+    crate::ecosystem::memo::parsed(text, lockfiles::Poetry::parse).map(|lock| lock.locked.clone())
 });
 /// `uv.lock`.
 pub static UV: Format = Format::named("uv.lock", |text| {
-    lockfiles::Uv::parse(text).map(|lock| lock.locked)
+    crate::ecosystem::memo::parsed(text, lockfiles::Uv::parse).map(|lock| lock.locked.clone())
 });
 /// `pdm.lock`.
 pub static PDM: Format = Format::named("pdm.lock", |text| {
-    lockfiles::Pdm::parse(text).map(|lock| lock.locked)
+    crate::ecosystem::memo::parsed(text, lockfiles::Pdm::parse).map(|lock| lock.locked.clone())
 });
 /// pipenv's `Pipfile.lock`.
 pub static PIPFILE_LOCK: Format = Format::named("Pipfile.lock", lockfiles::parse_pipfile_lock);

@@ -66,7 +66,8 @@ const TOOLS: [LockTool; 3] = [
         members: |_| None,
         path_sources: |_, _| Vec::new(),
         judge: |checked, text| {
-            Poetry::parse(text).map(|lock| poetry(checked.pyproject, text, &lock))
+            crate::ecosystem::memo::parsed(text, Poetry::parse)
+                .map(|lock| poetry(checked.pyproject, text, &lock))
         },
     },
     LockTool {
@@ -76,7 +77,9 @@ const TOOLS: [LockTool; 3] = [
         reads_bom: false,
         members: pdm_members,
         path_sources: |_, _| Vec::new(),
-        judge: |checked, text| Pdm::parse(text).map(|lock| pdm(checked, &lock)),
+        judge: |checked, text| {
+            crate::ecosystem::memo::parsed(text, Pdm::parse).map(|lock| pdm(checked, &lock))
+        },
     },
     LockTool {
         name: "uv",
@@ -86,7 +89,8 @@ const TOOLS: [LockTool; 3] = [
         members: super::uv::workspace_globs,
         path_sources: super::uv::path_sources,
         judge: |checked, text| {
-            Uv::parse(text).map(|lock| super::uv::judge(checked.pyproject, checked.local, &lock))
+            crate::ecosystem::memo::parsed(text, Uv::parse)
+                .map(|lock| super::uv::judge(checked.pyproject, checked.local, &lock))
         },
     },
 ];
