@@ -14,7 +14,9 @@
 //! to 5 (time linear in commits: about 1×).
 //!
 //! Run with `cargo bench --bench push`. `LOCKGATE_BENCH_ENTRIES=25000` sets the project's size
-//! (the figure: 25,000), `LOCKGATE_BENCH_COMMITS=1,5,20,50` the pushes measured.
+//! (the figure: 25,000), `LOCKGATE_BENCH_COMMITS=1,5,20,50` the pushes measured, and
+//! `LOCKGATE_BENCH_KEEP=1` keeps the repositories for profiling (the folder and each push's
+//! stdin line are printed).
 
 mod common;
 #[path = "../tests/support/lockfiles.rs"]
@@ -51,6 +53,7 @@ fn main() {
     let rss = Path::new(GNU_TIME).exists();
 
     let dir = tempfile::tempdir().expect("temp dir");
+    let keep = std::env::var("LOCKGATE_BENCH_KEEP").is_ok_and(|value| value == "1");
     let repo = dir.path().join("work");
     let remote = dir.path().join("remote.git");
     std::fs::create_dir(&repo).unwrap();
@@ -93,6 +96,9 @@ fn main() {
             "refs/heads/main {} refs/heads/main {base}\n",
             tips[count - 1]
         );
+        if keep {
+            print!("kept: {}, stdin: {input}", repo.display());
+        }
         let output = run(lockgate(&repo, &server.url, url), &input);
         assert!(
             output.status.success(),
@@ -163,6 +169,9 @@ fn main() {
         );
     }
     println!("\ntotal wall time {:.0} s", started.elapsed().as_secs_f64());
+    if keep {
+        let _ = dir.keep();
+    }
 }
 
 /// The numbers in the environment variable `name` (comma-separated), if set.
