@@ -1184,3 +1184,31 @@ fn parse(
             message: error.message,
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Parsed;
+    use git2::Oid;
+
+    /// Issue 20: a long push keeps a parsed version only until its last planned read.
+    #[test]
+    fn a_planned_version_is_kept_until_its_last_read() {
+        let [a, b, c] = [1u8, 2, 3].map(|byte| Oid::from_bytes(&[byte; 20]).unwrap());
+        let mut parsed = Parsed::default();
+        // Unplanned (a staged commit), every version is kept.
+        assert!(parsed.keep_after_read(a));
+        assert!(parsed.keep_after_read(a));
+        // A: the new side of one commit and the old side of the next; B: read once; C: never,
+        // so what was parsed of it before the plan is dropped.
+        parsed.sets.insert(a, std::rc::Rc::default());
+        parsed.sets.insert(c, std::rc::Rc::default());
+        parsed.plan([(a, 2), (b, 1)].into_iter().collect());
+        assert!(parsed.sets.contains_key(&a) && !parsed.sets.contains_key(&c));
+        assert!(parsed.keep_after_read(a));
+        assert!(!parsed.keep_after_read(a));
+        assert!(!parsed.keep_after_read(b));
+        assert!(!parsed.keep_after_read(c));
+        // Read once more than planned: still not kept.
+        assert!(!parsed.keep_after_read(a));
+    }
+}
