@@ -543,8 +543,19 @@ fn pushed_history(
     let mut history: BTreeMap<String, LockedSet> = BTreeMap::new();
     let mut introduced_by: IntroducedBy = BTreeMap::new();
     let mut settings: HistorySettings = BTreeMap::new();
+    // Every commit's changes first, so that each lockfile version is dropped after the last
+    // commit that reads it.
+    let mut changes_of = Vec::with_capacity(commits.len());
+    let mut reads: std::collections::HashMap<git2::Oid, usize> = std::collections::HashMap::new();
     for &commit in commits {
-        let mut changed = repo.commit_changes(commit, wanted)?;
+        let changed = repo.commit_changes(commit, wanted)?;
+        for oid in changed.iter().flat_map(cached_reads) {
+            *reads.entry(oid).or_default() += 1;
+        }
+        changes_of.push(changed);
+    }
+    parsed.plan(reads);
+    for (&commit, mut changed) in commits.iter().zip(changes_of) {
         problems.extend(take_not_files(
             &mut changed,
             Some(&repo.describe_commit(commit)),
@@ -613,6 +624,20 @@ fn pushed_history(
         }
     }
     Ok((history, introduced_by, settings))
+}
+
+/// The blobs [`Parsed::added_by`] reads through the cache for `change`, once each read: its new
+/// version and the versions it replaces, of a lockfile that includes no other file (those are
+/// read afresh each time). None for a deleted file or one that is not a file.
+fn cached_reads(change: &git::Change) -> Vec<git2::Oid> {
+    let cached = change.not_a_file.is_none()
+        && ecosystem::format_of(&change.path).is_some_and(|format| !format.has_includes());
+    match change.new {
+        Some(new) if cached => std::iter::once(new)
+            .chain(change.old.iter().copied())
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// The pushed commit that first added each (lockfile, package): its short id and subject.
@@ -703,10 +728,15 @@ pub(crate) struct ChecksumChange {
 }
 
 /// Lockfile versions parsed so far, by blob: in a pushed history each version is the new side
-/// of one commit and the old side of the next, and is read once.
+/// of one commit and the old side of the next, and is read once. Once the reads to come are
+/// planned ([`Parsed::plan`]), a version is kept only until its last planned read, so a long
+/// push holds a lockfile's versions one commit at a time, not one per commit.
 #[derive(Default)]
 struct Parsed {
     sets: std::collections::HashMap<git2::Oid, Rc<LockedSet>>,
+    /// The reads still to come of each blob, once planned; unplanned, every version is kept
+    /// (a staged commit reads two).
+    planned: Option<std::collections::HashMap<git2::Oid, usize>>,
 }
 
 impl Parsed {
@@ -723,11 +753,43 @@ impl Parsed {
         if format.has_includes() {
             return parse(repo, format, path, oid, includes).map(Rc::new);
         }
+        if !self.keep_after_read(oid) {
+            return match self.sets.remove(&oid) {
+                Some(set) => Ok(set),
+                None => parse(repo, format, path, oid, includes).map(Rc::new),
+            };
+        }
         match self.sets.entry(oid) {
             std::collections::hash_map::Entry::Occupied(entry) => Ok(entry.get().clone()),
             std::collections::hash_map::Entry::Vacant(entry) => Ok(entry
                 .insert(Rc::new(parse(repo, format, path, oid, includes)?))
                 .clone()),
+        }
+    }
+
+    /// From now on, keeps each version only while `reads` (how often each blob will still be
+    /// read) has a read of it to come; a version with none is dropped now (what the caller
+    /// holds of it stays alive: the `Rc`).
+    fn plan(&mut self, reads: std::collections::HashMap<git2::Oid, usize>) {
+        self.sets.retain(|oid, _| reads.contains_key(oid));
+        self.planned = Some(reads);
+    }
+
+    /// Counts one read of `oid` against the plan: whether its set is to be kept for a later
+    /// read.
+    fn keep_after_read(&mut self, oid: git2::Oid) -> bool {
+        let Some(planned) = &mut self.planned else {
+            return true;
+        };
+        match planned.get_mut(&oid) {
+            Some(left) if *left > 1 => {
+                *left -= 1;
+                true
+            }
+            _ => {
+                planned.remove(&oid);
+                false
+            }
         }
     }
 
@@ -1175,4 +1237,32 @@ fn parse(
             column: error.column,
             message: error.message,
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Parsed;
+    use git2::Oid;
+
+    /// Issue 20: a long push keeps a parsed version only until its last planned read.
+    #[test]
+    fn a_planned_version_is_kept_until_its_last_read() {
+        let [a, b, c] = [1u8, 2, 3].map(|byte| Oid::from_bytes(&[byte; 20]).unwrap());
+        let mut parsed = Parsed::default();
+        // Unplanned (a staged commit), every version is kept.
+        assert!(parsed.keep_after_read(a));
+        assert!(parsed.keep_after_read(a));
+        // A: the new side of one commit and the old side of the next; B: read once; C: never,
+        // so what was parsed of it before the plan is dropped.
+        parsed.sets.insert(a, std::rc::Rc::default());
+        parsed.sets.insert(c, std::rc::Rc::default());
+        parsed.plan([(a, 2), (b, 1)].into_iter().collect());
+        assert!(parsed.sets.contains_key(&a) && !parsed.sets.contains_key(&c));
+        assert!(parsed.keep_after_read(a));
+        assert!(!parsed.keep_after_read(a));
+        assert!(!parsed.keep_after_read(b));
+        assert!(!parsed.keep_after_read(c));
+        // Read once more than planned: still not kept.
+        assert!(!parsed.keep_after_read(a));
+    }
 }

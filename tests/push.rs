@@ -219,6 +219,49 @@ fn within_one_push_a_fixed_vulnerability_passes_and_removed_malware_blocks() {
 }
 
 #[test]
+fn malware_that_comes_and_goes_in_two_lockfiles_is_named_by_the_commit_that_first_added_it() {
+    let (server, repo) = pushed_main();
+    let commit = |message: &str| {
+        git(
+            &repo,
+            &server,
+            &["commit", "-q", "--no-verify", "-m", message],
+        )
+        .assert_success();
+        short(&repo, "HEAD")
+    };
+    // The root lockfile goes from the remote's version A to B (with the malware), back to A,
+    // away, back as B, and back to A: the pushed tip adds nothing to the remote's, and B is read
+    // again four commits after it was last read. A second project comes and keeps its own
+    // history beside it.
+    repo.stage_npm_project("", &[CLEAN[0], MALWARE]);
+    repo.stage_npm_project("app", &CLEAN[1..2]);
+    let root_adds = commit("add debug");
+    repo.stage_npm_project("", &CLEAN[..1]);
+    commit("drop debug");
+    repo.remove_and_stage("package-lock.json");
+    commit("delete the lockfile");
+    repo.stage_npm_project("app", &[CLEAN[1], MALWARE]);
+    let app_adds = commit("app: add debug");
+    repo.stage_npm_project("", &[CLEAN[0], MALWARE]);
+    commit("restore the lockfile with debug");
+    repo.stage_npm_project("", &CLEAN[..1]);
+    repo.stage_npm_project("app", &CLEAN[1..2]);
+    commit("drop debug again");
+    let main_before = short(&repo, "origin/main");
+
+    let push = git(&repo, &server, &["push", "origin", "main"]);
+    assert_refused(&push);
+    push.assert_stderr_contains(&format!(
+        "lockgate: package-lock.json: debug@4.4.2 is MALWARE (added in commit {root_adds} \"add debug\")"
+    ))
+    .assert_stderr_contains(&format!(
+        "lockgate: app/package-lock.json: debug@4.4.2 is MALWARE (added in commit {app_adds} \"app: add debug\")"
+    ));
+    assert_eq!(short(&repo, "origin/main"), main_before);
+}
+
+#[test]
 fn the_pre_commit_framework_checks_what_is_pushed_and_what_a_merge_brings() {
     let pre_commit = pre_commit_command();
     let server = OsvServer::start();
