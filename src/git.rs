@@ -217,10 +217,13 @@ impl Repo {
                     None => self.inner.path().join("index"),
                 };
                 let file = std::fs::File::open(path).ok()?;
-                if file.metadata().ok()?.len() > MAX_INDEX_BYTES {
+                let size = file.metadata().ok()?.len();
+                if size > MAX_INDEX_BYTES {
                     return None;
                 }
-                let mut data = Vec::new();
+                // Sized once (a growing buffer would be copied and faulted in again and again);
+                // a file that grows meanwhile is still read no further than the limit.
+                let mut data = Vec::with_capacity(usize::try_from(size).ok()? + 1);
                 std::io::Read::read_to_end(
                     &mut std::io::Read::take(file, MAX_INDEX_BYTES),
                     &mut data,

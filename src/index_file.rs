@@ -108,18 +108,32 @@ impl IndexFile {
             let (entry, next) = read_entry(&data, &mut names, version, at, end, previous)?;
             let path = entry_path(&data, &names, version, &entry);
             let stage = stage_of(entry.flags);
-            if let Some((previous_at, previous_len, previous_stage)) = previous {
-                let before = if version == 4 {
-                    &names[previous_at as usize..(previous_at + previous_len) as usize]
-                } else {
-                    &data[previous_at as usize..(previous_at + previous_len) as usize]
-                };
-                match before.cmp(path).then(previous_stage.cmp(&stage)) {
-                    Ordering::Less => {}
-                    _ => return Err(Unsupported("entries out of order")),
+            // Sorted by path, then stage; and each path one libgit2 would read. A component
+            // shared with the previous path was checked with it: only the rest is looked at.
+            let checked_up_to = match previous {
+                None => 0,
+                Some((previous_at, previous_len, previous_stage)) => {
+                    let range = previous_at as usize..(previous_at + previous_len) as usize;
+                    let before = if version == 4 {
+                        &names[range]
+                    } else {
+                        &data[range]
+                    };
+                    let common = common_prefix(before, path);
+                    let order = match (before.get(common), path.get(common)) {
+                        (Some(a), Some(b)) => a.cmp(b),
+                        (a, b) => a.is_some().cmp(&b.is_some()),
+                    };
+                    if order.then(previous_stage.cmp(&stage)) != Ordering::Less {
+                        return Err(Unsupported("entries out of order"));
+                    }
+                    path[..common]
+                        .iter()
+                        .rposition(|byte| *byte == b'/')
+                        .map_or(0, |slash| slash + 1)
                 }
-            }
-            if suspicious_path(path) {
+            };
+            if suspicious_path(&path[checked_up_to..]) {
                 return Err(Unsupported("a path git or libgit2 may refuse"));
             }
             conflicted |= stage != 0;
@@ -221,6 +235,29 @@ impl IndexFile {
     fn node_name(&self, node: &TreeNode) -> &[u8] {
         &self.data[node.name.0 as usize..(node.name.0 + node.name.1) as usize]
     }
+}
+
+/// How many leading bytes `a` and `b` share (eight at a time: paths share long prefixes).
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let mut common = 0;
+    while let (Some(a_word), Some(b_word)) = (a.get(common..common + 8), b.get(common..common + 8))
+    {
+        let (Ok(a_word), Ok(b_word)) = (<[u8; 8]>::try_from(a_word), <[u8; 8]>::try_from(b_word))
+        else {
+            break;
+        };
+        let difference = u64::from_le_bytes(a_word) ^ u64::from_le_bytes(b_word);
+        if difference != 0 {
+            return common + (difference.trailing_zeros() / 8) as usize;
+        }
+        common += 8;
+    }
+    common
+        + a[common..]
+            .iter()
+            .zip(&b[common..])
+            .take_while(|(a, b)| a == b)
+            .count()
 }
 
 fn stage_of(flags: u16) -> u8 {
@@ -496,6 +533,22 @@ fn hides_dot_git(component: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn common_prefixes() {
+        let cases: [(&[u8], &[u8], usize); 6] = [
+            (b"", b"abc", 0),
+            (b"src/module0001/file01.js", b"src/module0001/file02.js", 20),
+            (b"src/module0001/", b"src/module0001/x", 15),
+            (b"abcdefgh", b"abcdefgh", 8),
+            (b"abcdefghij", b"abcdefghiJ", 9),
+            (b"x", b"y", 0),
+        ];
+        for (a, b, common) in cases {
+            assert_eq!(common_prefix(a, b), common, "{a:?} {b:?}");
+            assert_eq!(common_prefix(b, a), common, "{b:?} {a:?}");
+        }
+    }
 
     /// One version 2 entry for `path` with `mode`, `oid` byte `fill` and `flags` extra bits.
     fn entry_v2(path: &str, mode: u32, fill: u8, stage: u16) -> Vec<u8> {
