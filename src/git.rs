@@ -4,7 +4,7 @@
 //! `git commit -a` and `git commit <path>` commit from a temporary index that `.git/index` is not.
 
 use crate::error::Error;
-use crate::index_file::{IndexFile, TreeNode, MAX_INDEX_BYTES};
+use crate::index_file::{IndexFile, TreeNode, MAX_INDEX_BYTES, MAX_PATH};
 use git2::{Delta, FileMode, Oid, Repository};
 use std::cmp::Ordering;
 
@@ -710,6 +710,7 @@ impl IndexWalk<'_> {
 
     /// Everything under `tree` (at `prefix`, ending with `/`) is gone from the index.
     fn deleted(&mut self, prefix: &[u8], tree: &git2::Tree<'_>) -> Result<(), git2::Error> {
+        too_deep(prefix)?;
         for entry in tree.iter() {
             let mode = tree_entry_mode(&entry)?;
             let mut path = prefix.to_vec();
@@ -735,6 +736,7 @@ impl IndexWalk<'_> {
         to: usize,
         cache: Option<&TreeNode>,
     ) -> Result<(), git2::Error> {
+        too_deep(prefix)?;
         let unusual = || git2::Error::from_str("an unusual tree");
         let mut items = Vec::with_capacity(tree.len());
         for entry in tree.iter() {
@@ -835,6 +837,15 @@ impl IndexWalk<'_> {
             }
         }
     }
+}
+
+/// Folders nested deeper than any index path can be (each level costs a stack frame here) are
+/// left to libgit2, which walks them without recursing.
+fn too_deep(prefix: &[u8]) -> Result<(), git2::Error> {
+    if prefix.len() > MAX_PATH {
+        return Err(git2::Error::from_str("folders nested too deep"));
+    }
+    Ok(())
 }
 
 /// A tree entry's mode as written, when it is one git writes.

@@ -16,7 +16,7 @@ pub(crate) const OID_BYTES: usize = 20;
 /// The largest index file read here; a larger one is left to libgit2.
 pub(crate) const MAX_INDEX_BYTES: u64 = 1 << 30;
 /// The longest path accepted (libgit2 refuses longer ones in version 4).
-const MAX_PATH: usize = 4096;
+pub(crate) const MAX_PATH: usize = 4096;
 /// Bytes of an entry before its flags' extension and path (stat data, mode, id, flags).
 const FIXED_ENTRY: usize = 62;
 
@@ -326,6 +326,10 @@ fn read_entry(
         let path_len = kept + suffix_len;
         if path_len > MAX_PATH {
             return Err(Unsupported("path too long"));
+        }
+        // A path kept from the previous one costs nothing on disk: bound what they add up to.
+        if names.len() + path_len > data.len().saturating_mul(8) {
+            return Err(Unsupported("paths far longer than the file"));
         }
         let path_at = names.len();
         names.extend_from_within(previous_at as usize..previous_at as usize + kept);
