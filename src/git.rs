@@ -4,7 +4,9 @@
 //! `git commit -a` and `git commit <path>` commit from a temporary index that `.git/index` is not.
 
 use crate::error::Error;
+use crate::index_file::{IndexFile, TreeNode, MAX_INDEX_BYTES, MAX_PATH};
 use git2::{Delta, FileMode, Oid, Repository};
+use std::cmp::Ordering;
 
 /// Largest file lockgate reads from the object database.
 pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
@@ -13,6 +15,11 @@ pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
 pub struct Repo {
     inner: Repository,
     bare: bool,
+    /// Whether the index is the one git's environment names (`GIT_INDEX_FILE`), as libgit2
+    /// decides it for a repository opened from the environment.
+    from_env: bool,
+    /// The index file as read directly, once; `None` when libgit2 must read it.
+    index_file: std::cell::OnceCell<Option<IndexFile>>,
     /// The large blobs read last: a staged lockfile is read for its entries and again by its
     /// project's checks, and is inflated once.
     recent: std::cell::RefCell<Vec<(Oid, std::rc::Rc<[u8]>)>>,
@@ -82,13 +89,15 @@ impl Repo {
         let bare = inner.is_bare()
             && inner.workdir().is_none()
             && std::env::var_os("GIT_WORK_TREE").is_none_or(|value| value.is_empty());
-        Ok(Repo::of(inner, bare))
+        Ok(Repo::of(inner, bare, true))
     }
 
-    fn of(inner: Repository, bare: bool) -> Repo {
+    fn of(inner: Repository, bare: bool, from_env: bool) -> Repo {
         Repo {
             inner,
             bare,
+            from_env,
+            index_file: std::cell::OnceCell::new(),
             recent: std::cell::RefCell::default(),
         }
     }
@@ -101,7 +110,7 @@ impl Repo {
         let inner = Repository::open_ext(path, flags, std::iter::empty::<&std::ffi::OsStr>())
             .map_err(Error::NotARepository)?;
         let bare = inner.is_bare();
-        Ok(Repo::of(inner, bare))
+        Ok(Repo::of(inner, bare, false))
     }
 
     /// The text of `path` at `HEAD`, and for a 1-based `line` of it, when the commit that wrote
@@ -157,28 +166,131 @@ impl Repo {
 
     /// Staged files (index against `HEAD`; everything when `HEAD` is unborn) whose path passes
     /// `wanted`. A symlink or submodule staged there is a change with `not_a_file` set.
+    ///
+    /// The index file is read directly and compared with `HEAD` folder by folder, skipping each
+    /// folder whose cache-tree entry still names `HEAD`'s tree there, as git does; an index this
+    /// cannot read, or one with conflicts, is compared through libgit2 as a whole.
     pub fn staged_changes(&self, wanted: impl Fn(&str) -> bool) -> Result<Vec<Change>, Error> {
+        if let Some(index) = self.index_file().filter(|index| !index.has_conflicts()) {
+            let head_tree = self.head_tree()?;
+            if let Ok(changes) = self.staged_changes_from(index, head_tree.as_ref(), &wanted) {
+                return Ok(changes);
+            }
+        }
+        self.staged_changes_through_libgit2(&wanted)
+    }
+
+    /// [`staged_changes`](Self::staged_changes) by libgit2's diff of `HEAD` and the whole index.
+    fn staged_changes_through_libgit2(
+        &self,
+        wanted: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<Change>, Error> {
         let index = self.index()?;
-        let head_tree = match self.inner.head() {
-            Ok(head) => Some(
+        let head_tree = self.head_tree()?;
+        let diff = self
+            .inner
+            .diff_tree_to_index(head_tree.as_ref(), Some(&index), None)
+            .map_err(|error| Error::git("compare the index with HEAD", error))?;
+        Ok(changes_in(&diff, wanted))
+    }
+
+    /// `HEAD`'s tree; `None` when `HEAD` is unborn.
+    fn head_tree(&self) -> Result<Option<git2::Tree<'_>>, Error> {
+        match self.inner.head() {
+            Ok(head) => Ok(Some(
                 head.peel_to_tree()
                     .map_err(|error| Error::git("read HEAD's tree", error))?,
-            ),
+            )),
             Err(error)
                 if matches!(
                     error.code(),
                     git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound
                 ) =>
             {
-                None
+                Ok(None)
             }
-            Err(error) => return Err(Error::git("resolve HEAD", error)),
+            Err(error) => Err(Error::git("resolve HEAD", error)),
+        }
+    }
+
+    /// The index file git hands to hooks, read and parsed directly (once); `None` when it must
+    /// be left to libgit2 (see [`IndexFile`]), or cannot be read here.
+    fn index_file(&self) -> Option<&IndexFile> {
+        self.index_file
+            .get_or_init(|| {
+                // Where libgit2 looks: `GIT_INDEX_FILE` as given (relative to the current
+                // folder), else the repository's (a linked worktree's own) `index`.
+                let path = match std::env::var_os("GIT_INDEX_FILE").filter(|_| self.from_env) {
+                    Some(path) if path.is_empty() => return None,
+                    Some(path) => std::path::PathBuf::from(path),
+                    None => self.inner.path().join("index"),
+                };
+                let file = std::fs::File::open(path).ok()?;
+                let size = file.metadata().ok()?.len();
+                if size > MAX_INDEX_BYTES {
+                    return None;
+                }
+                // Sized once (a growing buffer would be copied and faulted in again and again);
+                // a file that grows meanwhile is still read no further than the limit.
+                let mut data = Vec::with_capacity(usize::try_from(size).ok()? + 1);
+                std::io::Read::read_to_end(
+                    &mut std::io::Read::take(file, MAX_INDEX_BYTES),
+                    &mut data,
+                )
+                .ok()?;
+                IndexFile::parse(data).ok()
+            })
+            .as_ref()
+    }
+
+    /// [`staged_changes`](Self::staged_changes) from the parsed index, in the order and shape
+    /// libgit2's `diff_tree_to_index` gives them. An error means "ask libgit2 instead".
+    fn staged_changes_from(
+        &self,
+        index: &IndexFile,
+        head_tree: Option<&git2::Tree<'_>>,
+        wanted: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<Change>, git2::Error> {
+        let mut walk = IndexWalk {
+            repo: &self.inner,
+            index,
+            wanted,
+            deltas: Vec::new(),
         };
-        let diff = self
-            .inner
-            .diff_tree_to_index(head_tree.as_ref(), Some(&index), None)
-            .map_err(|error| Error::git("compare the index with HEAD", error))?;
-        Ok(changes_in(&diff, &wanted))
+        match head_tree {
+            None => walk.added(0, index.len()),
+            Some(tree) => {
+                let root = index.cache_root();
+                let vouched = root.and_then(|root| index.cached_tree(root));
+                if vouched != Some(tree.id().as_bytes()) {
+                    walk.folder(b"", tree, 0, index.len(), root)?;
+                }
+            }
+        }
+        let mut deltas = walk.deltas;
+        // libgit2 lists them by path (a type change: the deletion first); with
+        // `core.ignorecase` it sorts them again, case-insensitively, additions before deletions
+        // before modifications of the same path.
+        deltas.sort_by(|a, b| a.path.cmp(&b.path));
+        if deltas.len() > 1 && self.ignore_case() {
+            fn lower(path: &str) -> impl Iterator<Item = u8> + '_ {
+                path.bytes().map(|byte| byte.to_ascii_lowercase())
+            }
+            deltas.sort_by(|a, b| {
+                lower(&a.path)
+                    .cmp(lower(&b.path))
+                    .then(a.status.cmp(&b.status))
+            });
+        }
+        Ok(deltas.into_iter().filter_map(StagedDelta::change).collect())
+    }
+
+    /// `core.ignorecase`, as libgit2 reads it for the index (false when unset or unreadable).
+    fn ignore_case(&self) -> bool {
+        self.inner
+            .config()
+            .and_then(|config| config.get_bool("core.ignorecase"))
+            .unwrap_or(false)
     }
 
     /// Files a commit changes whose path passes `wanted`, each with what it replaces in the
@@ -355,6 +467,19 @@ impl Repo {
     /// The paths passing `wanted` that have an unresolved merge conflict in the index (entries
     /// at stages 1 to 3), sorted. A clean index costs one pass over its entries in memory.
     pub fn conflicted_paths(&self, wanted: impl Fn(&str) -> bool) -> Result<Vec<String>, Error> {
+        if let Some(index) = self.index_file() {
+            let mut paths = std::collections::BTreeSet::new();
+            if index.has_conflicts() {
+                for entry in index.entries().filter(|entry| entry.stage != 0) {
+                    if let Ok(path) = std::str::from_utf8(entry.path) {
+                        if wanted(path) {
+                            paths.insert(path.to_string());
+                        }
+                    }
+                }
+            }
+            return Ok(paths.into_iter().collect());
+        }
         let index = self.index()?;
         if !index.has_conflicts() {
             return Ok(Vec::new());
@@ -497,6 +622,263 @@ fn changes_in(diff: &git2::Diff<'_>, wanted: &dyn Fn(&str) -> bool) -> Vec<Chang
         });
     }
     changes
+}
+
+/// A regular or executable file's mode, as libgit2's diff reads it.
+const BLOB_MODES: [u32; 2] = [0o100_644, 0o100_755];
+/// A folder's mode in a tree.
+const TREE_MODE: u32 = 0o040_000;
+/// The modes a tree entry may have here; another leaves the comparison to libgit2.
+const TREE_ENTRY_MODES: [u32; 5] = [0o100_644, 0o100_755, 0o120_000, 0o160_000, TREE_MODE];
+
+/// A delta's status, ordered as libgit2 numbers them (it breaks ties by that number).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Status {
+    Added,
+    Deleted,
+    Modified,
+}
+
+/// One difference between `HEAD` and the index, as libgit2's diff would give it.
+struct StagedDelta {
+    path: String,
+    status: Status,
+    /// `HEAD`'s side: mode and id.
+    old: Option<(u32, Oid)>,
+    /// The index's side: mode and id.
+    new: Option<(u32, Oid)>,
+}
+
+impl StagedDelta {
+    /// The [`Change`] [`changes_in`] makes of the same delta.
+    fn change(self) -> Option<Change> {
+        let blob = |side: Option<(u32, Oid)>| {
+            side.and_then(|(mode, oid)| BLOB_MODES.contains(&mode).then_some(oid))
+        };
+        let not_a_file = |side: Option<(u32, Oid)>| {
+            side.and_then(|(mode, oid)| Some((NotAFile::of_mode(mode)?, oid)))
+        };
+        let (old, new, special) = match self.status {
+            Status::Added => (None, blob(self.new), not_a_file(self.new)),
+            Status::Deleted => (blob(self.old), None, None),
+            Status::Modified => (blob(self.old), blob(self.new), not_a_file(self.new)),
+        };
+        if old.is_none() && new.is_none() && special.is_none() {
+            return None;
+        }
+        Some(Change {
+            path: self.path,
+            old: old.into_iter().collect(),
+            new,
+            not_a_file: special,
+        })
+    }
+}
+
+/// The comparison of the parsed index with `HEAD`'s tree, folder by folder.
+struct IndexWalk<'a> {
+    repo: &'a Repository,
+    index: &'a IndexFile,
+    wanted: &'a dyn Fn(&str) -> bool,
+    deltas: Vec<StagedDelta>,
+}
+
+/// A name in a folder, as trees sort them: a folder's name as if it ended with `/`.
+fn tree_order(a: &[u8], a_folder: bool, b: &[u8], b_folder: bool) -> Ordering {
+    let common = a.len().min(b.len());
+    a[..common].cmp(&b[..common]).then_with(|| {
+        let next = |name: &[u8], folder: bool| {
+            name.get(common)
+                .copied()
+                .unwrap_or(if folder { b'/' } else { 0 })
+        };
+        next(a, a_folder).cmp(&next(b, b_folder))
+    })
+}
+
+impl IndexWalk<'_> {
+    /// Records a delta whose path passes `wanted` (libgit2 drops the addition of an entry
+    /// marked "assume unchanged").
+    fn record(
+        &mut self,
+        path: &[u8],
+        status: Status,
+        old: Option<(u32, Oid)>,
+        new: Option<(u32, Oid)>,
+    ) {
+        let Ok(path) = std::str::from_utf8(path) else {
+            return;
+        };
+        if (self.wanted)(path) {
+            self.deltas.push(StagedDelta {
+                path: path.to_string(),
+                status,
+                old,
+                new,
+            });
+        }
+    }
+
+    /// Index entries `from..to` are new.
+    fn added(&mut self, from: usize, to: usize) {
+        for position in from..to {
+            let entry = self.index.entry(position);
+            if entry.assume_valid {
+                continue;
+            }
+            let Ok(oid) = Oid::from_bytes(entry.oid) else {
+                continue;
+            };
+            self.record(entry.path, Status::Added, None, Some((entry.mode, oid)));
+        }
+    }
+
+    /// Everything under `tree` (at `prefix`, ending with `/`) is gone from the index.
+    fn deleted(&mut self, prefix: &[u8], tree: &git2::Tree<'_>) -> Result<(), git2::Error> {
+        too_deep(prefix)?;
+        for entry in tree.iter() {
+            let mode = tree_entry_mode(&entry)?;
+            let mut path = prefix.to_vec();
+            path.extend_from_slice(entry.name_bytes());
+            if mode == TREE_MODE {
+                path.push(b'/');
+                let subtree = self.repo.find_tree(entry.id())?;
+                self.deleted(&path, &subtree)?;
+            } else {
+                self.record(&path, Status::Deleted, Some((mode, entry.id())), None);
+            }
+        }
+        Ok(())
+    }
+
+    /// Compares folder `prefix` (empty, or ending with `/`) of `HEAD`, `tree`, with index
+    /// entries `from..to` (those under `prefix`); `cache` is the folder's cache-tree node.
+    fn folder(
+        &mut self,
+        prefix: &[u8],
+        tree: &git2::Tree<'_>,
+        from: usize,
+        to: usize,
+        cache: Option<&TreeNode>,
+    ) -> Result<(), git2::Error> {
+        too_deep(prefix)?;
+        let unusual = || git2::Error::from_str("an unusual tree");
+        let mut items = Vec::with_capacity(tree.len());
+        for entry in tree.iter() {
+            let mode = tree_entry_mode(&entry)?;
+            items.push((entry, mode));
+        }
+        items.sort_by(|(a, a_mode), (b, b_mode)| {
+            tree_order(
+                a.name_bytes(),
+                *a_mode == TREE_MODE,
+                b.name_bytes(),
+                *b_mode == TREE_MODE,
+            )
+        });
+        if items.windows(2).any(|pair| {
+            tree_order(
+                pair[0].0.name_bytes(),
+                pair[0].1 == TREE_MODE,
+                pair[1].0.name_bytes(),
+                pair[1].1 == TREE_MODE,
+            ) == Ordering::Equal
+        }) {
+            return Err(unusual());
+        }
+        let mut items = items.into_iter().peekable();
+        let mut position = from;
+        loop {
+            // The next name on the index's side: one entry, or a folder of them.
+            let next = (position < to).then(|| {
+                let entry = self.index.entry(position);
+                let rest = &entry.path[prefix.len()..];
+                match rest.iter().position(|byte| *byte == b'/') {
+                    Some(slash) => {
+                        let folder = &entry.path[..prefix.len() + slash + 1];
+                        let end = self.index.end_of_prefix(position, to, folder);
+                        (&rest[..slash], true, end)
+                    }
+                    None => (rest, false, position + 1),
+                }
+            });
+            let order = match (&next, items.peek()) {
+                (None, None) => return Ok(()),
+                (Some(_), None) => Ordering::Greater,
+                (None, Some(_)) => Ordering::Less,
+                (Some((name, folder, _)), Some((entry, mode))) => {
+                    tree_order(entry.name_bytes(), *mode == TREE_MODE, name, *folder)
+                }
+            };
+            let mut path = prefix.to_vec();
+            match order {
+                Ordering::Less => {
+                    let (entry, mode) = items.next().ok_or_else(unusual)?;
+                    path.extend_from_slice(entry.name_bytes());
+                    if mode == TREE_MODE {
+                        path.push(b'/');
+                        self.deleted(&path, &self.repo.find_tree(entry.id())?)?;
+                    } else {
+                        self.record(&path, Status::Deleted, Some((mode, entry.id())), None);
+                    }
+                }
+                Ordering::Greater => {
+                    let (_, _, end) = next.ok_or_else(unusual)?;
+                    self.added(position, end);
+                    position = end;
+                }
+                Ordering::Equal => {
+                    let (name, folder, end) = next.ok_or_else(unusual)?;
+                    let (entry, mode) = items.next().ok_or_else(unusual)?;
+                    if folder {
+                        let child = cache.and_then(|node| self.index.cache_child(node, name));
+                        let vouched = child.and_then(|node| self.index.cached_tree(node));
+                        if vouched != Some(entry.id().as_bytes()) {
+                            path.extend_from_slice(name);
+                            path.push(b'/');
+                            let subtree = self.repo.find_tree(entry.id())?;
+                            self.folder(&path, &subtree, position, end, child)?;
+                        }
+                    } else {
+                        let staged = self.index.entry(position);
+                        let new_oid = Oid::from_bytes(staged.oid)?;
+                        let old = Some((mode, entry.id()));
+                        let new = Some((staged.mode, new_oid));
+                        if mode & 0o170_000 != staged.mode & 0o170_000 {
+                            // A type change: libgit2 splits it into a deletion and an addition.
+                            self.record(staged.path, Status::Deleted, old, None);
+                            if !staged.assume_valid {
+                                self.record(staged.path, Status::Added, None, new);
+                            }
+                        } else if entry.id() != new_oid
+                            || mode != staged.mode
+                            || entry.id().is_zero()
+                        {
+                            self.record(staged.path, Status::Modified, old, new);
+                        }
+                    }
+                    position = end;
+                }
+            }
+        }
+    }
+}
+
+/// Folders nested deeper than any index path can be (each level costs a stack frame here) are
+/// left to libgit2, which walks them without recursing.
+fn too_deep(prefix: &[u8]) -> Result<(), git2::Error> {
+    if prefix.len() > MAX_PATH {
+        return Err(git2::Error::from_str("folders nested too deep"));
+    }
+    Ok(())
+}
+
+/// A tree entry's mode as written, when it is one git writes.
+fn tree_entry_mode(entry: &git2::TreeEntry<'_>) -> Result<u32, git2::Error> {
+    u32::try_from(entry.filemode_raw())
+        .ok()
+        .filter(|mode| TREE_ENTRY_MODES.contains(mode))
+        .ok_or_else(|| git2::Error::from_str("an unusual tree entry mode"))
 }
 
 /// Files of one snapshot (the index, or a commit's tree) as a read-only
@@ -644,7 +1026,205 @@ impl<S: Source> crate::ecosystem::Files for Snapshot<'_, S> {
 
 #[cfg(test)]
 mod tests {
-    use super::NotAFile;
+    use super::{Change, NotAFile, Repo};
+    use std::path::Path;
+    use std::process::Command;
+
+    /// Runs git hermetically in `dir` (no system or global configuration).
+    fn git(dir: &Path, args: &[&str]) {
+        let output = Command::new("git")
+            .args([
+                "-c",
+                "user.name=Lockgate Test",
+                "-c",
+                "user.email=test@lockgate.invalid",
+            ])
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("HOME", dir)
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_INDEX_FILE")
+            .env_remove("GIT_WORK_TREE")
+            .output()
+            .expect("run git");
+        assert!(
+            output.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    fn write(dir: &Path, path: &str, text: &str) {
+        let full = dir.join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, text).unwrap();
+    }
+
+    /// The staged changes of the repository at `dir` both ways: read directly (which must not
+    /// fall back) and through libgit2's diff of the whole index.
+    fn both_ways(dir: &Path) -> (Vec<Change>, Vec<Change>) {
+        let repo = Repo::open_at(dir).unwrap();
+        let everything = |_: &str| true;
+        let index = repo.index_file().expect("the index is read directly");
+        assert!(!index.has_conflicts());
+        let head = repo.head_tree().unwrap();
+        let direct = repo
+            .staged_changes_from(index, head.as_ref(), &everything)
+            .expect("compared without libgit2's index");
+        let libgit2 = repo.staged_changes_through_libgit2(&everything).unwrap();
+        (direct, libgit2)
+    }
+
+    #[track_caller]
+    fn assert_same(dir: &Path, case: &str) {
+        let (direct, libgit2) = both_ways(dir);
+        assert_eq!(direct, libgit2, "{case}");
+    }
+
+    /// The direct comparison of the index with `HEAD` gives what libgit2's diff gives, change
+    /// for change and in the same order, through the ways git leaves an index: cache tree valid,
+    /// invalidated by `git add`, rewritten by `git write-tree`, dropped by `git read-tree`,
+    /// index version 4; type changes, folder/file swaps, symlinks, gitlinks, modes, deletions of
+    /// whole folders, names that sort around `/`, an unborn `HEAD`, `core.ignorecase`.
+    #[test]
+    fn the_direct_comparison_agrees_with_libgit2() {
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path();
+        git(dir, &["init", "-q", "-b", "main"]);
+        for path in [
+            "README.md",
+            "a.b",
+            "a/x.js",
+            "a-b/y.js",
+            "a0",
+            "web/package-lock.json",
+            "web/package.json",
+            "web/deep/er/requirements.txt",
+            "gone/one.txt",
+            "gone/two/three.txt",
+            "swap/inner.txt",
+            "file-then-folder",
+            "link-me",
+            "Case.txt",
+        ] {
+            write(dir, path, &format!("{path}\n"));
+        }
+        git(dir, &["add", "."]);
+        // Unborn HEAD: everything is added.
+        assert_same(dir, "unborn HEAD");
+        git(dir, &["commit", "-q", "-m", "start"]);
+        assert_same(dir, "nothing staged");
+        assert!(both_ways(dir).0.is_empty());
+
+        write(dir, "web/package-lock.json", "changed\n");
+        write(dir, "README.md", "changed\n");
+        write(dir, "new/folder/package-lock.json", "{}\n");
+        git(dir, &["add", "web/package-lock.json", "README.md", "new"]);
+        git(dir, &["rm", "-q", "-r", "gone"]);
+        git(dir, &["rm", "-q", "-r", "swap"]);
+        write(dir, "swap", "now a file\n");
+        git(dir, &["rm", "-q", "file-then-folder"]);
+        write(dir, "file-then-folder/inside.txt", "now a folder\n");
+        git(dir, &["rm", "-q", "link-me"]);
+        std::os::unix::fs::symlink("README.md", dir.join("link-me")).unwrap();
+        git(dir, &["add", "swap", "file-then-folder", "link-me"]);
+        git(dir, &["update-index", "--chmod=+x", "a0"]);
+        let head = String::from_utf8(
+            Command::new("git")
+                .args(["rev-parse", "HEAD"])
+                .current_dir(dir)
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap();
+        let gitlink = format!("160000,{},vendor/sub", head.trim());
+        git(dir, &["update-index", "--add", "--cacheinfo", &gitlink]);
+        let (direct, libgit2) = both_ways(dir);
+        assert_eq!(direct, libgit2, "after git add");
+        let paths: Vec<&str> = direct.iter().map(|change| change.path.as_str()).collect();
+        for expected in [
+            "README.md",
+            "a0",
+            "file-then-folder",
+            "file-then-folder/inside.txt",
+            "gone/one.txt",
+            "gone/two/three.txt",
+            "link-me",
+            "new/folder/package-lock.json",
+            "swap",
+            "swap/inner.txt",
+            "vendor/sub",
+            "web/package-lock.json",
+        ] {
+            assert!(paths.contains(&expected), "{expected} in {paths:?}");
+        }
+
+        // The cache tree valid everywhere, naming trees HEAD does not have.
+        git(dir, &["write-tree"]);
+        assert_same(dir, "after git write-tree");
+        // Index version 4 (prefix-compressed paths).
+        git(dir, &["update-index", "--index-version", "4"]);
+        assert_same(dir, "index version 4");
+        git(dir, &["update-index", "--index-version", "2"]);
+        // No cache tree at all.
+        git(dir, &["read-tree", "--empty"]);
+        git(dir, &["read-tree", "HEAD"]);
+        write(dir, "web/package.json", "{\"changed\": true}\n");
+        git(dir, &["add", "web/package.json"]);
+        assert_same(dir, "after git read-tree");
+        // A new file marked "assume unchanged", which libgit2's diff leaves out.
+        write(dir, "assumed.txt", "assumed\n");
+        git(dir, &["add", "assumed.txt"]);
+        git(
+            dir,
+            &[
+                "update-index",
+                "--assume-unchanged",
+                "assumed.txt",
+                "README.md",
+            ],
+        );
+        assert_same(dir, "assume unchanged");
+        git(dir, &["commit", "-q", "-m", "second"]);
+        assert_same(dir, "after git commit");
+
+        // Case-insensitive order: additions before deletions of the same path.
+        git(dir, &["config", "core.ignorecase", "true"]);
+        git(dir, &["rm", "-q", "--cached", "Case.txt"]);
+        write(dir, "case.TXT", "other\n");
+        write(dir, "B.txt", "b\n");
+        git(dir, &["add", "case.TXT", "B.txt"]);
+        git(dir, &["rm", "-q", "--cached", "link-me"]);
+        write(dir, "link-me-not", "plain\n");
+        git(dir, &["add", "link-me-not"]);
+        assert_same(dir, "core.ignorecase");
+    }
+
+    #[test]
+    fn a_split_index_and_a_corrupt_index_fall_back_to_libgit2() {
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path();
+        git(dir, &["init", "-q", "-b", "main"]);
+        write(dir, "README.md", "start\n");
+        git(dir, &["add", "."]);
+        git(dir, &["commit", "-q", "-m", "start"]);
+        write(dir, "package-lock.json", "{}\n");
+        git(dir, &["add", "package-lock.json"]);
+        git(dir, &["update-index", "--split-index"]);
+        let repo = Repo::open_at(dir).unwrap();
+        assert!(repo.index_file().is_none(), "a split index is libgit2's");
+
+        // Truncated: not read here; libgit2 decides (it refuses it).
+        git(dir, &["update-index", "--no-split-index"]);
+        let bytes = std::fs::read(dir.join(".git/index")).unwrap();
+        std::fs::write(dir.join(".git/index"), &bytes[..bytes.len() / 2]).unwrap();
+        let repo = Repo::open_at(dir).unwrap();
+        assert!(repo.index_file().is_none());
+        assert!(repo.staged_changes(|_| true).is_err());
+    }
 
     #[test]
     fn entry_modes_that_are_not_files() {

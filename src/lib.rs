@@ -18,6 +18,7 @@ pub mod ecosystem;
 pub mod error;
 pub mod fuzz;
 pub mod git;
+mod index_file;
 pub mod lookup;
 pub mod matching;
 pub mod offline;

@@ -664,3 +664,239 @@ fn a_large_lockfiles_change_is_judged_as_a_small_ones_is() {
         .unwrap()
         .contains("c-0007@1.0.0"));
 }
+
+// How git leaves the index ---------------------------------------------------------------------
+//
+// lockgate reads the index file itself and compares with HEAD only the folders whose cache-tree
+// entry does not name HEAD's tree there (as `git diff --cached` does); what it cannot read that
+// way (a split index, conflicts) goes to libgit2. Each shape below must find the staged
+// lockfile, and only it.
+
+/// A committed repository of `folders` folders of files, a clean npm project at the root and
+/// one in `web/app`, written and committed with git itself (so the index has git's cache tree).
+fn committed_tree(folders: usize) -> TestRepo {
+    let repo = TestRepo::new();
+    for folder in 0..folders {
+        for file in 0..5 {
+            repo.write(
+                &format!("src/m{folder:02}/f{file}.js"),
+                format!("// {folder} {file}\n"),
+            );
+        }
+    }
+    for dir in ["", "web/app/"] {
+        repo.write(&format!("{dir}package.json"), package_json_matching(&CLEAN));
+        repo.write(&format!("{dir}package-lock.json"), npm_lock_v3(&CLEAN));
+    }
+    repo.git(&["add", "."]).assert_success();
+    repo.git(&["commit", "-q", "-m", "tree"]).assert_success();
+    repo
+}
+
+/// Stages, with git, malware in the nested project (and a change elsewhere).
+fn stage_nested_malware(repo: &TestRepo) {
+    repo.write(
+        "web/app/package.json",
+        package_json_matching(&[MALWARE, CLEAN[1]]),
+    );
+    repo.write(
+        "web/app/package-lock.json",
+        npm_lock_v3(&[MALWARE, CLEAN[1]]),
+    );
+    repo.write("src/m03/f1.js", "// changed\n");
+    repo.git(&["add", "web/app", "src/m03/f1.js"])
+        .assert_success();
+}
+
+/// Each finding of a JSON report as `lockfile: id name@version`.
+fn located_findings(run: &crate::support::Run) -> Vec<String> {
+    let report = run.stdout_json();
+    let lockfiles = report["findings"]
+        .as_array()
+        .expect("a findings list")
+        .iter()
+        .map(|finding| finding["lockfile"].as_str().unwrap_or_default().to_string());
+    lockfiles
+        .zip(run.findings())
+        .map(|(lockfile, finding)| format!("{lockfile}: {finding}"))
+        .collect()
+}
+
+#[track_caller]
+fn assert_nested_malware_found(repo: &TestRepo, server: &OsvServer, case: &str) {
+    let run = run(repo, server, &["--format", "json"]);
+    assert_eq!(run.code, Some(1), "{case}\n{}", run.output());
+    assert_eq!(
+        located_findings(&run),
+        ["web/app/package-lock.json: MAL-2025-46974 debug@4.4.2"],
+        "{case}"
+    );
+}
+
+#[test]
+fn a_nested_lockfile_is_found_whatever_state_the_cache_tree_is_in() {
+    let server = OsvServer::start();
+    let repo = committed_tree(12);
+    // Nothing staged: the root's cache tree names HEAD's tree; nothing is asked.
+    let quiet = run(&repo, &server, &[]);
+    quiet.assert_code(0);
+    assert_eq!(quiet.stderr, "");
+    assert_eq!(server.request_count(), 0);
+
+    // `git add`: the folders along the staged paths are invalidated, the rest still valid.
+    stage_nested_malware(&repo);
+    assert_nested_malware_found(&repo, &server, "after git add");
+    // `git write-tree`: every folder valid again, naming trees HEAD does not have.
+    repo.git(&["write-tree"]).assert_success();
+    assert_nested_malware_found(&repo, &server, "after git write-tree");
+    // Index version 4: paths compressed against the previous one.
+    repo.git(&["update-index", "--index-version", "4"])
+        .assert_success();
+    assert_nested_malware_found(&repo, &server, "index version 4");
+    repo.git(&["update-index", "--index-version", "2"])
+        .assert_success();
+    // Every folder invalidated: the index rebuilt from nothing.
+    repo.git(&["rm", "-q", "-r", "--cached", "."])
+        .assert_success();
+    repo.git(&["add", "."]).assert_success();
+    assert_nested_malware_found(&repo, &server, "every folder invalidated");
+    // Written by libgit2 (as other tools write it).
+    repo.write_and_stage("README-libgit2.md", "libgit2\n");
+    assert_nested_malware_found(&repo, &server, "written by libgit2");
+
+    // Committed: the next commit that touches no lockfile asks nothing.
+    repo.git(&["commit", "-q", "-m", "malware"])
+        .assert_success();
+    repo.write("src/m05/f2.js", "// again\n");
+    repo.git(&["add", "src/m05/f2.js"]).assert_success();
+    let quiet = run(&repo, &server, &["--format", "json"]);
+    quiet.assert_code(0);
+    assert!(quiet.findings().is_empty(), "{}", quiet.output());
+}
+
+#[test]
+fn a_nested_lockfile_deleted_or_replaced_is_judged_as_before() {
+    let server = OsvServer::start();
+    // Deleted with its manifest: nothing to ask.
+    let repo = committed_tree(6);
+    repo.git(&[
+        "rm",
+        "-q",
+        "web/app/package-lock.json",
+        "web/app/package.json",
+    ])
+    .assert_success();
+    run(&repo, &server, &[]).assert_code(0);
+    assert_eq!(server.request_count(), 0);
+    // A whole folder deleted, another file staged: still nothing.
+    repo.git(&["rm", "-q", "-r", "src/m01"]).assert_success();
+    run(&repo, &server, &[]).assert_code(0);
+    assert_eq!(server.request_count(), 0);
+
+    // Replaced by a symbolic link: blocked as not a file.
+    let repo = committed_tree(6);
+    std::fs::remove_file(repo.path().join("web/app/package-lock.json")).unwrap();
+    std::os::unix::fs::symlink(
+        "../../package-lock.json",
+        repo.path().join("web/app/package-lock.json"),
+    )
+    .unwrap();
+    repo.git(&["add", "web/app/package-lock.json"])
+        .assert_success();
+    let linked = run(&repo, &server, &["--format", "json"]);
+    linked.assert_code(1);
+    // (and package.json's dependencies have no lockfile file beside them any more)
+    assert_eq!(
+        linked.problem_kinds(),
+        ["lockfile-not-a-file", "lockfile-missing"],
+        "{}",
+        linked.output()
+    );
+
+    // Replaced by a submodule (a gitlink): blocked as not a file.
+    let repo = committed_tree(6);
+    let head = repo.head().unwrap().to_string();
+    repo.git(&["rm", "-q", "--cached", "web/app/package-lock.json"])
+        .assert_success();
+    repo.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("160000,{head},web/app/package-lock.json"),
+    ])
+    .assert_success();
+    let gitlinked = run(&repo, &server, &["--format", "json"]);
+    gitlinked.assert_code(1);
+    assert_eq!(
+        gitlinked.problem_kinds(),
+        ["lockfile-not-a-file", "lockfile-missing"],
+        "{}",
+        gitlinked.output()
+    );
+}
+
+#[test]
+fn an_unborn_head_reads_everything_git_staged() {
+    let server = OsvServer::start();
+    let repo = TestRepo::new();
+    repo.write("README.md", "first\n");
+    repo.write("web/package.json", package_json_matching(&[MALWARE]));
+    repo.write("web/package-lock.json", npm_lock_v3(&[MALWARE]));
+    repo.git(&["add", "."]).assert_success();
+    run(&repo, &server, &[])
+        .assert_code(1)
+        .assert_stderr_contains("web/package-lock.json: debug@4.4.2 is MALWARE");
+}
+
+/// `GIT_INDEX_FILE` as a hook may be handed it, relative to the working tree: that index is
+/// judged, not `.git/index`.
+#[test]
+fn another_index_named_by_git_index_file_is_the_one_judged() {
+    let server = OsvServer::start();
+    let repo = committed_tree(4);
+    // The other index holds HEAD plus the malware; .git/index holds nothing staged.
+    repo.write("web/app/package.json", package_json_matching(&[MALWARE]));
+    repo.write("web/app/package-lock.json", npm_lock_v3(&[MALWARE]));
+    let other = ".git/other-index";
+    repo.git_command(&["read-tree", "HEAD"])
+        .env("GIT_INDEX_FILE", other)
+        .run()
+        .assert_success();
+    repo.git_command(&["add", "web/app"])
+        .env("GIT_INDEX_FILE", other)
+        .run()
+        .assert_success();
+    run(&repo, &server, &[]).assert_code(0);
+    assert_eq!(server.request_count(), 0);
+    let mut args = vec!["--osv-url".to_string(), server.url()];
+    args.push("--format".into());
+    args.push("json".into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let judged = repo
+        .lockgate_command(&args)
+        .env("GIT_INDEX_FILE", other)
+        .run();
+    judged.assert_code(1);
+    assert_eq!(
+        located_findings(&judged),
+        ["web/app/package-lock.json: MAL-2025-46974 debug@4.4.2"]
+    );
+}
+
+/// A split index (`core.splitIndex`) is left to libgit2, which cannot read it: the same exit 2
+/// naming the extension as before lockgate read the index itself.
+#[test]
+fn a_split_index_is_left_to_libgit2_as_before() {
+    let server = OsvServer::start();
+    let repo = committed_tree(4);
+    stage_nested_malware(&repo);
+    repo.git(&["update-index", "--split-index"])
+        .assert_success();
+    run(&repo, &server, &[])
+        .assert_code(2)
+        .assert_stderr_contains("could not read the index")
+        .assert_stderr_contains("'link'");
+    repo.git(&["update-index", "--no-split-index"])
+        .assert_success();
+    assert_nested_malware_found(&repo, &server, "split index undone");
+}
