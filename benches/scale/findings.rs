@@ -13,7 +13,7 @@
 
 use super::common::{ms, percentile, read_request, write_json};
 use super::{
-    check_clean, lockgate, new_lockfile_repository, thousands, time_lockgate_exit, Project,
+    check_clean, lockgate, new_lockfile_repository, thousands, time_lockgate_exit, Project, Scratch,
 };
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -67,7 +67,7 @@ pub fn findings() {
     print_pair("online (querybatch, then GET /v1/vulns/{id} each)", &online);
 
     // Offline: a database of each set of records.
-    let work = tempfile::tempdir().expect("temp dir");
+    let work = Scratch::new();
     let mut caches = Vec::new();
     for (name, records) in [("none", &without), ("some", &with)] {
         let export = work.path().join(format!("export-{name}"));
