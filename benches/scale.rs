@@ -24,16 +24,37 @@
 //! more run of each lockgate scenario under GNU time (`/usr/bin/time -f %M`), apart from the
 //! timed runs, so the timings hold no extra process. Without GNU time the column is empty.
 //!
+//! First, a check of the stand-in itself (`scale/peers.rs`): one querybatch round trip against
+//! it as written (TCP_NODELAY, one write per answer) and against the same written with two
+//! writes and Nagle's algorithm on, which adds a delayed ACK (~40 ms) to every answer.
+//!
+//! Opt-in parts (slow; each `=1`), after the table:
+//! - `LOCKGATE_BENCH_PEERS`: `npm audit` and `npm ci --dry-run` on generated 5,000- and
+//!   10,000-entry projects beside lockgate's `--all` and +1 staged on the same projects, npm
+//!   pointed at a loopback registry stand-in with a throw-away cache and configuration
+//!   (`scale/peers.rs`).
+//! - `LOCKGATE_BENCH_LATENCY`: a new 50,000-entry lockfile against an OSV that holds each
+//!   querybatch answer 0.5 s: batches in flight together (`scale/latency.rs`).
+//! - `LOCKGATE_BENCH_FINDINGS`: 200 findings against none in a new 50,000-entry lockfile, online
+//!   and `--offline` (`scale/findings.rs`).
+//!
 //! Run with `cargo bench --bench scale`; figures go in BENCHMARKS.md. For profiling,
-//! `LOCKGATE_BENCH_ONLY=10000,100000` runs only the lockfile sizes and tree sizes listed, and
-//! `LOCKGATE_BENCH_KEEP=1` keeps the repositories (their folders are printed).
+//! `LOCKGATE_BENCH_ONLY=10000,100000` runs only the lockfile sizes and tree sizes listed (`=0`
+//! none, to run only the opt-in parts), and `LOCKGATE_BENCH_KEEP=1` keeps the repositories
+//! (their folders are printed).
 
 mod common;
+#[path = "scale/findings.rs"]
+mod findings;
+#[path = "scale/latency.rs"]
+mod latency;
 #[path = "../tests/support/lockfiles.rs"]
 #[allow(dead_code)]
 mod lockfiles;
 #[path = "common/npm_project.rs"]
 mod npm_project;
+#[path = "scale/peers.rs"]
+mod peers;
 #[path = "../tests/support/random.rs"]
 mod random;
 
@@ -57,6 +78,7 @@ const GNU_TIME: &str = "/usr/bin/time";
 
 fn main() {
     let started = Instant::now();
+    peers::stand_in_delay();
     let server = EmptyOsv::start();
     let rss = Path::new(GNU_TIME).exists();
     println!(
@@ -69,7 +91,7 @@ fn main() {
     );
     let mut rows = Vec::new();
     let mut sizes = SIZES.to_vec();
-    if std::env::var("LOCKGATE_BENCH_HUGE").is_ok_and(|value| value == "1") {
+    if opted_in("LOCKGATE_BENCH_HUGE") {
         sizes.push(HUGE);
     }
     for (entries, runs) in sizes.into_iter().filter(|(size, _)| chosen(*size)) {
@@ -98,9 +120,25 @@ fn main() {
         });
         print_row(rows.last().unwrap());
     }
-    println!();
-    print_table(&rows);
+    if !rows.is_empty() {
+        println!();
+        print_table(&rows);
+    }
+    if opted_in("LOCKGATE_BENCH_PEERS") {
+        peers::npm_peers(&server, rss);
+    }
+    if opted_in("LOCKGATE_BENCH_LATENCY") {
+        latency::batches_in_flight(&server);
+    }
+    if opted_in("LOCKGATE_BENCH_FINDINGS") {
+        findings::findings();
+    }
     println!("\ntotal wall time {:.0} s", started.elapsed().as_secs_f64());
+}
+
+/// Whether the environment variable `name` is `1` (an opt-in part of the benchmark).
+fn opted_in(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|value| value == "1")
 }
 
 /// Scenarios (a), (b) and (c) at one lockfile size.
@@ -118,17 +156,8 @@ fn lockfile_scenarios(
     let size = format!("{} entries", thousands(project.locked()));
 
     // (a) and (c): the project committed, one package added and staged.
-    let committed = Scratch::new();
+    let committed = plus_one_repository(&manifest, &lock, &manifest_plus, &lock_plus);
     let repo = committed.path();
-    init(repo);
-    write(repo, "README.md", "# scale\n");
-    write(repo, "package.json", &manifest);
-    write(repo, "package-lock.json", &lock);
-    git(repo, &["add", "."]);
-    git(repo, &["commit", "-q", "-m", "project"]);
-    write(repo, "package.json", &manifest_plus);
-    write(repo, "package-lock.json", &lock_plus);
-    git(repo, &["add", "package.json", "package-lock.json"]);
     check_clean(repo, &server.url, &[]);
     let git_staged = time_git(repo, runs);
     let plumbing_staged = time_diff_index(repo, runs);
@@ -149,15 +178,8 @@ fn lockfile_scenarios(
     drop(committed);
 
     // (b): the project new in whole, staged over a commit without it.
-    let fresh = Scratch::new();
+    let fresh = new_lockfile_repository(&manifest, &lock);
     let repo = fresh.path();
-    init(repo);
-    write(repo, "README.md", "# scale\n");
-    git(repo, &["add", "."]);
-    git(repo, &["commit", "-q", "-m", "readme"]);
-    write(repo, "package.json", &manifest);
-    write(repo, "package-lock.json", &lock);
-    git(repo, &["add", "."]);
     check_clean(repo, &server.url, &[]);
     let git = time_git(repo, runs);
     let plumbing = time_diff_index(repo, runs);
@@ -331,6 +353,41 @@ fn write(repo: &Path, path: &str, text: &str) {
     std::fs::write(repo.join(path), text).unwrap();
 }
 
+/// The project (`manifest`, `lock`) committed, and the same with one package more staged.
+fn plus_one_repository(
+    manifest: &str,
+    lock: &str,
+    manifest_plus: &str,
+    lock_plus: &str,
+) -> Scratch {
+    let dir = Scratch::new();
+    let repo = dir.path();
+    init(repo);
+    write(repo, "README.md", "# scale\n");
+    write(repo, "package.json", manifest);
+    write(repo, "package-lock.json", lock);
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-q", "-m", "project"]);
+    write(repo, "package.json", manifest_plus);
+    write(repo, "package-lock.json", lock_plus);
+    git(repo, &["add", "package.json", "package-lock.json"]);
+    dir
+}
+
+/// The project (`manifest`, `lock`) new in whole, staged over a commit without it.
+fn new_lockfile_repository(manifest: &str, lock: &str) -> Scratch {
+    let dir = Scratch::new();
+    let repo = dir.path();
+    init(repo);
+    write(repo, "README.md", "# scale\n");
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-q", "-m", "readme"]);
+    write(repo, "package.json", manifest);
+    write(repo, "package-lock.json", lock);
+    git(repo, &["add", "."]);
+    dir
+}
+
 /// A committed repository of `folders` × 50 files with README.md changed and staged.
 fn tree_repository(folders: usize) -> Scratch {
     let dir = Scratch::new();
@@ -378,13 +435,24 @@ fn check_clean(repo: &Path, osv_url: &str, extra: &[&str]) {
 }
 
 fn time_lockgate(repo: &Path, osv_url: &str, extra: &[&str], runs: usize) -> Vec<Duration> {
+    time_lockgate_exit(repo, osv_url, extra, runs, 0)
+}
+
+/// Timed runs that each end with exit code `code` (1: blocked by findings).
+fn time_lockgate_exit(
+    repo: &Path,
+    osv_url: &str,
+    extra: &[&str],
+    runs: usize,
+    code: i32,
+) -> Vec<Duration> {
     (0..runs)
         .map(|_| {
             let mut command = lockgate(repo, osv_url, extra);
             let start = Instant::now();
             let output = command.output().expect("run lockgate");
             let elapsed = start.elapsed();
-            assert!(output.status.success(), "{output:?}");
+            assert_eq!(output.status.code(), Some(code), "{output:?}");
             elapsed
         })
         .collect()
@@ -422,24 +490,43 @@ fn time_git_command(repo: &Path, args: &[&str], runs: usize) -> Vec<Duration> {
 /// lockgate's peak resident set in KiB (the child's `ru_maxrss`), from one run under GNU time
 /// with the same arguments, environment and folder as the timed runs.
 fn peak_rss(repo: &Path, osv_url: &str, extra: &[&str]) -> u64 {
+    peak_rss_of(&lockgate(repo, osv_url, extra))
+}
+
+/// The peak resident set in KiB of one run of `template` (program, arguments, environment and
+/// folder as set there) under GNU time; the run must succeed.
+fn peak_rss_of(template: &Command) -> u64 {
     let report = tempfile::NamedTempFile::new().unwrap();
-    let template = lockgate(repo, osv_url, extra);
+    let status = under_gnu_time(template, report.path())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run GNU time");
+    assert!(status.success(), "{status:?}");
+    read_peak_rss(report.path())
+}
+
+/// `template` run under GNU time, which writes its peak resident set (KiB) to `report`.
+fn under_gnu_time(template: &Command, report: &Path) -> Command {
     let mut run = Command::new(GNU_TIME);
     run.args(["-f", "%M", "-o"])
-        .arg(report.path())
+        .arg(report)
         .arg(template.get_program())
-        .args(template.get_args())
-        .current_dir(repo)
-        .stdout(std::process::Stdio::null());
+        .args(template.get_args());
+    if let Some(folder) = template.get_current_dir() {
+        run.current_dir(folder);
+    }
     for (key, value) in template.get_envs() {
         match value {
             Some(value) => run.env(key, value),
             None => run.env_remove(key),
         };
     }
-    let status = run.status().expect("run GNU time");
-    assert!(status.success(), "{status:?}");
-    std::fs::read_to_string(report.path())
+    run
+}
+
+/// The peak resident set GNU time wrote to `report`, KiB.
+fn read_peak_rss(report: &Path) -> u64 {
+    std::fs::read_to_string(report)
         .unwrap()
         .lines()
         .last()

@@ -106,48 +106,117 @@ pub fn write_json(writer: &mut impl Write, json: &str) -> bool {
 
 /// An OSV stand-in that answers every querybatch with no hits. Written on std's TcpListener with
 /// TCP_NODELAY and one write per answer, so the figures show lockgate, not Nagle's algorithm.
+/// Connections are served concurrently (a thread each), so batches sent together are answered
+/// together; it counts the requests it answers and the most it held at once.
 pub struct EmptyOsv {
     /// Its address, for `--osv-url`.
     pub url: String,
-    count: Arc<AtomicUsize>,
+    counters: Arc<Counters>,
+}
+
+/// What an [`EmptyOsv`] counts.
+#[derive(Default)]
+struct Counters {
+    answered: AtomicUsize,
+    in_flight: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+/// How an [`EmptyOsv`] answers.
+#[derive(Clone, Copy)]
+struct Answering {
+    /// Held before each answer (an injected round trip).
+    delay: Duration,
+    /// The way a stand-in must not be written: Nagle's algorithm left on and the headers and
+    /// the body in two writes, so the body waits for the client's delayed ACK of the headers.
+    two_writes: bool,
 }
 
 impl EmptyOsv {
-    /// Listens on a free loopback port, one thread per connection.
+    /// Listens on a free loopback port and answers at once.
     pub fn start() -> Self {
+        Self::serve(Answering {
+            delay: Duration::ZERO,
+            two_writes: false,
+        })
+    }
+
+    /// Holds each answer `delay` (OSV's round trip, injected), connections in parallel.
+    pub fn with_delay(delay: Duration) -> Self {
+        Self::serve(Answering {
+            delay,
+            two_writes: false,
+        })
+    }
+
+    /// Without TCP_NODELAY, headers and body in two writes: what this stand-in avoids, kept
+    /// to measure what it would cost.
+    pub fn two_writes_without_nodelay() -> Self {
+        Self::serve(Answering {
+            delay: Duration::ZERO,
+            two_writes: true,
+        })
+    }
+
+    fn serve(answering: Answering) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let count = Arc::new(AtomicUsize::new(0));
-        let seen = count.clone();
+        let counters = Arc::new(Counters::default());
+        let shared = counters.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let seen = seen.clone();
-                std::thread::spawn(move || serve_empty(stream, &seen));
+                let shared = shared.clone();
+                std::thread::spawn(move || serve_empty(stream, &shared, answering));
             }
         });
-        EmptyOsv { url, count }
+        EmptyOsv { url, counters }
     }
 
     /// Requests answered so far.
     pub fn requests(&self) -> usize {
-        self.count.load(Ordering::SeqCst)
+        self.counters.answered.load(Ordering::SeqCst)
+    }
+
+    /// The most requests held at once since the last [`reset_peak`](Self::reset_peak).
+    pub fn peak_in_flight(&self) -> usize {
+        self.counters.peak.load(Ordering::SeqCst)
+    }
+
+    /// Starts counting [`peak_in_flight`](Self::peak_in_flight) again.
+    pub fn reset_peak(&self) {
+        self.counters.peak.store(0, Ordering::SeqCst);
     }
 }
 
 /// Answers requests on one keep-alive connection until the client closes it.
-fn serve_empty(stream: TcpStream, seen: &AtomicUsize) {
-    stream.set_nodelay(true).unwrap();
+fn serve_empty(stream: TcpStream, counters: &Counters, answering: Answering) {
+    if !answering.two_writes {
+        stream.set_nodelay(true).unwrap();
+    }
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut writer = stream;
     while let Some(request) = read_request(&mut reader) {
-        seen.fetch_add(1, Ordering::SeqCst);
+        let held = counters.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        counters.peak.fetch_max(held, Ordering::SeqCst);
         let queries = serde_json::from_slice::<serde_json::Value>(&request.body)
             .ok()
             .and_then(|value| value["queries"].as_array().map(Vec::len))
             .unwrap_or(0);
         let answer =
             serde_json::json!({ "results": vec![serde_json::json!({}); queries] }).to_string();
-        if !write_json(&mut writer, &answer) {
+        std::thread::sleep(answering.delay);
+        counters.in_flight.fetch_sub(1, Ordering::SeqCst);
+        counters.answered.fetch_add(1, Ordering::SeqCst);
+        let written = if answering.two_writes {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                answer.len()
+            );
+            writer.write_all(head.as_bytes()).is_ok() && writer.write_all(answer.as_bytes()).is_ok()
+        } else {
+            write_json(&mut writer, &answer)
+        };
+        if !written {
             return;
         }
     }
