@@ -177,7 +177,8 @@ impl OsvServerBuilder {
             }),
         });
         let server = Arc::new(
-            tiny_http::Server::http("127.0.0.1:0").expect("bind the test OSV server on 127.0.0.1"),
+            tiny_http::Server::from_listener(nodelay_listener(), None)
+                .expect("serve the test OSV server on 127.0.0.1"),
         );
         let port = server
             .server_addr()
@@ -677,6 +678,19 @@ impl Shared {
         hits.dedup_by(|a, b| a.id == b.id);
         hits
     }
+}
+
+/// A listener on a free loopback port whose connections have TCP_NODELAY (Linux's accepted
+/// sockets inherit it): tiny_http writes an answer through a small buffer, in parts, and
+/// Nagle's algorithm would hold each later part until the client's delayed ACK.
+fn nodelay_listener() -> std::net::TcpListener {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).expect("a socket");
+    socket.set_tcp_nodelay(true).expect("TCP_NODELAY");
+    let address: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    socket.bind(&address.into()).expect("bind 127.0.0.1");
+    socket.listen(128).expect("listen");
+    socket.into()
 }
 
 fn header(name: &str, value: &str) -> tiny_http::Header {
