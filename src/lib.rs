@@ -485,6 +485,14 @@ fn locate(lockfiles: &[&LockfileToCheck], findings: &mut [report::Finding]) {
         package::DependencyPaths<'a>,
     );
     let mut indexes: BTreeMap<String, Index<'_>> = BTreeMap::new();
+    // The names findings name, by lockfile: only their entries are indexed.
+    let mut named: BTreeMap<String, std::collections::HashSet<String>> = BTreeMap::new();
+    for finding in findings.iter() {
+        named
+            .entry(finding.lockfile.clone())
+            .or_default()
+            .insert(finding.package.name.clone());
+    }
     for finding in findings {
         if !indexes.contains_key(&finding.lockfile) {
             let Some(lockfile) = lockfiles
@@ -493,9 +501,12 @@ fn locate(lockfiles: &[&LockfileToCheck], findings: &mut [report::Finding]) {
             else {
                 continue;
             };
+            let names = &named[&finding.lockfile];
             let mut entries = std::collections::HashMap::new();
             for entry in lockfile.locked.entries.iter().filter(|e| e.is_queryable()) {
-                entries.entry(cleaned(&entry.package)).or_insert(entry);
+                if names.contains(sanitize::clean(&entry.package.name).as_ref()) {
+                    entries.entry(cleaned(&entry.package)).or_insert(entry);
+                }
             }
             let whole = lockfile.whole.as_deref().unwrap_or(&lockfile.locked);
             indexes.insert(
