@@ -6,6 +6,7 @@
 //! records that affect each, read those records), half of them named in the database.
 //! Run with `cargo bench --bench offline`; figures go in BENCHMARKS.md.
 
+mod common;
 #[path = "../tests/support/export_folder.rs"]
 #[allow(dead_code)] // Only its folder_size here.
 mod export_folder;
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 const RECORDS: usize = 250_000;
 
 fn main() {
-    let templates = templates();
+    let templates = common::npm_records();
     let work = tempfile::tempdir().expect("temp dir");
     let export = work.path().join("export/npm");
     std::fs::create_dir_all(&export).unwrap();
@@ -161,26 +162,4 @@ fn package_name(index: usize) -> String {
     } else {
         format!("package-{index}")
     }
-}
-
-/// The real npm records of ../shared/data/osv that name one package, as shapes to copy.
-fn templates() -> Vec<serde_json::Value> {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/osv");
-    let mut templates = Vec::new();
-    for family in ["malicious/npm", "advisories/npm"] {
-        let mut paths: Vec<_> = std::fs::read_dir(format!("{root}/{family}"))
-            .unwrap()
-            .map(|entry| entry.unwrap().path())
-            .collect();
-        paths.sort();
-        for path in paths {
-            let record: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-            let single = record["affected"].as_array().is_some_and(|a| a.len() == 1);
-            if single && record.get("withdrawn").is_none() {
-                templates.push(record);
-            }
-        }
-    }
-    templates
 }

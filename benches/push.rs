@@ -28,7 +28,7 @@ mod npm_project;
 #[path = "../tests/support/random.rs"]
 mod random;
 
-use common::{git, ms, percentile, EmptyOsv};
+use common::{git, ms, percentile, read_peak_rss, under_gnu_time, EmptyOsv, GNU_TIME};
 use npm_project::Project;
 use std::io::Write as _;
 use std::path::Path;
@@ -41,8 +41,6 @@ const ENTRIES: usize = 10_000;
 const COMMITS: [usize; 3] = [1, 5, 20];
 /// Timed runs of each push.
 const RUNS: usize = 5;
-/// GNU time, for peak memory.
-const GNU_TIME: &str = "/usr/bin/time";
 
 fn main() {
     let started = Instant::now();
@@ -100,15 +98,7 @@ fn main() {
             print!("kept: {}, stdin: {input}", repo.display());
         }
         let output = run(lockgate(&repo, &server.url, url), &input);
-        assert!(
-            output.status.success(),
-            "the pushed commits must pass: {}\n{}",
-            String::from_utf8_lossy(&output.stdout)
-                .chars()
-                .take(4000)
-                .collect::<String>(),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        common::assert_passed(&output, "the pushed commits");
         let timings: Vec<Duration> = (0..RUNS)
             .map(|_| {
                 let command = lockgate(&repo, &server.url, url);
@@ -202,21 +192,9 @@ fn rev_parse(repo: &Path, revision: &str) -> String {
     String::from_utf8(output.stdout).unwrap().trim().to_string()
 }
 
-/// The hook's command line as git runs the pre-push hook (remote name and URL): the release
-/// binary with its own cache folder, no result cache, release age off.
+/// The hook's command line as git runs the pre-push hook (remote name and URL).
 fn lockgate(repo: &Path, osv_url: &str, remote_url: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_lockgate"));
-    command
-        .args(["--osv-url", osv_url, "--format", "json", "--no-cache"])
-        .args(["--pre-push", "origin", remote_url])
-        .env("LOCKGATE_CACHE_DIR", repo.join(".git/lockgate-bench-cache"))
-        .env("LOCKGATE_RELEASE_AGE", "0")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_INDEX_FILE")
-        .current_dir(repo);
-    command
+    common::lockgate(repo, osv_url, &["--pre-push", "origin", remote_url])
 }
 
 /// Runs `command` with `input` on its stdin.
@@ -240,27 +218,7 @@ fn run(mut command: Command, input: &str) -> Output {
 /// time, with the same arguments, environment and folder.
 fn peak_rss(template: Command, input: &str) -> u64 {
     let report = tempfile::NamedTempFile::new().unwrap();
-    let mut command = Command::new(GNU_TIME);
-    command
-        .args(["-f", "%M", "-o"])
-        .arg(report.path())
-        .arg(template.get_program())
-        .args(template.get_args());
-    if let Some(dir) = template.get_current_dir() {
-        command.current_dir(dir);
-    }
-    for (key, value) in template.get_envs() {
-        match value {
-            Some(value) => command.env(key, value),
-            None => command.env_remove(key),
-        };
-    }
-    let output = run(command, input);
+    let output = run(under_gnu_time(&template, report.path()), input);
     assert!(output.status.success(), "{output:?}");
-    std::fs::read_to_string(report.path())
-        .unwrap()
-        .lines()
-        .last()
-        .and_then(|line| line.trim().parse().ok())
-        .expect("GNU time's %M")
+    read_peak_rss(report.path())
 }

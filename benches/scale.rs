@@ -58,7 +58,7 @@ mod peers;
 #[path = "../tests/support/random.rs"]
 mod random;
 
-use common::{git, ms, percentile, EmptyOsv};
+use common::{git, lockgate, ms, percentile, read_peak_rss, under_gnu_time, EmptyOsv, GNU_TIME};
 use npm_project::Project;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -73,8 +73,6 @@ const HUGE: (usize, usize) = (100_000, 3);
 const GIT_RUNS: usize = 15;
 /// Tracked files of the no-lockfile scenario (folders of 50 files), and its runs.
 const TREES: [(usize, usize); 3] = [(2_000, 21), (20_000, 15), (100_000, 9)];
-/// GNU time, for peak memory.
-const GNU_TIME: &str = "/usr/bin/time";
 
 fn main() {
     let started = Instant::now();
@@ -401,37 +399,12 @@ fn tree_repository(folders: usize) -> Scratch {
     dir
 }
 
-/// The hook's command line: the release binary with its own cache folder (never the user's),
-/// no result cache, release age off (benches/registry.rs measures it), as git runs it.
-fn lockgate(repo: &Path, osv_url: &str, extra: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_lockgate"));
-    command
-        .args(["--osv-url", osv_url, "--format", "json", "--no-cache"])
-        .args(extra)
-        .env("LOCKGATE_CACHE_DIR", repo.join(".git/lockgate-bench-cache"))
-        .env("LOCKGATE_RELEASE_AGE", "0")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_INDEX_FILE")
-        .current_dir(repo);
-    command
-}
-
 /// One run that must pass: exit 0, no findings, no problems (the project is in sync).
 fn check_clean(repo: &Path, osv_url: &str, extra: &[&str]) {
     let output = lockgate(repo, osv_url, extra)
         .output()
         .expect("run lockgate");
-    assert!(
-        output.status.success(),
-        "the generated project must pass: {}\n{}",
-        String::from_utf8_lossy(&output.stdout)
-            .chars()
-            .take(4000)
-            .collect::<String>(),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    common::assert_passed(&output, "the generated project");
 }
 
 fn time_lockgate(repo: &Path, osv_url: &str, extra: &[&str], runs: usize) -> Vec<Duration> {
@@ -503,35 +476,6 @@ fn peak_rss_of(template: &Command) -> u64 {
         .expect("run GNU time");
     assert!(status.success(), "{status:?}");
     read_peak_rss(report.path())
-}
-
-/// `template` run under GNU time, which writes its peak resident set (KiB) to `report`.
-fn under_gnu_time(template: &Command, report: &Path) -> Command {
-    let mut run = Command::new(GNU_TIME);
-    run.args(["-f", "%M", "-o"])
-        .arg(report)
-        .arg(template.get_program())
-        .args(template.get_args());
-    if let Some(folder) = template.get_current_dir() {
-        run.current_dir(folder);
-    }
-    for (key, value) in template.get_envs() {
-        match value {
-            Some(value) => run.env(key, value),
-            None => run.env_remove(key),
-        };
-    }
-    run
-}
-
-/// The peak resident set GNU time wrote to `report`, KiB.
-fn read_peak_rss(report: &Path) -> u64 {
-    std::fs::read_to_string(report)
-        .unwrap()
-        .lines()
-        .last()
-        .and_then(|line| line.trim().parse().ok())
-        .expect("GNU time's %M")
 }
 
 /// 12,345 → "12,345".

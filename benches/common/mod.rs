@@ -236,3 +236,89 @@ pub fn write_tree(repo: &Path, folders: usize) {
         }
     }
 }
+
+/// GNU time, for peak memory.
+pub const GNU_TIME: &str = "/usr/bin/time";
+
+/// `template` run under GNU time, which writes its peak resident set (KiB) to `report`.
+pub fn under_gnu_time(template: &Command, report: &Path) -> Command {
+    let mut run = Command::new(GNU_TIME);
+    run.args(["-f", "%M", "-o"])
+        .arg(report)
+        .arg(template.get_program())
+        .args(template.get_args());
+    if let Some(folder) = template.get_current_dir() {
+        run.current_dir(folder);
+    }
+    for (key, value) in template.get_envs() {
+        match value {
+            Some(value) => run.env(key, value),
+            None => run.env_remove(key),
+        };
+    }
+    run
+}
+
+/// The peak resident set GNU time wrote to `report`, KiB.
+pub fn read_peak_rss(report: &Path) -> u64 {
+    std::fs::read_to_string(report)
+        .unwrap()
+        .lines()
+        .last()
+        .and_then(|line| line.trim().parse().ok())
+        .expect("GNU time's %M")
+}
+
+/// The real npm records of ../shared/data/osv that name one package and are not withdrawn, as
+/// shapes for made-up records to copy.
+pub fn npm_records() -> Vec<serde_json::Value> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/osv");
+    let mut records = Vec::new();
+    for family in ["malicious/npm", "advisories/npm"] {
+        let mut paths: Vec<_> = std::fs::read_dir(format!("{root}/{family}"))
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect();
+        paths.sort();
+        for path in paths {
+            let record: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            let single = record["affected"].as_array().is_some_and(|a| a.len() == 1);
+            let npm = record["affected"][0]["package"]["ecosystem"] == "npm";
+            if single && npm && record.get("withdrawn").is_none() {
+                records.push(record);
+            }
+        }
+    }
+    records
+}
+
+/// Asserts that a run of lockgate on `what` passed, showing its report when it did not.
+pub fn assert_passed(output: &std::process::Output, what: &str) {
+    assert!(
+        output.status.success(),
+        "{what} must pass: {}\n{}",
+        String::from_utf8_lossy(&output.stdout)
+            .chars()
+            .take(4000)
+            .collect::<String>(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The hook's command line: the release binary with its own cache folder (never the user's),
+/// no result cache, release age off (benches/registry.rs measures it), as git runs it.
+pub fn lockgate(repo: &Path, osv_url: &str, extra: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lockgate"));
+    command
+        .args(["--osv-url", osv_url, "--format", "json", "--no-cache"])
+        .args(extra)
+        .env("LOCKGATE_CACHE_DIR", repo.join(".git/lockgate-bench-cache"))
+        .env("LOCKGATE_RELEASE_AGE", "0")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_INDEX_FILE")
+        .current_dir(repo);
+    command
+}

@@ -173,25 +173,10 @@ fn records(packages: &[(String, String)]) -> Vec<Value> {
         .collect()
 }
 
-/// The real npm records of ../shared/data/osv that name one package and are not withdrawn.
+/// The real npm records of ../shared/data/osv that name one package and are not withdrawn,
+/// malicious packages and advisories in turn.
 fn templates() -> Vec<Value> {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/osv");
-    let mut templates = Vec::new();
-    for family in ["malicious/npm", "advisories/npm"] {
-        let mut paths: Vec<_> = std::fs::read_dir(format!("{root}/{family}"))
-            .unwrap()
-            .map(|entry| entry.unwrap().path())
-            .collect();
-        paths.sort();
-        for path in paths {
-            let record: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-            let single = record["affected"].as_array().is_some_and(|a| a.len() == 1);
-            let npm = record["affected"][0]["package"]["ecosystem"] == "npm";
-            if single && npm && record.get("withdrawn").is_none() {
-                templates.push(record);
-            }
-        }
-    }
+    let templates = crate::common::npm_records();
     // Alternate malicious packages and advisories, as a mix of both.
     let (malicious, advisories): (Vec<Value>, Vec<Value>) = templates
         .into_iter()
