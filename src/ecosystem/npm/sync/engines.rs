@@ -239,7 +239,7 @@ pub fn refusals(
         }
         DeclaredNode::None => "no Node.js version is declared".to_string(),
     };
-    let (range, against) = match (declared, running) {
+    let (range, against, hint) = match (declared, running) {
         (
             DeclaredNode::Version {
                 range,
@@ -247,16 +247,22 @@ pub fn refusals(
                 file,
             },
             _,
-        ) => (range, format!("the Node.js {stated} that {file} declares")),
+        ) => (
+            range,
+            format!("the Node.js {stated} that {file} declares"),
+            String::new(),
+        ),
         (_, Some(running)) => (
             &running.range,
             format!(
-                "Node.js {}, the `node` on PATH ({}), which is what the install runs on here: \
-                 {undeclared}; state the version in .nvmrc, .node-version or package.json's \
-                 volta.node to judge against the project's own",
+                "Node.js {}, the `node` on PATH ({}) that the install runs on here \
+                 ({undeclared})",
                 running.stated,
                 running.program.display()
             ),
+            "; to judge against the project's own Node.js instead, state its version in \
+             .nvmrc, .node-version or package.json's volta.node"
+                .to_string(),
         ),
         (_, None) => {
             let Some(first) = checked.first() else {
@@ -288,7 +294,7 @@ pub fn refusals(
                 package.file.clone(),
                 format!(
                     "{} requires node {}, which excludes {against}; {tool} refuses to install it \
-                     ({why})",
+                     ({why}){hint}",
                     package.who, package.range
                 ),
                 true,
