@@ -20,16 +20,14 @@ pub struct Repo {
     from_env: bool,
     /// The index file as read directly, once; `None` when libgit2 must read it.
     index_file: std::cell::OnceCell<Option<IndexFile>>,
-    /// The large blobs read last: a staged lockfile is read for its entries and again by its
-    /// project's checks, and is inflated once.
-    recent: std::cell::RefCell<Vec<(Oid, std::rc::Rc<[u8]>)>>,
+    /// The large blob read last: a staged lockfile is read for its entries and again by its
+    /// project's checks (its new side is read last), and is inflated once.
+    recent: std::cell::RefCell<Option<(Oid, std::rc::Rc<[u8]>)>>,
 }
 
 /// Blobs this large or larger are kept in [`Repo`]'s `recent` (smaller ones cost less to
 /// inflate again than to keep).
 const RECENT_FROM: usize = 64 * 1024;
-/// How many large blobs are kept: the new side of a change, read last.
-const RECENT_KEPT: usize = 1;
 
 /// One file whose staged content differs from `HEAD`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -532,12 +530,12 @@ impl Repo {
 
     /// Lets go of the blobs kept for a second reading.
     pub fn forget_recent(&self) {
-        self.recent.borrow_mut().clear();
+        self.recent.borrow_mut().take();
     }
 
     /// The content of a blob, refused when larger than [`MAX_FILE_BYTES`].
     pub fn read_blob(&self, path: &str, oid: Oid) -> Result<Vec<u8>, Error> {
-        if let Some((_, bytes)) = self.recent.borrow().iter().find(|(id, _)| *id == oid) {
+        if let Some((_, bytes)) = self.recent.borrow().as_ref().filter(|(id, _)| *id == oid) {
             return Ok(bytes.to_vec());
         }
         let odb = self
@@ -560,11 +558,7 @@ impl Repo {
             .map_err(|error| Error::git(format!("read {path}"), error))?;
         let content = blob.content();
         if content.len() >= RECENT_FROM {
-            let mut recent = self.recent.borrow_mut();
-            if recent.len() == RECENT_KEPT {
-                recent.remove(0);
-            }
-            recent.push((oid, std::rc::Rc::from(content)));
+            *self.recent.borrow_mut() = Some((oid, std::rc::Rc::from(content)));
         }
         Ok(content.to_vec())
     }

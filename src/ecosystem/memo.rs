@@ -13,14 +13,12 @@ use std::rc::Rc;
 
 /// Texts shorter than this are parsed again (cheaper than keeping them).
 const FROM: usize = 64 * 1024;
-/// How many parses are kept: the last (a change's new side is parsed after its old one).
-const KEPT: usize = 1;
-
-/// One parse kept: the text's length and hash, and what it parsed to.
+/// The parse kept: the text's length and hash, and what it parsed to. Only the last is kept (a
+/// change's new side is parsed after its old one, and is what is asked for again).
 type Kept = (usize, u64, Rc<dyn Any>);
 
 thread_local! {
-    static LAST: RefCell<Vec<Kept>> = const { RefCell::new(Vec::new()) };
+    static LAST: RefCell<Option<Kept>> = const { RefCell::new(None) };
     static KEY: std::hash::RandomState = std::hash::RandomState::new();
 }
 
@@ -35,27 +33,23 @@ pub fn parsed<T: 'static, E>(
     let hash = KEY.with(|key| key.hash_one(text));
     let hit = LAST.with(|last| {
         last.borrow()
-            .iter()
-            .find(|(length, kept, value)| *length == text.len() && *kept == hash && value.is::<T>())
+            .as_ref()
+            .filter(|(length, kept, value)| {
+                *length == text.len() && *kept == hash && value.is::<T>()
+            })
             .and_then(|(_, _, value)| value.clone().downcast::<T>().ok())
     });
     if let Some(value) = hit {
         return Ok(value);
     }
     let value = Rc::new(parse(text)?);
-    LAST.with(|last| {
-        let mut last = last.borrow_mut();
-        if last.len() == KEPT {
-            last.remove(0);
-        }
-        last.push((text.len(), hash, value.clone()));
-    });
+    LAST.with(|last| *last.borrow_mut() = Some((text.len(), hash, value.clone())));
     Ok(value)
 }
 
 /// Lets go of every parse kept: once a run has read its lockfiles, nothing asks again.
 pub fn forget() {
-    LAST.with(|last| last.borrow_mut().clear());
+    LAST.with(|last| last.borrow_mut().take());
 }
 
 #[cfg(test)]
