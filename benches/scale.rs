@@ -9,10 +9,13 @@
 //!    from the root's direct dependencies, more edges across it) and about one entry in eight
 //!    nested (`node_modules/a/node_modules/b`, another major of `b` that `a` asks for). For each
 //!    size, in a git repository run hermetically: (a) one package added (lockfile and
-//!    package.json staged over the committed project), (b) the project new in whole (staged
-//!    over a commit without it), (c) `--all` on the repository of (a). The release binary runs
+//!    package.json staged over the committed project), with `HEAD`'s lockfile kept by blob id
+//!    (`.git/lockgate/parsed`, as after the hook ran on the commit that staged it) and again
+//!    with nothing kept, (b) the project new in whole (staged over a commit without it), (c)
+//!    `--all` on the repository of (a), nothing kept (a fresh clone). The release binary runs
 //!    as git's hook would, against a loopback OSV stand-in that answers no hits (TCP_NODELAY,
-//!    one write per answer), without the result cache.
+//!    one write per answer), without the result cache. Before each timed run the kept
+//!    readings are put back to what the row says.
 //! 2. A commit that touches no lockfile (README.md staged) in repositories of 2,000, 20,000 and
 //!    100,000 tracked files.
 //!
@@ -106,7 +109,7 @@ fn main() {
         );
         let git = time_git(dir.path(), runs);
         let plumbing = time_diff_index(dir.path(), runs);
-        let peak = rss.then(|| peak_rss(dir.path(), &server.url, &[]));
+        let peak = rss.then(|| peak_rss(dir.path(), &server.url, &[], Kept::Head));
         rows.push(Row {
             scenario: "no lockfile staged".into(),
             size: format!("{} files", thousands(files)),
@@ -159,9 +162,13 @@ fn lockfile_scenarios(
     check_clean(repo, &server.url, &[]);
     let git_staged = time_git(repo, runs);
     let plumbing_staged = time_diff_index(repo, runs);
-    for (scenario, extra) in [("+1 package staged", &[][..]), ("--all", &["--all"][..])] {
-        let lockgate = time_lockgate(repo, &server.url, extra, runs);
-        let peak = rss.then(|| peak_rss(repo, &server.url, extra));
+    for (scenario, extra, kept) in [
+        ("+1 package staged", &[][..], Kept::Head),
+        ("+1 package staged, nothing kept", &[][..], Kept::Nothing),
+        ("--all, nothing kept", &["--all"][..], Kept::Nothing),
+    ] {
+        let lockgate = time_lockgate_kept(repo, &server.url, extra, runs, 0, kept);
+        let peak = rss.then(|| peak_rss(repo, &server.url, extra, kept));
         rows.push(Row {
             scenario: scenario.into(),
             size: size.clone(),
@@ -182,7 +189,7 @@ fn lockfile_scenarios(
     let git = time_git(repo, runs);
     let plumbing = time_diff_index(repo, runs);
     let lockgate = time_lockgate(repo, &server.url, &[], runs);
-    let peak = rss.then(|| peak_rss(repo, &server.url, &[]));
+    let peak = rss.then(|| peak_rss(repo, &server.url, &[], Kept::Head));
     rows.push(Row {
         scenario: "lockfile new in whole".into(),
         size,
@@ -411,7 +418,8 @@ fn time_lockgate(repo: &Path, osv_url: &str, extra: &[&str], runs: usize) -> Vec
     time_lockgate_exit(repo, osv_url, extra, runs, 0)
 }
 
-/// Timed runs that each end with exit code `code` (1: blocked by findings).
+/// Timed runs that each end with exit code `code` (1: blocked by findings), each started with
+/// `HEAD`'s lockfile kept (as after the hook ran on the commit that staged it).
 fn time_lockgate_exit(
     repo: &Path,
     osv_url: &str,
@@ -419,8 +427,61 @@ fn time_lockgate_exit(
     runs: usize,
     code: i32,
 ) -> Vec<Duration> {
+    time_lockgate_kept(repo, osv_url, extra, runs, code, Kept::Head)
+}
+
+/// What lockgate's readings kept by blob id (`.git/lockgate/parsed`) hold when a run starts.
+#[derive(Clone, Copy)]
+enum Kept {
+    /// `HEAD`'s lockfile only: as after the hook ran on the commit that staged it (the run
+    /// before each timed one kept it; the staged lockfile's is removed).
+    Head,
+    /// Nothing: a fresh clone, or the first run of another lockgate binary.
+    Nothing,
+}
+
+/// Removes the kept readings `kept` says a run starts without.
+fn forget_kept(repo: &Path, kept: Kept) {
+    let head = match kept {
+        Kept::Nothing => None,
+        Kept::Head => Command::new("git")
+            .args(["rev-parse", "--verify", "-q", "HEAD:package-lock.json"])
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .current_dir(repo)
+            .output()
+            .ok()
+            .filter(|output| output.status.success())
+            .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string()),
+    };
+    let folder = repo.join(".git/lockgate/parsed");
+    let mut kept_head = false;
+    for file in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+        let name = file.file_name().to_string_lossy().into_owned();
+        match &head {
+            Some(head) if name.starts_with(head.as_str()) => kept_head = true,
+            _ => std::fs::remove_file(file.path()).expect("remove a kept reading"),
+        }
+    }
+    assert!(
+        head.is_none() || kept_head,
+        "HEAD's lockfile was not kept in {}",
+        folder.display()
+    );
+}
+
+/// [`time_lockgate_exit`], each run started with `kept`.
+fn time_lockgate_kept(
+    repo: &Path,
+    osv_url: &str,
+    extra: &[&str],
+    runs: usize,
+    code: i32,
+    kept: Kept,
+) -> Vec<Duration> {
     (0..runs)
         .map(|_| {
+            forget_kept(repo, kept);
             let mut command = lockgate(repo, osv_url, extra);
             let start = Instant::now();
             let output = command.output().expect("run lockgate");
@@ -461,8 +522,9 @@ fn time_git_command(repo: &Path, args: &[&str], runs: usize) -> Vec<Duration> {
 }
 
 /// lockgate's peak resident set in KiB (the child's `ru_maxrss`), from one run under GNU time
-/// with the same arguments, environment and folder as the timed runs.
-fn peak_rss(repo: &Path, osv_url: &str, extra: &[&str]) -> u64 {
+/// with the same arguments, environment, folder and kept readings as the timed runs.
+fn peak_rss(repo: &Path, osv_url: &str, extra: &[&str], kept: Kept) -> u64 {
+    forget_kept(repo, kept);
     peak_rss_of(&lockgate(repo, osv_url, extra))
 }
 

@@ -23,6 +23,8 @@ pub struct Repo {
     /// The large blob read last: a staged lockfile is read for its entries and again by its
     /// project's checks (its new side is read last), and is inflated once.
     recent: std::cell::RefCell<Option<(Oid, std::rc::Rc<[u8]>)>>,
+    /// Lockfile readings kept by blob id, once looked for.
+    kept: std::cell::OnceCell<Option<crate::kept::Kept>>,
 }
 
 /// Blobs this large or larger are kept in [`Repo`]'s `recent` (smaller ones cost less to
@@ -97,7 +99,20 @@ impl Repo {
             from_env,
             index_file: std::cell::OnceCell::new(),
             recent: std::cell::RefCell::default(),
+            kept: std::cell::OnceCell::new(),
         }
+    }
+
+    /// The lockfile readings this repository keeps by blob id: for a hook or a run by hand
+    /// (opened from git's environment), not for `lockgate watch`'s many repositories.
+    pub fn kept(&self) -> Option<&crate::kept::Kept> {
+        self.kept
+            .get_or_init(|| {
+                self.from_env
+                    .then(|| crate::kept::Kept::in_git_dir(self.inner.commondir()))
+                    .flatten()
+            })
+            .as_ref()
     }
 
     /// Opens the repository at `path` (a working tree's folder, its `.git`, or a bare
@@ -534,9 +549,9 @@ impl Repo {
     }
 
     /// The content of a blob, refused when larger than [`MAX_FILE_BYTES`].
-    pub fn read_blob(&self, path: &str, oid: Oid) -> Result<Vec<u8>, Error> {
+    pub fn read_blob(&self, path: &str, oid: Oid) -> Result<std::rc::Rc<[u8]>, Error> {
         if let Some((_, bytes)) = self.recent.borrow().as_ref().filter(|(id, _)| *id == oid) {
-            return Ok(bytes.to_vec());
+            return Ok(bytes.clone());
         }
         let odb = self
             .inner
@@ -556,11 +571,11 @@ impl Repo {
             .inner
             .find_blob(oid)
             .map_err(|error| Error::git(format!("read {path}"), error))?;
-        let content = blob.content();
+        let content: std::rc::Rc<[u8]> = std::rc::Rc::from(blob.content());
         if content.len() >= RECENT_FROM {
-            *self.recent.borrow_mut() = Some((oid, std::rc::Rc::from(content)));
+            *self.recent.borrow_mut() = Some((oid, content.clone()));
         }
-        Ok(content.to_vec())
+        Ok(content)
     }
 }
 
@@ -1010,7 +1025,7 @@ impl<S: Source> crate::ecosystem::Files for Snapshot<'_, S> {
         self.source.blob(path).is_some()
     }
 
-    fn read(&self, path: &str) -> Result<Option<Vec<u8>>, Error> {
+    fn read(&self, path: &str) -> Result<Option<std::rc::Rc<[u8]>>, Error> {
         match self.source.blob(path) {
             Some(oid) => self.repo.read_blob(path, oid).map(Some),
             None => Ok(None),

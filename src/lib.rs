@@ -19,6 +19,7 @@ pub mod error;
 pub mod fuzz;
 pub mod git;
 mod index_file;
+mod kept;
 pub mod lookup;
 pub mod matching;
 pub mod offline;

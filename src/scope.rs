@@ -62,7 +62,7 @@ fn settings_files<T: ecosystem::Files + ?Sized>(
             let file = ecosystem::join_path(&folder, name);
             if let Ok(Some(bytes)) = tree.read(&file) {
                 if bytes.len() <= MAX_SETTINGS_FILE {
-                    found.push((file, bytes));
+                    found.push((file, bytes.to_vec()));
                 }
             }
         }
@@ -315,7 +315,7 @@ fn whole_snapshot<S: git::Source>(
     let mut linted = Vec::new();
     for path in tree.paths() {
         if let (Some(kind), Some(oid)) = (cilint::ci_file(path), tree.blob(path)) {
-            let read = |other: &str| tree.read(other).ok().flatten();
+            let read = |other: &str| tree.read(other).ok().flatten().map(|bytes| bytes.to_vec());
             linted.extend(lint_ci(repo, path, kind, oid, &read)?);
             continue;
         }
@@ -756,13 +756,13 @@ impl Parsed {
         if !self.keep_after_read(oid) {
             return match self.sets.remove(&oid) {
                 Some(set) => Ok(set),
-                None => parse(repo, format, path, oid, includes).map(Rc::new),
+                None => parse_kept(repo, format, path, oid).map(Rc::new),
             };
         }
         match self.sets.entry(oid) {
             std::collections::hash_map::Entry::Occupied(entry) => Ok(entry.get().clone()),
             std::collections::hash_map::Entry::Vacant(entry) => Ok(entry
-                .insert(Rc::new(parse(repo, format, path, oid, includes)?))
+                .insert(Rc::new(parse_kept(repo, format, path, oid)?))
                 .clone()),
         }
     }
@@ -1187,7 +1187,13 @@ fn lint_ci_changes<'t, T: ecosystem::Files + ?Sized + 't>(
     problems: &mut Vec<Problem>,
 ) -> Result<Vec<git::Change>, Error> {
     let mut rest = Vec::with_capacity(changes.len());
-    let read = |path: &str| files()?.read(path).ok().flatten();
+    let read = |path: &str| {
+        files()?
+            .read(path)
+            .ok()
+            .flatten()
+            .map(|bytes| bytes.to_vec())
+    };
     for change in changes {
         match (cilint::ci_file(&change.path), change.new) {
             (Some(kind), Some(oid)) => {
@@ -1228,8 +1234,41 @@ fn parse(
     oid: git2::Oid,
     includes: &Includes<'_>,
 ) -> Result<LockedSet, Error> {
+    parse_bytes(format, path, &repo.read_blob(path, oid)?, includes)
+}
+
+/// What the blob `oid` of a lockfile whose format includes no other file locks, as kept by
+/// blob id ([`crate::kept`]) when this binary read it before, else parsed (and then kept, when
+/// large enough to be worth it).
+fn parse_kept(
+    repo: &git::Repo,
+    format: &Format,
+    path: &str,
+    oid: git2::Oid,
+) -> Result<LockedSet, Error> {
+    let no_includes: &Includes<'_> = &|_| Ok(None);
+    let Some(kept) = repo.kept() else {
+        return parse(repo, format, path, oid, no_includes);
+    };
+    if let Some(set) = kept.read(format.name, oid) {
+        return Ok(set);
+    }
     let bytes = repo.read_blob(path, oid)?;
-    ecosystem::decode(&bytes)
+    let set = parse_bytes(format, path, &bytes, no_includes)?;
+    if bytes.len() >= crate::kept::KEEP_FROM {
+        kept.write(format.name, oid, &set);
+    }
+    Ok(set)
+}
+
+/// What a lockfile's `bytes` lock; an error names its path.
+fn parse_bytes(
+    format: &Format,
+    path: &str,
+    bytes: &[u8],
+    includes: &Includes<'_>,
+) -> Result<LockedSet, Error> {
+    ecosystem::decode(bytes)
         .and_then(|text| format.parse(path, text, includes))
         .map_err(|error| Error::Parse {
             path: sanitize::clean(path).into_owned(),

@@ -626,18 +626,34 @@ fn empty_lockgate_variables_count_as_unset_and_a_closed_pipe_is_no_crash() {
     assert!(!run.stderr.contains("panicked"), "{}", run.output());
 }
 
-#[test]
-fn a_large_lockfiles_change_is_judged_as_a_small_ones_is() {
-    // Over 256 KiB, and what the change keeps is compared package by package only where an
-    // entry changed.
-    let server = OsvServer::start();
+/// A committed npm project of 2,000 packages, its lockfile over 256 KiB; with `run_first`, the
+/// hook ran on it before the commit, as git runs it.
+fn large_project(server: &OsvServer, run_first: bool) -> (TestRepo, Vec<(String, &'static str)>) {
     let repo = TestRepo::new();
-    let names: Vec<String> = (0..2000).map(|i| format!("c-{i:04}")).collect();
-    let mut packages: Vec<(&str, &str)> =
-        names.iter().map(|name| (name.as_str(), "1.0.0")).collect();
-    repo.stage_npm_project("", &packages);
+    let packages: Vec<(String, &str)> = (0..2000).map(|i| (format!("c-{i:04}"), "1.0.0")).collect();
+    repo.stage_npm_project("", &borrowed(&packages));
+    if run_first {
+        run(&repo, server, &[]).assert_code(0);
+    }
     repo.commit("project");
-    // Malware added, one package upgraded, one kept at its version with another checksum.
+    (repo, packages)
+}
+
+fn borrowed<'a>(packages: &'a [(String, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    packages
+        .iter()
+        .map(|(name, version)| (name.as_str(), *version))
+        .collect()
+}
+
+/// Stages, over [`large_project`]: malware added, one package upgraded, one kept at its version
+/// with another checksum; runs the hook and checks that it says exactly that.
+fn stage_and_judge_a_large_change(
+    repo: &TestRepo,
+    server: &OsvServer,
+    packages: &[(String, &str)],
+) {
+    let mut packages = borrowed(packages);
     packages.push(MALWARE);
     packages[5].1 = "1.0.1";
     let lock = npm_lock_v3(&packages).replace(
@@ -649,7 +665,7 @@ fn a_large_lockfiles_change_is_judged_as_a_small_ones_is() {
         .count();
     repo.write_and_stage("package.json", package_json_matching(&packages));
     repo.write_and_stage("package-lock.json", &lock);
-    let run = run(&repo, &server, &["--format", "json"]);
+    let run = run(repo, server, &["--format", "json"]);
     run.assert_code(1);
     let report = run.stdout_json();
     // What the change adds: debug and the upgrade, not the 1,999 packages it keeps.
@@ -663,6 +679,51 @@ fn a_large_lockfiles_change_is_judged_as_a_small_ones_is() {
         .as_str()
         .unwrap()
         .contains("c-0007@1.0.0"));
+}
+
+#[test]
+fn a_large_lockfiles_change_is_judged_as_a_small_ones_is() {
+    // What the change keeps is compared package by package only where an entry changed.
+    let server = OsvServer::start();
+    let (repo, packages) = large_project(&server, false);
+    stage_and_judge_a_large_change(&repo, &server, &packages);
+}
+
+#[test]
+fn a_lockfile_kept_from_the_last_commit_is_judged_as_a_fresh_parse_is() {
+    // The hook keeps what a large lockfile locks by blob id (issue 20), so the next commit does
+    // not parse HEAD's side again. The verdicts must be a fresh parse's, and a damaged kept file
+    // is parsed afresh and replaced.
+    let server = OsvServer::start();
+    let (repo, packages) = large_project(&server, true);
+    let head = repo.git(&["rev-parse", "HEAD:package-lock.json"]).stdout;
+    let kept = repo
+        .path()
+        .join(".git/lockgate/parsed")
+        .join(format!("{}.package_lock_json", head.trim()));
+    assert!(
+        kept.is_file(),
+        "the hook kept nothing at {}",
+        kept.display()
+    );
+    stage_and_judge_a_large_change(&repo, &server, &packages);
+    // The staged side is kept too, for the commit after this one.
+    let staged = repo.git(&["rev-parse", ":package-lock.json"]).stdout;
+    assert!(kept
+        .with_file_name(format!("{}.package_lock_json", staged.trim()))
+        .is_file());
+    // Damaged: every 1,000th byte flipped.
+    let mut bytes = std::fs::read(&kept).unwrap();
+    for at in (0..bytes.len()).step_by(1000) {
+        bytes[at] ^= 0x55;
+    }
+    std::fs::write(&kept, &bytes).unwrap();
+    stage_and_judge_a_large_change(&repo, &server, &packages);
+    assert_ne!(
+        std::fs::read(&kept).unwrap(),
+        bytes,
+        "the damaged file stayed"
+    );
 }
 
 // How git leaves the index ---------------------------------------------------------------------

@@ -12,8 +12,8 @@
 
 use super::common::{ms, percentile, read_request, report, write_json, EmptyOsv};
 use super::{
-    check_clean, lockgate, peak_rss_of, plus_one_repository, read_peak_rss, thousands,
-    time_lockgate, under_gnu_time, write, Project, Scratch,
+    check_clean, peak_rss, plus_one_repository, read_peak_rss, thousands, time_lockgate,
+    time_lockgate_kept, under_gnu_time, write, Kept, Project, Scratch,
 };
 use lockgate::osv::{Client, Settings};
 use lockgate::package::{Ecosystem, Package};
@@ -103,8 +103,10 @@ pub fn npm_peers(server: &EmptyOsv, rss: bool) {
         let repo = committed.path();
         check_clean(repo, &server.url, &[]);
         let staged = percentile(&time_lockgate(repo, &server.url, &[], runs), 50);
-        let all = percentile(&time_lockgate(repo, &server.url, &["--all"], runs), 50);
-        let lockgate_peak = rss.then(|| peak_rss_of(&lockgate(repo, &server.url, &["--all"])));
+        // As npm starts: nothing kept.
+        let all = time_lockgate_kept(repo, &server.url, &["--all"], runs, 0, Kept::Nothing);
+        let all = percentile(&all, 50);
+        let lockgate_peak = rss.then(|| peak_rss(repo, &server.url, &["--all"], Kept::Nothing));
         println!(
             "{size}: lockgate +1 package staged {:.1} ms, --all {:.1} ms{}",
             ms(staged),

@@ -219,7 +219,7 @@ pub fn check_project<T: Files + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Sy
 /// The npm lockfile of a folder, as npm chooses it: a non-empty shrinkwrap, else a non-empty
 /// package-lock.json.
 enum NpmLockfile {
-    Found(String, Vec<u8>),
+    Found(String, std::rc::Rc<[u8]>),
     /// Only empty ones, the first named.
     Empty(String),
     None,
@@ -578,7 +578,7 @@ fn foreign_problems<T: Files + ?Sized>(
             for patch in resolutions.filter_map(crate::ecosystem::npm::berry_patch::locked_patch) {
                 for file in patch.files {
                     let contents = tree.read(&join_path(folder, &file))?;
-                    settings.add_patch_file(&file, contents);
+                    settings.add_patch_file(&file, contents.map(|bytes| bytes.to_vec()));
                 }
             }
         }
@@ -588,7 +588,7 @@ fn foreign_problems<T: Files + ?Sized>(
             // A path that leaves the project is not read (pnpm reads it; lockgate will not).
             let contents = match spec::join(folder, &path) {
                 joined if joined.starts_with("..") => None,
-                joined => tree.read(&joined)?,
+                joined => tree.read(&joined)?.map(|bytes| bytes.to_vec()),
             };
             settings.add_patch_file(&path, contents);
         }
