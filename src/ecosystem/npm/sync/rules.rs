@@ -184,7 +184,7 @@ impl Found {
 
 /// The node an edge resolved to.
 struct Target<'a> {
-    location: String,
+    location: &'a str,
     node: &'a Node,
     /// For a link: the folder it points at.
     link_folder: Option<String>,
@@ -507,34 +507,38 @@ impl<'p, 'a> Checker<'p, 'a> {
     /// Arborist's `node.resolve(name)`: the dependent's own `node_modules/<name>`, then its
     /// parent's, up to the root.
     fn resolve(&self, from: &str, name: &str) -> Option<Target<'a>> {
-        let mut at = from.to_string();
+        // One buffer for every folder tried: this runs for every edge of the lockfile.
+        let mut candidate = String::with_capacity(from.len() + name.len() + 14);
+        let mut at = from;
         loop {
-            let candidate = if at.is_empty() {
-                format!("node_modules/{name}")
-            } else {
-                format!("{at}/node_modules/{name}")
-            };
-            if let Some(&node) = self.nodes.get(candidate.as_str()) {
-                return Some(self.target(candidate, node));
+            candidate.clear();
+            if !at.is_empty() {
+                candidate.push_str(at);
+                candidate.push('/');
+            }
+            candidate.push_str("node_modules/");
+            candidate.push_str(name);
+            if let Some((&location, &node)) = self.nodes.get_key_value(candidate.as_str()) {
+                return Some(self.target(location, node));
             }
             if at.is_empty() {
                 return None;
             }
-            at = self.parent_of(&at);
+            at = self.parent_of(at);
         }
     }
 
-    fn target(&self, location: String, node: &'a Node) -> Target<'a> {
+    fn target(&self, location: &'a str, node: &'a Node) -> Target<'a> {
         let project = self.project;
         if !node.link {
             let real_name = match &node.name {
                 Some(name) => name.as_str(),
-                None => self.folder_name(&location),
+                None => self.folder_name(location),
             };
             return Target {
                 version: node.version.as_deref(),
                 real_name,
-                git_or_file: self.git_or_file.contains(location.as_str()),
+                git_or_file: self.git_or_file.contains(location),
                 location,
                 node,
                 link_folder: None,
@@ -549,7 +553,7 @@ impl<'p, 'a> Checker<'p, 'a> {
         let real_name = manifest
             .and_then(|manifest| manifest.name.as_deref())
             .or_else(|| entry.and_then(|entry| entry.name.as_deref()))
-            .unwrap_or_else(|| self.folder_name(&location));
+            .unwrap_or_else(|| self.folder_name(location));
         Target {
             version,
             real_name,
@@ -562,18 +566,18 @@ impl<'p, 'a> Checker<'p, 'a> {
 
     /// The folder whose `node_modules` is searched next: the parent package, or for a folder
     /// outside `node_modules` (a link target) the nearest enclosing folder that is a node.
-    fn parent_of(&self, at: &str) -> String {
+    fn parent_of<'f>(&self, at: &'f str) -> &'f str {
         if let Some(parent) = node_modules_parent(at) {
-            return parent.to_string();
+            return parent;
         }
         let mut folder = at;
         while let Some((parent, _)) = folder.rsplit_once('/') {
             if self.nodes.contains_key(parent) || self.project.folders.contains_key(parent) {
-                return parent.to_string();
+                return parent;
             }
             folder = parent;
         }
-        String::new()
+        ""
     }
 
     /// Judges an edge that resolved to `target`.
@@ -819,7 +823,7 @@ fn next_location(target: Target<'_>) -> Option<String> {
     match target.link_folder {
         Some(folder) if folder.starts_with("..") || folder.starts_with('/') => None,
         Some(folder) => Some(folder),
-        None => Some(target.location),
+        None => Some(target.location.to_string()),
     }
 }
 
