@@ -27,6 +27,23 @@ pub struct Repo {
     kept: std::cell::OnceCell<Option<crate::kept::Kept>>,
 }
 
+/// What [`Repo::reopen`] opens.
+pub struct Reopen {
+    from_env: bool,
+    path: std::path::PathBuf,
+}
+
+impl Reopen {
+    /// The repository, opened again.
+    pub fn open(self) -> Result<Repo, Error> {
+        if self.from_env {
+            Repo::open()
+        } else {
+            Repo::open_at(&self.path)
+        }
+    }
+}
+
 /// Blobs this large or larger are kept in [`Repo`]'s `recent` (smaller ones cost less to
 /// inflate again than to keep).
 const RECENT_FROM: usize = 64 * 1024;
@@ -100,6 +117,15 @@ impl Repo {
             index_file: std::cell::OnceCell::new(),
             recent: std::cell::RefCell::default(),
             kept: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// How to open this repository again, as it was opened, on another thread (libgit2's
+    /// handles are not shared between threads).
+    pub fn reopen(&self) -> Reopen {
+        Reopen {
+            from_env: self.from_env,
+            path: self.inner.path().to_path_buf(),
         }
     }
 

@@ -193,17 +193,43 @@ pub(crate) fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
         .head_commit()?
         .map(|head| repo.commit_tree(head))
         .transpose()?;
-    let lockfiles = additions(
-        repo,
-        &mut Parsed::default(),
-        &index,
-        head.as_ref(),
-        changes,
-        &included,
-        &mut problems,
-    )?;
-    if !triggers.is_empty() {
-        problems.extend(project_problems(&index, Some(&triggers), Fixing::Staged)?);
+    let parallel = std::thread::available_parallelism().is_ok_and(|cores| cores.get() > 1);
+    let (lockfiles, project) = std::thread::scope(|scope| {
+        // With a second core, the project checks (the sync check) read the same staged files
+        // on their own thread, with their own handle on the repository (libgit2's are not
+        // shared), while the lockfiles' additions are worked out here; a lockfile's parse is
+        // shared (ecosystem::memo), whichever side asks first.
+        let reopen = repo.reopen();
+        let project = (parallel && !triggers.is_empty()).then(|| {
+            scope.spawn(|| {
+                let repo = reopen.open()?;
+                let index = git::IndexTree::new(&repo)?;
+                project_problems(&index, Some(&triggers), Fixing::Staged)
+            })
+        });
+        let lockfiles = additions(
+            repo,
+            &mut Parsed::default(),
+            &index,
+            head.as_ref(),
+            changes,
+            &included,
+            &mut problems,
+        );
+        let project = project.map(|thread| {
+            thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        (lockfiles, project)
+    });
+    let lockfiles = lockfiles?;
+    match project {
+        Some(project) => problems.extend(project?),
+        None if !triggers.is_empty() => {
+            problems.extend(project_problems(&index, Some(&triggers), Fixing::Staged)?);
+        }
+        None => {}
     }
     Ok(Scope {
         lockfiles,

@@ -7,49 +7,91 @@
 //! texts share a parse; keeping the hash, not a copy, keeps memory to the parse.
 
 use std::any::Any;
-use std::cell::RefCell;
 use std::hash::BuildHasher;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Texts shorter than this are parsed again (cheaper than keeping them).
 const FROM: usize = 64 * 1024;
-/// The parse kept: the text's length and hash, and what it parsed to. Only the last is kept (a
-/// change's new side is parsed after its old one, and is what is asked for again).
-type Kept = (usize, u64, Rc<dyn Any>);
 
-thread_local! {
-    static LAST: RefCell<Option<Kept>> = const { RefCell::new(None) };
-    static KEY: std::hash::RandomState = std::hash::RandomState::new();
+/// A parse kept: the text's length and hash, and what it parsed to once parsed (`None`: the
+/// parse failed, and each asker parses for its own error). Only the last is kept (a change's
+/// new side is parsed after its old one, and is what is asked for again). The project checks
+/// may run on another thread than the lockfile's reading: the second to ask waits for the
+/// first's parse rather than parse again.
+struct Slot {
+    length: usize,
+    hash: u64,
+    value: OnceLock<Option<Arc<dyn Any + Send + Sync>>>,
 }
 
+static LAST: Mutex<Option<Arc<Slot>>> = Mutex::new(None);
+static KEY: OnceLock<std::hash::RandomState> = OnceLock::new();
+
 /// `parse(text)`, or the value a parse of the same text into a `T` gave last.
-pub fn parsed<T: 'static, E>(
+pub fn parsed<T: Send + Sync + 'static, E>(
     text: &str,
     parse: impl FnOnce(&str) -> Result<T, E>,
-) -> Result<Rc<T>, E> {
+) -> Result<Arc<T>, E> {
+    parsed_in(&LAST, text, parse)
+}
+
+/// [`parsed`], keeping the last parse in `last`.
+fn parsed_in<T: Send + Sync + 'static, E>(
+    last: &Mutex<Option<Arc<Slot>>>,
+    text: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<Arc<T>, E> {
     if text.len() < FROM {
-        return parse(text).map(Rc::new);
+        return parse(text).map(Arc::new);
     }
-    let hash = KEY.with(|key| key.hash_one(text));
-    let hit = LAST.with(|last| {
-        last.borrow()
-            .as_ref()
-            .filter(|(length, kept, value)| {
-                *length == text.len() && *kept == hash && value.is::<T>()
-            })
-            .and_then(|(_, _, value)| value.clone().downcast::<T>().ok())
+    let hash = KEY.get_or_init(std::hash::RandomState::new).hash_one(text);
+    let slot = {
+        let mut last = last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match last.as_ref() {
+            Some(slot) if slot.length == text.len() && slot.hash == hash => slot.clone(),
+            _ => {
+                let slot = Arc::new(Slot {
+                    length: text.len(),
+                    hash,
+                    value: OnceLock::new(),
+                });
+                *last = Some(slot.clone());
+                slot
+            }
+        }
+    };
+    let mut parse = Some(parse);
+    let mut failed = None;
+    let value = slot.value.get_or_init(|| {
+        let parse = parse.take().expect("parsed once");
+        match parse(text) {
+            Ok(value) => Some(Arc::new(value) as Arc<dyn Any + Send + Sync>),
+            Err(error) => {
+                failed = Some(error);
+                None
+            }
+        }
     });
-    if let Some(value) = hit {
-        return Ok(value);
+    if let Some(error) = failed {
+        return Err(error);
     }
-    let value = Rc::new(parse(text)?);
-    LAST.with(|last| *last.borrow_mut() = Some((text.len(), hash, value.clone())));
-    Ok(value)
+    match value.clone().and_then(|value| value.downcast::<T>().ok()) {
+        Some(value) => Ok(value),
+        // Another type of the same text, or a parse that failed for another asker.
+        None => {
+            let parse = parse.expect("a parse into T kept, or parsed here");
+            parse(text).map(Arc::new)
+        }
+    }
 }
 
 /// Lets go of every parse kept: once a run has read its lockfiles, nothing asks again.
 pub fn forget() {
-    LAST.with(|last| last.borrow_mut().take());
+    LAST.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
 }
 
 #[cfg(test)]
@@ -73,8 +115,38 @@ mod tests {
         assert_eq!(parses, 2);
         // Another type of the same text is another parse.
         assert_eq!(*parsed(&text, |_| Ok::<_, ()>("s")).unwrap(), "s");
-        // A failed parse is not kept.
+        // A failed parse is not kept, and a text too small is parsed each time.
         let small = "small";
         assert!(parsed(small, |_| Err::<usize, _>("no")).is_err());
+    }
+
+    /// The sync check may ask on its own thread while the lockfile's reading parses: the
+    /// second asker waits for the first's parse.
+    #[test]
+    fn two_threads_asking_at_once_share_one_parse() {
+        let last = Mutex::new(None);
+        let text = "z".repeat(FROM + 1);
+        let parses = std::sync::atomic::AtomicUsize::new(0);
+        let barrier = std::sync::Barrier::new(2);
+        let ask = || {
+            barrier.wait();
+            parsed_in(&last, &text, |text| {
+                parses.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                Ok::<_, ()>(text.len())
+            })
+            .unwrap()
+        };
+        let (a, b) = std::thread::scope(|scope| {
+            let a = scope.spawn(ask);
+            let b = scope.spawn(ask);
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        assert_eq!((*a, *b), (FROM + 1, FROM + 1));
+        assert_eq!(parses.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // A failed parse is each asker's own: the next asker parses (and fails) again.
+        let other = "y".repeat(FROM + 1);
+        assert_eq!(parsed_in(&last, &other, |_| Err::<usize, _>(1)), Err(1));
+        assert_eq!(parsed_in(&last, &other, |_| Err::<usize, _>(2)), Err(2));
     }
 }

@@ -770,7 +770,7 @@ fn read_manifest(bytes: &[u8]) -> Result<Manifest, String> {
     Manifest::parse(text).map_err(|error| format!("not valid package.json ({error})"))
 }
 
-fn read_lock(bytes: &[u8]) -> Result<std::rc::Rc<NpmLock>, String> {
+fn read_lock(bytes: &[u8]) -> Result<std::sync::Arc<NpmLock>, String> {
     let text = crate::ecosystem::parse::decode(bytes).map_err(|error| error.to_string())?;
     crate::ecosystem::parse::check_conflict_markers(text).map_err(|error| {
         format!(
