@@ -61,6 +61,11 @@ impl Kept {
         self.folder.join(format!("{blob}.{format}"))
     }
 
+    /// Whether a file for `blob` in `format` is there (it may still turn out not to decode).
+    pub fn contains(&self, format: &str, blob: git2::Oid) -> bool {
+        self.path(format, blob).is_file()
+    }
+
     /// What `blob` in `format` locks, when this binary kept it.
     pub fn read(&self, format: &str, blob: git2::Oid) -> Option<LockedSet> {
         let path = self.path(format, blob);

@@ -763,6 +763,8 @@ struct Parsed {
     /// The reads still to come of each blob, once planned; unplanned, every version is kept
     /// (a staged commit reads two).
     planned: Option<std::collections::HashMap<git2::Oid, usize>>,
+    /// Versions decoded from what was kept on disk ([`crate::kept`]) ahead of their reading.
+    decoded: std::collections::HashMap<git2::Oid, LockedSet>,
 }
 
 impl Parsed {
@@ -782,14 +784,30 @@ impl Parsed {
         if !self.keep_after_read(oid) {
             return match self.sets.remove(&oid) {
                 Some(set) => Ok(set),
-                None => parse_kept(repo, format, path, oid).map(Rc::new),
+                None => self.load(repo, format, path, oid).map(Rc::new),
             };
         }
-        match self.sets.entry(oid) {
-            std::collections::hash_map::Entry::Occupied(entry) => Ok(entry.get().clone()),
-            std::collections::hash_map::Entry::Vacant(entry) => Ok(entry
-                .insert(Rc::new(parse_kept(repo, format, path, oid)?))
-                .clone()),
+        match self.sets.get(&oid) {
+            Some(set) => Ok(set.clone()),
+            None => {
+                let set = Rc::new(self.load(repo, format, path, oid)?);
+                self.sets.insert(oid, set.clone());
+                Ok(set)
+            }
+        }
+    }
+
+    /// What `oid` locks: decoded ahead, else kept on disk, else parsed.
+    fn load(
+        &mut self,
+        repo: &git::Repo,
+        format: &Format,
+        path: &str,
+        oid: git2::Oid,
+    ) -> Result<LockedSet, Error> {
+        match self.decoded.remove(&oid) {
+            Some(set) => Ok(set),
+            None => parse_kept(repo, format, path, oid),
         }
     }
 
@@ -832,44 +850,96 @@ impl Parsed {
         let (Some(new), Some(format)) = (change.new, ecosystem::format_of(&change.path)) else {
             return Ok(None);
         };
-        // The old versions are read first: the new one's text and parse are what the project's
-        // checks read next (git::Repo and ecosystem::memo keep the last).
-        let olds: Vec<Rc<LockedSet>> = change
+        // Old versions all kept on disk are decoded on a second thread while the new one is
+        // read and parsed here. Otherwise the old versions are read first: the new one's text
+        // and parse are what the project's checks read next (git::Repo and ecosystem::memo keep
+        // the last).
+        let kept = repo.kept().filter(|kept| {
+            !format.has_includes()
+                && !change.old.is_empty()
+                && change
+                    .old
+                    .iter()
+                    .all(|old| !self.sets.contains_key(old) && kept.contains(format.name, *old))
+        });
+        let (olds, whole) = match kept {
+            Some(kept) => {
+                let (decoded, whole) = std::thread::scope(|scope| {
+                    let decoding = scope.spawn(|| {
+                        change
+                            .old
+                            .iter()
+                            .filter_map(|old| Some((*old, kept.read(format.name, *old)?)))
+                            .collect::<Vec<_>>()
+                    });
+                    let whole = self.get(repo, format, &change.path, new, new_includes);
+                    let decoded = decoding
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    (decoded, whole)
+                });
+                self.decoded.extend(decoded);
+                (self.olds(repo, format, change, old_includes), whole?)
+            }
+            None => {
+                let olds = self.olds(repo, format, change, old_includes);
+                (
+                    olds,
+                    self.get(repo, format, &change.path, new, new_includes)?,
+                )
+            }
+        };
+        Ok(Some(compare(whole, olds)))
+    }
+
+    /// What the old versions of `change` lock. An unreadable old version cannot vouch for
+    /// anything: all of the new one is new.
+    fn olds(
+        &mut self,
+        repo: &git::Repo,
+        format: &Format,
+        change: &git::Change,
+        old_includes: &Includes<'_>,
+    ) -> Vec<Rc<LockedSet>> {
+        change
             .old
             .iter()
-            // An unreadable old version cannot vouch for anything: all of the new one is new.
             .filter_map(|old| {
                 self.get(repo, format, &change.path, *old, old_includes)
                     .ok()
             })
-            .collect();
-        let whole = self.get(repo, format, &change.path, new, new_includes)?;
-        let mut added: Option<LockedSet> = None;
-        for old in &olds {
-            added = Some(added.as_ref().unwrap_or(&whole).added_since(old));
+            .collect()
+    }
+}
+
+/// What `whole`, the new version of a lockfile, adds to its `olds`, and what changed between
+/// them.
+fn compare(whole: Rc<LockedSet>, olds: Vec<Rc<LockedSet>>) -> Added {
+    let mut added: Option<LockedSet> = None;
+    for old in &olds {
+        added = Some(added.as_ref().unwrap_or(&whole).added_since(old));
+    }
+    // All of a new lockfile is new: it is checked as it is, not copied.
+    match added {
+        Some(added) => {
+            let replaced = replaced_by(&added, &olds);
+            // What an entry states can only have changed where no old version states all
+            // of it: the comparisons look at those packages alone.
+            let touched = touched(&whole, &olds);
+            let changes = Changes {
+                checksums: checksums_changed(&whole, &olds, &touched),
+                scripts: scripts_gained(&added, &olds),
+                urls: urls_changed(&whole, &olds, &touched),
+                old_hosts: Some(hosts_of(&olds)),
+            };
+            (
+                Rc::new(added),
+                Some(whole),
+                Rc::new(replaced),
+                Rc::new(changes),
+            )
         }
-        // All of a new lockfile is new: it is checked as it is, not copied.
-        Ok(Some(match added {
-            Some(added) => {
-                let replaced = replaced_by(&added, &olds);
-                // What an entry states can only have changed where no old version states all
-                // of it: the comparisons look at those packages alone.
-                let touched = touched(&whole, &olds);
-                let changes = Changes {
-                    checksums: checksums_changed(&whole, &olds, &touched),
-                    scripts: scripts_gained(&added, &olds),
-                    urls: urls_changed(&whole, &olds, &touched),
-                    old_hosts: Some(hosts_of(&olds)),
-                };
-                (
-                    Rc::new(added),
-                    Some(whole),
-                    Rc::new(replaced),
-                    Rc::new(changes),
-                )
-            }
-            None => (whole, None, Rc::default(), Rc::default()),
-        }))
+        None => (whole, None, Rc::default(), Rc::default()),
     }
 }
 

@@ -83,18 +83,22 @@ pub fn folder_package_name(location: &str) -> &str {
 }
 
 /// Where the last `node_modules` folder segment of `location` starts, if it has one followed by
-/// a package (`a/node_modules/@s/b` → 2). A walk over `/`s: this runs for every edge of a
-/// lockfile, and a substring search costs more to set up than the walk.
+/// a package (`a/node_modules/@s/b` → 2). One backward pass over the bytes: this runs for every
+/// edge of a lockfile.
 pub fn last_node_modules(location: &str) -> Option<usize> {
-    let mut end = location.len();
-    while let Some(slash) = location[..end].rfind('/') {
-        let start = location[..slash].rfind('/').map_or(0, |before| before + 1);
-        if &location[start..slash] == "node_modules" && slash + 1 < location.len() {
-            return Some(start);
+    const SEGMENT: &[u8] = b"node_modules/";
+    let bytes = location.as_bytes();
+    // Something must follow the segment.
+    let mut at = bytes.len().checked_sub(SEGMENT.len() + 1)?;
+    loop {
+        if bytes[at] == b'n'
+            && bytes[at..].starts_with(SEGMENT)
+            && (at == 0 || bytes[at - 1] == b'/')
+        {
+            return Some(at);
         }
-        end = slash;
+        at = at.checked_sub(1)?;
     }
-    None
 }
 
 /// The lockfile as serde reads it; `P` is each `packages` entry: a [`WireNode`], or its text
@@ -106,7 +110,7 @@ struct WireLock<P> {
     #[serde(default)]
     requires: Option<bool>,
     #[serde(default = "Option::default")]
-    packages: Option<BTreeMap<String, P>>,
+    packages: Option<InFileOrder<P>>,
     #[serde(default)]
     dependencies: Option<BTreeMap<String, WireV1Node>>,
 }
@@ -230,6 +234,47 @@ struct WireV1Node {
     dependencies: BTreeMap<String, WireV1Node>,
 }
 
+/// `packages` as written, in file order: the map of folders is built once from it, sorted,
+/// rather than through a map of its own (10,000s of inserts of long `node_modules/` keys).
+struct InFileOrder<P>(Vec<(String, P)>);
+
+impl<'de, P: Deserialize<'de>> Deserialize<'de> for InFileOrder<P> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries<P>(std::marker::PhantomData<P>);
+        impl<'de, P: Deserialize<'de>> serde::de::Visitor<'de> for Entries<P> {
+            type Value = InFileOrder<P>;
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("a map")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(InFileOrder(entries))
+            }
+        }
+        deserializer.deserialize_map(Entries(std::marker::PhantomData))
+    }
+}
+
+/// Folders by location; of a location written twice, the last, as `JSON.parse` reads it.
+fn by_location(mut nodes: Vec<(String, Node)>) -> BTreeMap<String, Node> {
+    // Stable: a location written twice keeps its order. A sorted file sorts in one pass.
+    nodes.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut last_of_each: Vec<(String, Node)> = Vec::with_capacity(nodes.len());
+    for (location, node) in nodes {
+        match last_of_each.last_mut() {
+            Some(last) if last.0 == location => *last = (location, node),
+            _ => last_of_each.push((location, node)),
+        }
+    }
+    last_of_each.into_iter().collect()
+}
+
 /// The lockfile's JSON, or where it stops being one.
 fn wire<'a, P: Deserialize<'a>>(text: &'a str) -> Result<WireLock<P>, ParseError> {
     if text.trim().is_empty() {
@@ -245,10 +290,13 @@ impl NpmLock {
         let wire: WireLock<WireNode> = wire(text)?;
         let mut lock = NpmLock::from_wire(&wire);
         if let Some(packages) = wire.packages {
-            lock.nodes = packages
-                .into_iter()
-                .map(|(location, node)| (location, Node::from(node)))
-                .collect();
+            lock.nodes = by_location(
+                packages
+                    .0
+                    .into_iter()
+                    .map(|(location, node)| (location, Node::from(node)))
+                    .collect(),
+            );
         } else if let Some(dependencies) = wire.dependencies {
             add_v1_nodes(&mut lock.nodes, "", dependencies);
         }
@@ -264,7 +312,8 @@ impl NpmLock {
         let mut lock = NpmLock::from_wire(&wire);
         if let Some(packages) = wire.packages {
             let lines = LineIndex::new(text);
-            for (location, raw) in packages {
+            let mut nodes = Vec::with_capacity(packages.0.len());
+            for (location, raw) in packages.0 {
                 let at = raw.get().as_ptr() as usize - text.as_ptr() as usize;
                 let node: WireNode = serde_json::from_str(raw.get()).map_err(|error| {
                     let inner = ParseError::from_json(&error);
@@ -278,8 +327,9 @@ impl NpmLock {
                 })?;
                 let mut node = Node::from(node);
                 node.line = Some(lines.line(at));
-                lock.nodes.insert(location, node);
+                nodes.push((location, node));
             }
+            lock.nodes = by_location(nodes);
             return Ok(lock);
         }
         if let Some(dependencies) = wire.dependencies {
@@ -314,6 +364,7 @@ impl NpmLock {
     /// The registry packages and other sources this lockfile installs.
     pub fn locked_set(&self) -> LockedSet {
         let mut set = LockedSet::default();
+        set.entries.reserve(self.nodes.len());
         let mut folders = Folders::of(self);
         // The folder of each entry, and the entries from other sources by folder.
         let mut located: Vec<(&str, &Node)> = Vec::new();
@@ -623,13 +674,14 @@ pub(super) fn classify<'a>(
         // else that is not a version is reported as unreadable, not skipped.)
         return version.map(Source::Registry);
     };
-    let lower = resolved.to_ascii_lowercase();
-    if has_git_prefix(&lower) {
+    // Only the start is compared without case (this runs for every entry).
+    let start = resolved.get(..16).unwrap_or(resolved).to_ascii_lowercase();
+    if has_git_prefix(&start) {
         return Some(Source::Other(SourceKind::Git, resolved));
     }
-    if lower.starts_with("http://") || lower.starts_with("https://") {
+    if start.starts_with("http://") || start.starts_with("https://") {
         return match version {
-            Some(version) if is_registry_tarball(&lower, name, version) => {
+            Some(version) if is_registry_tarball(resolved, name, version) => {
                 Some(Source::Registry(version))
             }
             // A registry tarball of another version than the entry says: npm installs what
@@ -713,9 +765,20 @@ pub fn tarball_names(url: &str, package: &Package) -> Option<(String, String)> {
 /// tarball someone put somewhere, not a published version.
 fn is_registry_tarball(url: &str, name: &str, version: &str) -> bool {
     let path = url.split(['?', '#']).next().unwrap_or(url);
-    let unscoped = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
-    let file = format!("/-/{unscoped}-{}.tgz", version.to_ascii_lowercase());
-    path.ends_with(&file)
+    let unscoped = name.rsplit('/').next().unwrap_or(name);
+    // `…/-/<unscoped>-<version>.tgz`, without case, read from the end.
+    let strip = |text: &'_ str, suffix: &str| -> Option<usize> {
+        let at = text.len().checked_sub(suffix.len())?;
+        (text.is_char_boundary(at) && text[at..].eq_ignore_ascii_case(suffix)).then_some(at)
+    };
+    let mut rest = path;
+    for part in [".tgz", version, "-", unscoped, "/-/"] {
+        match strip(rest, part) {
+            Some(at) => rest = &rest[..at],
+            None => return false,
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -1057,6 +1120,82 @@ mod tests {
         // (counted independently with Python's json module).
         assert_eq!(folders, 2040);
         assert_eq!(set.packages().len(), 1794);
+    }
+
+    /// The byte scan finds what a walk over the `/`-separated segments finds, for every path
+    /// of up to four segments from pieces that look like, or almost like, `node_modules`.
+    #[test]
+    fn last_node_modules_is_the_last_whole_segment_with_a_package_after_it() {
+        fn by_segments(location: &str) -> Option<usize> {
+            let mut end = location.len();
+            while let Some(slash) = location[..end].rfind('/') {
+                let start = location[..slash].rfind('/').map_or(0, |before| before + 1);
+                if &location[start..slash] == "node_modules" && slash + 1 < location.len() {
+                    return Some(start);
+                }
+                end = slash;
+            }
+            None
+        }
+        let pieces = [
+            "node_modules",
+            "a",
+            "@s",
+            "",
+            "xnode_modules",
+            "node_modulesx",
+            "é",
+        ];
+        let mut paths = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = paths
+                .iter()
+                .flat_map(|path| {
+                    pieces.iter().map(move |piece| match path.is_empty() {
+                        true => (*piece).to_string(),
+                        false => format!("{path}/{piece}"),
+                    })
+                })
+                .collect();
+            paths.extend(longer);
+        }
+        for path in &paths {
+            assert_eq!(last_node_modules(path), by_segments(path), "{path:?}");
+        }
+        assert_eq!(last_node_modules("a/node_modules/@s/b"), Some(2));
+    }
+
+    /// A folder written twice is the last one written, as `JSON.parse` (and so npm) reads it,
+    /// wherever the two stand, and the folders come out sorted whatever the file's order.
+    #[test]
+    fn a_folder_written_twice_is_the_last_one() {
+        let text = r#"{
+  "lockfileVersion": 3,
+  "packages": {
+    "node_modules/b": {"version": "1.0.0"},
+    "node_modules/a": {"version": "1.0.0"},
+    "": {"dependencies": {"a": "*", "b": "*"}},
+    "node_modules/a": {"version": "6.6.6"},
+    "node_modules/c": {"version": "1.0.0"},
+    "node_modules/a": {"version": "2.0.0"}
+  }
+}"#;
+        for lock in [
+            NpmLock::parse(text).unwrap(),
+            NpmLock::parse_with_lines(text).unwrap(),
+        ] {
+            let locations: Vec<&str> = lock.nodes.keys().map(String::as_str).collect();
+            assert_eq!(
+                locations,
+                ["", "node_modules/a", "node_modules/b", "node_modules/c"]
+            );
+            assert_eq!(
+                lock.nodes["node_modules/a"].version.as_deref(),
+                Some("2.0.0")
+            );
+        }
+        let lock = NpmLock::parse_with_lines(text).unwrap();
+        assert_eq!(lock.nodes["node_modules/a"].line, Some(9));
     }
 
     #[test]
