@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 
 /// Files kept; the least recently used go first.
 pub const KEEP: usize = 16;
+/// Bytes kept, all files together (a 50,000-entry npm lockfile's reading is about 16 MiB).
+pub const KEEP_BYTES: u64 = 128 * 1024 * 1024;
 /// Texts shorter than this are parsed again rather than kept: a parse costs less than a file.
 pub const KEEP_FROM: usize = 128 * 1024;
 /// Largest file read.
@@ -112,26 +114,32 @@ impl Kept {
         self.evict();
     }
 
-    /// Removes all but the [`KEEP`] most recently used files (and temporary files of writers
-    /// that stopped).
+    /// Removes all but the most recently used files: at most [`KEEP`], of at most
+    /// [`KEEP_BYTES`] together, the two newest always (a commit's two sides). Temporary files of
+    /// writers that stopped go the same way.
     fn evict(&self) {
+        self.evict_to(KEEP, KEEP_BYTES);
+    }
+
+    fn evict_to(&self, keep: usize, keep_bytes: u64) {
         let Ok(listing) = std::fs::read_dir(&self.folder) else {
             return;
         };
-        let mut files: Vec<(std::time::SystemTime, PathBuf)> = listing
+        let mut files: Vec<(std::time::SystemTime, u64, PathBuf)> = listing
             .filter_map(Result::ok)
             .filter_map(|file| {
-                let modified = file.metadata().ok()?.modified().ok()?;
-                Some((modified, file.path()))
+                let metadata = file.metadata().ok()?;
+                Some((metadata.modified().ok()?, metadata.len(), file.path()))
             })
             .collect();
-        if files.len() <= KEEP {
-            return;
-        }
-        files.sort();
-        let excess = files.len() - KEEP;
-        for (_, path) in files.into_iter().take(excess) {
-            let _ = std::fs::remove_file(path);
+        // Newest first.
+        files.sort_by_key(|file| std::cmp::Reverse(file.0));
+        let mut total = 0u64;
+        for (index, (_, size, path)) in files.into_iter().enumerate() {
+            total = total.saturating_add(size);
+            if index >= 2 && (index >= keep || total > keep_bytes) {
+                let _ = std::fs::remove_file(path);
+            }
         }
     }
 
@@ -654,5 +662,29 @@ mod tests {
         assert!(kept.path("yarn.lock", blobs[0]).exists());
         assert!(!kept.path("yarn.lock", blobs[1]).exists());
         assert!(!kept.path("yarn.lock", blobs[2]).exists());
+        // Bytes count too, and the two newest stay whatever their size. (File times can tie
+        // within a few milliseconds: set apart.)
+        let now = std::time::SystemTime::now();
+        for (format, blob, seconds) in [
+            ("pnpm-lock.yaml", blobs[KEEP + 1], 0),
+            ("yarn.lock", blobs[KEEP], 1),
+            ("yarn.lock", blobs[0], 2),
+        ] {
+            std::fs::File::options()
+                .write(true)
+                .open(kept.path(format, blob))
+                .unwrap()
+                .set_modified(now - std::time::Duration::from_secs(seconds))
+                .unwrap();
+        }
+        let size = std::fs::metadata(kept.path("yarn.lock", blobs[0]))
+            .unwrap()
+            .len();
+        kept.evict_to(KEEP, 3 * size + 64);
+        assert_eq!(std::fs::read_dir(&kept.folder).unwrap().count(), 3);
+        assert!(kept.path("pnpm-lock.yaml", blobs[KEEP + 1]).exists());
+        kept.evict_to(KEEP, 1);
+        assert_eq!(std::fs::read_dir(&kept.folder).unwrap().count(), 2);
+        assert!(kept.path("yarn.lock", blobs[KEEP]).exists());
     }
 }
