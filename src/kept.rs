@@ -32,6 +32,15 @@ pub struct Kept {
     folder: PathBuf,
     /// Which binary is reading and writing (see the module's documentation).
     writer: Vec<u8>,
+    /// Files being written, each on its own thread (off the hook's path): joined by
+    /// [`Kept::flush`], and when the `Kept` goes.
+    writing: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+impl Drop for Kept {
+    fn drop(&mut self) {
+        self.flush();
+    }
 }
 
 impl Kept {
@@ -52,6 +61,7 @@ impl Kept {
         Some(Kept {
             folder: git_dir.join("lockgate").join("parsed"),
             writer,
+            writing: std::sync::Mutex::default(),
         })
     }
 
@@ -91,55 +101,33 @@ impl Kept {
         set
     }
 
-    /// Keeps what `blob` in `format` locks. Best effort: a folder that cannot be written to (a
-    /// read-only checkout) costs nothing but the parse next time.
+    /// Keeps what `blob` in `format` locks: encoded here, written and the folder trimmed on
+    /// a thread of its own. Best effort: a folder that cannot be written to (a read-only
+    /// checkout) costs nothing but the parse next time.
     pub fn write(&self, format: &str, blob: git2::Oid, set: &LockedSet) {
         let bytes = self.encode(format, blob, set);
-        let _ = std::fs::create_dir_all(&self.folder).and_then(|()| {
-            let path = self.path(format, blob);
-            let temporary = self.folder.join(format!(
-                ".{}.{}",
-                path.file_name().unwrap_or_default().to_string_lossy(),
-                std::process::id()
-            ));
-            let mut file = std::fs::File::create(&temporary)?;
-            let written = file
-                .write_all(&bytes)
-                .and_then(|()| std::fs::rename(&temporary, &path));
-            if written.is_err() {
-                let _ = std::fs::remove_file(&temporary);
-            }
-            written
+        let folder = self.folder.clone();
+        let path = self.path(format, blob);
+        let writing = std::thread::spawn(move || {
+            store(&folder, &path, &bytes);
+            evict(&folder, KEEP, KEEP_BYTES);
         });
-        self.evict();
+        self.writing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(writing);
     }
 
-    /// Removes all but the most recently used files: at most [`KEEP`], of at most
-    /// [`KEEP_BYTES`] together, the two newest always (a commit's two sides). Temporary files of
-    /// writers that stopped go the same way.
-    fn evict(&self) {
-        self.evict_to(KEEP, KEEP_BYTES);
-    }
-
-    fn evict_to(&self, keep: usize, keep_bytes: u64) {
-        let Ok(listing) = std::fs::read_dir(&self.folder) else {
-            return;
-        };
-        let mut files: Vec<(std::time::SystemTime, u64, PathBuf)> = listing
-            .filter_map(Result::ok)
-            .filter_map(|file| {
-                let metadata = file.metadata().ok()?;
-                Some((metadata.modified().ok()?, metadata.len(), file.path()))
-            })
-            .collect();
-        // Newest first.
-        files.sort_by_key(|file| std::cmp::Reverse(file.0));
-        let mut total = 0u64;
-        for (index, (_, size, path)) in files.into_iter().enumerate() {
-            total = total.saturating_add(size);
-            if index >= 2 && (index >= keep || total > keep_bytes) {
-                let _ = std::fs::remove_file(path);
-            }
+    /// Waits for the files being written.
+    pub fn flush(&self) {
+        let writing = std::mem::take(
+            &mut *self
+                .writing
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for thread in writing {
+            let _ = thread.join();
         }
     }
 
@@ -170,6 +158,49 @@ impl Kept {
         }
         let set = reader.set()?;
         reader.rest.is_empty().then_some(set)
+    }
+}
+
+/// Writes `bytes` to `path` in `folder` through a temporary file renamed into place.
+fn store(folder: &Path, path: &Path, bytes: &[u8]) {
+    let _ = std::fs::create_dir_all(folder).and_then(|()| {
+        let temporary = folder.join(format!(
+            ".{}.{}",
+            path.file_name().unwrap_or_default().to_string_lossy(),
+            std::process::id()
+        ));
+        let written = std::fs::File::create(&temporary)
+            .and_then(|mut file| file.write_all(bytes))
+            .and_then(|()| std::fs::rename(&temporary, path));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&temporary);
+        }
+        written
+    });
+}
+
+/// Removes from `folder` all but the most recently used files: at most `keep`, of at most
+/// `keep_bytes` together, the two newest always (a commit's two sides). Temporary files of
+/// writers that stopped go the same way.
+fn evict(folder: &Path, keep: usize, keep_bytes: u64) {
+    let Ok(listing) = std::fs::read_dir(folder) else {
+        return;
+    };
+    let mut files: Vec<(std::time::SystemTime, u64, PathBuf)> = listing
+        .filter_map(Result::ok)
+        .filter_map(|file| {
+            let metadata = file.metadata().ok()?;
+            Some((metadata.modified().ok()?, metadata.len(), file.path()))
+        })
+        .collect();
+    // Newest first.
+    files.sort_by_key(|file| std::cmp::Reverse(file.0));
+    let mut total = 0u64;
+    for (index, (_, size, path)) in files.into_iter().enumerate() {
+        total = total.saturating_add(size);
+        if index >= 2 && (index >= keep || total > keep_bytes) {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
@@ -545,6 +576,7 @@ mod tests {
         Kept {
             folder: folder.join("parsed"),
             writer: b"test binary".to_vec(),
+            writing: std::sync::Mutex::default(),
         }
     }
 
@@ -572,6 +604,7 @@ mod tests {
                 continue;
             };
             kept.write(format.name, blob, &set);
+            kept.flush();
             assert_eq!(kept.read(format.name, blob).as_ref(), Some(&set), "{name}");
             compared += 1;
         }
@@ -611,10 +644,8 @@ mod tests {
         assert_eq!(kept.decode(&bytes, "yarn.lock", blob), None);
         let other = git2::Oid::from_bytes(&[2; 20]).unwrap();
         assert_eq!(kept.decode(&bytes, "package-lock.json", other), None);
-        let newer = Kept {
-            writer: b"another binary".to_vec(),
-            ..kept_in(dir.path())
-        };
+        let mut newer = kept_in(dir.path());
+        newer.writer = b"another binary".to_vec();
         assert_eq!(newer.decode(&bytes, "package-lock.json", blob), None);
         for cut in 0..bytes.len() {
             assert_eq!(kept.decode(&bytes[..cut], "package-lock.json", blob), None);
@@ -644,6 +675,7 @@ mod tests {
         let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
         for (index, blob) in blobs.iter().take(KEEP).enumerate() {
             kept.write("yarn.lock", *blob, &set);
+            kept.flush();
             // Written in order, an hour apart and more.
             let age = std::time::Duration::from_secs(60 * (KEEP - index) as u64);
             std::fs::File::options()
@@ -656,7 +688,9 @@ mod tests {
         // The first is read (used now); writing two more removes the two least recent others.
         assert!(kept.read("yarn.lock", blobs[0]).is_some());
         kept.write("yarn.lock", blobs[KEEP], &set);
+        kept.flush();
         kept.write("pnpm-lock.yaml", blobs[KEEP + 1], &set);
+        kept.flush();
         let left = std::fs::read_dir(&kept.folder).unwrap().count();
         assert_eq!(left, KEEP);
         assert!(kept.path("yarn.lock", blobs[0]).exists());
@@ -680,10 +714,10 @@ mod tests {
         let size = std::fs::metadata(kept.path("yarn.lock", blobs[0]))
             .unwrap()
             .len();
-        kept.evict_to(KEEP, 3 * size + 64);
+        evict(&kept.folder, KEEP, 3 * size + 64);
         assert_eq!(std::fs::read_dir(&kept.folder).unwrap().count(), 3);
         assert!(kept.path("pnpm-lock.yaml", blobs[KEEP + 1]).exists());
-        kept.evict_to(KEEP, 1);
+        evict(&kept.folder, KEEP, 1);
         assert_eq!(std::fs::read_dir(&kept.folder).unwrap().count(), 2);
         assert!(kept.path("yarn.lock", blobs[KEEP]).exists());
     }
