@@ -128,13 +128,15 @@ pub fn ascii_json_string(text: &str, escape_slash: bool, out: &mut String) {
 /// Git leaves `<<<<<<<`, `=======` and `>>>>>>>` lines in a file whose merge conflicted. Such a
 /// file records two sides at once, so it is refused rather than read as either.
 pub fn check_conflict_markers(text: &str) -> Result<(), ParseError> {
-    // Each marker is seven repeats of one character: a file with no such run (nearly every
-    // file) is passed over in one substring search per marker, not line by line.
+    // One pass over the lines (a byte search for each end of line), looking only at lines that
+    // start with a marker's character: this runs over every lockfile read, at every size.
     const MARKERS: [&str; 4] = ["<<<<<<<", "=======", ">>>>>>>", "|||||||"];
-    if !MARKERS.iter().any(|marker| text.contains(marker)) {
-        return Ok(());
-    }
-    for (index, line) in text.lines().enumerate() {
+    for (index, line) in text.split('\n').enumerate() {
+        if !matches!(line.as_bytes().first(), Some(b'<' | b'=' | b'>' | b'|')) {
+            continue;
+        }
+        // As `str::lines` reads a line: without the `\r` of a `\r\n`.
+        let line = line.strip_suffix('\r').unwrap_or(line);
         let marker = MARKERS.into_iter().find(|marker| {
             line.strip_prefix(marker)
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
@@ -152,6 +154,27 @@ pub fn check_conflict_markers(text: &str) -> Result<(), ParseError> {
 
 #[cfg(test)]
 mod tests {
+    /// Where a conflict marker stands, as the line-by-line reading it replaced finds it.
+    #[test]
+    fn conflict_markers_are_found_at_the_start_of_a_line_only() {
+        let cases: [(&str, Option<usize>); 10] = [
+            ("{}\n", None),
+            ("<<<<<<< HEAD\n{}\n", Some(1)),
+            ("a\r\n=======\r\nb\n", Some(2)),
+            ("a\n>>>>>>> branch\n", Some(2)),
+            ("a\n|||||||", Some(2)),
+            ("a\n=======x\n", None),
+            ("a\n ======= \n", None),
+            ("\"k\": \"<<<<<<< not a line start\"\n", None),
+            ("a\n======\n", None),
+            ("a\n\n\n<<<<<<<\n", Some(4)),
+        ];
+        for (text, line) in cases {
+            let found = check_conflict_markers(text).err().map(|error| error.line);
+            assert_eq!(found, line, "{text:?}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -6,6 +6,7 @@ use super::manifest::Manifest;
 use super::overrides::{Overrides, RuleId, ROOT};
 use super::spec::{self, Spec};
 use crate::ecosystem::npm::package_lock::{folder_package_name, Node, NpmLock};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::fmt;
 
@@ -262,13 +263,18 @@ impl<'p, 'a> Checker<'p, 'a> {
 
         // npm walks the tree from the root along resolved edges; nodes nothing reaches are
         // extraneous, pruned, and never judged.
-        let mut queue: VecDeque<(String, RuleId)> = VecDeque::from([(String::new(), ROOT)]);
-        let mut visited: HashSet<String> = HashSet::new();
+        // Locations are the lockfile's own keys where they can be (a link's target folder is
+        // worked out): no copy per edge walked.
+        let mut queue: VecDeque<(Cow<'a, str>, RuleId)> = VecDeque::from([(Cow::from(""), ROOT)]);
+        let mut visited: HashSet<Cow<'a, str>> = HashSet::new();
         while let Some((location, reached_with)) = queue.pop_front() {
             if !visited.insert(location.clone()) {
                 continue;
             }
-            let set = settled.get(&location).copied().unwrap_or(reached_with);
+            let set = settled
+                .get(location.as_ref())
+                .copied()
+                .unwrap_or(reached_with);
             for (name, edge) in self.followed_edges(&location) {
                 let rule = self.overrides.edge_rule(set, name, edge.spec);
                 let spec = match self.overrides.effective_spec(
@@ -349,7 +355,7 @@ impl<'p, 'a> Checker<'p, 'a> {
                     continue;
                 };
                 if improves(&sets, &next, rule) {
-                    queue.push_back((next, rule));
+                    queue.push_back((next.into_owned(), rule));
                 }
             }
         }
@@ -819,11 +825,11 @@ fn is_top(location: &str) -> bool {
 /// Where the walk goes on from an edge's target: the target itself, or the folder a link
 /// points at. A link to a folder outside the project is not followed: npm neither installs nor
 /// checks the dependencies of a folder outside the project root.
-fn next_location(target: Target<'_>) -> Option<String> {
+fn next_location(target: Target<'_>) -> Option<Cow<'_, str>> {
     match target.link_folder {
         Some(folder) if folder.starts_with("..") || folder.starts_with('/') => None,
-        Some(folder) => Some(folder),
-        None => Some(target.location.to_string()),
+        Some(folder) => Some(Cow::Owned(folder)),
+        None => Some(Cow::Borrowed(target.location)),
     }
 }
 
