@@ -915,32 +915,117 @@ impl Parsed {
 /// What `whole`, the new version of a lockfile, adds to its `olds`, and what changed between
 /// them.
 fn compare(whole: Rc<LockedSet>, olds: Vec<Rc<LockedSet>>) -> Added {
-    let mut added: Option<LockedSet> = None;
-    for old in &olds {
-        added = Some(added.as_ref().unwrap_or(&whole).added_since(old));
-    }
-    // All of a new lockfile is new: it is checked as it is, not copied.
-    match added {
-        Some(added) => {
-            let replaced = replaced_by(&added, &olds);
-            // What an entry states can only have changed where no old version states all
-            // of it: the comparisons look at those packages alone.
-            let touched = touched(&whole, &olds);
-            let changes = Changes {
-                checksums: checksums_changed(&whole, &olds, &touched),
-                scripts: scripts_gained(&added, &olds),
-                urls: urls_changed(&whole, &olds, &touched),
-                old_hosts: Some(hosts_of(&olds)),
-            };
-            (
-                Rc::new(added),
-                Some(whole),
-                Rc::new(replaced),
-                Rc::new(changes),
-            )
+    // What an entry states can only have changed where no old version states all of it: the
+    // comparisons look at those packages alone (`touched`).
+    let (added, touched) = match olds.as_slice() {
+        // All of a new lockfile is new: it is checked as it is, not copied.
+        [] => return (whole, None, Rc::default(), Rc::default()),
+        [old] => added_and_touched(&whole, old),
+        _ => {
+            let mut added = whole.added_since(&olds[0]);
+            for old in &olds[1..] {
+                added = added.added_since(old);
+            }
+            (added, touched(&whole, &olds))
         }
-        None => (whole, None, Rc::default(), Rc::default()),
+    };
+    let replaced = replaced_by(&added, &olds);
+    let changes = Changes {
+        checksums: checksums_changed(&whole, &olds, &touched),
+        scripts: scripts_gained(&added, &olds),
+        urls: urls_changed(&whole, &olds, &touched),
+        old_hosts: Some(hosts_of(&olds)),
+    };
+    (
+        Rc::new(added),
+        Some(whole),
+        Rc::new(replaced),
+        Rc::new(changes),
+    )
+}
+
+/// Beyond this many entries the walk of [`aligned`] did not meet, the hashed comparisons are
+/// cheaper than looking each of them up in the old version one by one.
+const FEW_UNALIGNED: usize = 16;
+
+/// [`LockedSet::added_since`] and [`touched`] for one old version, from one walk of both in
+/// order ([`aligned`]); the entries the walk did not meet are looked up in `old` one by one
+/// when they are few, else everything is compared the hashed way. The same answer either way.
+fn added_and_touched<'a>(
+    whole: &'a LockedSet,
+    old: &Rc<LockedSet>,
+) -> (LockedSet, HashSet<Name<'a>>) {
+    let aligned = aligned(whole, old);
+    let unaligned: Vec<&crate::package::Entry> = whole
+        .entries
+        .iter()
+        .zip(&aligned)
+        .filter_map(|(entry, met)| (!met).then_some(entry))
+        .collect();
+    if unaligned.len() > FEW_UNALIGNED {
+        return (
+            whole.added_since(old),
+            touched(whole, std::slice::from_ref(old)),
+        );
     }
+    // An entry the walk met is stated exactly by `old`: neither added nor touched.
+    let key = |entry: &crate::package::Entry| {
+        (
+            entry.package.clone(),
+            entry.non_registry(),
+            entry.unreadable,
+        )
+    };
+    let entries = unaligned
+        .iter()
+        .filter(|entry| {
+            let wanted = key(entry);
+            !old.entries
+                .iter()
+                .any(|before| before.package == entry.package && key(before) == wanted)
+        })
+        .map(|entry| (*entry).clone())
+        .collect();
+    let touched = unaligned
+        .iter()
+        .filter(|entry| {
+            !old.entries
+                .iter()
+                .any(|before| before.package == entry.package && before.same_but_line(entry))
+        })
+        .map(|entry| name_of(entry))
+        .collect();
+    let added = LockedSet {
+        entries,
+        unpinned: whole.unpinned.difference(&old.unpinned).cloned().collect(),
+        roots: whole.roots.clone(),
+    };
+    (added, touched)
+}
+
+/// For each of `whole`'s entries, whether the walk of both versions in order met an entry of
+/// `old` that states it exactly (its line aside). A lockfile's next version is the same list
+/// but for what changed, so nearly every entry meets its old self a few places ahead at most;
+/// `false` only says the walk did not meet it.
+fn aligned(whole: &LockedSet, old: &LockedSet) -> Vec<bool> {
+    // Old entries looked at ahead of the walk: this many removed in a row are stepped over.
+    const AHEAD: usize = 8;
+    let mut next = 0;
+    whole
+        .entries
+        .iter()
+        .map(|entry| {
+            let end = (next + AHEAD).min(old.entries.len());
+            let ahead = old.entries.get(next..end).unwrap_or_default();
+            match ahead.iter().position(|before| before.same_but_line(entry)) {
+                Some(at) => {
+                    next += at + 1;
+                    true
+                }
+                None => false,
+            }
+        })
+        .collect()
 }
 
 /// A package by name: (ecosystem, name).
@@ -1377,7 +1462,81 @@ fn parse_bytes(
 #[cfg(test)]
 mod tests {
     use super::Parsed;
+    use crate::package::LockedSet;
     use git2::Oid;
+    use std::rc::Rc;
+
+    /// Issue 20: the walk of both versions in order gives what the hashed comparison gives,
+    /// for every kind of change: entries added, removed, moved, duplicated, upgraded, with
+    /// another checksum or flag, and every line shifted. From the real 2,041-package lockfile.
+    #[test]
+    fn the_walk_in_order_finds_what_the_hashed_comparison_finds() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/data/lockfiles/npm-2041-packages/package-lock.json"
+        );
+        let text = std::fs::read_to_string(path).expect("../shared/data sits beside the checkout");
+        let old = crate::ecosystem::format_of("package-lock.json")
+            .unwrap()
+            .parse("package-lock.json", &text, &|_| Ok(None))
+            .unwrap();
+        assert!(old.entries.len() > 2000);
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut below = |bound: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % bound.max(1) as u64) as usize
+        };
+        for case in 0..120 {
+            let mut new = old.clone();
+            // From one change to many (past the walk's few-unmet fallback).
+            let changes = 1 + below(if case % 3 == 0 { 40 } else { 6 });
+            for _ in 0..changes {
+                let len = new.entries.len();
+                let at = below(len);
+                match below(8) {
+                    0 => {
+                        new.entries.remove(at);
+                    }
+                    1 => {
+                        let mut entry = new.entries[below(len)].clone();
+                        entry.package.version.push_str("-next");
+                        new.entries.insert(at, entry);
+                    }
+                    2 => {
+                        let entry = new.entries[below(len)].clone();
+                        new.entries.insert(at, entry);
+                    }
+                    3 => new.entries.swap(at, below(len)),
+                    4 => new.entries[at].checksum = Some(format!("sha512-{case}")),
+                    5 => new.entries[at].dev = !new.entries[at].dev,
+                    6 => {
+                        for entry in &mut new.entries {
+                            entry.line = entry.line.map(|line| line + 1);
+                        }
+                    }
+                    _ => new.entries[at].package.version = "9.9.9".into(),
+                }
+            }
+            let old = Rc::new(old.clone());
+            let (added, touched) = super::added_and_touched(&new, &old);
+            let olds = [old.clone()];
+            assert_eq!(added, new.added_since(&old), "case {case}: added");
+            assert_eq!(touched, super::touched(&new, &olds), "case {case}: touched");
+        }
+        // Nothing changed: nothing added, nothing touched.
+        let same = Rc::new(old.clone());
+        let (added, touched) = super::added_and_touched(&old, &same);
+        assert!(added.entries.is_empty() && touched.is_empty());
+        assert_eq!(
+            added,
+            LockedSet {
+                roots: old.roots.clone(),
+                ..LockedSet::default()
+            }
+        );
+    }
 
     /// Issue 20: a long push keeps a parsed version only until its last planned read.
     #[test]
