@@ -7,7 +7,10 @@
 //! entry, and every range that asks for it; package.json too for a direct dependency). For 1, 5
 //! and 20 pushed commits, the release binary runs as git's pre-push hook runs it
 //! (`--pre-push origin <url>`, git's line `<local ref> <local sha> <remote ref> <remote sha>` on
-//! stdin), against a loopback OSV stand-in that answers no hits, without the result cache.
+//! stdin), against a loopback OSV stand-in that answers no hits, without the result cache, and
+//! with nothing kept by blob id (`.git/lockgate/parsed` is removed before each run: every pushed
+//! version is parsed, as on a fresh clone; repeated runs would otherwise read what the one
+//! before kept, up to its 16 files, and time that instead).
 //! Printed: the median time, the time a commit, the peak resident set (GNU time's `%M`, from one
 //! more run apart from the timed ones), and the ratios the issue asks for: peak RSS of 20 commits
 //! to 1 commit's (at most 2×), and the cost of each further commit from 5 to 20 against from 1
@@ -194,6 +197,13 @@ fn rev_parse(repo: &Path, revision: &str) -> String {
 
 /// The hook's command line as git runs the pre-push hook (remote name and URL).
 fn lockgate(repo: &Path, osv_url: &str, remote_url: &str) -> Command {
+    // Nothing kept: see the module's documentation.
+    match std::fs::remove_dir_all(repo.join(".git/lockgate")) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+            panic!("remove the kept readings: {error}")
+        }
+        _ => {}
+    }
     common::lockgate(repo, osv_url, &["--pre-push", "origin", remote_url])
 }
 
