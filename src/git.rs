@@ -579,7 +579,7 @@ impl Repo {
         if let Some((_, bytes)) = self.recent.borrow().as_ref().filter(|(id, _)| *id == oid) {
             return Ok(bytes.clone());
         }
-        if let Some(content) = self.read_loose(oid) {
+        if let Some(content) = self.read_loose(path, oid) {
             if content.len() >= RECENT_FROM {
                 *self.recent.borrow_mut() = Some((oid, content.clone()));
             }
@@ -617,19 +617,19 @@ impl Repo {
     /// four times as much for a large lockfile. `None` sends the read to libgit2: a packed
     /// object, another object directory (`GIT_OBJECT_DIRECTORY`, a push's quarantine), or any
     /// file that is not exactly one blob of at most [`MAX_FILE_BYTES`].
-    fn read_loose(&self, oid: Oid) -> Option<std::rc::Rc<[u8]>> {
+    fn read_loose(&self, path: &str, oid: Oid) -> Option<std::rc::Rc<[u8]>> {
         use std::io::Read as _;
         if std::env::var_os("GIT_OBJECT_DIRECTORY").is_some() {
             return None;
         }
         let hex = oid.to_string();
-        let path = self
+        let object = self
             .inner
             .commondir()
             .join("objects")
             .join(&hex[..2])
             .join(&hex[2..]);
-        let file = std::fs::File::open(path).ok()?;
+        let file = std::fs::File::open(object).ok()?;
         let mut inflated = flate2::read::ZlibDecoder::new(std::io::BufReader::new(file));
         // The header: `blob <size>` and a NUL.
         let mut header = Vec::with_capacity(32);
@@ -651,6 +651,9 @@ impl Repo {
         if size > MAX_FILE_BYTES {
             return None;
         }
+        if let Some(content) = self.read_worktree(path, oid, size) {
+            return Some(content);
+        }
         // One allocation of the final size (a `TrustedLen` iterator), filled in place.
         let mut content: std::rc::Rc<[u8]> = std::iter::repeat_n(0u8, size).collect();
         inflated
@@ -660,6 +663,44 @@ impl Repo {
         (inflated.read(&mut [0u8]).ok()? == 0).then_some(content)
     }
 }
+
+impl Repo {
+    /// The blob `oid` of `size` bytes read from the work tree's `path`, when that is a regular
+    /// file of that size whose git object id is `oid`: what was just staged is usually what the
+    /// work tree still holds, and reading and hashing it costs a fraction of inflating it (git's
+    /// own diff reuses a work tree file the same way). The id proves the bytes; anything else
+    /// (another size, another content, a symlink, a bare repository, small blobs) is `None`.
+    fn read_worktree(&self, path: &str, oid: Oid, size: usize) -> Option<std::rc::Rc<[u8]>> {
+        use sha1::Digest as _;
+        use std::io::Read as _;
+        if size < WORKTREE_FROM || self.inner.is_bare() {
+            return None;
+        }
+        let file = self.inner.workdir()?.join(path);
+        // Not followed: a symlink's target is not the staged file, and a FIFO would never end.
+        let metadata = std::fs::symlink_metadata(&file).ok()?;
+        if !metadata.is_file() || metadata.len() != size as u64 {
+            return None;
+        }
+        let mut content: std::rc::Rc<[u8]> = std::iter::repeat_n(0u8, size).collect();
+        let mut opened = std::fs::File::open(&file).ok()?;
+        opened
+            .read_exact(std::rc::Rc::get_mut(&mut content)?)
+            .ok()?;
+        // The file may have grown since: then it is not the blob.
+        if opened.read(&mut [0u8]).ok()? != 0 {
+            return None;
+        }
+        let mut hasher = sha1::Sha1::new();
+        hasher.update(format!("blob {size}\0").as_bytes());
+        hasher.update(&content);
+        (hasher.finalize().as_slice() == oid.as_bytes()).then_some(content)
+    }
+}
+
+/// Blobs this large or larger are read from the work tree when it holds them
+/// ([`Repo::read_worktree`]); smaller ones cost little to inflate.
+const WORKTREE_FROM: usize = 256 * 1024;
 
 /// A commit's id as reports show it: its first 12 hexadecimal digits.
 pub fn short_id(oid: Oid) -> String {
@@ -1168,11 +1209,14 @@ mod tests {
         let index = repo.inner.index().unwrap();
         let oid = |path: &str| index.get_path(Path::new(path), 0).unwrap().id;
         let (lock, empty) = (oid("package-lock.json"), oid("empty"));
-        assert_eq!(&*repo.read_loose(lock).unwrap(), text.as_bytes());
-        assert_eq!(&*repo.read_loose(empty).unwrap(), b"");
+        assert_eq!(
+            &*repo.read_loose("package-lock.json", lock).unwrap(),
+            text.as_bytes()
+        );
+        assert_eq!(&*repo.read_loose("empty", empty).unwrap(), b"");
         git(dir, &["commit", "-q", "-m", "one"]);
         let tree = repo.inner.head().unwrap().peel_to_tree().unwrap().id();
-        assert!(repo.read_loose(tree).is_none(), "a tree is no blob");
+        assert!(repo.read_loose("", tree).is_none(), "a tree is no blob");
         // Damaged: cut short.
         let hex = lock.to_string();
         let path = dir.join(".git/objects").join(&hex[..2]).join(&hex[2..]);
@@ -1182,16 +1226,63 @@ mod tests {
         permissions.set_readonly(false);
         std::fs::set_permissions(&path, permissions).unwrap();
         std::fs::write(&path, &whole[..whole.len() / 2]).unwrap();
-        assert!(repo.read_loose(lock).is_none());
+        assert!(repo.read_loose("package-lock.json", lock).is_none());
         std::fs::write(&path, &whole).unwrap();
         // Packed: no loose file, and libgit2 reads it.
         git(dir, &["gc", "-q", "--prune=now"]);
         let repo = Repo::open_at(dir).unwrap();
-        assert!(repo.read_loose(lock).is_none());
+        assert!(repo.read_loose("package-lock.json", lock).is_none());
         assert_eq!(
             &*repo.read_blob("package-lock.json", lock).unwrap(),
             text.as_bytes()
         );
+    }
+
+    /// A large staged blob is read from the work tree only when the file there is that blob, as
+    /// its object id proves: not after an edit of the same size, not through a symlink, not a
+    /// file that grew. Whichever way it is read, it is the staged content.
+    #[test]
+    fn a_staged_blob_is_read_from_the_work_tree_only_when_its_id_proves_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
+        git(dir, &["init", "-q"]);
+        let text = "{\n  \"lockfileVersion\": 3\n}\n".repeat(20_000);
+        assert!(text.len() >= super::WORKTREE_FROM);
+        write(dir, "package-lock.json", &text);
+        write(dir, "small.json", "{}\n");
+        git(dir, &["add", "."]);
+        let repo = Repo::open_at(dir).unwrap();
+        let index = repo.inner.index().unwrap();
+        let lock = index
+            .get_path(Path::new("package-lock.json"), 0)
+            .unwrap()
+            .id;
+        let small = index.get_path(Path::new("small.json"), 0).unwrap().id;
+        let size = text.len();
+        let read = |path: &str| repo.read_worktree(path, lock, size);
+        assert_eq!(&*read("package-lock.json").unwrap(), text.as_bytes());
+        assert!(
+            repo.read_worktree("small.json", small, 3).is_none(),
+            "small"
+        );
+        assert!(read("missing.json").is_none());
+        // The same size, another byte: not the blob.
+        let edited = text.replacen('3', "4", 1);
+        write(dir, "package-lock.json", &edited);
+        assert!(read("package-lock.json").is_none());
+        assert_eq!(
+            &*repo.read_blob("package-lock.json", lock).unwrap(),
+            text.as_bytes()
+        );
+        // A symlink to a file holding the blob is not followed.
+        write(dir, "elsewhere.json", &text);
+        std::fs::remove_file(dir.join("package-lock.json")).unwrap();
+        std::os::unix::fs::symlink("elsewhere.json", dir.join("package-lock.json")).unwrap();
+        assert!(read("package-lock.json").is_none());
+        assert!(read("elsewhere.json").is_some(), "the file itself is");
+        // Longer than the blob.
+        write(dir, "longer.json", &format!("{text} "));
+        assert!(read("longer.json").is_none());
     }
 
     /// The staged changes of the repository at `dir` both ways: read directly (which must not
