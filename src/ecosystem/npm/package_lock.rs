@@ -10,8 +10,9 @@ use crate::ecosystem::ParseError;
 use crate::package::{
     has_git_prefix, Dependency, Ecosystem, Entry, GitReference, LockedSet, Package, SourceKind,
 };
+use foldhash::{HashMap, HashMapExt as _};
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// A parsed npm lockfile: one [`Node`] per folder, `""` being the project root.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -6,8 +6,9 @@ use super::manifest::Manifest;
 use super::overrides::{Overrides, RuleId, ROOT};
 use super::spec::{self, Spec};
 use crate::ecosystem::npm::package_lock::{folder_package_name, Node, NpmLock};
+use foldhash::{HashMap, HashMapExt as _, HashSet, HashSetExt as _};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
 /// One npm project, read: its root `package.json`, its lockfile, and the `package.json` of every
