@@ -7,6 +7,7 @@ use crate::error::Error;
 use crate::index_file::{IndexFile, TreeNode, MAX_INDEX_BYTES, MAX_PATH};
 use git2::{Delta, FileMode, Oid, Repository};
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 /// Largest file lockgate reads from the object database.
 pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
@@ -20,9 +21,6 @@ pub struct Repo {
     from_env: bool,
     /// The index file as read directly, once; `None` when libgit2 must read it.
     index_file: std::cell::OnceCell<Option<IndexFile>>,
-    /// The large blob read last: a staged lockfile is read for its entries and again by its
-    /// project's checks (its new side is read last), and is inflated once.
-    recent: std::cell::RefCell<Option<(Oid, std::rc::Rc<[u8]>)>>,
     /// Lockfile readings kept by blob id, once looked for.
     kept: std::cell::OnceCell<Option<crate::kept::Kept>>,
 }
@@ -44,9 +42,73 @@ impl Reopen {
     }
 }
 
-/// Blobs this large or larger are kept in [`Repo`]'s `recent` (smaller ones cost less to
-/// inflate again than to keep).
+/// Blobs this large or larger are kept by [`recent`] (smaller ones cost less to read again
+/// than to keep).
 const RECENT_FROM: usize = 64 * 1024;
+
+/// The large blobs read last, shared by every thread and repository handle of the process (an
+/// object id names its content, whichever repository it is read from): a staged lockfile is
+/// read for its entries and by its project's checks on another thread, and is read once, the
+/// second asker waiting for the first's read.
+mod recent {
+    use git2::Oid;
+    use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+
+    /// A read, done or under way; `None` when it failed (each asker then reads for its own
+    /// error).
+    pub(super) struct Read {
+        oid: Oid,
+        pub(super) content: OnceLock<Option<Arc<[u8]>>>,
+    }
+
+    /// At most this many reads are kept, the newest last: a change's new side and one more.
+    const KEPT: usize = 2;
+
+    static READS: Mutex<Vec<Arc<Read>>> = Mutex::new(Vec::new());
+
+    fn reads() -> MutexGuard<'static, Vec<Arc<Read>>> {
+        READS.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The read of `oid`: the one under way or done, else a new one for the caller to do.
+    pub(super) fn of(oid: Oid) -> Arc<Read> {
+        let mut reads = reads();
+        if let Some(read) = reads.iter().find(|read| read.oid == oid) {
+            return read.clone();
+        }
+        let read = Arc::new(Read {
+            oid,
+            content: OnceLock::new(),
+        });
+        reads.push(read.clone());
+        if reads.len() > KEPT {
+            reads.remove(0);
+        }
+        read
+    }
+
+    /// Keeps no read of `oid` (small, or failed); whoever holds it still has it.
+    pub(super) fn drop(oid: Oid) {
+        reads().retain(|read| read.oid != oid);
+    }
+
+    /// Lets go of every read.
+    pub(super) fn forget() {
+        let gone = std::mem::take(&mut *reads());
+        std::mem::drop(gone);
+    }
+
+    /// The blob read whose content is `bytes` itself (the same memory, not a copy), if one is
+    /// kept: while it is held, no other content can stand at that address.
+    pub fn owner_of(bytes: &[u8]) -> Option<Arc<[u8]>> {
+        reads()
+            .iter()
+            .filter_map(|read| read.content.get()?.clone())
+            .find(|content| content.as_ptr() == bytes.as_ptr() && content.len() == bytes.len())
+    }
+}
+
+pub use recent::owner_of as shared_blob;
 
 /// One file whose staged content differs from `HEAD`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -115,7 +177,6 @@ impl Repo {
             bare,
             from_env,
             index_file: std::cell::OnceCell::new(),
-            recent: std::cell::RefCell::default(),
             kept: std::cell::OnceCell::new(),
         }
     }
@@ -571,18 +632,42 @@ impl Repo {
 
     /// Lets go of the blobs kept for a second reading.
     pub fn forget_recent(&self) {
-        self.recent.borrow_mut().take();
+        recent::forget();
     }
 
-    /// The content of a blob, refused when larger than [`MAX_FILE_BYTES`].
-    pub fn read_blob(&self, path: &str, oid: Oid) -> Result<std::rc::Rc<[u8]>, Error> {
-        if let Some((_, bytes)) = self.recent.borrow().as_ref().filter(|(id, _)| *id == oid) {
-            return Ok(bytes.clone());
+    /// The content of a blob, refused when larger than [`MAX_FILE_BYTES`]. A large one is read
+    /// once for the whole process ([`recent`]).
+    pub fn read_blob(&self, path: &str, oid: Oid) -> Result<Arc<[u8]>, Error> {
+        let read = recent::of(oid);
+        let mut failed = None;
+        let content = read
+            .content
+            .get_or_init(|| match self.read_blob_now(path, oid) {
+                Ok(content) => Some(content),
+                Err(error) => {
+                    failed = Some(error);
+                    None
+                }
+            });
+        if let Some(error) = failed {
+            recent::drop(oid);
+            return Err(error);
         }
-        if let Some(content) = self.read_loose(path, oid) {
-            if content.len() >= RECENT_FROM {
-                *self.recent.borrow_mut() = Some((oid, content.clone()));
+        match content {
+            Some(content) => {
+                if content.len() < RECENT_FROM {
+                    recent::drop(oid);
+                }
+                Ok(content.clone())
             }
+            // It failed for another asker: read for this one's own error.
+            None => self.read_blob_now(path, oid),
+        }
+    }
+
+    /// [`Repo::read_blob`] without [`recent`].
+    fn read_blob_now(&self, path: &str, oid: Oid) -> Result<Arc<[u8]>, Error> {
+        if let Some(content) = self.read_loose(path, oid) {
             return Ok(content);
         }
         let odb = self
@@ -603,11 +688,7 @@ impl Repo {
             .inner
             .find_blob(oid)
             .map_err(|error| Error::git(format!("read {path}"), error))?;
-        let content: std::rc::Rc<[u8]> = std::rc::Rc::from(blob.content());
-        if content.len() >= RECENT_FROM {
-            *self.recent.borrow_mut() = Some((oid, content.clone()));
-        }
-        Ok(content)
+        Ok(Arc::from(blob.content()))
     }
 }
 
@@ -617,7 +698,7 @@ impl Repo {
     /// four times as much for a large lockfile. `None` sends the read to libgit2: a packed
     /// object, another object directory (`GIT_OBJECT_DIRECTORY`, a push's quarantine), or any
     /// file that is not exactly one blob of at most [`MAX_FILE_BYTES`].
-    fn read_loose(&self, path: &str, oid: Oid) -> Option<std::rc::Rc<[u8]>> {
+    fn read_loose(&self, path: &str, oid: Oid) -> Option<Arc<[u8]>> {
         use std::io::Read as _;
         if std::env::var_os("GIT_OBJECT_DIRECTORY").is_some() {
             return None;
@@ -655,10 +736,8 @@ impl Repo {
             return Some(content);
         }
         // One allocation of the final size (a `TrustedLen` iterator), filled in place.
-        let mut content: std::rc::Rc<[u8]> = std::iter::repeat_n(0u8, size).collect();
-        inflated
-            .read_exact(std::rc::Rc::get_mut(&mut content)?)
-            .ok()?;
+        let mut content: Arc<[u8]> = std::iter::repeat_n(0u8, size).collect();
+        inflated.read_exact(Arc::get_mut(&mut content)?).ok()?;
         // Nothing after the content.
         (inflated.read(&mut [0u8]).ok()? == 0).then_some(content)
     }
@@ -670,7 +749,7 @@ impl Repo {
     /// work tree still holds, and reading and hashing it costs a fraction of inflating it (git's
     /// own diff reuses a work tree file the same way). The id proves the bytes; anything else
     /// (another size, another content, a symlink, a bare repository, small blobs) is `None`.
-    fn read_worktree(&self, path: &str, oid: Oid, size: usize) -> Option<std::rc::Rc<[u8]>> {
+    fn read_worktree(&self, path: &str, oid: Oid, size: usize) -> Option<Arc<[u8]>> {
         use sha1::Digest as _;
         use std::io::Read as _;
         if size < WORKTREE_FROM || self.inner.is_bare() {
@@ -682,11 +761,9 @@ impl Repo {
         if !metadata.is_file() || metadata.len() != size as u64 {
             return None;
         }
-        let mut content: std::rc::Rc<[u8]> = std::iter::repeat_n(0u8, size).collect();
+        let mut content: Arc<[u8]> = std::iter::repeat_n(0u8, size).collect();
         let mut opened = std::fs::File::open(&file).ok()?;
-        opened
-            .read_exact(std::rc::Rc::get_mut(&mut content)?)
-            .ok()?;
+        opened.read_exact(Arc::get_mut(&mut content)?).ok()?;
         // The file may have grown since: then it is not the blob.
         if opened.read(&mut [0u8]).ok()? != 0 {
             return None;
@@ -1148,7 +1225,7 @@ impl<S: Source> crate::ecosystem::Files for Snapshot<'_, S> {
         self.source.blob(path).is_some()
     }
 
-    fn read(&self, path: &str) -> Result<Option<std::rc::Rc<[u8]>>, Error> {
+    fn read(&self, path: &str) -> Result<Option<Arc<[u8]>>, Error> {
         match self.source.blob(path) {
             Some(oid) => self.repo.read_blob(path, oid).map(Some),
             None => Ok(None),
@@ -1283,6 +1360,59 @@ mod tests {
         // Longer than the blob.
         write(dir, "longer.json", &format!("{text} "));
         assert!(read("longer.json").is_none());
+    }
+
+    /// A large blob is read once for every handle and thread of the process, small ones each
+    /// time; the parse memo knows the shared read by its memory until it is let go.
+    #[test]
+    fn a_large_blob_is_read_once_for_every_handle_and_thread() {
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
+        git(dir, &["init", "-q"]);
+        let text = "{\n  \"lockfileVersion\": 3\n}\n".repeat(4_000);
+        assert!(text.len() >= super::RECENT_FROM);
+        write(dir, "package-lock.json", &text);
+        write(dir, "small.json", "{}\n");
+        git(dir, &["add", "."]);
+        let repo = Repo::open_at(dir).unwrap();
+        let index = repo.inner.index().unwrap();
+        let lock = index
+            .get_path(Path::new("package-lock.json"), 0)
+            .unwrap()
+            .id;
+        let small = index.get_path(Path::new("small.json"), 0).unwrap().id;
+        let reads: Vec<Arc<[u8]>> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..4)
+                .map(|_| {
+                    let reopen = repo.reopen();
+                    scope.spawn(move || {
+                        let repo = reopen.open().unwrap();
+                        repo.read_blob("package-lock.json", lock).unwrap()
+                    })
+                })
+                .collect();
+            threads
+                .into_iter()
+                .map(|thread| thread.join().unwrap())
+                .collect()
+        });
+        assert_eq!(&*reads[0], text.as_bytes());
+        assert!(reads.iter().all(|read| Arc::ptr_eq(read, &reads[0])));
+        assert!(super::shared_blob(&reads[0]).is_some());
+        assert!(super::shared_blob(&reads[0][1..]).is_none(), "part of it");
+        let copy = reads[0].to_vec();
+        assert!(super::shared_blob(&copy).is_none(), "a copy");
+        let (a, b) = (
+            repo.read_blob("small.json", small).unwrap(),
+            repo.read_blob("small.json", small).unwrap(),
+        );
+        assert_eq!(&*a, b"{}\n");
+        assert!(!Arc::ptr_eq(&a, &b), "small blobs are not kept");
+        repo.forget_recent();
+        assert!(super::shared_blob(&reads[0]).is_none());
+        let again = repo.read_blob("package-lock.json", lock).unwrap();
+        assert!(!Arc::ptr_eq(&again, &reads[0]));
     }
 
     /// The staged changes of the repository at `dir` both ways: read directly (which must not

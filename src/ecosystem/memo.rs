@@ -2,9 +2,11 @@
 //! it locks and read again by its project's checks (the sync check, the engines check); each
 //! asks here and the text is parsed once.
 //!
-//! A text is known again by its length and a keyed hash (SipHash with this process's random
-//! key, std's `RandomState`): nobody who writes the texts knows the key, so no one can make two
-//! texts share a parse; keeping the hash, not a copy, keeps memory to the parse.
+//! A text is known again as the same memory: the blob read that holds it (`git::shared_blob`,
+//! kept alive by the slot, so nothing else can stand at that address). Otherwise by its length
+//! and a keyed hash (SipHash with this process's random key, std's `RandomState`): nobody who
+//! writes the texts knows the key, so no one can make two texts share a parse; keeping the
+//! hash, not a copy, keeps memory to the parse.
 
 use std::any::Any;
 use std::hash::BuildHasher;
@@ -20,8 +22,35 @@ const FROM: usize = 64 * 1024;
 /// first's parse rather than parse again.
 struct Slot {
     length: usize,
-    hash: u64,
+    key: Key,
     value: OnceLock<Option<Arc<dyn Any + Send + Sync>>>,
+}
+
+/// How a slot's text is known again.
+enum Key {
+    /// The blob read that is the text, and its hash once a text from elsewhere asks.
+    Owner(Arc<[u8]>, OnceLock<u64>),
+    /// The text's hash.
+    Hash(u64),
+}
+
+impl Slot {
+    /// Whether `text` (the content of `owner`, when a blob read holds it) is this slot's text;
+    /// `hash` gives the text's hash.
+    fn is(&self, text: &str, owner: Option<&Arc<[u8]>>, hash: &mut impl FnMut() -> u64) -> bool {
+        if self.length != text.len() {
+            return false;
+        }
+        match &self.key {
+            Key::Owner(mine, _) if owner.is_some_and(|owner| Arc::ptr_eq(mine, owner)) => true,
+            Key::Owner(mine, mine_hashed) => *mine_hashed.get_or_init(|| hash_of(mine)) == hash(),
+            Key::Hash(mine) => *mine == hash(),
+        }
+    }
+}
+
+fn hash_of(bytes: &[u8]) -> u64 {
+    KEY.get_or_init(std::hash::RandomState::new).hash_one(bytes)
 }
 
 static LAST: Mutex<Option<Arc<Slot>>> = Mutex::new(None);
@@ -44,17 +73,22 @@ fn parsed_in<T: Send + Sync + 'static, E>(
     if text.len() < FROM {
         return parse(text).map(Arc::new);
     }
-    let hash = KEY.get_or_init(std::hash::RandomState::new).hash_one(text);
+    let owner = crate::git::shared_blob(text.as_bytes());
+    let mut hashed = None;
+    let mut hash = || *hashed.get_or_insert_with(|| hash_of(text.as_bytes()));
     let slot = {
         let mut last = last
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         match last.as_ref() {
-            Some(slot) if slot.length == text.len() && slot.hash == hash => slot.clone(),
+            Some(slot) if slot.is(text, owner.as_ref(), &mut hash) => slot.clone(),
             _ => {
                 let slot = Arc::new(Slot {
                     length: text.len(),
-                    hash,
+                    key: match owner {
+                        Some(owner) => Key::Owner(owner, OnceLock::new()),
+                        None => Key::Hash(hash()),
+                    },
                     value: OnceLock::new(),
                 });
                 *last = Some(slot.clone());

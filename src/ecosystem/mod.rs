@@ -36,7 +36,7 @@ pub trait Files {
     /// Whether `path` is a file.
     fn contains(&self, path: &str) -> bool;
     /// The content of `path`; `None` when there is no such file.
-    fn read(&self, path: &str) -> Result<Option<std::rc::Rc<[u8]>>, Error>;
+    fn read(&self, path: &str) -> Result<Option<std::sync::Arc<[u8]>>, Error>;
 }
 
 /// Paths to file contents: the files the unit tests and the benchmarks use.
@@ -49,10 +49,10 @@ impl Files for BTreeMap<String, String> {
         self.contains_key(path)
     }
 
-    fn read(&self, path: &str) -> Result<Option<std::rc::Rc<[u8]>>, Error> {
+    fn read(&self, path: &str) -> Result<Option<std::sync::Arc<[u8]>>, Error> {
         Ok(self
             .get(path)
-            .map(|text| std::rc::Rc::from(text.as_bytes())))
+            .map(|text| std::sync::Arc::from(text.as_bytes())))
     }
 }
 

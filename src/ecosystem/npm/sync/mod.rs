@@ -219,7 +219,7 @@ pub fn check_project<T: Files + ?Sized>(tree: &T, folder: &str) -> Result<Vec<Sy
 /// The npm lockfile of a folder, as npm chooses it: a non-empty shrinkwrap, else a non-empty
 /// package-lock.json.
 enum NpmLockfile {
-    Found(String, std::rc::Rc<[u8]>),
+    Found(String, std::sync::Arc<[u8]>),
     /// Only empty ones, the first named.
     Empty(String),
     None,
