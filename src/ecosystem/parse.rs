@@ -12,13 +12,9 @@ pub struct LineIndex {
 impl LineIndex {
     /// Indexes `text`.
     pub fn new(text: &str) -> LineIndex {
+        // memchr's vectorised search: a byte-by-byte filter cost ~3 ms on a 4 MiB lockfile.
         let starts = std::iter::once(0)
-            .chain(
-                text.bytes()
-                    .enumerate()
-                    .filter(|(_, byte)| *byte == b'\n')
-                    .map(|(at, _)| at + 1),
-            )
+            .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|at| at + 1))
             .collect();
         LineIndex { starts }
     }
@@ -154,6 +150,29 @@ pub fn check_conflict_markers(text: &str) -> Result<(), ParseError> {
 
 #[cfg(test)]
 mod tests {
+    /// The line index gives each byte the line that counting newlines before it gives.
+    #[test]
+    fn the_line_of_every_byte_is_the_newlines_before_it_plus_one() {
+        for text in [
+            "",
+            "\n",
+            "a",
+            "a\nb",
+            "\n\n{\r\n  \"a\": 1\r\n}\n",
+            &"x\ny".repeat(100),
+        ] {
+            let lines = super::LineIndex::new(text);
+            for offset in 0..=text.len() {
+                let expected = text.as_bytes()[..offset]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count()
+                    + 1;
+                assert_eq!(lines.line(offset), expected, "{text:?} at {offset}");
+            }
+        }
+    }
+
     /// Where a conflict marker stands, as the line-by-line reading it replaced finds it.
     #[test]
     fn conflict_markers_are_found_at_the_start_of_a_line_only() {

@@ -276,6 +276,16 @@ fn by_location(mut nodes: Vec<(String, Node)>) -> BTreeMap<String, Node> {
     last_of_each.into_iter().collect()
 }
 
+/// From this many entries, a lockfile's entries are read in two halves at once.
+const TWO_HALVES_FROM: usize = 2_000;
+
+/// Whether a second core is there to read on.
+fn parallel() -> bool {
+    static PARALLEL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *PARALLEL
+        .get_or_init(|| std::thread::available_parallelism().is_ok_and(|cores| cores.get() > 1))
+}
+
 /// The lockfile's JSON, or where it stops being one.
 fn wire<'a, P: Deserialize<'a>>(text: &'a str) -> Result<WireLock<P>, ParseError> {
     if text.trim().is_empty() {
@@ -313,23 +323,47 @@ impl NpmLock {
         let mut lock = NpmLock::from_wire(&wire);
         if let Some(packages) = wire.packages {
             let lines = LineIndex::new(text);
-            let mut nodes = Vec::with_capacity(packages.0.len());
-            for (location, raw) in packages.0 {
-                let at = raw.get().as_ptr() as usize - text.as_ptr() as usize;
-                let node: WireNode = serde_json::from_str(raw.get()).map_err(|error| {
-                    let inner = ParseError::from_json(&error);
-                    let (line, column) = position_of(text, at);
-                    let column = if inner.line <= 1 {
-                        column + inner.column.saturating_sub(1)
-                    } else {
-                        inner.column
-                    };
-                    ParseError::new(line + inner.line.saturating_sub(1), column, inner.message)
-                })?;
-                let mut node = Node::from(node);
-                node.line = Some(lines.line(at));
-                nodes.push((location, node));
-            }
+            let read = |members: Vec<(String, &serde_json::value::RawValue)>| {
+                members
+                    .into_iter()
+                    .map(|(location, raw)| {
+                        let at = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+                        let node: WireNode = serde_json::from_str(raw.get()).map_err(|error| {
+                            let inner = ParseError::from_json(&error);
+                            let (line, column) = position_of(text, at);
+                            let column = if inner.line <= 1 {
+                                column + inner.column.saturating_sub(1)
+                            } else {
+                                inner.column
+                            };
+                            let line = line + inner.line.saturating_sub(1);
+                            ParseError::new(line, column, inner.message)
+                        })?;
+                        let mut node = Node::from(node);
+                        node.line = Some(lines.line(at));
+                        Ok((location, node))
+                    })
+                    .collect::<Result<Vec<_>, ParseError>>()
+            };
+            let mut first = packages.0;
+            // A large lockfile's entries are read in two halves, the second on another core
+            // when there is one; the first half's error comes first, as in the file.
+            let nodes = if first.len() >= TWO_HALVES_FROM && parallel() {
+                let second = first.split_off(first.len() / 2);
+                let (first, second) = std::thread::scope(|scope| {
+                    let second = scope.spawn(|| read(second));
+                    let first = read(first);
+                    let second = second
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    (first, second)
+                });
+                let mut nodes = first?;
+                nodes.extend(second?);
+                nodes
+            } else {
+                read(first)?
+            };
             lock.nodes = by_location(nodes);
             return Ok(lock);
         }
