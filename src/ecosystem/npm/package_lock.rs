@@ -820,6 +820,49 @@ fn is_registry_tarball(url: &str, name: &str, version: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// A lockfile large enough to be read in two halves reads as one read in order: the same
+    /// folders and lines, and of two broken entries the first is the error, at its line.
+    #[test]
+    fn a_lockfile_read_in_two_halves_reads_as_one_read_in_order() {
+        let count = super::TWO_HALVES_FROM * 2;
+        let entry = |index: usize, version: &str| {
+            format!(
+                "    \"node_modules/p{index:05}\": {{\n      \"version\": {version},\n      \"dependencies\": {{ \"p{:05}\": \"^1.0.0\" }}\n    }}",
+                (index + 1) % count
+            )
+        };
+        let text = |broken: &[usize]| {
+            let entries: Vec<String> = (0..count)
+                .map(|index| {
+                    let version = if broken.contains(&index) { "[1]" } else { "\"1.0.0\"" };
+                    entry(index, version)
+                })
+                .collect();
+            format!(
+                "{{\n  \"lockfileVersion\": 3,\n  \"packages\": {{\n{}\n  }}\n}}\n",
+                entries.join(",\n")
+            )
+        };
+        let whole = text(&[]);
+        let lock = NpmLock::parse_with_lines(&whole).unwrap();
+        let plain = NpmLock::parse(&whole).unwrap();
+        assert_eq!(lock.nodes.len(), count);
+        for (index, (location, node)) in lock.nodes.iter().enumerate() {
+            assert_eq!(node.line, Some(4 + index * 4), "{location}");
+            let same = Node {
+                line: None,
+                ..node.clone()
+            };
+            assert_eq!(plain.nodes.get(location), Some(&same));
+        }
+        // Each entry is four lines; entry i's version stands on line 5 + 4 i.
+        let late = count - 10;
+        let error = NpmLock::parse_with_lines(&text(&[late])).unwrap_err();
+        assert_eq!(error.line, 5 + late * 4, "{error:?}");
+        let error = NpmLock::parse_with_lines(&text(&[7, late])).unwrap_err();
+        assert_eq!(error.line, 5 + 7 * 4, "{error:?}");
+    }
+
     #[test]
     fn registry_tarballs_name_their_package_and_version() {
         // Shapes from the registries' tarball URLs, and lockfile-lint's validate-package-names
