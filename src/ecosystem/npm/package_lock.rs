@@ -834,7 +834,11 @@ mod tests {
         let text = |broken: &[usize]| {
             let entries: Vec<String> = (0..count)
                 .map(|index| {
-                    let version = if broken.contains(&index) { "[1]" } else { "\"1.0.0\"" };
+                    let version = if broken.contains(&index) {
+                        "[1]"
+                    } else {
+                        "\"1.0.0\""
+                    };
                     entry(index, version)
                 })
                 .collect();
