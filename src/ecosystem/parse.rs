@@ -124,14 +124,19 @@ pub fn ascii_json_string(text: &str, escape_slash: bool, out: &mut String) {
 /// Git leaves `<<<<<<<`, `=======` and `>>>>>>>` lines in a file whose merge conflicted. Such a
 /// file records two sides at once, so it is refused rather than read as either.
 pub fn check_conflict_markers(text: &str) -> Result<(), ParseError> {
-    // One pass over the lines (a byte search for each end of line), looking only at lines that
+    // One pass over the ends of line (memchr's vectorised search), looking only at lines that
     // start with a marker's character: this runs over every lockfile read, at every size.
     const MARKERS: [&str; 4] = ["<<<<<<<", "=======", ">>>>>>>", "|||||||"];
-    for (index, line) in text.split('\n').enumerate() {
-        if !matches!(line.as_bytes().first(), Some(b'<' | b'=' | b'>' | b'|')) {
+    let bytes = text.as_bytes();
+    let starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', bytes).map(|at| at + 1));
+    for (index, start) in starts.enumerate() {
+        if !matches!(bytes.get(start), Some(b'<' | b'=' | b'>' | b'|')) {
             continue;
         }
-        // As `str::lines` reads a line: without the `\r` of a `\r\n`.
+        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |at| start + at);
+        // As `str::lines` reads a line: without the `\r` of a `\r\n`. (The line starts and
+        // ends at ASCII bytes: `text[start..end]` is on character boundaries.)
+        let line = &text[start..end];
         let line = line.strip_suffix('\r').unwrap_or(line);
         let marker = MARKERS.into_iter().find(|marker| {
             line.strip_prefix(marker)

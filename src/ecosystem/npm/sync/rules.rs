@@ -167,6 +167,9 @@ struct Checker<'p, 'a> {
     /// The lockfile's entries by location, hashed: resolution looks locations up for every
     /// edge, and the keys share long `node_modules/` prefixes that make ordered lookups slow.
     nodes: HashMap<&'a str, &'a Node>,
+    /// Registry specs judged against versions, by spec then version: many edges ask the same
+    /// range of the same version (a range parse and a version parse each, otherwise).
+    judged: std::cell::RefCell<HashMap<String, HashMap<String, bool>>>,
 }
 
 /// Mismatches in the order found, each once.
@@ -225,6 +228,7 @@ impl<'p, 'a> Checker<'p, 'a> {
                 .iter()
                 .map(|(location, node)| (location.as_str(), node))
                 .collect(),
+            judged: std::cell::RefCell::default(),
         }
     }
 
@@ -648,7 +652,35 @@ impl<'p, 'a> Checker<'p, 'a> {
         target: &Target<'_>,
     ) -> Judged {
         let resolved = target.node.resolved.as_deref();
-        match spec::parse(spec) {
+        // A registry spec (any, range, tag) answered by a registry package of the name asked
+        // for is judged on the version alone: once per spec and version.
+        let plain = target.link_folder.is_none() && !target.git_or_file && target.real_name == name;
+        let version = target.version.unwrap_or_default();
+        if plain {
+            let known = self
+                .judged
+                .borrow()
+                .get(spec)
+                .and_then(|versions| versions.get(version).copied());
+            if let Some(valid) = known {
+                return if valid {
+                    Judged::Valid
+                } else {
+                    Judged::Invalid(None)
+                };
+            }
+        }
+        let parsed = spec::parse(spec);
+        if plain && matches!(parsed, Spec::Any | Spec::Range(_) | Spec::Tag) {
+            let judged = registry_version(&parsed, target);
+            self.judged
+                .borrow_mut()
+                .entry(spec.to_string())
+                .or_default()
+                .insert(version.to_string(), matches!(judged, Judged::Valid));
+            return judged;
+        }
+        match parsed {
             Spec::Any => Judged::Valid,
             parsed @ (Spec::Range(_) | Spec::Tag) => {
                 if target.link_folder.is_none() {
