@@ -82,10 +82,13 @@ impl Kept {
     pub fn read(&self, format: &str, blob: git2::Oid) -> Option<LockedSet> {
         let path = self.path(format, blob);
         let file = std::fs::File::open(&path).ok()?;
-        if file.metadata().ok()?.len() > MAX_FILE_BYTES {
+        let length = file.metadata().ok()?.len();
+        if length > MAX_FILE_BYTES {
             return None;
         }
-        let mut bytes = Vec::new();
+        // Read into one buffer of the file's size (and a byte to see the end), not a doubling
+        // one: every byte a run touches is a fresh page to fault in and zero.
+        let mut bytes = Vec::with_capacity(usize::try_from(length).ok()? + 1);
         std::io::Read::read_to_end(&mut std::io::Read::take(&file, MAX_FILE_BYTES), &mut bytes)
             .ok()?;
         let set = self.decode(&bytes, format, blob);
