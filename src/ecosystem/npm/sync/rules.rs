@@ -170,6 +170,8 @@ struct Checker<'p, 'a> {
     /// Registry specs judged against versions, by spec then version: many edges ask the same
     /// range of the same version (a range parse and a version parse each, otherwise).
     judged: std::cell::RefCell<HashMap<String, HashMap<String, bool>>>,
+    /// Whether any package ships its own shrinkwrap (else no folder is inside one).
+    any_shrinkwrap: bool,
 }
 
 /// Mismatches in the order found, each once.
@@ -229,6 +231,7 @@ impl<'p, 'a> Checker<'p, 'a> {
                 .map(|(location, node)| (location.as_str(), node))
                 .collect(),
             judged: std::cell::RefCell::default(),
+            any_shrinkwrap: project.lock.nodes.values().any(|node| node.has_shrinkwrap),
         }
     }
 
@@ -379,6 +382,23 @@ impl<'p, 'a> Checker<'p, 'a> {
         {
             return Vec::new();
         }
+        // A package's entry that states plain dependencies alone (the usual case): its edges
+        // are those, already in name order, with nothing to merge or leave out.
+        if let Some(node) = from_lock.filter(|_| !top) {
+            if node.optional_dependencies.is_empty()
+                && (node.peer_dependencies.is_empty() || self.project.legacy_peer_deps)
+                && node.bundle_dependencies.is_empty()
+            {
+                return node
+                    .dependencies
+                    .iter()
+                    .map(|(name, spec)| {
+                        let kind = EdgeKind::Prod;
+                        (name.as_str(), Edge { kind, spec })
+                    })
+                    .collect();
+            }
+        }
         let bundled: &[String] = match from_lock {
             Some(node) if !top => &node.bundle_dependencies,
             _ => &[],
@@ -491,6 +511,9 @@ impl<'p, 'a> Checker<'p, 'a> {
 
     /// Whether `location` sits inside a package that ships its own shrinkwrap.
     fn inside_shrinkwrap(&self, location: &str) -> bool {
+        if !self.any_shrinkwrap {
+            return false;
+        }
         let mut at = location;
         while let Some(parent) = node_modules_parent(at) {
             if self
