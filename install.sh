@@ -8,7 +8,8 @@
 # The hooks go where `git rev-parse --git-path hooks` says, so core.hooksPath is honoured. A
 # hook already there that is not lockgate's is kept as <hook>.lockgate-chained and run first;
 # its failure stops the commit, merge or push. Running this twice changes nothing; --uninstall removes
-# lockgate's hooks and puts back what they chained.
+# lockgate's hooks, puts back what they chained and deletes the lockfile readings lockgate kept
+# in the git folder (lockgate/parsed).
 set -eu
 
 usage() {
@@ -27,7 +28,8 @@ options:
                   do not install the pre-merge-commit hook (which checks what a merge brings)
   --pre-merge-commit
                   install the pre-merge-commit hook (the default)
-  --uninstall     remove lockgate's hooks and restore the hooks they chained
+  --uninstall     remove lockgate's hooks, restore the hooks they chained, and delete
+                  the lockfile readings lockgate kept (<git folder>/lockgate/parsed)
   -h, --help      show this help
 USAGE
 }
@@ -107,6 +109,12 @@ if [ "$uninstall" = yes ]; then
 			say "$hook is not lockgate's; left as it is"
 		fi
 	done
+	# What lockgate kept of large lockfiles by blob id (only lockgate writes there).
+	if [ -d "$gitdir/lockgate/parsed" ]; then
+		rm -rf "$gitdir/lockgate/parsed"
+		rmdir "$gitdir/lockgate" 2>/dev/null || true
+		say "removed the lockfile readings lockgate kept in $gitdir/lockgate/parsed"
+	fi
 	exit 0
 fi
 

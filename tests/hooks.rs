@@ -117,8 +117,16 @@ fn a_foreign_hook_is_chained_and_uninstall_restores_it() {
         .assert_stdout_contains("already installed");
     assert_eq!(snapshot(&hooks), installed);
 
-    // Uninstalling puts the foreign hook back, as it was, and removes the pre-push hook.
-    install(&repo, &["--uninstall"]).assert_success();
+    // Uninstalling puts the foreign hook back, as it was, removes the pre-push hook and what
+    // lockgate kept of lockfiles by blob id (a stand-in file here: the test's lockfiles are
+    // too small to be kept).
+    let kept = repo.path().join(".git/lockgate/parsed");
+    std::fs::create_dir_all(&kept).unwrap();
+    std::fs::write(kept.join("0000.package_lock_json"), "kept").unwrap();
+    install(&repo, &["--uninstall"])
+        .assert_success()
+        .assert_stdout_contains("removed the lockfile readings");
+    assert!(!repo.path().join(".git/lockgate").exists());
     assert_eq!(std::fs::read_to_string(&hook).unwrap(), foreign);
     assert!(!hooks.join("pre-commit.lockgate-chained").exists());
     assert!(!hooks.join("pre-push").exists());
