@@ -1315,26 +1315,31 @@ mod tests {
         );
     }
 
-    /// A large staged blob is read from the work tree only when the file there is that blob, as
-    /// its object id proves: not after an edit of the same size, not through a symlink, not a
-    /// file that grew. Whichever way it is read, it is the staged content.
-    #[test]
-    fn a_staged_blob_is_read_from_the_work_tree_only_when_its_id_proves_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let dir = dir.path();
+    /// A repository in `dir` with a package-lock.json of `copies` times a small object and a
+    /// small.json staged: the repository, the lockfile's text, and both blobs' ids.
+    fn staged_lock_and_small(dir: &Path, copies: usize) -> (Repo, String, git2::Oid, git2::Oid) {
         git(dir, &["init", "-q"]);
-        let text = "{\n  \"lockfileVersion\": 3\n}\n".repeat(20_000);
-        assert!(text.len() >= super::WORKTREE_FROM);
+        let text = "{\n  \"lockfileVersion\": 3\n}\n".repeat(copies);
         write(dir, "package-lock.json", &text);
         write(dir, "small.json", "{}\n");
         git(dir, &["add", "."]);
         let repo = Repo::open_at(dir).unwrap();
         let index = repo.inner.index().unwrap();
-        let lock = index
-            .get_path(Path::new("package-lock.json"), 0)
-            .unwrap()
-            .id;
-        let small = index.get_path(Path::new("small.json"), 0).unwrap().id;
+        let oid = |path: &str| index.get_path(Path::new(path), 0).unwrap().id;
+        let (lock, small) = (oid("package-lock.json"), oid("small.json"));
+        drop(index);
+        (repo, text, lock, small)
+    }
+
+    /// A large staged blob is read from the work tree only when the file there is that blob, as
+    /// its object id proves: not after an edit of the same size, not through a symlink, not a
+    /// file that grew. Whichever way it is read, it is the staged content.
+    #[test]
+    fn a_staged_blob_is_read_from_the_work_tree_only_when_its_id_proves_it() {
+        let folder = tempfile::tempdir().unwrap();
+        let dir = folder.path();
+        let (repo, text, lock, small) = staged_lock_and_small(dir, 20_000);
+        assert!(text.len() >= super::WORKTREE_FROM);
         let size = text.len();
         let read = |path: &str| repo.read_worktree(path, lock, size);
         assert_eq!(&*read("package-lock.json").unwrap(), text.as_bytes());
@@ -1367,21 +1372,9 @@ mod tests {
     #[test]
     fn a_large_blob_is_read_once_for_every_handle_and_thread() {
         use std::sync::Arc;
-        let dir = tempfile::tempdir().unwrap();
-        let dir = dir.path();
-        git(dir, &["init", "-q"]);
-        let text = "{\n  \"lockfileVersion\": 3\n}\n".repeat(4_000);
+        let folder = tempfile::tempdir().unwrap();
+        let (repo, text, lock, small) = staged_lock_and_small(folder.path(), 4_000);
         assert!(text.len() >= super::RECENT_FROM);
-        write(dir, "package-lock.json", &text);
-        write(dir, "small.json", "{}\n");
-        git(dir, &["add", "."]);
-        let repo = Repo::open_at(dir).unwrap();
-        let index = repo.inner.index().unwrap();
-        let lock = index
-            .get_path(Path::new("package-lock.json"), 0)
-            .unwrap()
-            .id;
-        let small = index.get_path(Path::new("small.json"), 0).unwrap().id;
         let reads: Vec<Arc<[u8]>> = std::thread::scope(|scope| {
             let threads: Vec<_> = (0..4)
                 .map(|_| {
