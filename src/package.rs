@@ -479,11 +479,32 @@ pub fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The entries of `entries` that `dependency` resolves to (`by_name`: entry indexes by name),
+/// without a list or a string per edge: the version as written is compared first, its normal
+/// form only when that differs.
+fn resolved<'d>(
+    entries: &'d [Entry],
+    by_name: &'d foldhash::HashMap<&str, Vec<usize>>,
+    dependency: &'d Dependency,
+) -> impl Iterator<Item = usize> + 'd {
+    let candidates = by_name.get(dependency.name.as_str()).into_iter().flatten();
+    candidates.copied().filter(move |&index| {
+        let package = &entries[index].package;
+        dependency.version.as_ref().is_none_or(|version| {
+            *version == package.version
+                || crate::version::normal(package.ecosystem, version).as_ref()
+                    == Some(&package.version)
+        })
+    })
+}
+
 /// The chains of dependencies of a [`LockedSet`], walked once.
 pub struct DependencyPaths<'a> {
     set: &'a LockedSet,
-    came_from: std::collections::HashMap<usize, Option<usize>>,
-    first: std::collections::HashMap<&'a Package, usize>,
+    /// By entry: `None` when the walk did not reach it, else the entry it was reached from
+    /// (`None` again for a start).
+    came_from: Vec<Option<Option<usize>>>,
+    first: foldhash::HashMap<&'a Package, usize>,
 }
 
 impl DependencyPaths<'_> {
@@ -493,7 +514,7 @@ impl DependencyPaths<'_> {
         let mut step = Some(*self.first.get(target)?);
         while let Some(index) = step {
             steps.push(self.set.entries[index].package.to_string());
-            step = self.came_from.get(&index).copied().flatten();
+            step = self.came_from.get(index).copied().flatten().flatten();
         }
         steps.reverse();
         Some(steps)
@@ -602,25 +623,11 @@ impl LockedSet {
     /// Every chain of dependencies at once (one walk of the graph), for asking about many
     /// packages: [`DependencyPaths::path_to`] answers as [`dependency_path`](Self::dependency_path).
     pub fn dependency_paths(&self) -> DependencyPaths<'_> {
-        let mut by_name: std::collections::HashMap<&str, Vec<usize>> =
-            std::collections::HashMap::new();
+        let mut by_name: foldhash::HashMap<&str, Vec<usize>> = foldhash::HashMap::default();
         for (index, entry) in self.entries.iter().enumerate() {
             by_name.entry(&entry.package.name).or_default().push(index);
         }
-        let resolve = |dependency: &Dependency| -> Vec<usize> {
-            let candidates = by_name.get(dependency.name.as_str()).into_iter().flatten();
-            candidates
-                .copied()
-                .filter(|&index| {
-                    let package = &self.entries[index].package;
-                    dependency.version.as_ref().is_none_or(|version| {
-                        crate::version::normal(package.ecosystem, version).as_ref()
-                            == Some(&package.version)
-                            || *version == package.version
-                    })
-                })
-                .collect()
-        };
+        let resolve = |dependency| resolved(&self.entries, &by_name, dependency);
         let mut starts: Vec<usize> = self.roots.iter().flat_map(&resolve).collect();
         if self.roots.is_empty() {
             let needed: BTreeSet<usize> = self
@@ -634,16 +641,20 @@ impl LockedSet {
         }
         // Breadth first from the starts: the first entry of each package reached is the one
         // its chain ends at (the shortest).
-        let mut came_from: std::collections::HashMap<usize, Option<usize>> =
-            starts.iter().map(|&start| (start, None)).collect();
-        let mut first: std::collections::HashMap<&Package, usize> =
-            std::collections::HashMap::new();
-        let mut queue: std::collections::VecDeque<usize> = starts.into_iter().collect();
+        let mut came_from: Vec<Option<Option<usize>>> = vec![None; self.entries.len()];
+        let mut queue = std::collections::VecDeque::new();
+        for start in starts {
+            if came_from[start].is_none() {
+                came_from[start] = Some(None);
+                queue.push_back(start);
+            }
+        }
+        let mut first: foldhash::HashMap<&Package, usize> = foldhash::HashMap::default();
         while let Some(at) = queue.pop_front() {
             first.entry(&self.entries[at].package).or_insert(at);
             for next in self.entries[at].dependencies.iter().flat_map(&resolve) {
-                if let std::collections::hash_map::Entry::Vacant(slot) = came_from.entry(next) {
-                    slot.insert(Some(at));
+                if came_from[next].is_none() {
+                    came_from[next] = Some(Some(at));
                     queue.push_back(next);
                 }
             }
