@@ -258,6 +258,12 @@ fn update_databases(
 
 /// Runs one check of `target` as `settings` say, and returns its report: what the mode covers,
 /// then the checks that need no advisory, then OSV's answers judged by the policy.
+/// Whether a second CPU core is there to work on beside this thread (asked once).
+pub(crate) fn second_core() -> bool {
+    static SECOND: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SECOND.get_or_init(|| std::thread::available_parallelism().is_ok_and(|cores| cores.get() > 1))
+}
+
 /// The lockfiles a check read, handed back to its caller to free or not.
 type Readings = Vec<Vec<LockfileToCheck>>;
 

@@ -193,7 +193,7 @@ pub(crate) fn staged_scope(repo: &git::Repo) -> Result<Scope, Error> {
         .head_commit()?
         .map(|head| repo.commit_tree(head))
         .transpose()?;
-    let parallel = std::thread::available_parallelism().is_ok_and(|cores| cores.get() > 1);
+    let parallel = crate::second_core();
     let (lockfiles, project) = std::thread::scope(|scope| {
         // With a second core, the project checks (the sync check) read the same staged files
         // on their own thread, with their own handle on the repository (libgit2's are not

@@ -272,13 +272,6 @@ fn by_location(nodes: Vec<(String, Node)>) -> BTreeMap<String, Node> {
 /// From this many entries, a lockfile's entries are read in two halves at once.
 const TWO_HALVES_FROM: usize = 2_000;
 
-/// Whether a second core is there to read on.
-fn parallel() -> bool {
-    static PARALLEL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *PARALLEL
-        .get_or_init(|| std::thread::available_parallelism().is_ok_and(|cores| cores.get() > 1))
-}
-
 /// The lockfile's JSON, or where it stops being one.
 fn wire<'a, P: Deserialize<'a>>(text: &'a str) -> Result<WireLock<P>, ParseError> {
     if text.trim().is_empty() {
@@ -341,7 +334,7 @@ impl NpmLock {
             let mut first = packages.0;
             // A large lockfile's entries are read in two halves, the second on another core
             // when there is one; the first half's error comes first, as in the file.
-            let nodes = if first.len() >= TWO_HALVES_FROM && parallel() {
+            let nodes = if first.len() >= TWO_HALVES_FROM && crate::second_core() {
                 let second = first.split_off(first.len() / 2);
                 let (first, second) = std::thread::scope(|scope| {
                     let second = scope.spawn(|| read(second));
