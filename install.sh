@@ -113,7 +113,7 @@ if [ "$uninstall" = yes ]; then
 	if [ -d "$gitdir/lockgate/parsed" ]; then
 		rm -rf "$gitdir/lockgate/parsed"
 		rmdir "$gitdir/lockgate" 2>/dev/null || true
-		say "removed the lockfile readings lockgate kept in $gitdir/lockgate/parsed"
+		say "removed the lockfile readings lockgate kept to speed up later commits ($gitdir/lockgate/parsed)"
 	fi
 	exit 0
 fi

@@ -100,7 +100,7 @@ mod recent {
 
     /// The blob read whose content is `bytes` itself (the same memory, not a copy), if one is
     /// kept: while it is held, no other content can stand at that address.
-    pub fn owner_of(bytes: &[u8]) -> Option<Arc<[u8]>> {
+    pub fn shared_blob(bytes: &[u8]) -> Option<Arc<[u8]>> {
         reads()
             .iter()
             .filter_map(|read| read.content.get()?.clone())
@@ -108,7 +108,7 @@ mod recent {
     }
 }
 
-pub use recent::owner_of as shared_blob;
+pub use recent::shared_blob;
 
 /// One file whose staged content differs from `HEAD`.
 #[derive(Clone, Debug, PartialEq, Eq)]
